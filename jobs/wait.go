@@ -119,10 +119,10 @@ func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job
 			}
 		}
 		subscribe()
-		var pushed *Job
+		var seed map[string]*Job
 		for {
-			res := tr.round(ctx, src.Fetch, pushed)
-			pushed = nil
+			res := tr.round(ctx, src.Fetch, seed)
+			seed = nil
 			if res.err != nil {
 				if ctx.Err() != nil {
 					yield(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: res.err})
@@ -167,7 +167,9 @@ func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job
 					push = nil
 					continue
 				}
-				pushed = snap
+				if snap != nil && snap.ID == id {
+					seed = map[string]*Job{id: snap}
+				}
 			}
 		}
 	}
@@ -243,12 +245,21 @@ func (t *tracker) want() []string {
 
 type fetchFunc func(ctx context.Context, ids ...string) ([]*Job, error)
 
-func (t *tracker) round(ctx context.Context, fetch fetchFunc, pushed *Job) roundResult {
-	fetched := map[string]*Job{}
-	ids := t.want()
-	if pushed != nil && pushed.ID == t.id {
-		fetched[t.id] = pushed
-		ids = ids[1:]
+// round refreshes the tree. Documents already in seed (a pushed snapshot,
+// or a batch a Watcher fetched for many trees at once) are used as they
+// are; the rest of want() is fetched.
+func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*Job) roundResult {
+	fetched := make(map[string]*Job, len(t.open)+1)
+	var ids []string
+	for _, id := range t.want() {
+		if j, ok := seed[id]; ok {
+			if j == nil { // the batch asked for it and the service had none
+				return roundResult{final: &NotFoundError{ID: id, Last: t.root}}
+			}
+			fetched[id] = j
+		} else {
+			ids = append(ids, id)
+		}
 	}
 	if err := fetchInto(ctx, fetch, ids, fetched); err != nil {
 		return roundResult{err: err}
@@ -258,9 +269,10 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, pushed *Job) round
 		return roundResult{final: &NotFoundError{ID: t.id, Last: t.root}}
 	}
 	// Graft referenced children, fetching the ones this round lacks, one
-	// batch per level at most.
+	// batch per level at most. The walk's depth, size and cycle bounds end
+	// the loop on any tree a server can send.
 	var open []string
-	for level := 0; ; level++ {
+	for {
 		var missing []string
 		var partial []*Job
 		for n, err := range WalkWith(root, t.cfg.walk) {
@@ -300,10 +312,16 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, pushed *Job) round
 			if err := fetchInto(ctx, fetch, missing, fetched); err != nil {
 				return roundResult{err: err}
 			}
+			for _, id := range missing {
+				if fetched[id] == nil {
+					t.root = root
+					return roundResult{final: &NotFoundError{ID: id, Last: root}}
+				}
+			}
 			continue
 		}
-		if !grafted || level > t.cfg.walk.MaxDepth {
-			break // references the service could not resolve stay partial
+		if !grafted {
+			break
 		}
 	}
 	// Remember which fetched-by-id subtrees are done, and which stay open.

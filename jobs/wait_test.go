@@ -1,0 +1,289 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/longrun/longrun/jobs"
+)
+
+func TestWaitNestedTreeCompletesWhenEveryNodeIsDone(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	kids := src.serverClone("srv", 5, false, 10*time.Minute)
+
+	var snaps []*jobs.Job
+	job, err := jobs.Wait(context.Background(), src, "srv", jobs.WithClock(clk),
+		jobs.WithInterval(time.Second, time.Minute),
+		jobs.WithOnProgress(func(j *jobs.Job) { snaps = append(snaps, j) }))
+	require.NoError(t, err)
+	require.True(t, job.TreeDone())
+	require.Len(t, job.Children, 5)
+	for _, k := range kids {
+		n := job.Find(k)
+		require.NotNil(t, n, k)
+		assert.Equal(t, 100.0, n.Progress.Percent)
+	}
+	// The last child takes 4 s longer than the root: the wait must not stop
+	// when the root alone reaches 100.
+	assert.GreaterOrEqual(t, clk.Since(src.start), 10*time.Minute+4*time.Second)
+	// OnProgress saw strictly increasing aggregate progress, never a repeat.
+	require.NotEmpty(t, snaps)
+	for i := 1; i < len(snaps); i++ {
+		assert.Greater(t, snaps[i].Aggregate().Percent, snaps[i-1].Aggregate().Percent)
+	}
+	assert.Equal(t, 100.0, snaps[len(snaps)-1].Aggregate().Percent)
+	// Nested children come with the root: one Fetch per round.
+	fetches, rounds := src.stats()
+	assert.Equal(t, len(rounds), fetches)
+	for _, r := range rounds {
+		assert.Equal(t, []string{"srv"}, r)
+	}
+}
+
+func TestWaitReferencedChildrenAreFetchedInOneBatch(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	kids := src.serverClone("srv", 100, true, 10*time.Minute)
+
+	job, err := jobs.Wait(context.Background(), src, "srv", jobs.WithClock(clk))
+	require.NoError(t, err)
+	require.True(t, job.TreeDone())
+	require.Len(t, job.Children, 100)
+
+	_, rounds := src.stats()
+	// Round 1: the root, then the 100 references in one batch.
+	require.GreaterOrEqual(t, len(rounds), 3)
+	assert.Equal(t, []string{"srv"}, rounds[0])
+	assert.Equal(t, sorted(kids), sorted(rounds[1]))
+	// Later rounds ask for the root and the unfinished children together,
+	// never for a child that is already done.
+	for _, r := range rounds[2:] {
+		assert.Equal(t, "srv", r[0])
+		assert.LessOrEqual(t, len(r), 101)
+	}
+	last := rounds[len(rounds)-1]
+	assert.Less(t, len(last), 101, "finished children are not fetched again")
+}
+
+func TestWaitFailsAtOnceOnAFailedNode(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "a", dur: time.Hour, children: []string{"b", "c"}})
+	src.add(&spec{id: "b", dur: time.Hour})
+	src.add(&spec{id: "c", dur: time.Hour, failAt: 30})
+
+	job, err := jobs.Wait(context.Background(), src, "a", jobs.WithClock(clk))
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, jobs.ErrJobFailed))
+	assert.False(t, errors.Is(err, jobs.ErrJobAborted))
+	var fe *jobs.FailedError
+	require.True(t, errors.As(err, &fe))
+	assert.Equal(t, "c", fe.Node.ID)
+	assert.Equal(t, "a", fe.Job.ID)
+	assert.Contains(t, err.Error(), "disk on fire")
+	require.NotNil(t, job)
+	// It stopped soon after the failure, not at the end of the hour.
+	assert.Less(t, clk.Since(src.start), 45*time.Minute)
+}
+
+func TestWaitDeadlineReturnsTheLastTree(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.serverClone("srv", 3, false, 10*time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	job, err := jobs.Wait(ctx, src, "srv", jobs.WithClock(clk), jobs.WithOnProgress(func(*jobs.Job) {
+		if n++; n == 3 {
+			cancel()
+		}
+	}))
+	require.Error(t, err)
+	var te *jobs.TimeoutError
+	require.True(t, errors.As(err, &te))
+	assert.True(t, errors.Is(err, context.Canceled))
+	require.NotNil(t, te.Last)
+	assert.Same(t, job, te.Last)
+	assert.False(t, te.Last.TreeDone())
+	assert.Contains(t, err.Error(), "srv")
+}
+
+func TestWaitDeadlineExceeded(t *testing.T) {
+	// A job that never ends, a real (short) deadline, and a clock that
+	// does not move: the wait must end with DeadlineExceeded and the tree.
+	src := newMemSource(autoClock())
+	src.add(&spec{id: "x", dur: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	blocked := make(chan time.Time)
+	job, err := jobs.Wait(ctx, src, "x", jobs.WithClock(stuckClock{blocked}))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotNil(t, job)
+	assert.Equal(t, "x", job.ID)
+}
+
+type stuckClock struct{ c chan time.Time }
+
+func (s stuckClock) Now() time.Time                       { return time.Time{} }
+func (s stuckClock) After(time.Duration) <-chan time.Time { return s.c }
+
+func TestWaitRetriesTemporaryErrorsAndHonoursRetryAfter(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "x", dur: time.Minute})
+	src.errs = []error{tempErr{retryAfter: 2 * time.Minute}, tempErr{}, tempErr{}}
+	job, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk), jobs.WithInterval(time.Second, 5*time.Second))
+	require.NoError(t, err)
+	assert.True(t, job.TreeDone())
+	// The first pause honoured Retry-After: two minutes passed although
+	// the backoff alone would have waited at most five seconds a time.
+	assert.GreaterOrEqual(t, clk.Since(src.start), 2*time.Minute)
+}
+
+func TestWaitStopsOnPermanentError(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "x", dur: time.Minute})
+	src.errs = []error{errPermanent}
+	_, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk))
+	require.ErrorIs(t, err, errPermanent)
+}
+
+func TestWaitNotFound(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	_, err := jobs.Wait(context.Background(), src, "ghost", jobs.WithClock(clk))
+	require.ErrorIs(t, err, jobs.ErrNotFound)
+	var nf *jobs.NotFoundError
+	require.ErrorAs(t, err, &nf)
+	assert.Equal(t, "ghost", nf.ID)
+
+	// A referenced child that the service does not know.
+	src.add(&spec{id: "p", dur: time.Minute, children: []string{"lost"}, refs: true})
+	_, err = jobs.Wait(context.Background(), src, "p", jobs.WithClock(clk))
+	require.ErrorAs(t, err, &nf)
+	assert.Equal(t, "lost", nf.ID)
+}
+
+func TestWaitUnknownState(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "x", dur: time.Hour, state: "paused_by_operator"})
+	_, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk), jobs.WithFailOnUnknownState())
+	require.ErrorIs(t, err, jobs.ErrUnknownState)
+	assert.Contains(t, err.Error(), "paused_by_operator")
+
+	// Without the option an unknown state is waited on until progress 100.
+	job, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk))
+	require.NoError(t, err)
+	assert.Equal(t, "paused_by_operator", job.RawState)
+	assert.Equal(t, jobs.StateUnknown, job.State)
+}
+
+func TestWaitCyclicReferencesEndInTreeError(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "a", dur: time.Hour, children: []string{"b"}, refs: true})
+	src.add(&spec{id: "b", dur: time.Hour, children: []string{"a"}, refs: true})
+	_, err := jobs.Wait(context.Background(), src, "a", jobs.WithClock(clk))
+	require.ErrorIs(t, err, jobs.ErrCycle)
+}
+
+func TestWaitDeepReferenceChainEndsInTreeError(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	const depth = 100_000
+	for i := range depth {
+		s := &spec{id: itoa(i), dur: time.Hour, refs: true}
+		if i+1 < depth {
+			s.children = []string{itoa(i + 1)}
+		}
+		src.add(s)
+	}
+	_, err := jobs.Wait(context.Background(), src, "0", jobs.WithClock(clk))
+	require.ErrorIs(t, err, jobs.ErrTooDeep)
+	fetches, _ := src.stats()
+	assert.LessOrEqual(t, fetches, jobs.DefaultMaxDepth+2, "one fetch per level, bounded by the depth limit")
+}
+
+func TestPollYieldsEachChangeAndStopsWhenDone(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "x", dur: time.Minute})
+	var last *jobs.Job
+	n := 0
+	for job, err := range jobs.Poll(context.Background(), src, "x", jobs.WithClock(clk)) {
+		require.NoError(t, err)
+		if last != nil {
+			assert.Greater(t, job.Progress.Percent, last.Progress.Percent)
+		}
+		last = job
+		n++
+	}
+	require.NotNil(t, last)
+	assert.True(t, last.TreeDone())
+	assert.Greater(t, n, 1)
+}
+
+func TestPollBreakEarly(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "x", dur: time.Hour})
+	for job, err := range jobs.Poll(context.Background(), src, "x", jobs.WithClock(clk)) {
+		require.NoError(t, err)
+		require.NotNil(t, job)
+		break
+	}
+	fetches, _ := src.stats()
+	assert.Equal(t, 1, fetches)
+}
+
+// pushSource pushes a snapshot each time the test says so.
+type pushSource struct {
+	*memSource
+	ch chan *jobs.Job
+}
+
+func (p *pushSource) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
+	return p.ch, nil
+}
+
+func TestWaitUsesPushesAndPollsOnlyToReconcile(t *testing.T) {
+	clk := autoClock()
+	ms := newMemSource(clk)
+	ms.add(&spec{id: "x", dur: time.Hour})
+	src := &pushSource{memSource: ms, ch: make(chan *jobs.Job)}
+	done := make(chan error, 1)
+	stuck := make(chan time.Time) // polling timer never fires: only pushes move the wait
+	var seen []float64
+	go func() {
+		_, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(stuckClock{stuck}),
+			jobs.WithOnProgress(func(j *jobs.Job) { seen = append(seen, j.Progress.Percent) }))
+		done <- err
+	}()
+	for _, p := range []float64{10, 50} {
+		src.ch <- &jobs.Job{ID: "x", State: jobs.StateRunning, Progress: jobs.Progress{Percent: p, Known: true}}
+	}
+	src.ch <- &jobs.Job{ID: "x", State: jobs.StateSucceeded, Progress: jobs.Progress{Percent: 100, Known: true}}
+	require.NoError(t, <-done)
+	fetches, _ := ms.stats()
+	assert.Equal(t, 1, fetches, "only the first snapshot was polled")
+	assert.Equal(t, []float64{0, 10, 50, 100}, seen)
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{digits[i%10]}, b...)
+	}
+	return string(b)
+}

@@ -1,0 +1,179 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/jobs"
+)
+
+func TestWatcherSharesOneFetchPerRound(t *testing.T) {
+	clk := sim.NewClock(sim.Epoch) // manual: time moves only below
+	src := newMemSource(clk)
+	const n = 1000
+	for i := range n {
+		src.add(&spec{id: fmt.Sprintf("job-%04d", i), dur: time.Duration(1+i%7) * time.Minute})
+	}
+	w := jobs.NewWatcher(src, jobs.WithClock(clk), jobs.WithInterval(time.Second, 10*time.Second))
+	defer w.Close()
+
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			job, err := w.Wait(context.Background(), fmt.Sprintf("job-%04d", i))
+			if err == nil && !job.TreeDone() {
+				err = fmt.Errorf("not done: %+v", job)
+			}
+			errs[i] = err
+		}()
+	}
+	close(start)
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	// Step fake time until every wait has returned.
+	for stepping := true; stepping; {
+		select {
+		case <-finished:
+			stepping = false
+		default:
+			clk.Advance(time.Second)
+			runtime.Gosched()
+		}
+	}
+	for i, err := range errs {
+		require.NoError(t, err, i)
+	}
+	st := w.Stats()
+	fetches, rounds := src.stats()
+	assert.Equal(t, st.Fetches, fetches)
+	// Each round is one Fetch for every job still open, whatever the
+	// number of waits: never a Fetch per job.
+	assert.LessOrEqual(t, fetches, st.Rounds)
+	assert.Less(t, fetches, n/5, "a thousand waits must not mean a thousand polls a round")
+	biggest := 0
+	for _, r := range rounds {
+		biggest = max(biggest, len(r))
+	}
+	assert.Greater(t, biggest, 100, "waits were batched together")
+}
+
+func TestWatcherOneCancelledWaitLeavesOthersAlone(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "long", dur: time.Hour})
+	src.add(&spec{id: "short", dur: time.Minute})
+	w := jobs.NewWatcher(src, jobs.WithClock(clk))
+	defer w.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := w.Wait(ctx, "long")
+	require.ErrorIs(t, err, context.Canceled)
+
+	job, err := w.Wait(context.Background(), "short")
+	require.NoError(t, err)
+	assert.True(t, job.TreeDone())
+}
+
+func TestWatcherFailureAndNotFound(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "bad", dur: time.Hour, failAt: 10})
+	w := jobs.NewWatcher(src, jobs.WithClock(clk))
+	defer w.Close()
+	_, err := w.Wait(context.Background(), "bad")
+	require.ErrorIs(t, err, jobs.ErrJobFailed)
+	_, err = w.Wait(context.Background(), "ghost")
+	require.ErrorIs(t, err, jobs.ErrNotFound)
+}
+
+func TestWatcherOnProgressPerWait(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.serverClone("srv", 3, true, 5*time.Minute)
+	w := jobs.NewWatcher(src, jobs.WithClock(clk))
+	defer w.Close()
+	var last *jobs.Job
+	calls := 0
+	job, err := w.Wait(context.Background(), "srv", jobs.WithOnProgress(func(j *jobs.Job) { last = j; calls++ }))
+	require.NoError(t, err)
+	assert.Greater(t, calls, 1)
+	assert.Equal(t, 100.0, last.Aggregate().Percent)
+	assert.Len(t, job.Children, 3)
+	assert.True(t, job.TreeDone())
+}
+
+func TestWatcherCloseEndsPendingWaits(t *testing.T) {
+	src := newMemSource(autoClock())
+	src.add(&spec{id: "x", dur: time.Hour})
+	stuck := make(chan time.Time)
+	w := jobs.NewWatcher(src, jobs.WithClock(stuckClock{stuck}))
+	got := make(chan error, 1)
+	go func() {
+		_, err := w.Wait(context.Background(), "x")
+		got <- err
+	}()
+	// Wait for the first round before closing.
+	for {
+		if f, _ := src.stats(); f > 0 {
+			break
+		}
+		runtime.Gosched()
+	}
+	require.NoError(t, w.Close())
+	require.ErrorIs(t, <-got, jobs.ErrWatcherClosed)
+	_, err := w.Wait(context.Background(), "x")
+	require.ErrorIs(t, err, jobs.ErrWatcherClosed)
+}
+
+// BenchmarkWatcher1000Jobs follows a thousand jobs of one to seven fake
+// minutes on one Watcher, stepping a manual clock a second at a time.
+func BenchmarkWatcher1000Jobs(b *testing.B) {
+	var fetches, rounds int
+	for b.Loop() {
+		clk := sim.NewClock(sim.Epoch)
+		src := newMemSource(clk)
+		for i := range 1000 {
+			src.add(&spec{id: fmt.Sprintf("job-%04d", i), dur: time.Duration(1+i%7) * time.Minute})
+		}
+		w := jobs.NewWatcher(src, jobs.WithClock(clk), jobs.WithInterval(time.Second, 10*time.Second))
+		var wg sync.WaitGroup
+		for i := range 1000 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = w.Wait(context.Background(), fmt.Sprintf("job-%04d", i))
+			}()
+		}
+		finished := make(chan struct{})
+		go func() { wg.Wait(); close(finished) }()
+		for stepping := true; stepping; {
+			select {
+			case <-finished:
+				stepping = false
+			default:
+				clk.Advance(time.Second)
+				runtime.Gosched()
+			}
+		}
+		st := w.Stats()
+		_ = w.Close()
+		fetches += st.Fetches
+		rounds += st.Rounds
+	}
+	b.ReportMetric(float64(fetches)/float64(b.N), "fetches/op")
+	b.ReportMetric(float64(rounds)/float64(b.N), "rounds/op")
+}
