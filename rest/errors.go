@@ -169,7 +169,7 @@ func RedactURL(u *url.URL) string {
 // RedactString redacts URL-query secrets (auth_token=..., apiKey=...) in s,
 // for messages that echo a URL.
 func RedactString(s string) string {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s) // byte for byte, so indexes into s stay valid
 	var b strings.Builder
 	last := 0
 	for i := 0; i < len(s); i++ {
@@ -201,15 +201,21 @@ func RedactString(s string) string {
 	return b.String()
 }
 
+// maxRetryAfterSeconds bounds a Retry-After so it cannot overflow a Duration.
+const maxRetryAfterSeconds = 24 * 60 * 60
+
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
 func parseRetryAfter(h string, now time.Time) time.Duration {
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(h); err == nil {
-		if s < 0 {
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case s <= 0:
 			return 0
+		case s > maxRetryAfterSeconds:
+			return maxRetryAfterSeconds * time.Second
 		}
 		return time.Duration(s) * time.Second
 	}
@@ -219,4 +225,16 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 		}
 	}
 	return 0
+}
+
+// asciiLower lowers ASCII letters only, keeping every byte where it was
+// (strings.ToLower rewrites invalid UTF-8 and shifts offsets).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
