@@ -174,12 +174,12 @@ func TestWaitUnknownState(t *testing.T) {
 	clk := autoClock()
 	src := newMemSource(clk)
 	src.add(&spec{id: "x", dur: time.Hour, state: "paused_by_operator"})
-	_, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk), jobs.WithFailOnUnknownState())
+	_, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk), jobs.WithFailOnUnknownState(), jobs.WithInterval(time.Minute, 5*time.Minute))
 	require.ErrorIs(t, err, jobs.ErrUnknownState)
 	assert.Contains(t, err.Error(), "paused_by_operator")
 
 	// Without the option an unknown state is waited on until progress 100.
-	job, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk))
+	job, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk), jobs.WithInterval(time.Minute, 5*time.Minute))
 	require.NoError(t, err)
 	assert.Equal(t, "paused_by_operator", job.RawState)
 	assert.Equal(t, jobs.StateUnknown, job.State)

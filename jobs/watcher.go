@@ -37,7 +37,8 @@ type Watcher struct {
 
 // WatcherStats counts a Watcher's work.
 type WatcherStats struct {
-	Rounds  int // poll rounds
+	Rounds      int // poll rounds, FirstRounds included
+	FirstRounds int // rounds that polled only waits new since the last round
 	Fetches int // Fetch calls (one batched call per round, plus first-time child look-ups)
 	Pushes  int // snapshots that arrived by push
 }
@@ -105,6 +106,13 @@ func (w *Watcher) Stats() WatcherStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.stats
+}
+
+// Watching returns how many waits are in progress.
+func (w *Watcher) Watching() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.watches)
 }
 
 // Wait follows job id like the package-level Wait, sharing the Watcher's
@@ -276,6 +284,9 @@ func (w *Watcher) loop(stop, done chan struct{}) {
 		}
 		if len(active) > 0 {
 			w.stats.Rounds++
+			if freshOnly {
+				w.stats.FirstRounds++
+			}
 		}
 		w.mu.Unlock()
 
