@@ -94,7 +94,10 @@ func WithHeader(name, value string) Option {
 // WithRetry sets the transport's retries (see rest.WithRetry). A batch is a
 // POST, so it is repeated only on 429 and 503.
 func WithRetry(max int, minWait, maxWait time.Duration) Option {
-	return func(s *Session) error { s.restOps = append(s.restOps, rest.WithRetry(max, minWait, maxWait)); return nil }
+	return func(s *Session) error {
+		s.restOps = append(s.restOps, rest.WithRetry(max, minWait, maxWait))
+		return nil
+	}
 }
 
 // WithLazyInit controls whether the session's first call also asks for
