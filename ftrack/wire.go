@@ -39,7 +39,7 @@ func (d DateTime) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(map[string]string{"__type__": "datetime", "value": d.UTC().Format("2006-01-02T15:04:05.999999Z")})
+	return json.Marshal(map[string]string{"__type__": "datetime", "value": d.UTC().Format("2006-01-02T15:04:05.999999999Z")})
 }
 
 // UnmarshalJSON decodes the ftrack datetime or date object; null is zero.
