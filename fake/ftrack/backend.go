@@ -169,7 +169,9 @@ func errNotFound(format string, a ...any) *apiError {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 func (b *Backend) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
