@@ -199,7 +199,8 @@ func (s *Session) call(ctx context.Context, ops []Operation) ([]Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ftrack: encoding batch: %w", err)
 	}
-	resp, err := s.rc.Do(ctx, http.MethodPost, "api", nil, body, nil)
+	// A json.RawMessage is sent as it is, with Content-Type application/json.
+	resp, err := s.rc.Do(ctx, http.MethodPost, "api", nil, json.RawMessage(body), nil)
 	if err != nil {
 		return nil, s.wrapErr(err)
 	}
