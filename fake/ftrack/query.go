@@ -80,19 +80,28 @@ func lex(s string) ([]token, error) {
 				return nil, fmt.Errorf("unexpected '!' at character %d", start)
 			}
 			out = append(out, token{tPunct, op, start})
-		case c == '-' || c >= '0' && c <= '9':
+		case c == '-' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
 			start := i
 			i++
 			for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
 				i++
 			}
 			out = append(out, token{tNumber, s[start:i], start})
-		case c == '_' || c < 0x80 && unicode.IsLetter(rune(c)):
+		case c == '_' || c < 0x80 && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))):
+			// Words: names, dotted paths, keywords, and bare values such
+			// as uuids, which the reference Python client sends unquoted
+			// (location_id is 3a372bde-05bc-11e4-8908-20c9d081909b).
 			start := i
-			for i < len(s) && (s[i] == '_' || s[i] == '.' || s[i] < 0x80 && (unicode.IsLetter(rune(s[i])) || unicode.IsDigit(rune(s[i])))) {
+			for i < len(s) && (s[i] == '_' || s[i] == '.' || s[i] == '-' || s[i] == ':' ||
+				s[i] < 0x80 && (unicode.IsLetter(rune(s[i])) || unicode.IsDigit(rune(s[i])))) {
 				i++
 			}
-			out = append(out, token{tWord, s[start:i], start})
+			w := s[start:i]
+			if _, err := strconv.ParseFloat(w, 64); err == nil {
+				out = append(out, token{tNumber, w, start})
+			} else {
+				out = append(out, token{tWord, w, start})
+			}
 		default:
 			return nil, fmt.Errorf("unexpected character %q at %d", c, i)
 		}
