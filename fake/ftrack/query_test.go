@@ -1,6 +1,7 @@
 package ftrack
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,44 @@ func FuzzQuery(f *testing.F) {
 		}
 		if _, ok := res.(map[string]any)["data"].([]any); !ok {
 			t.Fatalf("%q: no data", expr)
+		}
+	})
+}
+
+// FuzzOperations applies arbitrary batches: each operation answers or
+// fails in the server's error shape, never panics.
+func FuzzOperations(f *testing.F) {
+	for _, s := range []string{
+		`[{"action":"create","entity_type":"Job","entity_key":["x"],"entity_data":{"__entity_type__":"Job","user_id":"5b4a69a3-8e78-4c45-a8ba-8b13f0895e23","status":"running","created_at":{"__type__":"datetime","value":"2026-01-01T00:00:00"}}}]`,
+		`[{"action":"update","entity_type":"Job","entity_key":["j0"],"entity_data":{"status":"done","finished_at":"2026-01-01T00:00:00Z","user":{"__entity_type__":"User","id":"5b4a69a3-8e78-4c45-a8ba-8b13f0895e23"}}}]`,
+		`[{"action":"delete","entity_type":"FileComponent","entity_key":["c1"]},{"action":"query","expression":"JobComponent"}]`,
+		`[{"action":"get_upload_metadata","component_id":"c1","file_name":"a.log","file_size":3,"checksum":"rL0Y20zC+Fzt72VPzMSk2A=="}]`,
+		`[{"action":"create","entity_type":"JobComponent","entity_key":["c1","j2"],"entity_data":{}},{"action":"query_schemas"},{"action":"query_server_information"}]`,
+		`[{"action":"nope"}]`, `[{"action":"create","entity_type":"Component","entity_data":{"size":1e300}}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	b := seeded(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var ops []map[string]any
+		if json.Unmarshal(body, &ops) != nil {
+			return
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		snap := b.snapshot()
+		defer b.restore(snap)
+		for _, op := range ops {
+			res, aerr := b.apply(op, "http://fake")
+			if aerr != nil {
+				if aerr.Exception == "" || aerr.Content == "" || aerr.status == 0 {
+					t.Fatalf("error without shape: %+v", aerr)
+				}
+				return
+			}
+			if _, err := json.Marshal(res); err != nil {
+				t.Fatalf("result does not encode: %v", err)
+			}
 		}
 	})
 }
