@@ -225,7 +225,8 @@ type UpdateJobRequest struct {
 }
 
 // UpdateJob applies req in one update operation and returns the job as the
-// server answered it.
+// server answered it: the server echoes the id and the attributes the
+// update changed, not the whole job (GetJob reads it whole).
 func (s *Session) UpdateJob(ctx context.Context, id string, req UpdateJobRequest) (*Job, error) {
 	data := map[string]any{}
 	if req.Status != nil {
