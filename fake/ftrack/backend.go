@@ -1,0 +1,1142 @@
+// Package ftrack is the fake's ftrack backend: POST /api with batches of
+// operations (create, update, delete, query, query_server_information,
+// query_schemas, get_upload_metadata) over User, Job, JobComponent,
+// FileComponent (and its base Component), ComponentLocation and Location;
+// signed upload URLs the fake accepts itself; /component/get downloads;
+// authentication by the ftrack-user and ftrack-api-key headers against the
+// seeded users (Name and APIKey). Errors have the real body
+// {"exception", "content", "error_code"}: with status 200, or, when the
+// request carries ftrack-strict-api: true, with an HTTP error status.
+package ftrack
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/longrun/longrun/fake/sim"
+)
+
+// The built-in locations (ftrack_api.symbol).
+const (
+	ServerLocationID    = "3a372bde-05bc-11e4-8908-20c9d081909b"
+	OriginLocationID    = "ce9b348f-8809-11e3-821c-20c9d081909b"
+	UnmanagedLocationID = "cb268ecc-8809-11e3-a7e2-20c9d081909b"
+	ReviewLocationID    = "cd41be70-8809-11e3-b98a-20c9d081909b"
+)
+
+// Version is what query_server_information reports as the server version.
+const Version = "4.13.0"
+
+// UploadTTL is how long a get_upload_metadata URL stays valid.
+const UploadTTL = time.Hour
+
+// MaxRequestBytes bounds a POST /api body.
+const MaxRequestBytes = 32 << 20
+
+// The error body the real server sends for bad credentials (recorded in
+// ftrack-javascript test/server.ts).
+const invalidCredentialsContent = `The supplied API key is not valid. API keys are created from Settings under the page API keys. The api key should be passed in the request header "ftrack-api-key".`
+
+// Backend is the ftrack backend. Its methods are safe for concurrent use.
+type Backend struct {
+	env    *sim.Env
+	secret []byte
+
+	mu      sync.Mutex
+	tables  map[string]map[string]entity
+	seq     int64
+	uploads map[string]*pendingUpload // component id -> expected upload
+	files   map[string]*storedFile    // component id -> bytes on disk
+	dir     string
+	calls   int
+}
+
+type pendingUpload struct {
+	size     int64
+	checksum string // base64 MD5, empty when not given
+	fileName string
+	expires  time.Time
+}
+
+type storedFile struct {
+	path     string
+	size     int64
+	md5      string
+	fileName string
+	ctype    string
+}
+
+// New returns a backend seeded with env's users and the built-in
+// locations.
+func New(env *sim.Env) *Backend {
+	b := &Backend{env: env, tables: map[string]map[string]entity{}, uploads: map[string]*pendingUpload{}, files: map[string]*storedFile{}}
+	b.secret = make([]byte, 32)
+	_, _ = rand.Read(b.secret)
+	for name := range types {
+		b.tables[name] = map[string]entity{}
+	}
+	for _, u := range env.Users() {
+		b.seedUser(u)
+	}
+	for _, l := range []struct{ id, name, label string }{
+		{OriginLocationID, "ftrack.origin", "Origin"},
+		{UnmanagedLocationID, "ftrack.unmanaged", "Unmanaged"},
+		{ReviewLocationID, "ftrack.review", "Review"},
+		{ServerLocationID, "ftrack.server", "ftrack server"},
+	} {
+		b.insert(types["Location"], entity{"id": l.id, "name": l.name, "label": l.label, "description": nil})
+	}
+	return b
+}
+
+func (b *Backend) seedUser(u sim.User) {
+	first, last, _ := strings.Cut(u.Name, " ")
+	b.insert(types["User"], entity{"id": u.ID, "username": u.Name, "first_name": first, "last_name": last,
+		"email": u.Email, "is_active": true, "resource_type": "user"})
+}
+
+func (b *Backend) insert(t *typeDef, e entity) {
+	b.seq++
+	e[seqKey] = b.seq
+	b.tables[t.name][keyOf(t, e)] = e
+}
+
+func (b *Backend) now() time.Time { return b.env.Clock.Now().UTC() }
+
+// Register mounts POST /api, PUT /ftrack-fake/upload/{id} and
+// GET /component/get.
+func (b *Backend) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api", b.serveAPI)
+	mux.HandleFunc("PUT /ftrack-fake/upload/{id}", b.serveUpload)
+	mux.HandleFunc("GET /component/get", b.serveDownload)
+}
+
+// Close removes the stored files.
+func (b *Backend) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dir != "" {
+		_ = os.RemoveAll(b.dir)
+		b.dir = ""
+	}
+	b.files = map[string]*storedFile{}
+}
+
+// apiError is an error in the server's shape.
+type apiError struct {
+	Exception string `json:"exception"`
+	Content   string `json:"content"`
+	ErrorCode any    `json:"error_code"`
+	status    int
+}
+
+func (e *apiError) Error() string { return e.Exception + ": " + e.Content }
+
+func errValidation(format string, a ...any) *apiError {
+	return &apiError{Exception: "ValidationError", Content: fmt.Sprintf(format, a...), status: http.StatusUnprocessableEntity}
+}
+
+func errParse(expr string, err error) *apiError {
+	return &apiError{Exception: "ParseError", Content: fmt.Sprintf("Could not parse query %q: %v.", expr, err), status: http.StatusBadRequest}
+}
+
+func errServer(format string, a ...any) *apiError {
+	return &apiError{Exception: "ServerError", Content: fmt.Sprintf(format, a...), status: http.StatusInternalServerError}
+}
+
+func errNotFound(format string, a ...any) *apiError {
+	return &apiError{Exception: "NoResultFoundError", Content: fmt.Sprintf(format, a...), status: http.StatusNotFound}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func (b *Backend) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	status := http.StatusOK
+	if strings.EqualFold(r.Header.Get("ftrack-strict-api"), "true") {
+		status = e.status
+	}
+	b.env.Logger.Debug("ftrack fake: error", "exception", e.Exception, "status", status)
+	writeJSON(w, status, e)
+}
+
+func (b *Backend) authenticate(user, key string) bool {
+	if user == "" || key == "" {
+		return false
+	}
+	_, ok := b.env.Lookup(func(u sim.User) bool {
+		return u.Name == user && u.APIKey != "" && sim.SecretEqual(u.APIKey, key)
+	})
+	return ok
+}
+
+func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if !b.authenticate(r.Header.Get("ftrack-user"), r.Header.Get("ftrack-api-key")) {
+		b.writeError(w, r, &apiError{Exception: "InvalidCredentialsError", Content: invalidCredentialsContent, status: http.StatusUnauthorized})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	if err != nil {
+		b.writeError(w, r, &apiError{Exception: "ServerError", Content: "Request body too large or unreadable.", status: http.StatusRequestEntityTooLarge})
+		return
+	}
+	var ops []map[string]any
+	if err := json.Unmarshal(body, &ops); err != nil {
+		b.writeError(w, r, &apiError{Exception: "ServerError", Content: "Request body must be a JSON list of operations: " + err.Error(), status: http.StatusBadRequest})
+		return
+	}
+	base := "http://" + r.Host
+	if r.TLS != nil {
+		base = "https://" + r.Host
+	}
+	b.mu.Lock()
+	b.calls++
+	snapshot := b.snapshot()
+	results := make([]any, 0, len(ops))
+	for i, op := range ops {
+		res, aerr := b.apply(op, base)
+		if aerr != nil {
+			b.restore(snapshot)
+			b.mu.Unlock()
+			b.env.Logger.Debug("ftrack fake: operation failed", "index", i, "exception", aerr.Exception)
+			b.writeError(w, r, aerr)
+			return
+		}
+		results = append(results, res)
+	}
+	b.mu.Unlock()
+	writeJSON(w, http.StatusOK, results)
+}
+
+type snapshot struct {
+	tables  map[string]map[string]entity
+	uploads map[string]*pendingUpload
+	seq     int64
+}
+
+func (b *Backend) snapshot() snapshot {
+	s := snapshot{tables: make(map[string]map[string]entity, len(b.tables)), uploads: make(map[string]*pendingUpload, len(b.uploads)), seq: b.seq}
+	for name, t := range b.tables {
+		c := make(map[string]entity, len(t))
+		for k, e := range t {
+			c[k] = e
+		}
+		s.tables[name] = c
+	}
+	for k, v := range b.uploads {
+		s.uploads[k] = v
+	}
+	return s
+}
+
+func (b *Backend) restore(s snapshot) { b.tables, b.uploads, b.seq = s.tables, s.uploads, s.seq }
+
+func (b *Backend) apply(op map[string]any, base string) (any, *apiError) {
+	action, _ := op["action"].(string)
+	switch action {
+	case "query_server_information":
+		return b.serverInformation(), nil
+	case "query_schemas":
+		return schemas(), nil
+	case "create":
+		return b.create(op)
+	case "update":
+		return b.update(op)
+	case "delete":
+		return b.delete(op)
+	case "query":
+		expr, _ := op["expression"].(string)
+		return b.query(expr)
+	case "get_upload_metadata":
+		return b.uploadMetadata(op, base)
+	}
+	return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Invalid action u'%s'", action), status: http.StatusBadRequest}
+}
+
+func (b *Backend) serverInformation() map[string]any {
+	return map[string]any{
+		"version":                     Version,
+		"schema_hash":                 schemaHash(),
+		"storage_scenario":            map[string]any{"scenario": "ftrack.automatic", "data": map[string]any{}},
+		"is_timezone_support_enabled": true,
+	}
+}
+
+func entityTypeOf(op map[string]any) (*typeDef, *apiError) {
+	name, _ := op["entity_type"].(string)
+	t, ok := lookupType(name)
+	if !ok {
+		return nil, errServer("Unknown entity type %q.", name)
+	}
+	return t, nil
+}
+
+func entityKey(t *typeDef, op map[string]any) ([]string, *apiError) {
+	raw, _ := op["entity_key"].([]any)
+	var key []string
+	for _, v := range raw {
+		s, ok := v.(string)
+		if !ok {
+			return nil, errValidation("entity_key must be a list of strings.")
+		}
+		key = append(key, s)
+	}
+	if len(key) != 0 && len(key) != len(t.pk) {
+		return nil, errValidation("%s is keyed by %s; entity_key has %d values.", t.name, strings.Join(t.pk, ", "), len(key))
+	}
+	return key, nil
+}
+
+// setAttrs applies entity_data to e; it returns the attribute names set.
+func (b *Backend) setAttrs(t *typeDef, e entity, data map[string]any, creating bool) ([]string, *apiError) {
+	var set []string
+	names := make([]string, 0, len(data))
+	for k := range data {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := data[k]
+		if k == "__entity_type__" {
+			if s, _ := v.(string); storeName(s) != t.name {
+				return nil, errValidation("__entity_type__ %v does not match %s.", v, t.name)
+			}
+			continue
+		}
+		if rel, ok := t.relations[k]; ok && !rel.many {
+			ref, _ := v.(map[string]any)
+			id, _ := ref["id"].(string)
+			if v != nil && id == "" {
+				return nil, errValidation("%s.%s must be a reference to a %s.", t.name, k, rel.target)
+			}
+			if v == nil {
+				e[rel.local] = nil
+			} else {
+				e[rel.local] = id
+			}
+			set = append(set, rel.local)
+			continue
+		}
+		kind, ok := t.attrs[k]
+		if !ok {
+			return nil, errValidation("%s has no attribute %q.", t.name, k)
+		}
+		if !creating && contains(t.immutable, k) {
+			return nil, errValidation("%s.%s is immutable.", t.name, k)
+		}
+		cv, err := convert(kind, v)
+		if err != nil {
+			return nil, errValidation("%s.%s: %v.", t.name, k, err)
+		}
+		if vals := t.enums[k]; vals != nil && cv != nil && !contains(vals, cv.(string)) {
+			return nil, errValidation("%s.%s must be one of %s, not %q.", t.name, k, strings.Join(vals, ", "), cv)
+		}
+		e[k] = cv
+		set = append(set, k)
+	}
+	return set, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Backend) create(op map[string]any) (any, *apiError) {
+	t, aerr := entityTypeOf(op)
+	if aerr != nil {
+		return nil, aerr
+	}
+	key, aerr := entityKey(t, op)
+	if aerr != nil {
+		return nil, aerr
+	}
+	data, ok := op["entity_data"].(map[string]any)
+	if !ok {
+		return nil, errValidation("create needs entity_data.")
+	}
+	e := entity{}
+	if _, aerr := b.setAttrs(t, e, data, true); aerr != nil {
+		return nil, aerr
+	}
+	for i, k := range key {
+		if cur, ok := e[t.pk[i]]; ok && cur != k {
+			return nil, errValidation("entity_key and entity_data disagree on %s.", t.pk[i])
+		}
+		e[t.pk[i]] = k
+	}
+	for name := range t.attrs {
+		if _, ok := e[name]; !ok {
+			if d := t.defaults[name]; d != nil {
+				e[name] = d(b)
+			} else {
+				e[name] = nil
+			}
+		}
+	}
+	for _, r := range t.required {
+		if e[r] == nil {
+			return nil, errValidation("%s.%s is required.", t.name, r)
+		}
+	}
+	// References must point at existing entities.
+	for _, rel := range t.relations {
+		if rel.many {
+			continue
+		}
+		if id, _ := e[rel.local].(string); id != "" && b.get(rel.target, id) == nil {
+			return nil, errValidation("%s.%s: no %s with id %q.", t.name, rel.local, rel.target, id)
+		}
+	}
+	if t.name == "Job" && e["user_id"] == nil {
+		return nil, errValidation("Job.user_id is required.")
+	}
+	if _, dup := b.tables[t.name][keyOf(t, e)]; dup {
+		return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Duplicate entry: %s with key %v already exists.", t.name, pkValues(t, e)), status: http.StatusConflict}
+	}
+	b.insert(t, e)
+	return map[string]any{"action": "create", "data": b.render(t, e, nil)}, nil
+}
+
+func pkValues(t *typeDef, e entity) []any {
+	out := make([]any, len(t.pk))
+	for i, k := range t.pk {
+		out[i] = e[k]
+	}
+	return out
+}
+
+func (b *Backend) find(t *typeDef, key []string) (entity, *apiError) {
+	if len(key) != len(t.pk) {
+		return nil, errValidation("%s is keyed by %s.", t.name, strings.Join(t.pk, ", "))
+	}
+	e := b.tables[t.name][strings.Join(key, "\x1f")]
+	if e == nil {
+		return nil, errNotFound("%s with key %q not found.", t.name, key)
+	}
+	return e, nil
+}
+
+func (b *Backend) get(typeName, id string) entity {
+	t, ok := lookupType(typeName)
+	if !ok || len(t.pk) != 1 {
+		return nil
+	}
+	return b.tables[t.name][id]
+}
+
+func (b *Backend) update(op map[string]any) (any, *apiError) {
+	t, aerr := entityTypeOf(op)
+	if aerr != nil {
+		return nil, aerr
+	}
+	key, aerr := entityKey(t, op)
+	if aerr != nil {
+		return nil, aerr
+	}
+	old, aerr := b.find(t, key)
+	if aerr != nil {
+		return nil, aerr
+	}
+	data, _ := op["entity_data"].(map[string]any)
+	e := old.clone()
+	set, aerr := b.setAttrs(t, e, data, false)
+	if aerr != nil {
+		return nil, aerr
+	}
+	for _, r := range t.required {
+		if e[r] == nil {
+			return nil, errValidation("%s.%s is required.", t.name, r)
+		}
+	}
+	b.tables[t.name][keyOf(t, e)] = e
+	out := map[string]any{"__entity_type__": t.name}
+	for _, k := range append(append(append([]string{}, t.pk...), t.system...), set...) {
+		out[k] = encodeValue(e[k])
+	}
+	return map[string]any{"action": "update", "data": out}, nil
+}
+
+func (b *Backend) delete(op map[string]any) (any, *apiError) {
+	t, aerr := entityTypeOf(op)
+	if aerr != nil {
+		return nil, aerr
+	}
+	key, aerr := entityKey(t, op)
+	if aerr != nil {
+		return nil, aerr
+	}
+	e, aerr := b.find(t, key)
+	if aerr != nil {
+		return nil, aerr
+	}
+	b.remove(t, e)
+	return map[string]any{"action": "delete", "data": true}, nil
+}
+
+// remove deletes e and what depends on it: a job's and a component's
+// JobComponents, a component's ComponentLocations and stored bytes.
+func (b *Backend) remove(t *typeDef, e entity) {
+	delete(b.tables[t.name], keyOf(t, e))
+	id, _ := e["id"].(string)
+	switch t.name {
+	case "Job":
+		b.removeWhere("JobComponent", "job_id", id)
+	case "FileComponent":
+		b.removeWhere("JobComponent", "component_id", id)
+		b.removeWhere("ComponentLocation", "component_id", id)
+		delete(b.uploads, id)
+		if f := b.files[id]; f != nil {
+			_ = os.Remove(f.path)
+			delete(b.files, id)
+		}
+	}
+}
+
+func (b *Backend) removeWhere(typeName, attr, val string) {
+	t := types[typeName]
+	for _, e := range b.tables[t.name] {
+		if e[attr] == val {
+			b.remove(t, e)
+		}
+	}
+}
+
+// --- queries ---
+
+func (b *Backend) query(expr string) (any, *apiError) {
+	q, err := parseQuery(expr)
+	if err != nil {
+		return nil, errParse(expr, err)
+	}
+	t, ok := lookupType(q.entityType)
+	if !ok {
+		return nil, errParse(expr, fmt.Errorf("unknown entity type %q", q.entityType))
+	}
+	projs := q.projections
+	if projs == nil {
+		projs = t.projections
+	}
+	for _, p := range projs {
+		if err := checkPath(t, p, true); err != nil {
+			return nil, errParse(expr, err)
+		}
+	}
+	for _, k := range q.order {
+		if err := checkPath(t, k.path, false); err != nil {
+			return nil, errParse(expr, err)
+		}
+	}
+	if q.where != nil {
+		if err := checkCond(t, q.where); err != nil {
+			return nil, errParse(expr, err)
+		}
+	}
+	var rows []entity
+	for _, e := range b.tables[t.name] {
+		ok, err := b.eval(t, e, q.where)
+		if err != nil {
+			return nil, errParse(expr, err)
+		}
+		if ok {
+			rows = append(rows, e)
+		}
+	}
+	sortRows(rows, q.order, func(e entity, p string) []any { return b.values(t, e, p) })
+	total := len(rows)
+	start := min(q.offset, total)
+	end := total
+	if q.limit >= 0 {
+		end = min(start+q.limit, total)
+	}
+	data := make([]any, 0, end-start)
+	for _, e := range rows[start:end] {
+		data = append(data, b.render(t, e, projs))
+	}
+	var next any
+	if end < total {
+		next = end
+	}
+	return map[string]any{"action": "query", "data": data, "metadata": map[string]any{"next": map[string]any{"offset": next}}}, nil
+}
+
+// checkPath verifies that every step of a dotted path exists; a path that
+// ends on a relation is allowed in projections only.
+func checkPath(t *typeDef, path string, projection bool) error {
+	cur := t
+	parts := strings.Split(path, ".")
+	for i, p := range parts {
+		if cur.hasAttr(p) {
+			if i != len(parts)-1 {
+				return fmt.Errorf("%s.%s is not a relation", cur.name, p)
+			}
+			return nil
+		}
+		rel, ok := cur.relations[p]
+		if !ok {
+			return fmt.Errorf("%s has no attribute %q", cur.name, p)
+		}
+		if i == len(parts)-1 && !projection {
+			return fmt.Errorf("%s.%s is a relation; compare one of its attributes", cur.name, p)
+		}
+		cur = types[rel.target]
+	}
+	return nil
+}
+
+func checkCond(t *typeDef, c cond) error {
+	switch x := c.(type) {
+	case andCond:
+		if err := checkCond(t, x.l); err != nil {
+			return err
+		}
+		return checkCond(t, x.r)
+	case orCond:
+		if err := checkCond(t, x.l); err != nil {
+			return err
+		}
+		return checkCond(t, x.r)
+	case notCond:
+		return checkCond(t, x.c)
+	case cmpCond:
+		return checkPath(t, x.path, false)
+	case relCond:
+		target, many, err := relTarget(t, x.path)
+		if err != nil {
+			return err
+		}
+		if x.op == "has" && many {
+			return fmt.Errorf("%s is a collection: use any", x.path)
+		}
+		if x.op == "any" && !many {
+			return fmt.Errorf("%s is not a collection: use has", x.path)
+		}
+		if x.sub != nil {
+			return checkCond(target, x.sub)
+		}
+	}
+	return nil
+}
+
+func relTarget(t *typeDef, path string) (*typeDef, bool, error) {
+	cur := t
+	many := false
+	for _, p := range strings.Split(path, ".") {
+		rel, ok := cur.relations[p]
+		if !ok {
+			return nil, false, fmt.Errorf("%s has no relation %q", cur.name, p)
+		}
+		many = many || rel.many
+		cur = types[rel.target]
+	}
+	return cur, many, nil
+}
+
+// related returns the entities e's relation name points at.
+func (b *Backend) related(rel relation, e entity) []entity {
+	v, _ := e[rel.local].(string)
+	if v == "" {
+		return nil
+	}
+	target := types[rel.target]
+	if !rel.many && len(target.pk) == 1 && rel.remote == target.pk[0] {
+		if x := b.tables[target.name][v]; x != nil {
+			return []entity{x}
+		}
+		return nil
+	}
+	var out []entity
+	for _, x := range b.tables[target.name] {
+		if x[rel.remote] == v {
+			out = append(out, x)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][seqKey].(int64) < out[j][seqKey].(int64) })
+	return out
+}
+
+// values follows a path from e and returns every value it reaches.
+func (b *Backend) values(t *typeDef, e entity, path string) []any {
+	head, rest, more := strings.Cut(path, ".")
+	if !more {
+		if t.hasAttr(head) {
+			return []any{e[head]}
+		}
+		return nil
+	}
+	rel, ok := t.relations[head]
+	if !ok {
+		return nil
+	}
+	var out []any
+	for _, x := range b.related(rel, e) {
+		out = append(out, b.values(types[rel.target], x, rest)...)
+	}
+	return out
+}
+
+func attrKind(t *typeDef, path string) string {
+	cur := t
+	parts := strings.Split(path, ".")
+	for _, p := range parts[:len(parts)-1] {
+		cur = types[cur.relations[p].target]
+	}
+	return cur.attrs[parts[len(parts)-1]]
+}
+
+func (b *Backend) eval(t *typeDef, e entity, c cond) (bool, error) {
+	switch x := c.(type) {
+	case nil:
+		return true, nil
+	case andCond:
+		l, err := b.eval(t, e, x.l)
+		if err != nil || !l {
+			return false, err
+		}
+		return b.eval(t, e, x.r)
+	case orCond:
+		l, err := b.eval(t, e, x.l)
+		if err != nil || l {
+			return l, err
+		}
+		return b.eval(t, e, x.r)
+	case notCond:
+		v, err := b.eval(t, e, x.c)
+		return !v, err
+	case relCond:
+		return b.evalRel(t, e, x)
+	case cmpCond:
+		return b.evalCmp(t, e, x)
+	}
+	return false, fmt.Errorf("unsupported criterion")
+}
+
+func (b *Backend) evalRel(t *typeDef, e entity, x relCond) (bool, error) {
+	head, rest, more := strings.Cut(x.path, ".")
+	rel := t.relations[head]
+	target := types[rel.target]
+	for _, r := range b.related(rel, e) {
+		var ok bool
+		var err error
+		if more {
+			ok, err = b.evalRel(target, r, relCond{path: rest, op: x.op, sub: x.sub})
+		} else {
+			ok, err = b.eval(target, r, x.sub)
+		}
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+func (b *Backend) evalCmp(t *typeDef, e entity, x cmpCond) (bool, error) {
+	kind := attrKind(t, x.path)
+	vals := b.values(t, e, x.path)
+	if len(vals) == 0 {
+		// a path through an empty relation compares as null
+		vals = []any{nil}
+	}
+	negated := x.op == "is_not" || x.op == "not_in" || x.op == "not_like"
+	var lits []any
+	switch x.op {
+	case "in", "not_in":
+		for _, v := range x.val.list {
+			l, err := literal(kind, v)
+			if err != nil {
+				return false, err
+			}
+			lits = append(lits, l)
+		}
+	case "like", "not_like":
+		if x.val.kind != "string" {
+			return false, fmt.Errorf("like needs a string pattern")
+		}
+	default:
+		l, err := literal(kind, x.val)
+		if err != nil {
+			return false, err
+		}
+		lits = []any{l}
+	}
+	match := func(v any) bool {
+		switch x.op {
+		case "is", "is_not":
+			return compare(v, lits[0]) == 0 && (v == nil) == (lits[0] == nil)
+		case "in", "not_in":
+			for _, l := range lits {
+				if v != nil && l != nil && compare(v, l) == 0 {
+					return true
+				}
+			}
+			return false
+		case "like", "not_like":
+			s, ok := v.(string)
+			return ok && likeMatch(x.val.s, s)
+		}
+		if v == nil || lits[0] == nil {
+			return false
+		}
+		c := compare(v, lits[0])
+		switch x.op {
+		case "gt":
+			return c > 0
+		case "lt":
+			return c < 0
+		case "ge":
+			return c >= 0
+		case "le":
+			return c <= 0
+		}
+		return false
+	}
+	for _, v := range vals {
+		if match(v) {
+			return !negated, nil
+		}
+	}
+	return negated, nil
+}
+
+// render returns e as the server sends it: __entity_type__, the primary
+// key, the system projections and the projected attributes, with
+// relations nested.
+func (b *Backend) render(t *typeDef, e entity, projections []string) map[string]any {
+	out := map[string]any{"__entity_type__": t.name}
+	for _, k := range t.pk {
+		out[k] = e[k]
+	}
+	for _, k := range t.system {
+		out[k] = encodeValue(e[k])
+	}
+	if projections == nil {
+		for name := range t.attrs {
+			out[name] = encodeValue(e[name])
+		}
+		return out
+	}
+	nested := map[string][]string{}
+	var order []string
+	for _, p := range projections {
+		head, rest, more := strings.Cut(p, ".")
+		if t.hasAttr(head) {
+			out[head] = encodeValue(e[head])
+			continue
+		}
+		if _, ok := nested[head]; !ok {
+			order = append(order, head)
+			nested[head] = []string{}
+		}
+		if more {
+			nested[head] = append(nested[head], rest)
+		}
+	}
+	for _, head := range order {
+		rel := t.relations[head]
+		target := types[rel.target]
+		sub := nested[head]
+		if len(sub) == 0 {
+			sub = target.projections
+		}
+		rs := b.related(rel, e)
+		if rel.many {
+			list := make([]any, 0, len(rs))
+			for _, r := range rs {
+				list = append(list, b.render(target, r, sub))
+			}
+			out[head] = list
+		} else if len(rs) == 1 {
+			out[head] = b.render(target, rs[0], sub)
+		} else {
+			out[head] = nil
+		}
+	}
+	return out
+}
+
+// --- uploads and downloads ---
+
+func (b *Backend) sign(id string, expires int64) string {
+	m := hmac.New(sha256.New, b.secret)
+	fmt.Fprintf(m, "%s\n%d", id, expires)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (b *Backend) uploadMetadata(op map[string]any, base string) (any, *apiError) {
+	// The component need not exist yet: the reference Python client asks
+	// for the upload URL before it commits the new FileComponent.
+	id, _ := op["component_id"].(string)
+	if id == "" {
+		return nil, errValidation("get_upload_metadata needs a component_id.")
+	}
+	name, _ := op["file_name"].(string)
+	sizeF, ok := op["file_size"].(float64)
+	if !ok || sizeF < 0 || sizeF != float64(int64(sizeF)) {
+		return nil, errValidation("file_size must be a non-negative integer.")
+	}
+	size := int64(sizeF)
+	sum := ""
+	switch cs := op["checksum"].(type) {
+	case nil:
+	case string:
+		if raw, err := base64.StdEncoding.DecodeString(cs); err != nil || len(raw) != md5.Size {
+			return nil, errValidation("checksum must be the base64 MD5 digest of the file.")
+		}
+		sum = cs
+	default:
+		return nil, errValidation("checksum must be a string or null.")
+	}
+	exp := b.now().Add(UploadTTL)
+	b.uploads[id] = &pendingUpload{size: size, checksum: sum, fileName: name, expires: exp}
+	q := url.Values{}
+	q.Set("expires", strconv.FormatInt(exp.Unix(), 10))
+	q.Set("signature", b.sign(id, exp.Unix()))
+	ctype := mime.TypeByExtension(filepath.Ext(name))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	headers := map[string]any{"Content-Type": ctype, "Content-Length": strconv.FormatInt(size, 10)}
+	if sum != "" {
+		headers["Content-MD5"] = sum
+	}
+	return map[string]any{
+		"url":          base + "/ftrack-fake/upload/" + url.PathEscape(id) + "?" + q.Encode(),
+		"headers":      headers,
+		"component_id": id,
+	}, nil
+}
+
+// s3Error writes a storage error in the XML shape of S3, which stands
+// behind the real upload URLs.
+func s3Error(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>\n", code, msg)
+}
+
+func (b *Backend) serveUpload(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	exp, err := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
+	if err != nil || !hmac.Equal([]byte(b.sign(id, exp)), []byte(r.URL.Query().Get("signature"))) {
+		s3Error(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+		return
+	}
+	if b.now().Unix() > exp {
+		s3Error(w, http.StatusForbidden, "AccessDenied", "Request has expired")
+		return
+	}
+	b.mu.Lock()
+	up := b.uploads[id]
+	dir, derr := b.ensureDir()
+	b.mu.Unlock()
+	if up == nil {
+		s3Error(w, http.StatusForbidden, "AccessDenied", "No upload is expected for this component.")
+		return
+	}
+	if derr != nil {
+		s3Error(w, http.StatusInternalServerError, "InternalError", "cannot store the file")
+		return
+	}
+	if r.ContentLength >= 0 && r.ContentLength != up.size {
+		s3Error(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Content-Length %d does not match the signed size %d.", r.ContentLength, up.size))
+		return
+	}
+	f, err := os.CreateTemp(dir, "component-*")
+	if err != nil {
+		s3Error(w, http.StatusInternalServerError, "InternalError", "cannot store the file")
+		return
+	}
+	h := md5.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r.Body, up.size+1))
+	cerr := f.Close()
+	fail := func(status int, code, msg string) {
+		_ = os.Remove(f.Name())
+		s3Error(w, status, code, msg)
+	}
+	if err != nil || cerr != nil {
+		fail(http.StatusBadRequest, "IncompleteBody", "The request body terminated unexpectedly.")
+		return
+	}
+	if n != up.size {
+		fail(http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("You did not provide the number of bytes specified by the Content-Length HTTP header (%d of %d).", n, up.size))
+		return
+	}
+	sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+	if want := r.Header.Get("Content-MD5"); want != "" && want != sum {
+		fail(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+		return
+	}
+	if up.checksum != "" && up.checksum != sum {
+		fail(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.uploads[id] != up {
+		_ = os.Remove(f.Name())
+		s3Error(w, http.StatusConflict, "OperationAborted", "The component changed during the upload.")
+		return
+	}
+	if old := b.files[id]; old != nil {
+		_ = os.Remove(old.path)
+	}
+	b.files[id] = &storedFile{path: f.Name(), size: n, md5: sum, fileName: up.fileName, ctype: r.Header.Get("Content-Type")}
+	delete(b.uploads, id)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(h.Sum(nil))+`"`)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (b *Backend) ensureDir() (string, error) {
+	if b.dir != "" {
+		return b.dir, nil
+	}
+	d, err := os.MkdirTemp("", "longrun-ftrack-fake-")
+	if err != nil {
+		return "", err
+	}
+	b.dir = d
+	return d, nil
+}
+
+func (b *Backend) serveDownload(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !b.authenticate(q.Get("username"), q.Get("apiKey")) {
+		writeJSON(w, http.StatusUnauthorized, &apiError{Exception: "InvalidCredentialsError", Content: invalidCredentialsContent})
+		return
+	}
+	id := q.Get("id")
+	b.mu.Lock()
+	f := b.files[id]
+	inServer := false
+	for _, cl := range b.tables["ComponentLocation"] {
+		if cl["resource_identifier"] == id && cl["location_id"] == ServerLocationID {
+			inServer = true
+			break
+		}
+	}
+	var name string
+	if c := b.get("FileComponent", id); c != nil {
+		n, _ := c["name"].(string)
+		ft, _ := c["file_type"].(string)
+		name = n + ft
+	}
+	b.mu.Unlock()
+	if f == nil || !inServer {
+		writeJSON(w, http.StatusNotFound, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Component %q is not in the ftrack.server location.", id)})
+		return
+	}
+	fh, err := os.Open(f.path)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, &apiError{Exception: "ServerError", Content: "The component's file is gone."})
+		return
+	}
+	defer fh.Close()
+	if name == "" {
+		name = f.fileName
+	}
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	if f.ctype != "" {
+		w.Header().Set("Content-Type", f.ctype)
+	}
+	http.ServeContent(w, r, name, time.Time{}, fh)
+}
+
+// --- accessors for tests ---
+
+// Job returns a stored job as the server would render it with every
+// attribute, or nil.
+func (b *Backend) Job(id string) map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.tables["Job"][id]
+	if e == nil {
+		return nil
+	}
+	return b.render(types["Job"], e, nil)
+}
+
+// JobCount is the number of stored jobs.
+func (b *Backend) JobCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.tables["Job"])
+}
+
+// SetJob changes a job as another process reporting it would: status, and
+// description when not empty. Done and failed set finished_at.
+func (b *Backend) SetJob(id, status, description string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.tables["Job"][id]
+	if e == nil {
+		return errors.New("ftrack fake: no job " + id)
+	}
+	if !contains(types["Job"].enums["status"], status) {
+		return fmt.Errorf("ftrack fake: bad status %q", status)
+	}
+	c := e.clone()
+	c["status"] = status
+	if description != "" {
+		d, _ := json.Marshal(map[string]string{"description": description})
+		c["data"] = string(d)
+	}
+	if status == "done" || status == "failed" {
+		c["finished_at"] = b.now()
+	}
+	b.tables["Job"][id] = c
+	return nil
+}
+
+// File reports a stored component's size and base64 MD5.
+func (b *Backend) File(componentID string) (size int64, md5sum string, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := b.files[componentID]
+	if f == nil {
+		return 0, "", false
+	}
+	return f.size, f.md5, true
+}
+
+// Calls is the number of POST /api requests that passed authentication.
+func (b *Backend) Calls() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls
+}
+
+func newID() string {
+	var x [16]byte
+	_, _ = rand.Read(x[:])
+	x[6] = x[6]&0x0f | 0x40
+	x[8] = x[8]&0x3f | 0x80
+	h := hex.EncodeToString(x[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

@@ -1,0 +1,178 @@
+package ftrack
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/longrun/longrun/rest"
+)
+
+// Sentinels a *ServerError matches with errors.Is, by its exception.
+var (
+	// ErrInvalidCredentials matches the server's InvalidCredentialsError
+	// and FTAuthenticationError: a wrong user or api key.
+	ErrInvalidCredentials = errors.New("ftrack: invalid credentials")
+	// ErrPermissionDenied matches PermissionError.
+	ErrPermissionDenied = errors.New("ftrack: permission denied")
+	// ErrValidation matches ValidationError: a create or update the
+	// server refused (an unknown status, a missing required attribute).
+	ErrValidation = errors.New("ftrack: validation error")
+	// ErrMalformedResponse is a reply that is not a list of results of the
+	// batch's length, nor an error object.
+	ErrMalformedResponse = errors.New("ftrack: malformed response")
+	// ErrNoResult is returned by Get-style methods when a query found
+	// nothing. It also matches jobs.ErrNotFound through NotFoundError.
+	ErrNoResult = errors.New("ftrack: no result found")
+)
+
+// ServerError is an error the ftrack server reported with its own body:
+// {"exception": "ValidationError", "content": "...", "error_code": ...}.
+// Without the ftrack-strict-api header the server sends it with status 200;
+// with it, with an HTTP error status, and then HTTP holds that response
+// (errors.Is(err, rest.ErrUnauthorized) and the like work through Unwrap).
+type ServerError struct {
+	// Exception is the server's exception name, such as
+	// InvalidCredentialsError, ValidationError, PermissionError.
+	Exception string `json:"exception"`
+	// Content is the server's message (secrets redacted).
+	Content string `json:"content"`
+	// ErrorCode is the server's error_code, often null.
+	ErrorCode json.RawMessage `json:"error_code,omitempty"`
+	// StatusCode is the HTTP status of the reply (200 outside strict mode).
+	StatusCode int `json:"-"`
+	// HTTP is the transport's error when the status was 400 or more.
+	HTTP *rest.APIError `json:"-"`
+}
+
+func (e *ServerError) Error() string {
+	msg := "ftrack: server reported " + e.Exception
+	if e.Content != "" {
+		msg += ": " + e.Content
+	}
+	if code := e.Code(); code != "" {
+		msg += " (error_code " + code + ")"
+	}
+	if e.StatusCode >= 400 {
+		msg += " (HTTP " + strconv.Itoa(e.StatusCode) + ")"
+	}
+	return msg
+}
+
+// Code returns error_code as text, empty when null or absent.
+func (e *ServerError) Code() string {
+	c := bytes.TrimSpace(e.ErrorCode)
+	if len(c) == 0 || bytes.Equal(c, []byte("null")) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(c, &s) == nil {
+		return s
+	}
+	return string(c)
+}
+
+// Is matches the sentinels by exception name.
+func (e *ServerError) Is(target error) bool {
+	switch target {
+	case ErrInvalidCredentials:
+		return e.Exception == "InvalidCredentialsError" || e.Exception == "FTAuthenticationError"
+	case ErrPermissionDenied:
+		return e.Exception == "PermissionError"
+	case ErrValidation:
+		return e.Exception == "ValidationError"
+	}
+	return false
+}
+
+// Unwrap returns the HTTP error, if there was one.
+func (e *ServerError) Unwrap() error {
+	if e.HTTP == nil {
+		return nil
+	}
+	return e.HTTP
+}
+
+// Temporary reports whether the same request may succeed later (an HTTP
+// 429 or 5xx in strict mode).
+func (e *ServerError) Temporary() bool { return e.HTTP != nil && e.HTTP.Temporary() }
+
+// decodeServerError reads an error object, or returns nil when body is not
+// one (no string "exception").
+func decodeServerError(body []byte) *ServerError {
+	var w struct {
+		Exception json.RawMessage `json:"exception"`
+		Content   json.RawMessage `json:"content"`
+		ErrorCode json.RawMessage `json:"error_code"`
+	}
+	if json.Unmarshal(body, &w) != nil || len(w.Exception) == 0 || w.Exception[0] != '"' {
+		return nil
+	}
+	e := &ServerError{ErrorCode: w.ErrorCode, StatusCode: 200}
+	_ = json.Unmarshal(w.Exception, &e.Exception)
+	if len(w.Content) > 0 {
+		if json.Unmarshal(w.Content, &e.Content) != nil {
+			e.Content = string(w.Content) // content that is not a string is kept as JSON
+		}
+	}
+	e.Content = rest.RedactString(e.Content)
+	return e
+}
+
+// errorDecoder fills a rest.APIError from an ftrack error body.
+func errorDecoder(e *rest.APIError, body []byte) {
+	se := decodeServerError(body)
+	if se == nil {
+		return
+	}
+	se.StatusCode = e.StatusCode
+	e.Type, e.Message, e.Details = se.Exception, se.Content, se
+}
+
+// NotFoundError is returned when the server knows no entity of the type
+// with the id.
+type NotFoundError struct {
+	EntityType string
+	ID         string
+}
+
+func (e *NotFoundError) Error() string { return "ftrack: no " + e.EntityType + " with id " + e.ID }
+
+// Is matches ErrNoResult.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNoResult }
+
+// UploadError is a PUT of a component's bytes that failed.
+type UploadError struct {
+	ComponentID string
+	StatusCode  int    // 0 when no response came
+	URL         string // redacted
+	Body        string // the first bytes of the storage's answer
+	Err         error
+}
+
+func (e *UploadError) Error() string {
+	msg := "ftrack: uploading component " + e.ComponentID + " to " + e.URL
+	if e.StatusCode != 0 {
+		msg += ": HTTP " + strconv.Itoa(e.StatusCode)
+	}
+	if e.Body != "" {
+		msg += ": " + e.Body
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *UploadError) Unwrap() error { return e.Err }
+
+// redactSecret replaces every occurrence of secret in s.
+func redactSecret(s, secret string) string {
+	if len(secret) < 4 {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "REDACTED")
+}

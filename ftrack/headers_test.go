@@ -1,0 +1,127 @@
+package ftrack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/ftrack"
+)
+
+// TestRequestShape checks the headers and the lazy init batch against a
+// recording server.
+func TestRequestShape(t *testing.T) {
+	var mu sync.Mutex
+	var headers []http.Header
+	var bodies [][]map[string]any
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ops []map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&ops)
+		mu.Lock()
+		headers = append(headers, r.Header.Clone())
+		bodies = append(bodies, ops)
+		mu.Unlock()
+		if r.URL.Path != "/api" || r.Method != http.MethodPost {
+			http.NotFound(w, r)
+			return
+		}
+		var out []any
+		for _, op := range ops {
+			switch op["action"] {
+			case "query_server_information":
+				out = append(out, json.RawMessage(recServerInformation))
+			case "query_schemas":
+				out = append(out, json.RawMessage("["+recJobSchema+"]"))
+			default:
+				out = append(out, json.RawMessage(`{"action":"query","data":[],"metadata":{"next":{"offset":null}}}`))
+			}
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	defer hs.Close()
+	s, err := ftrack.NewSession(hs.URL+"/", "jane", "k-123456", ftrack.WithStrictAPI(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, _, err := ftrack.Query[ftrack.Job](ctx, s, "select id from Job"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ftrack.Query[ftrack.Job](ctx, s, "select id from Job"); err != nil {
+		t.Fatal(err)
+	}
+	if len(headers) != 2 {
+		t.Fatalf("%d requests", len(headers))
+	}
+	h := headers[0]
+	for k, want := range map[string]string{"ftrack-user": "jane", "ftrack-api-key": "k-123456", "Content-Type": "application/json",
+		"Accept": "application/json", "ftrack-strict-api": "true"} {
+		if got := h.Get(k); got != want {
+			t.Errorf("header %s = %q, want %q", k, got, want)
+		}
+	}
+	if len(bodies[0]) != 3 || bodies[0][0]["action"] != "query_server_information" || bodies[0][1]["action"] != "query_schemas" || bodies[0][2]["action"] != "query" {
+		t.Errorf("first batch %v", bodies[0])
+	}
+	if len(bodies[1]) != 1 {
+		t.Errorf("second batch %v (init asked again)", bodies[1])
+	}
+	info, err := s.ServerInformation(ctx)
+	if err != nil || info.Version != "dev" || len(headers) != 2 {
+		t.Errorf("cached information %+v, %v, %d requests", info, err, len(headers))
+	}
+}
+
+// TestAPIKeyNeverLogged runs a whole story with a debug logger and errors,
+// and looks for the key in everything written.
+func TestAPIKeyNeverLogged(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	var logs bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, _ := ftrack.NewSession(srv.URL(), adminUser, adminKey, ftrack.WithLogger(l))
+	ctx := context.Background()
+	job, err := s.CreateJob(ctx, ftrack.CreateJobRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Attach(ctx, job.ID, "x.txt", strings.NewReader("hello"), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := s.Download(ctx, a.ComponentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, rc)
+	rc.Close()
+	var errs []string
+	_, _, err = s.Download(ctx, "missing")
+	errs = append(errs, err.Error())
+	// a server that echoes the key in its error body
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"exception":"ServerError","content":"bad key ` + r.Header.Get("ftrack-api-key") + ` in ?apiKey=` + r.Header.Get("ftrack-api-key") + `","error_code":null}`))
+	}))
+	defer echo.Close()
+	s2, _ := ftrack.NewSession(echo.URL, adminUser, adminKey, ftrack.WithLogger(l), ftrack.WithStrictAPI(true))
+	_, err = s2.CreateJob(ctx, ftrack.CreateJobRequest{UserID: "u"})
+	errs = append(errs, err.Error())
+	_, _, err = s2.Download(ctx, "c")
+	errs = append(errs, err.Error())
+	if logs.Len() == 0 {
+		t.Fatal("nothing logged at debug level")
+	}
+	for _, text := range append(errs, logs.String()) {
+		if strings.Contains(text, adminKey) {
+			t.Errorf("api key leaked: %s", text)
+		}
+	}
+}

@@ -1,0 +1,339 @@
+package ftrack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/longrun/longrun/jobs"
+)
+
+// jobProjections are the attributes longrun asks for a Job.
+const jobProjections = "id, status, type, data, user_id, created_at, finished_at"
+
+// Quote renders s as a string literal of the query language: in double
+// quotes, with backslashes and double quotes escaped.
+func Quote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// QuoteTime renders t as a datetime literal: a quoted UTC ISO 8601 value.
+func QuoteTime(t time.Time) string { return Quote(t.UTC().Format("2006-01-02T15:04:05")) }
+
+// JobListOptions select and order jobs for ListJobs and Jobs. The zero value
+// lists every job the user may see, oldest first.
+type JobListOptions struct {
+	// Status keeps jobs in any of these statuses.
+	Status []Status
+	// UserID keeps the jobs of one user; Username does the same by name.
+	UserID   string
+	Username string
+	// IDs keeps these jobs.
+	IDs []string
+	// CreatedAfter and CreatedBefore bound created_at (exclusive).
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	// Where is a further criterion in the query language, and-ed with the
+	// others, such as `type is "api_job"`.
+	Where string
+	// OrderBy is the attribute to order by (default created_at); the id
+	// always follows to make paging stable. Descending reverses it.
+	OrderBy    string
+	Descending bool
+	// PageSize is the limit of each page (default 100).
+	PageSize int
+	// Offset is where the first page starts.
+	Offset int
+}
+
+// Expression builds the query without offset and limit, for example
+// `select id, status, ... from Job where status in ("running") order by
+// created_at descending, id`.
+func (o JobListOptions) Expression() string {
+	var conds []string
+	if len(o.Status) > 0 {
+		qs := make([]string, len(o.Status))
+		for i, st := range o.Status {
+			qs[i] = Quote(string(st))
+		}
+		conds = append(conds, "status in ("+strings.Join(qs, ", ")+")")
+	}
+	if o.UserID != "" {
+		conds = append(conds, "user_id is "+Quote(o.UserID))
+	}
+	if o.Username != "" {
+		conds = append(conds, "user.username is "+Quote(o.Username))
+	}
+	if len(o.IDs) > 0 {
+		conds = append(conds, inList("id", o.IDs))
+	}
+	if !o.CreatedAfter.IsZero() {
+		conds = append(conds, "created_at > "+QuoteTime(o.CreatedAfter))
+	}
+	if !o.CreatedBefore.IsZero() {
+		conds = append(conds, "created_at < "+QuoteTime(o.CreatedBefore))
+	}
+	if w := strings.TrimSpace(o.Where); w != "" {
+		conds = append(conds, "("+w+")")
+	}
+	e := "select " + jobProjections + " from Job"
+	if len(conds) > 0 {
+		e += " where " + strings.Join(conds, " and ")
+	}
+	by := o.OrderBy
+	if by == "" {
+		by = "created_at"
+	}
+	e += " order by " + by
+	if o.Descending {
+		e += " descending"
+	}
+	if by != "id" {
+		e += ", id"
+	}
+	return e
+}
+
+func inList(attr string, vals []string) string {
+	qs := make([]string, len(vals))
+	for i, v := range vals {
+		qs[i] = Quote(v)
+	}
+	return attr + " in (" + strings.Join(qs, ", ") + ")"
+}
+
+// ListJobs returns one page of jobs and the offset of the next page (-1
+// when there is none).
+func (s *Session) ListJobs(ctx context.Context, opts JobListOptions) ([]Job, int, error) {
+	size := opts.PageSize
+	if size <= 0 {
+		size = 100
+	}
+	expr := opts.Expression() + " offset " + strconv.Itoa(max(opts.Offset, 0)) + " limit " + strconv.Itoa(size)
+	list, md, err := Query[Job](ctx, s, expr)
+	if err != nil {
+		return nil, -1, err
+	}
+	next := -1
+	if md.Next.Offset != nil {
+		next = *md.Next.Offset
+		if next <= opts.Offset {
+			return list, -1, fmt.Errorf("%w: next offset %d does not move past %d", ErrMalformedResponse, next, opts.Offset)
+		}
+	}
+	return list, next, nil
+}
+
+// Jobs iterates over every job the options select, page by page, following
+// metadata.next.offset until it is null. An error ends the iteration after
+// it is yielded.
+func (s *Session) Jobs(ctx context.Context, opts JobListOptions) iter.Seq2[*Job, error] {
+	return func(yield func(*Job, error) bool) {
+		o := opts
+		for {
+			page, next, err := s.ListJobs(ctx, o)
+			for i := range page {
+				if !yield(&page[i], nil) {
+					return
+				}
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if next < 0 {
+				return
+			}
+			o.Offset = next
+		}
+	}
+}
+
+// CreateJobRequest is a new job. The zero value creates a running api_job
+// for the session's user with no description.
+type CreateJobRequest struct {
+	// ID is the new job's id; a random uuid when empty.
+	ID string
+	// Status defaults to running (the server's own default is queued).
+	Status Status
+	// UserID is whose Jobs menu shows the job; the session's user when
+	// empty (found with one query, once per session).
+	UserID string
+	// Description is shown in the web interface.
+	Description string
+	// Data are further keys of the job's data document.
+	Data map[string]json.RawMessage
+}
+
+// CreateJob creates a job of type api_job and returns it as the server
+// stored it.
+func (s *Session) CreateJob(ctx context.Context, req CreateJobRequest) (*Job, error) {
+	if req.ID == "" {
+		req.ID = NewID()
+	}
+	if req.Status == "" {
+		req.Status = StatusRunning
+	}
+	if req.UserID == "" {
+		id, err := s.currentUserID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req.UserID = id
+	}
+	data := JobData{Description: req.Description, Extra: req.Data}.String()
+	j := Job{ID: req.ID, Status: req.Status, Type: JobTypeAPI, Data: &data, UserID: req.UserID}
+	if req.Status.Finished() {
+		j.FinishedAt = NewDateTime(s.now())
+	}
+	res, err := s.Call(ctx, CreateOperation{EntityType: "Job", EntityKey: []string{req.ID}, EntityData: j})
+	if err != nil {
+		return nil, err
+	}
+	var out Job
+	if err := res[0].Decode(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetJob returns one job.
+func (s *Session) GetJob(ctx context.Context, id string) (*Job, error) {
+	list, _, err := Query[Job](ctx, s, "select "+jobProjections+" from Job where id is "+Quote(id))
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, &NotFoundError{EntityType: "Job", ID: id}
+	}
+	return &list[0], nil
+}
+
+// UpdateJobRequest changes a job; nil fields are left as they are.
+type UpdateJobRequest struct {
+	Status *Status
+	// Description replaces the data document with {"description": ...}.
+	Description *string
+	// Data replaces the data string whole (wins over Description).
+	Data       *string
+	FinishedAt *time.Time
+}
+
+// UpdateJob applies req in one update operation and returns the job as the
+// server answered it: the server echoes the id and the attributes the
+// update changed, not the whole job (GetJob reads it whole).
+func (s *Session) UpdateJob(ctx context.Context, id string, req UpdateJobRequest) (*Job, error) {
+	data := map[string]any{}
+	if req.Status != nil {
+		data["status"] = *req.Status
+	}
+	if req.Description != nil {
+		data["data"] = JobDataString(*req.Description)
+	}
+	if req.Data != nil {
+		data["data"] = *req.Data
+	}
+	if req.FinishedAt != nil {
+		data["finished_at"] = NewDateTime(*req.FinishedAt)
+	}
+	if len(data) == 0 {
+		return s.GetJob(ctx, id)
+	}
+	res, err := s.Call(ctx, UpdateOperation{EntityType: "Job", EntityKey: []string{id}, EntityData: data})
+	if err != nil {
+		return nil, err
+	}
+	var out Job
+	if err := res[0].Decode(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetStatus sets a job's status and, when description is not empty, its
+// description. Done and failed also set finished_at to now.
+func (s *Session) SetStatus(ctx context.Context, id string, status Status, description string) (*Job, error) {
+	req := UpdateJobRequest{Status: &status}
+	if description != "" {
+		req.Description = &description
+	}
+	if status.Finished() {
+		t := s.now()
+		req.FinishedAt = &t
+	}
+	return s.UpdateJob(ctx, id, req)
+}
+
+// SetDescription sets a job's description, as progress feedback such as
+// "Exporting 42%".
+func (s *Session) SetDescription(ctx context.Context, id, description string) (*Job, error) {
+	return s.UpdateJob(ctx, id, UpdateJobRequest{Description: &description})
+}
+
+// DeleteJob deletes a job.
+func (s *Session) DeleteJob(ctx context.Context, id string) error {
+	_, err := s.Call(ctx, DeleteOperation{EntityType: "Job", EntityKey: []string{id}})
+	return err
+}
+
+// Fetch implements jobs.Source: one query for all ids. Done is succeeded,
+// failed is failed, queued and running are themselves; a percentage in the
+// description becomes the progress.
+func (s *Session) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, _, err := Query[json.RawMessage](ctx, s, "select "+jobProjections+" from Job where "+inList("id", ids))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*jobs.Job, 0, len(list))
+	for _, raw := range list {
+		var j Job
+		if err := json.Unmarshal(raw, &j); err != nil {
+			return nil, fmt.Errorf("ftrack: decoding job: %w", err)
+		}
+		out = append(out, j.Normalize(raw))
+	}
+	return out, nil
+}
+
+// Normalize turns the job into longrun's shared Job; raw is kept as Raw.
+func (j *Job) Normalize(raw json.RawMessage) *jobs.Job {
+	n := &jobs.Job{ID: j.ID, Dialect: "ftrack", Operation: j.Type, RawState: string(j.Status),
+		Created: j.CreatedAt.Time, Updated: j.FinishedAt.Time, Raw: raw}
+	switch j.Status {
+	case StatusQueued:
+		n.State = jobs.StateQueued
+	case StatusRunning:
+		n.State = jobs.StateRunning
+	case StatusDone:
+		n.State = jobs.StateSucceeded
+	case StatusFailed:
+		n.State = jobs.StateFailed
+	default:
+		n.State = jobs.StateUnknown
+	}
+	desc := j.Description()
+	n.Progress.Description = desc
+	if p, ok := Percent(desc); ok {
+		n.Progress.Percent, n.Progress.Known = p, true
+	}
+	if j.Status == StatusDone {
+		n.Progress.Percent, n.Progress.Known = 100, true
+	}
+	if j.Status == StatusFailed {
+		n.Message = desc
+	}
+	for _, jc := range j.JobComponents {
+		n.Resources = append(n.Resources, jc.ComponentID)
+	}
+	return n
+}
+
+var _ jobs.Source = (*Session)(nil)

@@ -1,0 +1,523 @@
+package ftrack
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ServerLocationID is the id of the built-in "ftrack.server" Location, the
+// storage the ftrack server manages itself (ftrack_api.symbol
+// SERVER_LOCATION_ID). Components uploaded through get_upload_metadata are
+// registered there with their own id as resource_identifier.
+const ServerLocationID = "3a372bde-05bc-11e4-8908-20c9d081909b"
+
+// The other built-in locations' ids, as ftrack_api.symbol names them.
+const (
+	OriginLocationID    = "ce9b348f-8809-11e3-821c-20c9d081909b"
+	UnmanagedLocationID = "cb268ecc-8809-11e3-a7e2-20c9d081909b"
+	ReviewLocationID    = "cd41be70-8809-11e3-b98a-20c9d081909b"
+)
+
+// DateTime is a point in time as the ftrack API encodes it:
+// {"__type__": "datetime", "value": "2022-10-10T10:12:09"}. The server sends
+// naive values, which are UTC when its timezone support is on; DateTime
+// reads them as UTC and also accepts values with a zone or an offset, and
+// {"__type__": "date"} values (midnight UTC). It encodes in UTC with a Z.
+type DateTime struct{ time.Time }
+
+// NewDateTime returns t as a DateTime.
+func NewDateTime(t time.Time) DateTime { return DateTime{t} }
+
+// MarshalJSON encodes the ftrack datetime object, or null for the zero time.
+func (d DateTime) MarshalJSON() ([]byte, error) {
+	if d.IsZero() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(map[string]string{"__type__": "datetime", "value": d.UTC().Format("2006-01-02T15:04:05.999999999Z")})
+}
+
+// UnmarshalJSON decodes the ftrack datetime or date object; null is zero.
+func (d *DateTime) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		d.Time = time.Time{}
+		return nil
+	}
+	var w struct {
+		Type  string `json:"__type__"`
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("ftrack: datetime: %w", err)
+	}
+	if w.Type != "datetime" && w.Type != "date" {
+		return fmt.Errorf("ftrack: datetime: __type__ %q is not datetime or date", w.Type)
+	}
+	t, err := ParseTime(w.Value)
+	if err != nil {
+		return err
+	}
+	d.Time = t
+	return nil
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02",
+}
+
+// ParseTime reads a datetime value as the ftrack server writes it: ISO 8601,
+// naive values taken as UTC.
+func ParseTime(s string) (time.Time, error) {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("ftrack: datetime value %q is not ISO 8601", s)
+}
+
+// Operation is one entry of a batch sent to POST {server}/api. The typed
+// operations below cover what longrun uses; Extra fields travel as they are.
+type Operation interface {
+	// Action is the operation's "action" field.
+	Action() string
+}
+
+// CreateOperation creates an entity:
+// {"action": "create", "entity_type", "entity_key", "entity_data"}.
+// EntityData is any value that encodes to a JSON object (a typed entity
+// such as *Job, or a map); "__entity_type__" is added to it.
+type CreateOperation struct {
+	EntityType string
+	EntityKey  []string
+	EntityData any
+	Extra      map[string]any
+}
+
+// Action returns "create".
+func (CreateOperation) Action() string { return "create" }
+
+// MarshalJSON encodes the operation.
+func (o CreateOperation) MarshalJSON() ([]byte, error) {
+	return encodeEntityOp("create", o.EntityType, o.EntityKey, o.EntityData, true, o.Extra)
+}
+
+// UpdateOperation updates attributes of an entity:
+// {"action": "update", "entity_type", "entity_key", "entity_data"}.
+type UpdateOperation struct {
+	EntityType string
+	EntityKey  []string
+	EntityData any
+	Extra      map[string]any
+}
+
+// Action returns "update".
+func (UpdateOperation) Action() string { return "update" }
+
+// MarshalJSON encodes the operation.
+func (o UpdateOperation) MarshalJSON() ([]byte, error) {
+	return encodeEntityOp("update", o.EntityType, o.EntityKey, o.EntityData, true, o.Extra)
+}
+
+// DeleteOperation deletes an entity: {"action": "delete", "entity_type",
+// "entity_key"}.
+type DeleteOperation struct {
+	EntityType string
+	EntityKey  []string
+	Extra      map[string]any
+}
+
+// Action returns "delete".
+func (DeleteOperation) Action() string { return "delete" }
+
+// MarshalJSON encodes the operation.
+func (o DeleteOperation) MarshalJSON() ([]byte, error) {
+	return encodeEntityOp("delete", o.EntityType, o.EntityKey, nil, false, o.Extra)
+}
+
+// QueryOperation runs a query expression such as
+// `select id, status from Job where status is "running" offset 0 limit 100`.
+type QueryOperation struct {
+	Expression string
+	Extra      map[string]any
+}
+
+// Action returns "query".
+func (QueryOperation) Action() string { return "query" }
+
+// MarshalJSON encodes the operation.
+func (o QueryOperation) MarshalJSON() ([]byte, error) {
+	return encodeOp("query", o.Extra, "expression", o.Expression)
+}
+
+// QueryServerInformationOperation asks for the server's version, schema hash
+// and storage scenario. Values optionally names extra keys to return.
+type QueryServerInformationOperation struct {
+	Values []string
+	Extra  map[string]any
+}
+
+// Action returns "query_server_information".
+func (QueryServerInformationOperation) Action() string { return "query_server_information" }
+
+// MarshalJSON encodes the operation.
+func (o QueryServerInformationOperation) MarshalJSON() ([]byte, error) {
+	if len(o.Values) > 0 {
+		return encodeOp(o.Action(), o.Extra, "values", o.Values)
+	}
+	return encodeOp(o.Action(), o.Extra)
+}
+
+// QuerySchemasOperation asks for every entity type's schema.
+type QuerySchemasOperation struct {
+	Extra map[string]any
+}
+
+// Action returns "query_schemas".
+func (QuerySchemasOperation) Action() string { return "query_schemas" }
+
+// MarshalJSON encodes the operation.
+func (o QuerySchemasOperation) MarshalJSON() ([]byte, error) { return encodeOp(o.Action(), o.Extra) }
+
+// GetUploadMetadataOperation asks where to PUT a component's bytes:
+// {"action": "get_upload_metadata", "component_id", "file_name",
+// "file_size", "checksum"}. Checksum is the base64 MD5 of the bytes (the
+// Content-MD5 of RFC 1864) or empty, which is sent as null.
+type GetUploadMetadataOperation struct {
+	ComponentID string
+	FileName    string
+	FileSize    int64
+	Checksum    string
+	Extra       map[string]any
+}
+
+// Action returns "get_upload_metadata".
+func (GetUploadMetadataOperation) Action() string { return "get_upload_metadata" }
+
+// MarshalJSON encodes the operation.
+func (o GetUploadMetadataOperation) MarshalJSON() ([]byte, error) {
+	var sum any
+	if o.Checksum != "" {
+		sum = o.Checksum
+	}
+	return encodeOp(o.Action(), o.Extra, "component_id", o.ComponentID, "file_name", o.FileName,
+		"file_size", o.FileSize, "checksum", sum)
+}
+
+func encodeOp(action string, extra map[string]any, kv ...any) ([]byte, error) {
+	m := make(map[string]any, len(extra)+len(kv)/2+1)
+	for k, v := range extra {
+		m[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	m["action"] = action
+	return json.Marshal(m)
+}
+
+func encodeEntityOp(action, entityType string, key []string, data any, withData bool, extra map[string]any) ([]byte, error) {
+	if entityType == "" {
+		return nil, fmt.Errorf("ftrack: %s operation without entity_type", action)
+	}
+	if key == nil {
+		key = []string{}
+	}
+	kv := []any{"entity_type", entityType, "entity_key", key}
+	if withData {
+		ed, err := entityData(entityType, data)
+		if err != nil {
+			return nil, err
+		}
+		kv = append(kv, "entity_data", ed)
+	}
+	return encodeOp(action, extra, kv...)
+}
+
+// entityData encodes data as a JSON object and adds __entity_type__.
+func entityData(entityType string, data any) (map[string]json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return nil, fmt.Errorf("ftrack: encoding %s entity_data: %w", entityType, err)
+		}
+		if !bytes.Equal(b, []byte("null")) {
+			if err := json.Unmarshal(b, &m); err != nil {
+				return nil, fmt.Errorf("ftrack: %s entity_data is not a JSON object: %w", entityType, err)
+			}
+		}
+	}
+	et, _ := json.Marshal(entityType)
+	m["__entity_type__"] = et
+	return m, nil
+}
+
+// Result is one entry of the server's reply, in the order of the batch.
+// create, update, delete and query answer {"action", "data", "metadata"};
+// query_server_information, query_schemas and get_upload_metadata answer
+// their payload directly. Raw always holds the entry as the server sent it.
+type Result struct {
+	// Action is the "action" field, empty for the bare payloads.
+	Action string
+	// Data is the "data" field: an entity, a list of entities, or true.
+	Data json.RawMessage
+	// Metadata is a query's paging metadata.
+	Metadata *QueryMetadata
+	// Raw is the whole entry.
+	Raw json.RawMessage
+}
+
+// QueryMetadata is a query result's "metadata".
+type QueryMetadata struct {
+	Next struct {
+		// Offset is the offset of the next page, nil when there is none.
+		Offset *int `json:"offset"`
+	} `json:"next"`
+	// Extra holds fields longrun does not model.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes the metadata and keeps unknown fields.
+func (m *QueryMetadata) UnmarshalJSON(b []byte) error {
+	type plain QueryMetadata
+	return unmarshalExtra(b, (*plain)(m), &m.Extra)
+}
+
+// MarshalJSON re-encodes the metadata with its unknown fields.
+func (m QueryMetadata) MarshalJSON() ([]byte, error) {
+	type plain QueryMetadata
+	return marshalExtra(plain(m), m.Extra)
+}
+
+// UnmarshalJSON decodes one result entry.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	*r = Result{Raw: append(json.RawMessage(nil), b...)}
+	if len(b) == 0 || b[0] != '{' {
+		if !json.Valid(b) {
+			return errors.New("ftrack: result is not valid JSON")
+		}
+		return nil
+	}
+	var w struct {
+		Action   json.RawMessage `json:"action"`
+		Data     json.RawMessage `json:"data"`
+		Metadata *QueryMetadata  `json:"metadata"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	// A bare payload (server information) may carry keys of its own that
+	// look like ours; only a string action marks an operation result.
+	if len(w.Action) > 0 && w.Action[0] == '"' {
+		if err := json.Unmarshal(w.Action, &r.Action); err != nil {
+			return err
+		}
+		r.Data, r.Metadata = w.Data, w.Metadata
+	}
+	return nil
+}
+
+// MarshalJSON returns Raw.
+func (r Result) MarshalJSON() ([]byte, error) {
+	if len(r.Raw) == 0 {
+		return []byte("null"), nil
+	}
+	return r.Raw, nil
+}
+
+// Decode decodes the result's data (or, for a bare payload, the whole
+// entry) into v.
+func (r Result) Decode(v any) error {
+	src := r.Raw
+	if r.Action != "" {
+		src = r.Data
+	}
+	if len(src) == 0 {
+		return errors.New("ftrack: empty result")
+	}
+	if err := json.Unmarshal(src, v); err != nil {
+		return fmt.Errorf("ftrack: decoding %s result: %w", r.kind(), err)
+	}
+	return nil
+}
+
+func (r Result) kind() string {
+	if r.Action != "" {
+		return r.Action
+	}
+	return "bare"
+}
+
+// DecodeResults decodes the body of a POST /api reply for a batch of n
+// operations. A body that is an error object ({"exception", "content",
+// "error_code"}, which a server that is not in strict mode sends with
+// status 200) is returned as a *ServerError; a list of another length than
+// n, or anything that is not JSON, is an error too.
+func DecodeResults(body []byte, n int) ([]Result, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '{' {
+		if se := decodeServerError(body); se != nil {
+			return nil, se
+		}
+		return nil, fmt.Errorf("%w: a JSON object that is not an error", ErrMalformedResponse)
+	}
+	var out []Result
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedResponse, err)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("%w: null", ErrMalformedResponse)
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("%w: %d results for %d operations", ErrMalformedResponse, len(out), n)
+	}
+	return out, nil
+}
+
+// ServerInformation is the query_server_information payload.
+type ServerInformation struct {
+	Version                  string          `json:"version"`
+	SchemaHash               string          `json:"schema_hash,omitempty"`
+	StorageScenario          json.RawMessage `json:"storage_scenario,omitempty"`
+	IsTimezoneSupportEnabled bool            `json:"is_timezone_support_enabled"`
+	// Extra holds fields longrun does not model.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON keeps unknown fields.
+func (s *ServerInformation) UnmarshalJSON(b []byte) error {
+	type plain ServerInformation
+	return unmarshalExtra(b, (*plain)(s), &s.Extra)
+}
+
+// MarshalJSON re-encodes with unknown fields.
+func (s ServerInformation) MarshalJSON() ([]byte, error) {
+	type plain ServerInformation
+	return marshalExtra(plain(s), s.Extra)
+}
+
+// Schema is one entity type's schema from query_schemas.
+type Schema struct {
+	ID                 string                     `json:"id"`
+	Type               string                     `json:"type,omitempty"`
+	PrimaryKey         []string                   `json:"primary_key"`
+	Required           []string                   `json:"required,omitempty"`
+	Immutable          []string                   `json:"immutable,omitempty"`
+	Computed           []string                   `json:"computed,omitempty"`
+	DefaultProjections []string                   `json:"default_projections,omitempty"`
+	SystemProjections  []string                   `json:"system_projections,omitempty"`
+	Properties         map[string]json.RawMessage `json:"properties,omitempty"`
+	// Extra holds fields longrun does not model.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON keeps unknown fields.
+func (s *Schema) UnmarshalJSON(b []byte) error {
+	type plain Schema
+	return unmarshalExtra(b, (*plain)(s), &s.Extra)
+}
+
+// MarshalJSON re-encodes with unknown fields.
+func (s Schema) MarshalJSON() ([]byte, error) {
+	type plain Schema
+	return marshalExtra(plain(s), s.Extra)
+}
+
+// UploadMetadata is the get_upload_metadata payload: PUT the bytes to URL
+// with Headers.
+type UploadMetadata struct {
+	URL         string            `json:"url"`
+	Headers     map[string]string `json:"headers"`
+	ComponentID string            `json:"component_id,omitempty"`
+	// Extra holds fields longrun does not model.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON keeps unknown fields.
+func (u *UploadMetadata) UnmarshalJSON(b []byte) error {
+	type plain UploadMetadata
+	return unmarshalExtra(b, (*plain)(u), &u.Extra)
+}
+
+// MarshalJSON re-encodes with unknown fields.
+func (u UploadMetadata) MarshalJSON() ([]byte, error) {
+	type plain UploadMetadata
+	return marshalExtra(plain(u), u.Extra)
+}
+
+// --- unknown-field keeping ---
+
+var knownFields sync.Map // reflect.Type -> map[string]bool
+
+func jsonNames(t reflect.Type) map[string]bool {
+	if v, ok := knownFields.Load(t); ok {
+		return v.(map[string]bool)
+	}
+	m := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		m[name] = true
+	}
+	knownFields.Store(t, m)
+	return m
+}
+
+// unmarshalExtra decodes b into v (a pointer to a struct) and puts every
+// field v does not name into *extra.
+func unmarshalExtra(b []byte, v any, extra *map[string]json.RawMessage) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	known := jsonNames(reflect.TypeOf(v).Elem())
+	for k := range all {
+		if known[k] {
+			delete(all, k)
+		}
+	}
+	if len(all) == 0 {
+		all = nil
+	}
+	*extra = all
+	return nil
+}
+
+// marshalExtra encodes v and adds the extra fields it does not set itself.
+func marshalExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, val := range extra {
+		if _, set := m[k]; !set {
+			m[k] = val
+		}
+	}
+	return json.Marshal(m)
+}
