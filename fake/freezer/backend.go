@@ -180,25 +180,66 @@ const statusSyntaxError = 753
 // readBody reads a JSON body as freezer-api's json_body does: no body is
 // {}; bad JSON is 753 "Malformed JSON". ok is false when an answer was sent.
 func readBody(w http.ResponseWriter, r *http.Request) (any, bool) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<20))
-	if err != nil {
-		badRequest(w, "Empty request body. A valid JSON document is required.")
+	data, ok := readRaw(w, r)
+	if !ok {
 		return nil, false
 	}
 	if len(data) == 0 {
 		return map[string]any{}, true
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	return decode(data), true
+}
+
+// readRaw reads a body and answers 753 when it is not JSON; an empty body
+// is returned as empty.
+func readRaw(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<20))
+	if err != nil {
+		badRequest(w, "Empty request body. A valid JSON document is required.")
+		return nil, false
+	}
+	if len(data) > 0 && decode(data) == errSentinel {
 		w.Header().Set("Vary", "Accept")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(statusSyntaxError)
 		_, _ = w.Write([]byte(`{"title": "Malformed JSON"}`))
 		return nil, false
 	}
-	return v, true
+	return data, true
+}
+
+type sentinel struct{}
+
+var errSentinel any = sentinel{}
+
+// decode parses one JSON document with numbers kept exact, or returns
+// errSentinel.
+func decode(data []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return errSentinel
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errSentinel
+	}
+	return v
+}
+
+// firstKey is the first key of a JSON object in document order, as
+// Python's next(iter(doc.items())) sees it.
+func firstKey(data []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	t, err := dec.Token()
+	if err != nil {
+		return "", false
+	}
+	k, ok := t.(string)
+	return k, ok
 }
 
 // scope is who is asking and through which API.
@@ -256,8 +297,12 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 3 && r.Method == http.MethodPost:
 		b.event(w, r, sc, parts[1])
 	default:
-		allow := map[int]string{1: "GET, POST", 2: "DELETE, GET, PATCH, POST", 3: "POST"}[len(parts)]
+		allow := map[int]string{1: "GET, POST, OPTIONS", 2: "DELETE, GET, PATCH, POST, OPTIONS", 3: "POST, OPTIONS"}[len(parts)]
 		w.Header().Set("Allow", allow)
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
 	}
 }
@@ -566,6 +611,14 @@ func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id str
 		badRequest(w, m)
 		return
 	}
+	// The schema allows _version and session_name, but the jobs table has
+	// no such columns and the update fails.
+	for _, k := range []string{"_version", "session_name"} {
+		if _, ok := doc[k]; ok {
+			falconError(w, http.StatusInternalServerError, "Internal Storage Error", "sql operation failed Invalid expression type: '"+k+"'")
+			return
+		}
+	}
 	b.mu.Lock()
 	j := b.jobs[id]
 	if j == nil || !sc.sees(j) {
@@ -625,19 +678,14 @@ func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id s
 }
 
 func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id string) {
-	body, ok := readBody(w, r)
+	data, ok := readRaw(w, r)
 	if !ok {
 		return
 	}
-	m, _ := body.(map[string]any)
-	if len(m) == 0 {
+	ev, ok := firstKey(data)
+	if !ok {
 		badRequest(w, "Bad event request format")
 		return
-	}
-	var ev string
-	for k := range m { // Python takes the first key; a well-formed event has one
-		ev = k
-		break
 	}
 	if ev != "start" && ev != "stop" && ev != "abort" {
 		badRequest(w, "Bad Action Method")
