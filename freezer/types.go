@@ -39,32 +39,62 @@ type Job struct {
 	present []string
 }
 
-func (j *Job) fields() []field {
-	return []field{
-		named("job_id", str(&j.JobID)),
-		named("user_id", str(&j.UserID)),
-		named("project_id", str(&j.ProjectID)),
-		named("client_id", str(&j.ClientID)),
-		named("session_id", str(&j.SessionID)),
-		named("session_tag", num(&j.SessionTag)),
-		named("description", str(&j.Description)),
-		{name: "job_actions", ptr: &j.JobActions, empty: func() bool { return j.JobActions == nil }},
-		{name: "job_schedule", ptr: &j.JobSchedule, empty: func() bool { return j.JobSchedule.isZero() }},
-		{name: "action_defaults", ptr: &j.ActionDefaults, empty: func() bool { return j.ActionDefaults == nil }},
-	}
+var jobFields = []fieldDef[Job]{
+	sField("job_id", func(j *Job) *string { return &j.JobID }),
+	sField("user_id", func(j *Job) *string { return &j.UserID }),
+	sField("project_id", func(j *Job) *string { return &j.ProjectID }),
+	sField("client_id", func(j *Job) *string { return &j.ClientID }),
+	sField("session_id", func(j *Job) *string { return &j.SessionID }),
+	iField("session_tag", func(j *Job) *int64 { return &j.SessionTag }),
+	sField("description", func(j *Job) *string { return &j.Description }),
+	{name: "job_actions", kind: kOther, ptr: func(j *Job) any { return &j.JobActions },
+		empty: func(j *Job) bool { return j.JobActions == nil }, reset: func(j *Job) { j.JobActions = nil },
+		trusted: func(j *Job, raw []byte) error {
+			acts := []JobAction{}
+			var err error
+			if !elements(raw, func(el []byte) bool {
+				acts = append(acts, JobAction{})
+				err = acts[len(acts)-1].decode(el)
+				return err == nil
+			}) {
+				if err == nil {
+					err = errNotObject
+				}
+				return err
+			}
+			j.JobActions = acts
+			return nil
+		}},
+	{name: "job_schedule", kind: kOther, ptr: func(j *Job) any { return &j.JobSchedule },
+		empty: func(j *Job) bool { return j.JobSchedule.isZero() }, reset: func(j *Job) { j.JobSchedule = JobSchedule{} },
+		trusted: func(j *Job, raw []byte) error { return j.JobSchedule.decode(raw) }},
+	{name: "action_defaults", kind: kOther, ptr: func(j *Job) any { return &j.ActionDefaults },
+		empty: func(j *Job) bool { return j.ActionDefaults == nil }, reset: func(j *Job) { j.ActionDefaults = nil },
+		trusted: func(j *Job, raw []byte) error {
+			j.ActionDefaults = &FreezerAction{}
+			return j.ActionDefaults.decode(raw)
+		}},
 }
 
 // UnmarshalJSON decodes a job document, keeping unknown keys in Extra. A
 // known key whose value has an unexpected type is kept in Extra too.
 func (j *Job) UnmarshalJSON(data []byte) error {
 	*j = Job{}
-	p, err := decodeObject(data, j.fields(), &j.Extra)
+	p, err := decodeObject(data, j, jobFields, &j.Extra)
+	j.present = p
+	return err
+}
+
+// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
+func (j *Job) decode(data []byte) error {
+	*j = Job{}
+	p, err := decodeTrusted(data, j, jobFields, &j.Extra)
 	j.present = p
 	return err
 }
 
 // MarshalJSON encodes the job with its Extra keys.
-func (j Job) MarshalJSON() ([]byte, error) { return encodeObject(j.fields(), j.present, j.Extra) }
+func (j Job) MarshalJSON() ([]byte, error) { return encodeObject(&j, jobFields, j.present, j.Extra) }
 
 // JobAction is one step of a job: a freezer_action (what the agent runs)
 // and its retry policy.
@@ -86,28 +116,38 @@ type JobAction struct {
 	present []string
 }
 
-func (a *JobAction) fields() []field {
-	return []field{
-		{name: "freezer_action", ptr: &a.FreezerAction, empty: func() bool { return a.FreezerAction.isZero() }},
-		named("max_retries", num(&a.MaxRetries)),
-		named("max_retries_interval", num(&a.MaxRetriesInterval)),
-		{name: "mandatory", ptr: &a.Mandatory, empty: func() bool { return !a.Mandatory }},
-		named("action_id", str(&a.ActionID)),
-		named("user_id", str(&a.UserID)),
-		named("project_id", str(&a.ProjectID)),
-	}
+var actionFields = []fieldDef[JobAction]{
+	{name: "freezer_action", kind: kOther, ptr: func(a *JobAction) any { return &a.FreezerAction },
+		empty: func(a *JobAction) bool { return a.FreezerAction.isZero() }, reset: func(a *JobAction) { a.FreezerAction = FreezerAction{} },
+		trusted: func(a *JobAction, raw []byte) error { return a.FreezerAction.decode(raw) }},
+	iField("max_retries", func(a *JobAction) *int64 { return &a.MaxRetries }),
+	iField("max_retries_interval", func(a *JobAction) *int64 { return &a.MaxRetriesInterval }),
+	{name: "mandatory", kind: kBool, flag: func(a *JobAction) *bool { return &a.Mandatory }},
+	sField("action_id", func(a *JobAction) *string { return &a.ActionID }),
+	sField("user_id", func(a *JobAction) *string { return &a.UserID }),
+	sField("project_id", func(a *JobAction) *string { return &a.ProjectID }),
 }
 
 // UnmarshalJSON decodes an action, keeping unknown keys in Extra.
 func (a *JobAction) UnmarshalJSON(data []byte) error {
 	*a = JobAction{}
-	p, err := decodeObject(data, a.fields(), &a.Extra)
+	p, err := decodeObject(data, a, actionFields, &a.Extra)
+	a.present = p
+	return err
+}
+
+// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
+func (a *JobAction) decode(data []byte) error {
+	*a = JobAction{}
+	p, err := decodeTrusted(data, a, actionFields, &a.Extra)
 	a.present = p
 	return err
 }
 
 // MarshalJSON encodes the action with its Extra keys.
-func (a JobAction) MarshalJSON() ([]byte, error) { return encodeObject(a.fields(), a.present, a.Extra) }
+func (a JobAction) MarshalJSON() ([]byte, error) {
+	return encodeObject(&a, actionFields, a.present, a.Extra)
+}
 
 // FreezerAction is what the Freezer agent runs: its keys are the freezer
 // agent's command-line options. The server validates only action, mode,
@@ -130,17 +170,15 @@ type FreezerAction struct {
 	present []string
 }
 
-func (f *FreezerAction) fields() []field {
-	return []field{
-		named("action", str(&f.Action)),
-		named("mode", str(&f.Mode)),
-		named("path_to_backup", str(&f.PathToBackup)),
-		named("backup_name", str(&f.BackupName)),
-		named("container", str(&f.Container)),
-		named("storage", str(&f.Storage)),
-		named("engine", str(&f.Engine)),
-		named("restore_abs_path", str(&f.RestoreAbsPath)),
-	}
+var freezerActionFields = []fieldDef[FreezerAction]{
+	sField("action", func(f *FreezerAction) *string { return &f.Action }),
+	sField("mode", func(f *FreezerAction) *string { return &f.Mode }),
+	sField("path_to_backup", func(f *FreezerAction) *string { return &f.PathToBackup }),
+	sField("backup_name", func(f *FreezerAction) *string { return &f.BackupName }),
+	sField("container", func(f *FreezerAction) *string { return &f.Container }),
+	sField("storage", func(f *FreezerAction) *string { return &f.Storage }),
+	sField("engine", func(f *FreezerAction) *string { return &f.Engine }),
+	sField("restore_abs_path", func(f *FreezerAction) *string { return &f.RestoreAbsPath }),
 }
 
 func (f *FreezerAction) isZero() bool {
@@ -165,14 +203,22 @@ func (f *FreezerAction) Set(key string, value any) error {
 // UnmarshalJSON decodes an action's options, keeping unknown keys in Extra.
 func (f *FreezerAction) UnmarshalJSON(data []byte) error {
 	*f = FreezerAction{}
-	p, err := decodeObject(data, f.fields(), &f.Extra)
+	p, err := decodeObject(data, f, freezerActionFields, &f.Extra)
+	f.present = p
+	return err
+}
+
+// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
+func (f *FreezerAction) decode(data []byte) error {
+	*f = FreezerAction{}
+	p, err := decodeTrusted(data, f, freezerActionFields, &f.Extra)
 	f.present = p
 	return err
 }
 
 // MarshalJSON encodes the options with their Extra keys.
 func (f FreezerAction) MarshalJSON() ([]byte, error) {
-	return encodeObject(f.fields(), f.present, f.Extra)
+	return encodeObject(&f, freezerActionFields, f.present, f.Extra)
 }
 
 // Event, Status and Result are the words of a job_schedule.
@@ -253,33 +299,33 @@ type JobSchedule struct {
 	present []string
 }
 
-func (s *JobSchedule) fields() []field {
-	return []field{
-		named("time_created", num(&s.TimeCreated)),
-		named("time_started", num(&s.TimeStarted)),
-		named("time_ended", num(&s.TimeEnded)),
-		named("event", str((*string)(&s.Event))),
-		named("status", str((*string)(&s.Status))),
-		named("result", str((*string)(&s.Result))),
-		named("schedule_date", str(&s.ScheduleDate)),
-		named("schedule_interval", str(&s.ScheduleInterval)),
-		named("schedule_start_date", str(&s.ScheduleStartDate)),
-		named("schedule_end_date", str(&s.ScheduleEndDate)),
-		named("schedule_year", str(&s.ScheduleYear)),
-		named("schedule_month", str(&s.ScheduleMonth)),
-		named("schedule_day", str(&s.ScheduleDay)),
-		named("schedule_week", str(&s.ScheduleWeek)),
-		named("schedule_day_of_week", str(&s.ScheduleDayOfWeek)),
-		named("schedule_hour", str(&s.ScheduleHour)),
-		named("schedule_minute", str(&s.ScheduleMinute)),
-		named("schedule_second", str(&s.ScheduleSecond)),
-		named("current_pid", num(&s.CurrentPID)),
-	}
+func ss(name string, f func(*JobSchedule) *string) fieldDef[JobSchedule] { return sField(name, f) }
+
+var scheduleFields = []fieldDef[JobSchedule]{
+	iField("time_created", func(s *JobSchedule) *int64 { return &s.TimeCreated }),
+	iField("time_started", func(s *JobSchedule) *int64 { return &s.TimeStarted }),
+	iField("time_ended", func(s *JobSchedule) *int64 { return &s.TimeEnded }),
+	ss("event", func(s *JobSchedule) *string { return (*string)(&s.Event) }),
+	ss("status", func(s *JobSchedule) *string { return (*string)(&s.Status) }),
+	ss("result", func(s *JobSchedule) *string { return (*string)(&s.Result) }),
+	ss("schedule_date", func(s *JobSchedule) *string { return &s.ScheduleDate }),
+	ss("schedule_interval", func(s *JobSchedule) *string { return &s.ScheduleInterval }),
+	ss("schedule_start_date", func(s *JobSchedule) *string { return &s.ScheduleStartDate }),
+	ss("schedule_end_date", func(s *JobSchedule) *string { return &s.ScheduleEndDate }),
+	ss("schedule_year", func(s *JobSchedule) *string { return &s.ScheduleYear }),
+	ss("schedule_month", func(s *JobSchedule) *string { return &s.ScheduleMonth }),
+	ss("schedule_day", func(s *JobSchedule) *string { return &s.ScheduleDay }),
+	ss("schedule_week", func(s *JobSchedule) *string { return &s.ScheduleWeek }),
+	ss("schedule_day_of_week", func(s *JobSchedule) *string { return &s.ScheduleDayOfWeek }),
+	ss("schedule_hour", func(s *JobSchedule) *string { return &s.ScheduleHour }),
+	ss("schedule_minute", func(s *JobSchedule) *string { return &s.ScheduleMinute }),
+	ss("schedule_second", func(s *JobSchedule) *string { return &s.ScheduleSecond }),
+	iField("current_pid", func(s *JobSchedule) *int64 { return &s.CurrentPID }),
 }
 
 func (s *JobSchedule) isZero() bool {
-	for _, f := range s.fields() {
-		if !f.empty() {
+	for i := range scheduleFields {
+		if !scheduleFields[i].isEmpty(s) {
 			return false
 		}
 	}
@@ -289,14 +335,22 @@ func (s *JobSchedule) isZero() bool {
 // UnmarshalJSON decodes a schedule, keeping unknown keys in Extra.
 func (s *JobSchedule) UnmarshalJSON(data []byte) error {
 	*s = JobSchedule{}
-	p, err := decodeObject(data, s.fields(), &s.Extra)
+	p, err := decodeObject(data, s, scheduleFields, &s.Extra)
+	s.present = p
+	return err
+}
+
+// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
+func (s *JobSchedule) decode(data []byte) error {
+	*s = JobSchedule{}
+	p, err := decodeTrusted(data, s, scheduleFields, &s.Extra)
 	s.present = p
 	return err
 }
 
 // MarshalJSON encodes the schedule with its Extra keys.
 func (s JobSchedule) MarshalJSON() ([]byte, error) {
-	return encodeObject(s.fields(), s.present, s.Extra)
+	return encodeObject(&s, scheduleFields, s.present, s.Extra)
 }
 
 // Search is the search document GET .../jobs takes in its body: a job is

@@ -227,6 +227,15 @@ func FuzzJobDecode(f *testing.F) {
 		}
 		_ = j.Normalize()
 		_ = j.Validate()
+		// Known string fields agree with encoding/json's own reading.
+		var generic map[string]any
+		if json.Unmarshal(data, &generic) == nil {
+			for k, got := range map[string]string{"job_id": j.JobID, "client_id": j.ClientID, "description": j.Description} {
+				if want, ok := generic[k].(string); ok && want != got {
+					t.Fatalf("%s: %q, encoding/json reads %q", k, got, want)
+				}
+			}
+		}
 	})
 }
 
