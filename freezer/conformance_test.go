@@ -16,8 +16,13 @@ import (
 )
 
 // debianPython is the interpreter Debian's python3-freezer-api and
-// python3-freezerclient install into.
-const debianPython = "/usr/bin/python3"
+// python3-freezerclient install into (LONGRUN_FREEZER_PYTHON overrides it).
+var debianPython = func() string {
+	if p := os.Getenv("LONGRUN_FREEZER_PYTHON"); p != "" {
+		return p
+	}
+	return "/usr/bin/python3"
+}()
 
 // needPython skips the test unless /usr/bin/python3 can import module.
 func needPython(t *testing.T, module, pkg string) {

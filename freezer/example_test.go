@@ -56,6 +56,7 @@ func ExampleJob_Validate() {
 	j := &freezer.Job{
 		ClientID:    "node1",
 		JobSchedule: freezer.JobSchedule{ScheduleInterval: "10 mins"},
+		JobActions:  []freezer.JobAction{{FreezerAction: freezer.FreezerAction{Action: "backup"}}},
 	}
 	err := j.Validate()
 	var ve *freezer.ValidationError

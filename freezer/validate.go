@@ -64,8 +64,9 @@ var (
 
 // Validate checks a job document for create or replace: what the server's
 // job_schema requires (client_id; patterns; enum words; no unknown
-// job_schedule keys) and the documented 64-byte description. It returns
-// the first problem as a *ValidationError. job_actions may be empty.
+// job_schedule keys; job_actions present, each with an action) and the
+// documented 64-byte description. It returns the first problem as a
+// *ValidationError.
 func (j *Job) Validate() error { return j.validate(true) }
 
 // ValidatePatch checks a partial job document for Update (PATCH): the same
@@ -75,6 +76,10 @@ func (j *Job) ValidatePatch() error { return j.validate(false) }
 func (j *Job) validate(full bool) error {
 	if j == nil {
 		return &ValidationError{Field: "job", Reason: "nil job"}
+	}
+	if full && j.JobActions == nil && j.Extra["job_actions"] == nil {
+		// The server requires the key; an empty list is accepted.
+		return &ValidationError{Field: "job_actions", Reason: "required (an empty list is allowed)"}
 	}
 	if full && j.ClientID == "" {
 		return &ValidationError{Field: "client_id", Reason: "required"}

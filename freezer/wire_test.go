@@ -164,7 +164,7 @@ func TestValidation(t *testing.T) {
 			t.Errorf("date %q valid=%v, want %v", d, got, want)
 		}
 	}
-	j := &freezer.Job{ClientID: "proj_host-1.example.com", Description: strings.Repeat("é", 32)}
+	j := &freezer.Job{ClientID: "proj_host-1.example.com", Description: strings.Repeat("é", 32), JobActions: []freezer.JobAction{}}
 	if err := j.Validate(); err != nil {
 		t.Errorf("64-byte description refused: %v", err)
 	}

@@ -427,6 +427,7 @@ func ClientValidation(t *testing.T, tg Target) {
 		{"job_actions[0].freezer_action.mode", func(j *freezer.Job) { j.JobActions[0].FreezerAction.Mode = "f s" }},
 		{"job_actions[0].freezer_action.action", func(j *freezer.Job) { j.JobActions[0].FreezerAction.Action = "" }},
 		{"client_id", func(j *freezer.Job) { j.ClientID = "" }},
+		{"job_actions", func(j *freezer.Job) { j.JobActions = nil }},
 		{"client_id", func(j *freezer.Job) { j.ClientID = "bad host!" }},
 	}
 	for _, b := range bad {
