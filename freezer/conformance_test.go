@@ -39,7 +39,9 @@ func needPython(t *testing.T, module, pkg string) {
 
 // startRealServer runs the real freezer-api (testdata/realserver.py) on a
 // free loopback port with a fresh sqlite database and returns its URL.
-func startRealServer(t *testing.T) string {
+// With enableV1 the server runs with enable_v1_api = True (v1 usable);
+// without it, with the upstream default (v2 only: v1 creates fail).
+func startRealServer(t *testing.T, enableV1 bool) string {
 	t.Helper()
 	needPython(t, "freezer_api.cmd.api", "python3-freezer-api")
 	dir := t.TempDir()
@@ -50,7 +52,11 @@ func startRealServer(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, debianPython, script, dir, "0")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "FREEZER_DEFAULT_USER="+sim.DefaultUsers()[0].ID)
+	v1 := "False"
+	if enableV1 {
+		v1 = "True"
+	}
+	cmd.Env = append(os.Environ(), "FREEZER_DEFAULT_USER="+sim.DefaultUsers()[0].ID, "FREEZER_ENABLE_V1="+v1)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -94,12 +100,18 @@ func TestConformanceRealServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping: starts the real freezer-api (-short)")
 	}
-	url := startRealServer(t)
+	needPython(t, "freezer_api.cmd.api", "python3-freezer-api")
 	u := sim.DefaultUsers()[0]
+	// v2 on a server with the upstream default configuration; v1 on one
+	// with enable_v1_api = True, the only way v1 works.
 	t.Run("v2", func(t *testing.T) {
+		t.Parallel()
+		url := startRealServer(t, false)
 		freezertest.Run(t, freezertest.Target{BaseURL: url, Token: "real-server-ignores-it", Version: freezer.V2, ProjectID: u.Project})
 	})
 	t.Run("v1", func(t *testing.T) {
+		t.Parallel()
+		url := startRealServer(t, true)
 		freezertest.Run(t, freezertest.Target{BaseURL: url, Token: "real-server-ignores-it", Version: freezer.V1,
 			SkipEvents: `freezer-api 13's SQL backend cannot store an event on a v1 job: its project_id is null and replace_job's schema check answers 400 "None is not of type 'string'"`})
 	})

@@ -11,6 +11,9 @@ Keystone auth middleware is replaced by a fixed identity: every request is
 treated as confirmed, for the user and project given in the X-User-ID and
 X-Project-ID request headers when present, else the defaults below. Once
 listening it prints one line "LISTENING http://127.0.0.1:PORT" on stdout.
+
+FREEZER_ENABLE_V1=False runs the upstream default (v2 only; v1 creates then
+fail their own schema check); the default here is True.
 """
 
 import os

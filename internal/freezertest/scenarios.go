@@ -137,6 +137,91 @@ func Run(t *testing.T, tg Target) {
 		}
 		Wait(t, tg)
 	})
+	t.Run("WaitOnAgentWrites", func(t *testing.T) {
+		if tg.Agent {
+			t.Skip("the server's own agent runs jobs here")
+		}
+		if tg.SkipEvents != "" {
+			t.Skip(tg.SkipEvents)
+		}
+		WaitOnAgentWrites(t, tg)
+	})
+}
+
+// stepClock is a jobs.Clock whose every pause runs the next scripted step
+// at once: a wait that polls between steps, with no wall-time sleep.
+type stepClock struct {
+	steps []func()
+}
+
+func (c *stepClock) Now() time.Time { return time.Now() }
+
+func (c *stepClock) After(time.Duration) <-chan time.Time {
+	if len(c.steps) > 0 {
+		step := c.steps[0]
+		c.steps = c.steps[1:]
+		step()
+	}
+	ch := make(chan time.Time, 1)
+	ch <- time.Now()
+	return ch
+}
+
+// WaitOnAgentWrites plays the freezer scheduler agent through the API, as
+// freezer/scheduler/scheduler_job.py does with python-freezerclient (PATCH
+// of the whole job for update_job, PATCH of {"job_schedule": {"status":
+// ...}} for update_job_status), and waits on the job between its writes.
+// On the real server this checks Wait against the documents the real
+// server returns for each step of a run.
+func WaitOnAgentWrites(t *testing.T, tg Target) {
+	ctx := context.Background()
+	c := tg.client(t)
+	id, err := c.Create(ctx, NewJob("lr-"+uniq(), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), id) })
+	agentDoc := func(edit func(*freezer.JobSchedule)) {
+		j, err := c.Get(ctx, id)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		edit(&j.JobSchedule)
+		if _, err := c.Update(ctx, id, j); err != nil {
+			t.Errorf("agent update_job: %v", err)
+		}
+	}
+	now := time.Now().Unix()
+	clk := &stepClock{steps: []func(){
+		// StopState.start, then schedule(): event "", status scheduled.
+		func() { agentDoc(func(s *freezer.JobSchedule) { s.Event, s.Status = "", freezer.StatusScheduled }) },
+		// execute(): update_job_status(running) sends only the status.
+		func() {
+			if _, err := c.Update(ctx, id, &freezer.Job{JobSchedule: freezer.JobSchedule{Status: freezer.StatusRunning}}); err != nil {
+				t.Errorf("agent update_job_status: %v", err)
+			}
+		},
+		// finish(): the agent writes back its whole copy of the job.
+		func() {
+			agentDoc(func(s *freezer.JobSchedule) {
+				*s = freezer.JobSchedule{Status: freezer.StatusCompleted, Result: freezer.ResultSuccess,
+					TimeCreated: now, TimeStarted: now, TimeEnded: now + 5}
+			})
+		},
+	}}
+	var seen []string
+	final, err := c.Run(ctx, id, jobs.WithClock(clk), jobs.WithInterval(time.Millisecond, time.Millisecond),
+		jobs.WithOnProgress(func(j *jobs.Job) { seen = append(seen, string(j.State)+":"+j.RawState) }))
+	if err != nil {
+		t.Fatalf("wait: %v (seen %v)", err, seen)
+	}
+	if got := strings.Join(seen, " "); got != "queued: queued:scheduled running:running succeeded:completed/success" {
+		t.Errorf("progress %q", got)
+	}
+	if final.State != jobs.StateSucceeded || final.Updated.Unix() != now+5 {
+		t.Errorf("final %+v", final)
+	}
 }
 
 // CRUD creates, reads, patches, replaces and deletes a job.
