@@ -20,6 +20,21 @@ import (
 // update, start, stop, abort, delete, and two refusals) against the fake.
 func TestConformanceReferenceClient(t *testing.T) {
 	needPython(t, "freezerclient.v2.client", "python3-freezerclient")
+	u := sim.DefaultUsers()[0]
+	t.Run("v2-password", func(t *testing.T) {
+		t.Parallel()
+		runReferenceClient(t, "v2", func(*fake.Server) []string { return []string{"password", u.Name, u.Password, u.Name} })
+	})
+	t.Run("v1-token", func(t *testing.T) {
+		t.Parallel()
+		runReferenceClient(t, "v1", func(srv *fake.Server) []string {
+			tok, _ := srv.Freezer().IssueToken(u.Name)
+			return []string{"token", tok, u.Project}
+		})
+	})
+}
+
+func runReferenceClient(t *testing.T, version string, auth func(*fake.Server) []string) {
 	srv := fake.NewServer(t, fake.Options{})
 	script, err := filepath.Abs("testdata/pyclient.py")
 	if err != nil {
@@ -28,7 +43,8 @@ func TestConformanceReferenceClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	u := sim.DefaultUsers()[0]
-	cmd := exec.CommandContext(ctx, debianPython, script, srv.URL()+"/v3", u.Name, u.Password, u.Name)
+	args := append([]string{script, srv.URL() + "/v3", version}, auth(srv)...)
+	cmd := exec.CommandContext(ctx, debianPython, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -77,7 +93,11 @@ func TestConformanceReferenceClient(t *testing.T) {
 			ProjectID     string         `json:"project_id"`
 		} `json:"job_actions"`
 	}
-	if err := json.Unmarshal(steps["get"], &got); err != nil || got.JobID != id || got.ProjectID != u.Project ||
+	wantProject := u.Project
+	if version == "v1" {
+		wantProject = "" // null on v1
+	}
+	if err := json.Unmarshal(steps["get"], &got); err != nil || got.JobID != id || got.ProjectID != wantProject ||
 		got.ClientID != "pyclient-host" || got.JobSchedule.TimeStarted != -1 || len(got.JobActions) != 1 ||
 		got.JobActions[0].ActionID == "" || got.JobActions[0].FreezerAction["no_incremental"] != true {
 		t.Errorf("get: %s", steps["get"])

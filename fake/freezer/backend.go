@@ -259,6 +259,10 @@ func (s scope) sees(j *job) bool {
 }
 
 func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
+	// freezer-api's context middleware (in its paste pipeline) names every
+	// request.
+	id := hexID()
+	w.Header().Set("X-Openstack-Request-Id", "req-"+id[:8]+"-"+id[8:12]+"-"+id[12:16]+"-"+id[16:20]+"-"+id[20:])
 	u, ok := b.authenticate(r)
 	if !ok {
 		unauthorized(w, r)

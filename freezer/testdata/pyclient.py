@@ -2,16 +2,19 @@
 """Drive python-freezerclient (Debian's python3-freezerclient) against a
 Freezer API for longrun's conformance test.
 
-Usage: pyclient.py AUTH_URL USERNAME PASSWORD PROJECT_NAME
+Usage: pyclient.py AUTH_URL v1|v2 password USERNAME PASSWORD PROJECT_NAME
+       pyclient.py AUTH_URL v1|v2 token TOKEN PROJECT_ID
 
-It logs in at Keystone v3 with a password, finds the Freezer endpoint in
-the token's catalog (service type "backup"), runs the reference client's
-job calls, and prints one JSON line per step on stdout.
+It logs in at Keystone v3 (with a password, or with a token through the
+token method), finds the Freezer endpoint in the token's catalog (service
+type "backup"), runs the reference client's job calls on the v1 or v2
+API, and prints one JSON line per step on stdout.
 """
 
 import json
 import sys
 
+from freezerclient.v1 import client as v1client
 from freezerclient.v2 import client as v2client
 
 
@@ -20,13 +23,20 @@ def step(name, value):
 
 
 def main():
-    auth_url, username, password, project = sys.argv[1:5]
-    c = v2client.Client(auth_url=auth_url, username=username,
-                        password=password, project_name=project,
-                        user_domain_name="Default",
-                        project_domain_name="Default")
+    auth_url, version, method = sys.argv[1:4]
+    mod = v1client if version == "v1" else v2client
+    if method == "password":
+        username, password, project = sys.argv[4:7]
+        c = mod.Client(auth_url=auth_url, username=username,
+                       password=password, project_name=project,
+                       user_domain_name="Default",
+                       project_domain_name="Default")
+    else:
+        token, project_id = sys.argv[4:6]
+        c = mod.Client(auth_url=auth_url, token=token,
+                       project_id=project_id)
     step("endpoint", c.endpoint)
-    step("project_id", c.project_id)
+    step("project_id", getattr(c, "project_id", None) or c.session.get_project_id())
     doc = {
         "description": "python-freezerclient job",
         "job_schedule": {"schedule_interval": "5 minutes"},

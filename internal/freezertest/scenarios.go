@@ -489,6 +489,9 @@ func ServerErrors(t *testing.T, tg Target) {
 	if d, ok := ae.Details.(*freezer.ErrorBody); !ok || d.Title != "Not Found" {
 		t.Errorf("details %#v", ae.Details)
 	}
+	if tg.Agent && !strings.HasPrefix(ae.RequestID, "req-") {
+		t.Errorf("request id %q (freezer-api's pipeline sets x-openstack-request-id)", ae.RequestID)
+	}
 }
 
 // ClientValidation checks that the SDK refuses bad documents before any
