@@ -419,7 +419,7 @@ func (c *Client) Run(ctx context.Context, id string, opts ...jobs.Option) (*jobs
 // "status/result".
 func (j *Job) Normalize() *jobs.Job {
 	s := j.JobSchedule
-	out := &jobs.Job{ID: j.JobID, Dialect: "freezer", Message: j.Description}
+	out := &jobs.Job{ID: j.JobID, Dialect: "freezer"}
 	out.RawState = string(s.Status)
 	if s.Result != "" {
 		out.RawState += "/" + string(s.Result)
