@@ -285,6 +285,15 @@ func CRUD(t *testing.T, tg Target) {
 		t.Errorf("after patch %+v", j2)
 	}
 
+	// A PATCH without job_schedule stores an empty one: freezer-api's Job()
+	// adds {} before update_job writes the column.
+	if _, err := c.Update(ctx, id, &freezer.Job{SessionTag: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := c.Get(ctx, id); err != nil || w.SessionTag != 4 || w.JobSchedule.ScheduleInterval != "" || w.JobSchedule.TimeCreated != 0 {
+		t.Errorf("PATCH without job_schedule: %+v %v", w, err)
+	}
+
 	// Replace with a new document (the fetched actions keep their ids).
 	j2.Description = "replaced"
 	j2.JobSchedule = freezer.JobSchedule{ScheduleInterval: "2 hours"}
