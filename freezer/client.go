@@ -194,8 +194,9 @@ func (c *Client) collection(ctx context.Context) (string, error) {
 }
 
 func (c *Client) item(ctx context.Context, id string) (string, error) {
-	if id == "" {
-		return "", &ValidationError{Field: "job_id", Reason: "empty"}
+	if id == "" || id == "." || id == ".." {
+		// "." and ".." would name another resource once the URL is resolved.
+		return "", &ValidationError{Field: "job_id", Value: id, Reason: "not a job id"}
 	}
 	col, err := c.collection(ctx)
 	if err != nil {

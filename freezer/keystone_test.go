@@ -132,4 +132,10 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	if _, err := fz.New("ftp://x", fz.WithToken("t")); err == nil {
 		t.Error("ftp endpoint accepted")
 	}
+	c, _ := fz.New("http://127.0.0.1:1", fz.WithToken("t"))
+	for _, id := range []string{"", ".", ".."} {
+		if _, err := c.Get(context.Background(), id); !errors.Is(err, fz.ErrInvalid) {
+			t.Errorf("Get(%q): %v", id, err)
+		}
+	}
 }
