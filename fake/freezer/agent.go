@@ -23,6 +23,20 @@ import (
 //   abort while running: status aborting, then result aborted, completed.
 //   start while scheduled or running: event "" (no extra run).
 
+// autostartLocked plays the agent's Job.create for a new job: no event and
+// not stopped means start.
+func (b *Backend) autostartLocked(j *job) {
+	if !b.auto {
+		return
+	}
+	sched, ok := j.doc["job_schedule"].(map[string]any)
+	if !ok || (sched["event"] != nil && sched["event"] != "") || sched["status"] == "stop" {
+		return
+	}
+	sched["event"] = "start"
+	b.pickupLocked(j)
+}
+
 func (b *Backend) pickupLocked(j *job) {
 	if b.closed {
 		return

@@ -47,6 +47,7 @@ type Backend struct {
 	duration time.Duration
 	pid      int64
 	closed   bool
+	auto     bool
 }
 
 type job struct {
@@ -105,6 +106,16 @@ func (b *Backend) Close() {
 func (b *Backend) SetResult(id string, r fz.Result) {
 	b.mu.Lock()
 	b.results[id] = r
+	b.mu.Unlock()
+}
+
+// SetAutostart makes the agent start every new job it sees, as the real
+// freezer-scheduler does with a job that has no event and is not stopped
+// (Job.create in scheduler_job.py). Off by default, so a job runs only
+// when a start event asks.
+func (b *Backend) SetAutostart(on bool) {
+	b.mu.Lock()
+	b.auto = on
 	b.mu.Unlock()
 }
 
@@ -593,8 +604,10 @@ func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
 		return
 	}
 	b.mu.Lock()
-	b.jobs[id] = &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
+	j := &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
+	b.jobs[id] = j
 	b.order = append(b.order, id)
+	b.autostartLocked(j)
 	b.mu.Unlock()
 	writeJSON(w, http.StatusCreated, map[string]any{"job_id": id})
 }

@@ -289,3 +289,19 @@ func TestAgentSchedules(t *testing.T) {
 		t.Error("deleted job came back")
 	}
 }
+
+func TestAgentAutostart(t *testing.T) {
+	srv, admin, _ := newClient(t)
+	clk := srv.Clock()
+	clk.SetAuto(false)
+	srv.Freezer().SetAutostart(true)
+	id := admin.create("/v1/jobs", job+`}`)
+	stopped := admin.create("/v1/jobs", job+`, "job_schedule": {"status": "stop"}}`)
+	clk.Advance(time.Second + 2*time.Second + 5*time.Second)
+	if s := admin.schedule("/v1/jobs/" + id); s["status"] != "completed" || s["result"] != "success" {
+		t.Errorf("autostarted job: %v", s)
+	}
+	if s := admin.schedule("/v1/jobs/" + stopped); s["status"] != "stop" || s["result"] != nil {
+		t.Errorf("stopped job ran: %v", s)
+	}
+}
