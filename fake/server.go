@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/longrun/longrun/fake/ftrack"
+	"github.com/longrun/longrun/fake/freezer"
 	"github.com/longrun/longrun/fake/sim"
 )
 
@@ -142,6 +143,7 @@ func (s *Server) backend(name string) any {
 // in its own file of this package.
 func (s *Server) mountBackends() {
 	s.add("ftrack", ftrack.New(s.env))
+	s.add("freezer", freezer.New(s.env))
 }
 
 func (s *Server) add(name string, backend interface{ Register(*http.ServeMux) }) {

@@ -1,0 +1,242 @@
+package freezer
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	fz "github.com/longrun/longrun/freezer"
+)
+
+// The simulated Freezer scheduler agent (openstack/freezer
+// freezer/scheduler/scheduler_job.py): it sees an event PickupDelay after
+// the API recorded it, and moves the job through the states its StopState,
+// ScheduledState and RunningState give:
+//
+//   start while stopped: event "", status scheduled; the run starts
+//   StartDelay later (or at schedule_date), then status running,
+//   time_started; after the actions, result success/fail, time_ended, and
+//   status scheduled with the next run one schedule_interval later, or
+//   completed for a one-off job.
+//   stop or abort while scheduled: event "", status stop.
+//   stop while running: the run ends, then status completed.
+//   abort while running: status aborting, then result aborted, completed.
+//   start while scheduled or running: event "" (no extra run).
+
+// autostartLocked plays the agent's Job.create for a new job: no event and
+// not stopped means start.
+func (b *Backend) autostartLocked(j *job) {
+	if !b.auto {
+		return
+	}
+	sched, ok := j.doc["job_schedule"].(map[string]any)
+	if !ok || (sched["event"] != nil && sched["event"] != "") || sched["status"] == "stop" {
+		return
+	}
+	sched["event"] = "start"
+	b.pickupLocked(j)
+}
+
+func (b *Backend) pickupLocked(j *job) {
+	if b.closed {
+		return
+	}
+	if j.pickupTimer != nil {
+		j.pickupTimer.Stop()
+	}
+	id, gen := j.id, j.gen
+	j.pickupTimer = b.env.Clock.AfterFunc(PickupDelay, func() { b.pickup(id, gen) })
+}
+
+func (b *Backend) current(id string, gen uint64) (*job, map[string]any) {
+	j := b.jobs[id]
+	if j == nil || b.closed || j.gen != gen {
+		return nil, nil
+	}
+	sched, ok := j.doc["job_schedule"].(map[string]any)
+	if !ok {
+		return nil, nil
+	}
+	return j, sched
+}
+
+func (b *Backend) genOf(id string) uint64 {
+	if j := b.jobs[id]; j != nil {
+		return j.gen
+	}
+	return 0
+}
+
+func setNum(m map[string]any, k string, v int64) { m[k] = json.Number(strconv.FormatInt(v, 10)) }
+
+func (b *Backend) pickup(id string, gen uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_ = gen // the agent reads whatever event is current when it looks
+	j, sched := b.current(id, b.genOf(id))
+	if j == nil {
+		return
+	}
+	j.pickupTimer = nil
+	ev, _ := sched["event"].(string)
+	switch j.agent {
+	case agentStopped:
+		sched["event"] = ""
+		if ev == "start" {
+			b.scheduleLocked(j, sched, true)
+		} else if ev == "stop" || ev == "abort" {
+			sched["status"] = "stop"
+		}
+	case agentScheduled:
+		switch ev {
+		case "stop", "abort":
+			if j.timer != nil {
+				j.timer.Stop()
+				j.timer = nil
+			}
+			j.agent = agentStopped
+			sched["event"] = ""
+			sched["status"] = "stop"
+		case "start":
+			sched["event"] = ""
+		}
+	case agentRunning:
+		switch ev {
+		case "start":
+			sched["event"] = ""
+		case "abort":
+			sched["status"] = "aborting"
+			if j.timer != nil {
+				j.timer.Stop()
+			}
+			g := j.gen
+			j.timer = b.env.Clock.AfterFunc(PickupDelay, func() { b.finish(id, g, fz.ResultAborted) })
+		}
+	}
+	j.gen++
+}
+
+// scheduleLocked plans the next run: schedule_date, schedule_interval, or
+// (no schedule) a few seconds from now. Cron fields alone are not
+// scheduled: the agent's get_schedule_args returns None for them, and the
+// job is completed without a run.
+func (b *Backend) scheduleLocked(j *job, sched map[string]any, first bool) {
+	now := b.env.Clock.Now()
+	var at time.Time
+	date, _ := sched["schedule_date"].(string)
+	interval, _ := sched["schedule_interval"].(string)
+	_, isInterval := fz.ParseInterval(interval)
+	hasCron := false
+	for _, k := range []string{"schedule_year", "schedule_month", "schedule_day", "schedule_week", "schedule_day_of_week", "schedule_hour", "schedule_minute", "schedule_second"} {
+		if _, ok := sched[k]; ok {
+			hasCron = true
+		}
+	}
+	switch {
+	case date != "":
+		t, err := parseDate(date)
+		if err != nil || !t.After(now) {
+			j.agent = agentStopped
+			sched["status"] = "completed"
+			return
+		}
+		at = t
+	case isInterval:
+		if first {
+			at = now.Add(StartDelay)
+		} else {
+			secs, _ := fz.ParseInterval(interval)
+			at = now.Add(time.Duration(secs) * time.Second)
+		}
+	case hasCron:
+		j.agent = agentStopped
+		sched["status"] = "completed"
+		return
+	default:
+		at = now.Add(StartDelay)
+	}
+	j.agent = agentScheduled
+	sched["status"] = "scheduled"
+	id := j.id
+	if j.timer != nil {
+		j.timer.Stop()
+	}
+	j.timer = b.env.Clock.AfterFunc(at.Sub(now), func() { b.run(id) })
+}
+
+func parseDate(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Parse("2006-01-02T15:04:05Z07:00", s)
+}
+
+func (b *Backend) run(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j := b.jobs[id]
+	if j == nil || b.closed || j.agent != agentScheduled {
+		return
+	}
+	sched, ok := j.doc["job_schedule"].(map[string]any)
+	if !ok {
+		return
+	}
+	j.agent = agentRunning
+	sched["status"] = "running"
+	setNum(sched, "time_started", b.env.Clock.Now().Unix())
+	b.pid++
+	setNum(sched, "current_pid", b.pid)
+	j.gen++
+	n := 1
+	if acts, ok := j.doc["job_actions"].([]any); ok && len(acts) > 0 {
+		n = len(acts)
+	}
+	res := fz.ResultSuccess
+	if r, ok := b.results[id]; ok {
+		res = r
+	}
+	g := j.gen
+	j.timer = b.env.Clock.AfterFunc(time.Duration(n)*b.duration, func() { b.finish(id, g, res) })
+}
+
+// finish ends a run with res. gen guards against a job replaced meanwhile;
+// events during the run do not bump it past the agent's own writes.
+func (b *Backend) finish(id string, gen uint64, res fz.Result) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j := b.jobs[id]
+	if j == nil || b.closed || j.agent != agentRunning {
+		return
+	}
+	sched, ok := j.doc["job_schedule"].(map[string]any)
+	if !ok {
+		return
+	}
+	_ = gen
+	j.timer = nil
+	sched["result"] = string(res)
+	setNum(sched, "time_ended", b.env.Clock.Now().Unix())
+	delete(sched, "current_pid")
+	ev, _ := sched["event"].(string)
+	interval, _ := sched["schedule_interval"].(string)
+	_, recurring := fz.ParseInterval(interval)
+	date, _ := sched["schedule_date"].(string)
+	if date != "" {
+		recurring = false
+	}
+	switch {
+	case ev == "stop" || ev == "abort" || res == fz.ResultAborted:
+		sched["event"] = ""
+		sched["status"] = "completed"
+		j.agent = agentStopped
+	case recurring:
+		b.scheduleLocked(j, sched, false)
+	default:
+		sched["status"] = "completed"
+		j.agent = agentStopped
+	}
+	j.gen++
+}

@@ -1,0 +1,738 @@
+// Package freezer is the fake's OpenStack Freezer API: /v1/jobs and
+// /v2/{project_id}/jobs as freezer-api 13 with its SQL backend serves them
+// (status codes, falcon error bodies, jsonschema validation messages, user
+// and project scoping, start/stop/abort events), a minimal Keystone v3
+// (/v3, POST /v3/auth/tokens) and a simulated Freezer scheduler agent on
+// the fake clock that runs started jobs through the agent's status and
+// result sequence, recurring jobs included.
+package freezer
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/longrun/longrun/fake/sim"
+	fz "github.com/longrun/longrun/freezer"
+)
+
+// Agent timings on the fake clock.
+const (
+	// PickupDelay is how long the agent takes to see an event.
+	PickupDelay = time.Second
+	// StartDelay is how long after scheduling a job first runs (the agent
+	// schedules "now + 2 seconds").
+	StartDelay = 2 * time.Second
+	// DefaultActionDuration is how long each action runs.
+	DefaultActionDuration = 5 * time.Second
+)
+
+// Backend is the fake Freezer API with its Keystone and agent.
+type Backend struct {
+	env *sim.Env
+
+	mu       sync.Mutex
+	jobs     map[string]*job
+	order    []string // insertion order, as the SQL table lists
+	tokens   map[string]token
+	actions  map[string]map[string]any // user/action_id -> freezer_action
+	results  map[string]fz.Result      // job id -> scripted result of its next runs
+	duration time.Duration
+	pid      int64
+	closed   bool
+	auto     bool
+}
+
+type job struct {
+	id, user    string
+	project     *string // nil: created through v1 (null in documents)
+	doc         map[string]any
+	gen         uint64 // bumped by every API write, to drop stale agent work
+	agent       agentState
+	timer       *sim.Timer
+	pickupTimer *sim.Timer
+}
+
+type agentState int
+
+const (
+	agentStopped agentState = iota
+	agentScheduled
+	agentRunning
+)
+
+// New returns a Backend on env.
+func New(env *sim.Env) *Backend {
+	return &Backend{env: env, jobs: map[string]*job{}, tokens: map[string]token{},
+		actions: map[string]map[string]any{}, results: map[string]fz.Result{}, duration: DefaultActionDuration, pid: 4100}
+}
+
+// Register mounts /v1/, /v2/ and /v3 on mux.
+func (b *Backend) Register(mux *http.ServeMux) {
+	mux.HandleFunc("/v1/", b.serveAPI)
+	mux.HandleFunc("/v2/", b.serveAPI)
+	mux.HandleFunc("/v3", b.keystoneVersion)
+	mux.HandleFunc("/v3/", func(w http.ResponseWriter, r *http.Request) {
+		switch strings.TrimSuffix(r.URL.Path, "/") {
+		case "/v3":
+			b.keystoneVersion(w, r)
+		case "/v3/auth/tokens":
+			b.keystoneTokens(w, r)
+		default:
+			keystoneError(w, http.StatusNotFound, "Not Found", "The resource could not be found.")
+		}
+	})
+}
+
+// Close stops the agent's timers.
+func (b *Backend) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for _, j := range b.jobs {
+		j.stopTimers()
+	}
+}
+
+// SetResult scripts the result of job id's next runs (success, fail or
+// aborted); the default is success.
+func (b *Backend) SetResult(id string, r fz.Result) {
+	b.mu.Lock()
+	b.results[id] = r
+	b.mu.Unlock()
+}
+
+// SetAutostart makes the agent start every new job it sees, as the real
+// freezer-scheduler does with a job that has no event and is not stopped
+// (Job.create in scheduler_job.py). Off by default, so a job runs only
+// when a start event asks.
+func (b *Backend) SetAutostart(on bool) {
+	b.mu.Lock()
+	b.auto = on
+	b.mu.Unlock()
+}
+
+// SetActionDuration sets how long each action of a run lasts on the fake
+// clock (default DefaultActionDuration).
+func (b *Backend) SetActionDuration(d time.Duration) {
+	b.mu.Lock()
+	b.duration = d
+	b.mu.Unlock()
+}
+
+// Job returns a copy of a stored job document, for tests.
+func (b *Backend) Job(id string) (map[string]any, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j, ok := b.jobs[id]
+	if !ok {
+		return nil, false
+	}
+	return deepCopy(j.doc).(map[string]any), true
+}
+
+func (j *job) stopTimers() {
+	if j.timer != nil {
+		j.timer.Stop()
+		j.timer = nil
+	}
+	if j.pickupTimer != nil {
+		j.pickupTimer.Stop()
+		j.pickupTimer = nil
+	}
+}
+
+func hexID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// writeJSON writes v as the falcon app does: application/json.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		code, data = http.StatusInternalServerError, []byte(`{"title": "500 Internal Server Error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(data)
+}
+
+// falconError writes {"title", "description"} (description omitted when
+// empty), as falcon renders an HTTPError.
+func falconError(w http.ResponseWriter, code int, title, desc string) {
+	body := map[string]any{"title": title}
+	if desc != "" {
+		body["description"] = desc
+	}
+	w.Header().Set("Vary", "Accept")
+	writeJSON(w, code, body)
+}
+
+func badRequest(w http.ResponseWriter, desc string) {
+	falconError(w, http.StatusBadRequest, "Bad request format", desc)
+}
+
+func serverError(w http.ResponseWriter) {
+	falconError(w, http.StatusInternalServerError, "500 Internal Server Error", "")
+}
+
+// statusSyntaxError is the 753 falcon answers malformed JSON with.
+const statusSyntaxError = 753
+
+// readBody reads a JSON body as freezer-api's json_body does: no body is
+// {}; bad JSON is 753 "Malformed JSON". ok is false when an answer was sent.
+func readBody(w http.ResponseWriter, r *http.Request) (any, bool) {
+	data, ok := readRaw(w, r)
+	if !ok {
+		return nil, false
+	}
+	if len(data) == 0 {
+		return map[string]any{}, true
+	}
+	return decode(data), true
+}
+
+// readRaw reads a body and answers 753 when it is not JSON; an empty body
+// is returned as empty.
+func readRaw(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<20))
+	if err != nil {
+		badRequest(w, "Empty request body. A valid JSON document is required.")
+		return nil, false
+	}
+	if len(data) > 0 && decode(data) == errSentinel {
+		w.Header().Set("Vary", "Accept")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(statusSyntaxError)
+		_, _ = w.Write([]byte(`{"title": "Malformed JSON"}`))
+		return nil, false
+	}
+	return data, true
+}
+
+type sentinel struct{}
+
+var errSentinel any = sentinel{}
+
+// decode parses one JSON document with numbers kept exact, or returns
+// errSentinel.
+func decode(data []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return errSentinel
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errSentinel
+	}
+	return v
+}
+
+// firstKey is the first key of a JSON object in document order, as
+// Python's next(iter(doc.items())) sees it.
+func firstKey(data []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	t, err := dec.Token()
+	if err != nil {
+		return "", false
+	}
+	k, ok := t.(string)
+	return k, ok
+}
+
+// scope is who is asking and through which API.
+type scope struct {
+	user    sim.User
+	project *string // the v2 path's project; nil on v1
+}
+
+func (s scope) sees(j *job) bool {
+	if j.user != s.user.ID {
+		return false
+	}
+	if s.project == nil {
+		return true
+	}
+	return j.project != nil && *j.project == *s.project
+}
+
+func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
+	// freezer-api's context middleware (in its paste pipeline) names every
+	// request.
+	id := hexID()
+	w.Header().Set("X-Openstack-Request-Id", "req-"+id[:8]+"-"+id[8:12]+"-"+id[12:16]+"-"+id[16:20]+"-"+id[20:])
+	u, ok := b.authenticate(r)
+	if !ok {
+		unauthorized(w, r)
+		return
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	sc := scope{user: u}
+	switch {
+	case parts[0] == "v1":
+		parts = parts[1:]
+	case parts[0] == "v2" && len(parts) >= 2:
+		p := parts[1]
+		sc.project = &p
+		parts = parts[2:]
+	default:
+		falconError(w, http.StatusNotFound, "404 Not Found", "")
+		return
+	}
+	if len(parts) == 0 || parts[0] != "jobs" || len(parts) > 3 || (len(parts) == 3 && parts[2] != "event") {
+		falconError(w, http.StatusNotFound, "404 Not Found", "")
+		return
+	}
+	switch {
+	case len(parts) == 1 && r.Method == http.MethodGet:
+		b.list(w, r, sc)
+	case len(parts) == 1 && r.Method == http.MethodPost:
+		b.create(w, r, sc)
+	case len(parts) == 2 && r.Method == http.MethodGet:
+		b.get(w, sc, parts[1])
+	case len(parts) == 2 && r.Method == http.MethodDelete:
+		b.delete(w, sc, parts[1])
+	case len(parts) == 2 && r.Method == http.MethodPatch:
+		b.patch(w, r, sc, parts[1])
+	case len(parts) == 2 && r.Method == http.MethodPost:
+		b.replace(w, r, sc, parts[1])
+	case len(parts) == 3 && r.Method == http.MethodPost:
+		b.event(w, r, sc, parts[1])
+	default:
+		allow := map[int]string{1: "GET, POST, OPTIONS", 2: "DELETE, GET, PATCH, POST, OPTIONS", 3: "POST, OPTIONS"}[len(parts)]
+		w.Header().Set("Allow", allow)
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
+	}
+}
+
+// render is the document GET returns, in the SQL backend's shape.
+func (j *job) render() map[string]any {
+	out := deepCopy(j.doc).(map[string]any)
+	out["job_id"] = j.id
+	out["user_id"] = j.user
+	if j.project == nil {
+		out["project_id"] = nil
+	} else {
+		out["project_id"] = *j.project
+	}
+	return out
+}
+
+// stored keeps the columns the SQL backend stores, with its defaults.
+func stored(doc map[string]any) map[string]any {
+	out := map[string]any{
+		"job_schedule": doc["job_schedule"],
+		"client_id":    orDefault(doc, "client_id", ""),
+		"session_id":   orDefault(doc, "session_id", ""),
+		"session_tag":  orDefault(doc, "session_tag", json.Number("0")),
+		"description":  orDefault(doc, "description", ""),
+		"job_actions":  orDefault(doc, "job_actions", ""),
+	}
+	return deepCopy(out).(map[string]any)
+}
+
+func orDefault(doc map[string]any, k string, def any) any {
+	if v, ok := doc[k]; ok {
+		return v
+	}
+	return def
+}
+
+func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
+	q := r.URL.Query()
+	param := func(name string) (int, bool) {
+		s := q.Get(name)
+		if s == "" {
+			return 0, true
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			falconError(w, http.StatusBadRequest, "Invalid parameter", `The "`+name+`" parameter is invalid. The value must be an integer.`)
+			return 0, false
+		}
+		return n, true
+	}
+	offset, ok := param("offset")
+	if !ok {
+		return
+	}
+	limit, ok := param("limit")
+	if !ok {
+		return
+	}
+	if limit == 0 {
+		limit = fz.DefaultLimit
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	search, valid := searchOption(body)
+	if !valid {
+		serverError(w)
+		return
+	}
+	b.mu.Lock()
+	var all []map[string]any
+	for _, id := range b.order {
+		if j := b.jobs[id]; j != nil && sc.sees(j) {
+			all = append(all, j.render())
+		}
+	}
+	b.mu.Unlock()
+	out := []map[string]any{}
+	if search == nil {
+		// LIMIT/OFFSET in SQL (a negative limit is no limit in SQLite).
+		start := max(offset, 0)
+		for i := start; i < len(all) && (limit < 0 || i-start < limit); i++ {
+			out = append(out, all[i])
+		}
+	} else {
+		out = filterSearch(all, search, offset, limit)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+}
+
+func (b *Backend) get(w http.ResponseWriter, sc scope, id string) {
+	b.mu.Lock()
+	j := b.jobs[id]
+	if j == nil || !sc.sees(j) {
+		b.mu.Unlock()
+		// freezer-api answers an unknown job with an empty 404.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	doc := j.render()
+	b.mu.Unlock()
+	writeJSON(w, http.StatusOK, doc)
+}
+
+func (b *Backend) delete(w http.ResponseWriter, sc scope, id string) {
+	b.mu.Lock()
+	j := b.jobs[id]
+	if j == nil || !sc.sees(j) {
+		b.mu.Unlock()
+		if sc.project == nil {
+			falconError(w, http.StatusNotFound, "Not Found", "No Job found with ID:"+id)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent) // v2 deletes without looking
+		return
+	}
+	j.stopTimers()
+	delete(b.jobs, id)
+	for i, o := range b.order {
+		if o == id {
+			b.order = append(b.order[:i], b.order[i+1:]...)
+			break
+		}
+	}
+	b.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// prepare does what freezer-api does to a body before validation: expand
+// action_defaults, default job_schedule to {}, and register the actions
+// (action_id, user_id, and project_id on v2). It returns an HTTP status and
+// message when the server would refuse.
+func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
+	doc, ok := body.(map[string]any)
+	if !ok {
+		return nil, http.StatusInternalServerError, ""
+	}
+	if defs, ok := doc["action_defaults"]; ok && defs != nil {
+		delete(doc, "action_defaults")
+		dm, ok := defs.(map[string]any)
+		if !ok {
+			return nil, http.StatusBadRequest, "action_defaults shouldbe a dictionary"
+		}
+		acts, ok := doc["job_actions"].([]any)
+		if !ok {
+			return nil, http.StatusInternalServerError, ""
+		}
+		for _, a := range acts {
+			am, ok := a.(map[string]any)
+			if !ok {
+				return nil, http.StatusInternalServerError, ""
+			}
+			fa, ok := am["freezer_action"].(map[string]any)
+			if !ok {
+				return nil, http.StatusBadRequest, "Missing request body"
+			}
+			for k, v := range dm {
+				if fa[k] == nil {
+					fa[k] = v
+				}
+			}
+		}
+	}
+	if _, ok := doc["job_schedule"]; !ok {
+		doc["job_schedule"] = map[string]any{}
+	}
+	if raw, present := doc["job_actions"]; present {
+		acts, ok := raw.([]any)
+		if !ok {
+			return nil, http.StatusInternalServerError, ""
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, a := range acts {
+			am, ok := a.(map[string]any)
+			if !ok {
+				return nil, http.StatusInternalServerError, ""
+			}
+			aid, _ := am["action_id"].(string)
+			key := sc.user.ID + "/" + aid
+			if aid != "" {
+				if old, found := b.actions[key]; found {
+					if sameAction(old, am["freezer_action"]) {
+						continue
+					}
+					am["action_id"] = ""
+					return nil, http.StatusBadRequest, `'' does not match '^[\\w-]+$'`
+				}
+			}
+			if _, ok := am["action_id"]; !ok {
+				am["action_id"] = hexID()
+			}
+			am["user_id"] = sc.user.ID
+			if sc.project != nil {
+				am["project_id"] = *sc.project
+			}
+			if m := checkObject(am, actionRules, false); m != "" {
+				return nil, http.StatusBadRequest, m
+			}
+			fa, ok := am["freezer_action"]
+			if !ok {
+				return nil, http.StatusBadRequest, "'freezer_action' is a required property"
+			}
+			if fm, _ := fa.(map[string]any); fm["action"] == nil {
+				return nil, statusNoAction, ""
+			}
+			id, _ := am["action_id"].(string)
+			b.actions[sc.user.ID+"/"+id] = deepCopy(am["freezer_action"]).(map[string]any)
+		}
+	}
+	return doc, 0, ""
+}
+
+// actionRules is freezer-api's action_schema properties (freezer_action's
+// keys and action_id, user_id, project_id, checked on the action itself).
+var actionRules = append(append([]rule(nil), freezerActionRules...),
+	rule{name: "action_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
+	rule{name: "user_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
+	rule{name: "project_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
+)
+
+func sameAction(stored map[string]any, fa any) bool {
+	m, _ := fa.(map[string]any)
+	for k, v := range stored {
+		if k != "_version" && k != "user_id" && !pyEqual(v, m[k]) {
+			return false
+		}
+	}
+	for k, v := range m {
+		if k != "_version" && k != "user_id" && !pyEqual(v, stored[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// statusNoAction marks an action without "action", which the real server
+// fails to insert into its actions table (NOT NULL).
+const statusNoAction = -500
+
+func answer(w http.ResponseWriter, code int, msg string) {
+	if code == statusNoAction {
+		falconError(w, http.StatusInternalServerError, "Internal Storage Error",
+			"Mysql operation failed (sqlite3.IntegrityError) NOT NULL constraint failed: actions.action")
+		return
+	}
+	if code == http.StatusInternalServerError {
+		serverError(w)
+		return
+	}
+	badRequest(w, msg)
+}
+
+func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	doc, code, msg := b.prepare(body, sc)
+	if code != 0 {
+		answer(w, code, msg)
+		return
+	}
+	sched, ok := doc["job_schedule"].(map[string]any)
+	if !ok {
+		serverError(w)
+		return
+	}
+	now := b.env.Clock.Now().Unix()
+	sched["time_created"] = json.Number(strconv.FormatInt(now, 10))
+	sched["time_started"] = json.Number("-1")
+	sched["time_ended"] = json.Number("-1")
+	id := hexID()
+	doc["user_id"] = sc.user.ID
+	doc["job_id"] = id
+	if sc.project != nil {
+		doc["project_id"] = *sc.project
+	}
+	if m := validateJob(doc, true); m != "" {
+		badRequest(w, m)
+		return
+	}
+	b.mu.Lock()
+	j := &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
+	b.jobs[id] = j
+	b.order = append(b.order, id)
+	b.autostartLocked(j)
+	b.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]any{"job_id": id})
+}
+
+func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id string) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	doc, code, msg := b.prepare(body, sc)
+	if code != 0 {
+		answer(w, code, msg)
+		return
+	}
+	delete(doc, "user_id")
+	delete(doc, "job_id")
+	if m := validateJob(doc, false); m != "" {
+		badRequest(w, m)
+		return
+	}
+	// The schema allows _version and session_name, but the jobs table has
+	// no such columns and the update fails.
+	for _, k := range []string{"_version", "session_name"} {
+		if _, ok := doc[k]; ok {
+			falconError(w, http.StatusInternalServerError, "Internal Storage Error", "sql operation failed Invalid expression type: '"+k+"'")
+			return
+		}
+	}
+	b.mu.Lock()
+	j := b.jobs[id]
+	if j == nil || !sc.sees(j) {
+		b.mu.Unlock()
+		falconError(w, http.StatusNotFound, "Not Found", "Tuple not registered with ID "+id+" in Table<class 'freezer_api.db.sqlalchemy.models.Job'> ")
+		return
+	}
+	for k, v := range doc {
+		switch k {
+		case "job_schedule", "client_id", "session_id", "session_tag", "description", "job_actions":
+			j.doc[k] = deepCopy(v)
+		case "project_id":
+			if s, ok := v.(string); ok {
+				j.project = &s
+			}
+		}
+	}
+	j.gen++
+	b.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"job_id": id, "version": 0})
+}
+
+func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id string) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	doc, code, msg := b.prepare(body, sc)
+	if code != 0 {
+		answer(w, code, msg)
+		return
+	}
+	doc["user_id"] = sc.user.ID
+	doc["job_id"] = id
+	if sc.project != nil {
+		doc["project_id"] = *sc.project
+	}
+	if m := validateJob(doc, true); m != "" {
+		badRequest(w, m)
+		return
+	}
+	b.mu.Lock()
+	if j := b.jobs[id]; j != nil {
+		if !sc.sees(j) {
+			b.mu.Unlock()
+			falconError(w, http.StatusInternalServerError, "Internal Storage Error", "Mysql operation failed (sqlite3.IntegrityError) UNIQUE constraint failed: jobs.id")
+			return
+		}
+		j.doc = stored(doc)
+		j.gen++
+	} else {
+		b.jobs[id] = &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
+		b.order = append(b.order, id)
+	}
+	b.mu.Unlock()
+	writeJSON(w, http.StatusCreated, map[string]any{"job_id": id, "version": id})
+}
+
+func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id string) {
+	data, ok := readRaw(w, r)
+	if !ok {
+		return
+	}
+	ev, ok := firstKey(data)
+	if !ok {
+		badRequest(w, "Bad event request format")
+		return
+	}
+	if ev != "start" && ev != "stop" && ev != "abort" {
+		badRequest(w, "Bad Action Method")
+		return
+	}
+	b.mu.Lock()
+	j := b.jobs[id]
+	if j == nil || !sc.sees(j) {
+		b.mu.Unlock()
+		// The server builds the event on an empty document and fails to
+		// store it.
+		badRequest(w, "'job_actions' is a required property")
+		return
+	}
+	sched, ok := j.doc["job_schedule"].(map[string]any)
+	if !ok {
+		sched = map[string]any{}
+		j.doc["job_schedule"] = sched
+	}
+	result := ev + " already requested"
+	if sched["event"] != ev {
+		sched["event"] = ev
+		if ev == "start" {
+			sched["status"] = ""
+			sched["result"] = ""
+		}
+		result = "success"
+		j.gen++
+		b.pickupLocked(j)
+	}
+	b.mu.Unlock()
+	writeJSON(w, http.StatusAccepted, map[string]any{"result": result})
+}

@@ -1,0 +1,307 @@
+package freezer_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/fake/sim"
+)
+
+type client struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func newClient(t *testing.T) (*fake.Server, *client, *client) {
+	srv := fake.NewServer(t, fake.Options{})
+	admin, _ := srv.Freezer().IssueToken("admin")
+	guest, _ := srv.Freezer().IssueToken("guest")
+	return srv, &client{t, srv.URL(), admin}, &client{t, srv.URL(), guest}
+}
+
+func (c *client) do(method, path, body string) (int, http.Header, string) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	if c.token != "" {
+		req.Header.Set("X-Auth-Token", c.token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(data)
+}
+
+func (c *client) create(path, body string) string {
+	c.t.Helper()
+	code, _, out := c.do("POST", path, body)
+	if code != 201 {
+		c.t.Fatalf("create: %d %s", code, out)
+	}
+	var r struct {
+		JobID string `json:"job_id"`
+	}
+	_ = json.Unmarshal([]byte(out), &r)
+	return r.JobID
+}
+
+func (c *client) schedule(path string) map[string]any {
+	c.t.Helper()
+	code, _, out := c.do("GET", path, "")
+	if code != 200 {
+		c.t.Fatalf("get %s: %d %s", path, code, out)
+	}
+	var j struct {
+		JobSchedule map[string]any `json:"job_schedule"`
+	}
+	_ = json.Unmarshal([]byte(out), &j)
+	return j.JobSchedule
+}
+
+const job = `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "backup"}}]`
+
+func TestHTTPRefusals(t *testing.T) {
+	_, admin, _ := newClient(t)
+	anon := &client{t, admin.base, ""}
+	code, h, body := anon.do("GET", "/v1/jobs", "")
+	if code != 401 || !strings.Contains(h.Get("WWW-Authenticate"), "Keystone uri=") || !strings.Contains(body, `"The request you have made requires authentication."`) {
+		t.Errorf("no token: %d %v %s", code, h, body)
+	}
+	cases := []struct {
+		method, path, body string
+		code               int
+		want, allow        string
+	}{
+		{"PUT", "/v1/jobs", "", 405, `{"title":"405 Method Not Allowed"}`, "GET, POST, OPTIONS"},
+		{"PUT", "/v1/jobs/x", "", 405, `{"title":"405 Method Not Allowed"}`, "DELETE, GET, PATCH, POST, OPTIONS"},
+		{"GET", "/v2/p/jobs/x/event", "", 405, `{"title":"405 Method Not Allowed"}`, "POST, OPTIONS"},
+		{"GET", "/v1/nothing", "", 404, `{"title":"404 Not Found"}`, ""},
+		{"GET", "/v1/jobs?limit=abc", "", 400, `{"description":"The \"limit\" parameter is invalid. The value must be an integer.","title":"Invalid parameter"}`, ""},
+		{"GET", "/v1/jobs", `[1]`, 500, `{"title":"500 Internal Server Error"}`, ""},
+		{"GET", "/v1/jobs", `{"match": "x"}`, 500, `{"title":"500 Internal Server Error"}`, ""},
+		{"POST", "/v1/jobs", `[1]`, 500, `{"title":"500 Internal Server Error"}`, ""},
+		{"POST", "/v1/jobs", `{"job_actions": {"a": 1}, "client_id": "n"}`, 500, `{"title":"500 Internal Server Error"}`, ""},
+		{"POST", "/v1/jobs", `{"a": 1} {"b": 2}`, 753, `{"title": "Malformed JSON"}`, ""},
+		{"POST", "/v1/jobs", job + `, "action_defaults": 5}`, 400, `{"description":"action_defaults shouldbe a dictionary","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"max_retries": 1}]}`, 400, `{"description":"'freezer_action' is a required property","title":"Bad request format"}`, ""},
+		{"PATCH", "/v1/jobs/x", `{"session_name": "s"}`, 500, `{"description":"sql operation failed Invalid expression type: 'session_name'","title":"Internal Storage Error"}`, ""},
+		{"POST", "/v1/jobs/x/event", `{"start": null, "pause": null}`, 400, `{"description":"'job_actions' is a required property","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs/x/event", `{"pause": null, "start": null}`, 400, `{"description":"Bad Action Method","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs/x/event", `[1]`, 400, `{"description":"Bad event request format","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"event": 5}}`, 400, `{"description":"5 is not of type 'string'","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"b": 1, "a": 2}}`, 400, `{"description":"Additional properties are not allowed ('a', 'b' were unexpected)","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "it's bad", "job_actions": [], "job_schedule": {}}`, 400, "", ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "session_tag": 1.5}`, 400, `{"description":"1.5 is not of type 'integer'","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "b"}, "mandatory": "yes"}]}`, 400, `{"description":"'yes' is not of type 'boolean'","title":"Bad request format"}`, ""},
+	}
+	for _, c := range cases {
+		code, h, body := admin.do(c.method, c.path, c.body)
+		if code != c.code || (c.want != "" && body != c.want) || h.Get("Allow") != c.allow {
+			t.Errorf("%s %s %s: %d %q Allow %q, want %d %q %q", c.method, c.path, c.body, code, body, h.Get("Allow"), c.code, c.want, c.allow)
+		}
+	}
+	code, _, body = admin.do("POST", "/v1/jobs", `{"client_id": "it's bad", "job_actions": [], "job_schedule": {}}`)
+	if code != 400 || !strings.Contains(body, `"\"it's bad\" does not match '^(?:([\\\\w\\\\-]+)\\\\_)?`) {
+		t.Errorf("python repr of a quoted value: %s", body)
+	}
+	if code, h, _ := admin.do("OPTIONS", "/v1/jobs", ""); code != 200 || h.Get("Allow") == "" {
+		t.Errorf("OPTIONS: %d", code)
+	}
+}
+
+func TestKeystoneVersionDocument(t *testing.T) {
+	_, admin, _ := newClient(t)
+	for _, p := range []string{"/v3", "/v3/"} {
+		code, _, body := admin.do("GET", p, "")
+		if code != 200 || !strings.Contains(body, `"id":"v3.14"`) || !strings.Contains(body, admin.base+"/v3/") {
+			t.Errorf("GET %s: %d %s", p, code, body)
+		}
+	}
+	code, _, body := admin.do("POST", "/v3/auth/tokens", `{"auth": {"identity": {"methods": ["token"], "token": {"id": "`+admin.token+`"}}}}`)
+	if code != 201 || !strings.Contains(body, `"methods":["token"]`) {
+		t.Errorf("token method: %d %s", code, body)
+	}
+	code, _, _ = admin.do("POST", "/v3/auth/tokens", `{"auth": {}}`)
+	if code != 400 {
+		t.Errorf("no identity: %d", code)
+	}
+	code, _, _ = admin.do("POST", "/v3/auth/tokens", `{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": "secret", "domain": {"name": "Other"}}}}}}`)
+	if code != 401 {
+		t.Errorf("wrong domain: %d", code)
+	}
+}
+
+func TestScopingAndDocuments(t *testing.T) {
+	_, admin, guest := newClient(t)
+	p := sim.DefaultUsers()[0].Project
+	v1 := admin.create("/v1/jobs", job+`, "action_defaults": {"mode": "fs", "action": "restore"}}`)
+	v2 := admin.create("/v2/"+p+"/jobs", job+`}`)
+	// Guests see neither; v2 sees only its project's jobs; v1 sees both.
+	for _, path := range []string{"/v1/jobs/" + v1, "/v2/" + p + "/jobs/" + v2} {
+		if code, _, body := guest.do("GET", path, ""); code != 404 || body != "" {
+			t.Errorf("guest GET %s: %d %q", path, code, body)
+		}
+	}
+	if code, _, body := admin.do("GET", "/v2/"+p+"/jobs/"+v1, ""); code != 404 {
+		t.Errorf("a v1 job through v2: %d %s", code, body)
+	}
+	_, _, body := admin.do("GET", "/v1/jobs", "")
+	if !strings.Contains(body, v1) || !strings.Contains(body, v2) {
+		t.Errorf("v1 list: %s", body)
+	}
+	_, _, body = admin.do("GET", "/v2/other/jobs", "")
+	if body != `{"jobs":[]}` {
+		t.Errorf("other project: %s", body)
+	}
+	_, _, body = admin.do("GET", "/v1/jobs/"+v1, "")
+	var d map[string]any
+	_ = json.Unmarshal([]byte(body), &d)
+	act := d["job_actions"].([]any)[0].(map[string]any)
+	fa := act["freezer_action"].(map[string]any)
+	if d["project_id"] != nil || fa["mode"] != "fs" || fa["action"] != "backup" || act["user_id"] != sim.DefaultUsers()[0].ID || act["project_id"] != nil {
+		t.Errorf("v1 document: %s", body)
+	}
+	_, _, body = admin.do("GET", "/v2/"+p+"/jobs/"+v2, "")
+	if !strings.Contains(body, `"project_id":"`+p+`"`) {
+		t.Errorf("v2 document: %s", body)
+	}
+	// Replace with the stored action: kept; with a changed action under
+	// the same action_id: the server's own 400.
+	_ = json.Unmarshal([]byte(body), &d)
+	delete(d, "project_id")
+	same, _ := json.Marshal(d)
+	if code, _, out := admin.do("POST", "/v2/"+p+"/jobs/"+v2, string(same)); code != 201 || out != `{"job_id":"`+v2+`","version":"`+v2+`"}` {
+		t.Errorf("replace: %d %s", code, out)
+	}
+	d["job_actions"].([]any)[0].(map[string]any)["freezer_action"].(map[string]any)["mode"] = "mysql"
+	changed, _ := json.Marshal(d)
+	if code, _, out := admin.do("POST", "/v2/"+p+"/jobs/"+v2, string(changed)); code != 400 || !strings.Contains(out, `does not match '^[\\\\w-]+$'`) {
+		t.Errorf("replace with a changed action: %d %s", code, out)
+	}
+	// A guest cannot take over the id.
+	if code, _, out := guest.do("POST", "/v1/jobs/"+v1, job+`}`); code != 500 || !strings.Contains(out, "Internal Storage Error") {
+		t.Errorf("guest replace: %d %s", code, out)
+	}
+}
+
+func TestSearchSemantics(t *testing.T) {
+	_, admin, _ := newClient(t)
+	a := admin.create("/v1/jobs", `{"client_id": "a", "job_actions": [{"freezer_action": {"action": "backup", "max_level": 3}}], "job_schedule": {"status": "stop"}}`)
+	b := admin.create("/v1/jobs", `{"client_id": "b", "job_actions": [{"freezer_action": {"action": "restore", "max_level": 3.0}}], "job_schedule": {}}`)
+	cases := map[string][]string{
+		`{"match": [{"action": "backup"}]}`:                                     {a},
+		`{"match": [{"max_level": 3}]}`:                                         {a, b},
+		`{"match_not": [{"status": "stop"}]}`:                                   {b},
+		`{"match": [{"client_id": "b"}, {"action": "restore"}]}`:                {b},
+		`{"match": [{"client_id": "b"}], "match_not": [{"action": "restore"}]}`: {},
+		`{"match": []}`: {a, b},
+		`{}`:            {a, b},
+	}
+	for search, want := range cases {
+		code, _, body := admin.do("GET", "/v1/jobs", search)
+		var r struct {
+			Jobs []struct {
+				JobID string `json:"job_id"`
+			} `json:"jobs"`
+		}
+		_ = json.Unmarshal([]byte(body), &r)
+		var got []string
+		for _, j := range r.Jobs {
+			got = append(got, j.JobID)
+		}
+		if code != 200 || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: %d %v, want %v", search, code, got, want)
+		}
+	}
+	if _, _, body := admin.do("GET", "/v1/jobs?limit=1&offset=1", `{"match": [{"max_level": 3}]}`); !strings.Contains(body, b) || strings.Contains(body, a) {
+		t.Errorf("search page 2: %s", body)
+	}
+	if _, _, body := admin.do("GET", "/v1/jobs?limit=-1&offset=-3", ""); !strings.Contains(body, a) || !strings.Contains(body, b) {
+		t.Errorf("negative limit and offset: %s", body)
+	}
+}
+
+func TestAgentSchedules(t *testing.T) {
+	srv, admin, _ := newClient(t)
+	clk := srv.Clock()
+	clk.SetAuto(false)
+	start := func(id string) {
+		if code, _, body := admin.do("POST", "/v1/jobs/"+id+"/event", `{"start": null}`); code != 202 || body != `{"result":"success"}` {
+			t.Fatalf("start: %d %s", code, body)
+		}
+	}
+	future := clk.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z")
+	past := clk.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05")
+	dated := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_date": "`+future+`"}}`)
+	late := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_date": "`+past+`"}}`)
+	cron := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_hour": "3"}}`)
+	every := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_interval": "10 minutes"}}`)
+	for _, id := range []string{dated, late, cron, every} {
+		start(id)
+	}
+	clk.Advance(time.Second)
+	want := map[string]string{dated: "scheduled", late: "completed", cron: "completed", every: "scheduled"}
+	for id, st := range want {
+		if s := admin.schedule("/v1/jobs/" + id); s["status"] != st || s["event"] != "" {
+			t.Errorf("%s after pickup: %v, want %s", id, s, st)
+		}
+	}
+	clk.Advance(2 * time.Second) // the interval job starts
+	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "running" || s["time_started"] == -1.0 {
+		t.Errorf("interval job: %v", s)
+	}
+	clk.Advance(5 * time.Second)
+	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "scheduled" || s["result"] != "success" {
+		t.Errorf("interval job after its run: %v", s)
+	}
+	// Stop while scheduled: status stop, no more runs.
+	admin.do("POST", "/v1/jobs/"+every+"/event", `{"stop": null}`)
+	clk.Advance(time.Second)
+	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "stop" || s["event"] != "" {
+		t.Errorf("after stop: %v", s)
+	}
+	clk.Advance(time.Hour)
+	admin.token, _ = srv.Freezer().IssueToken("admin") // the old one expired
+	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "stop" {
+		t.Errorf("a stopped job ran: %v", s)
+	}
+	if s := admin.schedule("/v1/jobs/" + dated); s["status"] != "completed" || s["result"] != "success" {
+		t.Errorf("dated job an hour later: %v", s)
+	}
+	// A deleted job's timers do nothing.
+	admin.do("POST", "/v1/jobs/"+every+"/event", `{"start": null}`)
+	admin.do("DELETE", "/v1/jobs/"+every, "")
+	clk.Advance(time.Hour)
+	if _, ok := srv.Freezer().Job(every); ok {
+		t.Error("deleted job came back")
+	}
+}
+
+func TestAgentAutostart(t *testing.T) {
+	srv, admin, _ := newClient(t)
+	clk := srv.Clock()
+	clk.SetAuto(false)
+	srv.Freezer().SetAutostart(true)
+	id := admin.create("/v1/jobs", job+`}`)
+	stopped := admin.create("/v1/jobs", job+`, "job_schedule": {"status": "stop"}}`)
+	clk.Advance(time.Second + 2*time.Second + 5*time.Second)
+	if s := admin.schedule("/v1/jobs/" + id); s["status"] != "completed" || s["result"] != "success" {
+		t.Errorf("autostarted job: %v", s)
+	}
+	if s := admin.schedule("/v1/jobs/" + stopped); s["status"] != "stop" || s["result"] != nil {
+		t.Errorf("stopped job ran: %v", s)
+	}
+}

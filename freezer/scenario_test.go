@@ -1,0 +1,32 @@
+package freezer_test
+
+import (
+	"testing"
+
+	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/freezer"
+	"github.com/longrun/longrun/internal/freezertest"
+)
+
+func fakeTarget(t *testing.T, v freezer.APIVersion) (*fake.Server, freezertest.Target) {
+	srv := fake.NewServer(t, fake.Options{})
+	tok, ok := srv.Freezer().IssueToken("admin")
+	if !ok {
+		t.Fatal("no admin user")
+	}
+	return srv, freezertest.Target{
+		BaseURL: srv.URL(), Token: tok, Version: v, ProjectID: sim.DefaultUsers()[0].Project,
+		Agent: true, Clock: srv.Clock(), SetResult: srv.Freezer().SetResult,
+	}
+}
+
+func TestScenariosFakeV1(t *testing.T) {
+	_, tg := fakeTarget(t, freezer.V1)
+	freezertest.Run(t, tg)
+}
+
+func TestScenariosFakeV2(t *testing.T) {
+	_, tg := fakeTarget(t, freezer.V2)
+	freezertest.Run(t, tg)
+}

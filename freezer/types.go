@@ -1,0 +1,384 @@
+package freezer
+
+import (
+	"encoding/json"
+)
+
+// Job is a Freezer job document, as GET /v1/jobs/{job_id} and
+// GET /v2/{project_id}/jobs/{job_id} return it and as POST, PATCH and
+// replace take it. Field names are the API's. Keys this type does not
+// model are kept in Extra and written back as they came.
+type Job struct {
+	// JobID is the server's id (32 hex digits for jobs it created).
+	JobID string `json:"job_id,omitempty"`
+	// UserID and ProjectID are the owner; the server sets them. ProjectID
+	// is null (empty here) on the v1 API of the SQL backend.
+	UserID    string `json:"user_id,omitempty"`
+	ProjectID string `json:"project_id,omitempty"`
+	// ClientID names the Freezer agent (scheduler) that runs the job;
+	// required on create. The reference client uses
+	// "<project_id>_<hostname>".
+	ClientID string `json:"client_id,omitempty"`
+	// SessionID and SessionTag tie the job to a session.
+	SessionID  string `json:"session_id,omitempty"`
+	SessionTag int64  `json:"session_tag,omitempty"`
+	// Description is free text; the api-ref documents at most 64 bytes.
+	Description string `json:"description,omitempty"`
+	// JobActions are the steps, run in order.
+	JobActions []JobAction `json:"job_actions,omitempty"`
+	// JobSchedule holds when the job runs and its status and result.
+	JobSchedule JobSchedule `json:"job_schedule"`
+	// ActionDefaults, on create, are merged by the server into every
+	// action's freezer_action (keys an action already has win). The
+	// server never returns it.
+	ActionDefaults *FreezerAction `json:"action_defaults,omitempty"`
+	// Extra holds keys this type does not model ("_version", "session_name",
+	// a newer server's fields), raw.
+	Extra map[string]json.RawMessage `json:"-"`
+
+	present []string
+}
+
+var jobFields = []fieldDef[Job]{
+	sField("job_id", func(j *Job) *string { return &j.JobID }),
+	sField("user_id", func(j *Job) *string { return &j.UserID }),
+	sField("project_id", func(j *Job) *string { return &j.ProjectID }),
+	sField("client_id", func(j *Job) *string { return &j.ClientID }),
+	sField("session_id", func(j *Job) *string { return &j.SessionID }),
+	iField("session_tag", func(j *Job) *int64 { return &j.SessionTag }),
+	sField("description", func(j *Job) *string { return &j.Description }),
+	{name: "job_actions", kind: kOther, ptr: func(j *Job) any { return &j.JobActions },
+		empty: func(j *Job) bool { return j.JobActions == nil }, reset: func(j *Job) { j.JobActions = nil },
+		trusted: func(j *Job, raw []byte) error {
+			acts := []JobAction{}
+			var err error
+			if !elements(raw, func(el []byte) bool {
+				acts = append(acts, JobAction{})
+				err = acts[len(acts)-1].decode(el)
+				return err == nil
+			}) {
+				if err == nil {
+					err = errNotObject
+				}
+				return err
+			}
+			j.JobActions = acts
+			return nil
+		}},
+	{name: "job_schedule", kind: kOther, ptr: func(j *Job) any { return &j.JobSchedule },
+		empty: func(j *Job) bool { return j.JobSchedule.isZero() }, reset: func(j *Job) { j.JobSchedule = JobSchedule{} },
+		trusted: func(j *Job, raw []byte) error { return j.JobSchedule.decode(raw) }},
+	{name: "action_defaults", kind: kOther, ptr: func(j *Job) any { return &j.ActionDefaults },
+		empty: func(j *Job) bool { return j.ActionDefaults == nil }, reset: func(j *Job) { j.ActionDefaults = nil },
+		trusted: func(j *Job, raw []byte) error {
+			j.ActionDefaults = &FreezerAction{}
+			return j.ActionDefaults.decode(raw)
+		}},
+}
+
+// UnmarshalJSON decodes a job document, keeping unknown keys in Extra. A
+// known key whose value has an unexpected type is kept in Extra too.
+func (j *Job) UnmarshalJSON(data []byte) error {
+	*j = Job{}
+	p, err := decodeObject(data, j, jobFields, &j.Extra)
+	j.present = p
+	return err
+}
+
+// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
+func (j *Job) decode(data []byte) error {
+	*j = Job{}
+	p, err := decodeTrusted(data, j, jobFields, &j.Extra)
+	j.present = p
+	return err
+}
+
+// MarshalJSON encodes the job with its Extra keys.
+func (j Job) MarshalJSON() ([]byte, error) { return encodeObject(&j, jobFields, j.present, j.Extra) }
+
+// JobAction is one step of a job: a freezer_action (what the agent runs)
+// and its retry policy.
+type JobAction struct {
+	FreezerAction FreezerAction `json:"freezer_action"`
+	// MaxRetries is how many times the agent tries the action (its default
+	// is 1); MaxRetriesInterval the seconds between tries (default 60).
+	MaxRetries         int64 `json:"max_retries,omitempty"`
+	MaxRetriesInterval int64 `json:"max_retries_interval,omitempty"`
+	// Mandatory actions run even after an earlier action failed.
+	Mandatory bool `json:"mandatory,omitempty"`
+	// ActionID is set by the server, which stores each action too.
+	ActionID string `json:"action_id,omitempty"`
+	// UserID and ProjectID are set by the server.
+	UserID    string                     `json:"user_id,omitempty"`
+	ProjectID string                     `json:"project_id,omitempty"`
+	Extra     map[string]json.RawMessage `json:"-"`
+
+	present []string
+}
+
+var actionFields = []fieldDef[JobAction]{
+	{name: "freezer_action", kind: kOther, ptr: func(a *JobAction) any { return &a.FreezerAction },
+		empty: func(a *JobAction) bool { return a.FreezerAction.isZero() }, reset: func(a *JobAction) { a.FreezerAction = FreezerAction{} },
+		trusted: func(a *JobAction, raw []byte) error { return a.FreezerAction.decode(raw) }},
+	iField("max_retries", func(a *JobAction) *int64 { return &a.MaxRetries }),
+	iField("max_retries_interval", func(a *JobAction) *int64 { return &a.MaxRetriesInterval }),
+	{name: "mandatory", kind: kBool, flag: func(a *JobAction) *bool { return &a.Mandatory }},
+	sField("action_id", func(a *JobAction) *string { return &a.ActionID }),
+	sField("user_id", func(a *JobAction) *string { return &a.UserID }),
+	sField("project_id", func(a *JobAction) *string { return &a.ProjectID }),
+}
+
+// UnmarshalJSON decodes an action, keeping unknown keys in Extra.
+func (a *JobAction) UnmarshalJSON(data []byte) error {
+	*a = JobAction{}
+	p, err := decodeObject(data, a, actionFields, &a.Extra)
+	a.present = p
+	return err
+}
+
+// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
+func (a *JobAction) decode(data []byte) error {
+	*a = JobAction{}
+	p, err := decodeTrusted(data, a, actionFields, &a.Extra)
+	a.present = p
+	return err
+}
+
+// MarshalJSON encodes the action with its Extra keys.
+func (a JobAction) MarshalJSON() ([]byte, error) {
+	return encodeObject(&a, actionFields, a.present, a.Extra)
+}
+
+// FreezerAction is what the Freezer agent runs: its keys are the freezer
+// agent's command-line options. The server validates only action, mode,
+// backup_name and restore_abs_path and accepts any other key, which this
+// type keeps in Extra (no_incremental, max_level, remove_older_than, ...).
+type FreezerAction struct {
+	// Action is backup, restore, info, admin or exec.
+	Action string `json:"action,omitempty"`
+	// Mode is fs, mysql, mongo, sqlserver, cinder, nova, ...
+	Mode           string `json:"mode,omitempty"`
+	PathToBackup   string `json:"path_to_backup,omitempty"`
+	BackupName     string `json:"backup_name,omitempty"`
+	Container      string `json:"container,omitempty"`
+	Storage        string `json:"storage,omitempty"`
+	Engine         string `json:"engine,omitempty"`
+	RestoreAbsPath string `json:"restore_abs_path,omitempty"`
+	// Extra holds every other option, raw.
+	Extra map[string]json.RawMessage `json:"-"`
+
+	present []string
+}
+
+var freezerActionFields = []fieldDef[FreezerAction]{
+	sField("action", func(f *FreezerAction) *string { return &f.Action }),
+	sField("mode", func(f *FreezerAction) *string { return &f.Mode }),
+	sField("path_to_backup", func(f *FreezerAction) *string { return &f.PathToBackup }),
+	sField("backup_name", func(f *FreezerAction) *string { return &f.BackupName }),
+	sField("container", func(f *FreezerAction) *string { return &f.Container }),
+	sField("storage", func(f *FreezerAction) *string { return &f.Storage }),
+	sField("engine", func(f *FreezerAction) *string { return &f.Engine }),
+	sField("restore_abs_path", func(f *FreezerAction) *string { return &f.RestoreAbsPath }),
+}
+
+func (f *FreezerAction) isZero() bool {
+	return f.Action == "" && f.Mode == "" && f.PathToBackup == "" && f.BackupName == "" &&
+		f.Container == "" && f.Storage == "" && f.Engine == "" && f.RestoreAbsPath == "" &&
+		len(f.Extra) == 0 && len(f.present) == 0
+}
+
+// Set stores an option this type has no field for (it goes to Extra).
+func (f *FreezerAction) Set(key string, value any) error {
+	v, err := json.Marshal(value)
+	if err != nil {
+		return err
+	}
+	if f.Extra == nil {
+		f.Extra = map[string]json.RawMessage{}
+	}
+	f.Extra[key] = v
+	return nil
+}
+
+// UnmarshalJSON decodes an action's options, keeping unknown keys in Extra.
+func (f *FreezerAction) UnmarshalJSON(data []byte) error {
+	*f = FreezerAction{}
+	p, err := decodeObject(data, f, freezerActionFields, &f.Extra)
+	f.present = p
+	return err
+}
+
+// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
+func (f *FreezerAction) decode(data []byte) error {
+	*f = FreezerAction{}
+	p, err := decodeTrusted(data, f, freezerActionFields, &f.Extra)
+	f.present = p
+	return err
+}
+
+// MarshalJSON encodes the options with their Extra keys.
+func (f FreezerAction) MarshalJSON() ([]byte, error) {
+	return encodeObject(&f, freezerActionFields, f.present, f.Extra)
+}
+
+// Event, Status and Result are the words of a job_schedule.
+type (
+	// Event is a request to the agent: "", start, stop, abort, remove.
+	Event string
+	// Status is where the agent has the job: "", completed, stop,
+	// scheduled, running, aborting, removed.
+	Status string
+	// Result is how the last run ended: "", success, fail, aborted.
+	Result string
+)
+
+// The schedule words the server accepts (freezer_api/common/json_schemas.py).
+const (
+	EventNone   Event = ""
+	EventStart  Event = "start"
+	EventStop   Event = "stop"
+	EventAbort  Event = "abort"
+	EventRemove Event = "remove"
+
+	StatusNone      Status = ""
+	StatusCompleted Status = "completed"
+	StatusStop      Status = "stop"
+	StatusScheduled Status = "scheduled"
+	StatusRunning   Status = "running"
+	StatusAborting  Status = "aborting"
+	StatusRemoved   Status = "removed"
+
+	ResultNone    Result = ""
+	ResultSuccess Result = "success"
+	ResultFail    Result = "fail"
+	ResultAborted Result = "aborted"
+)
+
+// Events, Statuses and Results list the accepted words, in the server's order.
+var (
+	Events   = []Event{EventNone, EventStop, EventStart, EventAbort, EventRemove}
+	Statuses = []Status{StatusNone, StatusCompleted, StatusStop, StatusScheduled, StatusRunning, StatusAborting, StatusRemoved}
+	Results  = []Result{ResultNone, ResultSuccess, ResultFail, ResultAborted}
+)
+
+// JobSchedule is a job's job_schedule: when it runs (a date, an interval,
+// or cron-like fields) and what the agent last did. The server rejects any
+// key not listed here.
+type JobSchedule struct {
+	// TimeCreated, TimeStarted and TimeEnded are Unix seconds; the server
+	// sets TimeStarted and TimeEnded to -1 on create.
+	TimeCreated int64  `json:"time_created,omitempty"`
+	TimeStarted int64  `json:"time_started,omitempty"`
+	TimeEnded   int64  `json:"time_ended,omitempty"`
+	Event       Event  `json:"event,omitempty"`
+	Status      Status `json:"status,omitempty"`
+	Result      Result `json:"result,omitempty"`
+	// ScheduleDate runs the job once at an ISO 8601 date-time
+	// ("2026-01-02T03:04:05", with optional fraction and zone).
+	ScheduleDate string `json:"schedule_date,omitempty"`
+	// ScheduleInterval repeats the job: "continuous" or "N weeks", "N
+	// days", "N hours", "N minutes", "N seconds".
+	ScheduleInterval  string `json:"schedule_interval,omitempty"`
+	ScheduleStartDate string `json:"schedule_start_date,omitempty"`
+	ScheduleEndDate   string `json:"schedule_end_date,omitempty"`
+	// Cron-like fields (APScheduler's); ScheduleYear is four digits.
+	ScheduleYear      string `json:"schedule_year,omitempty"`
+	ScheduleMonth     string `json:"schedule_month,omitempty"`
+	ScheduleDay       string `json:"schedule_day,omitempty"`
+	ScheduleWeek      string `json:"schedule_week,omitempty"`
+	ScheduleDayOfWeek string `json:"schedule_day_of_week,omitempty"`
+	ScheduleHour      string `json:"schedule_hour,omitempty"`
+	ScheduleMinute    string `json:"schedule_minute,omitempty"`
+	ScheduleSecond    string `json:"schedule_second,omitempty"`
+	// CurrentPID is the agent's process id for a running job.
+	CurrentPID int64 `json:"current_pid,omitempty"`
+	// Extra holds keys this type does not model. The server rejects them;
+	// Validate reports them.
+	Extra map[string]json.RawMessage `json:"-"`
+
+	present []string
+}
+
+func ss(name string, f func(*JobSchedule) *string) fieldDef[JobSchedule] { return sField(name, f) }
+
+var scheduleFields = []fieldDef[JobSchedule]{
+	iField("time_created", func(s *JobSchedule) *int64 { return &s.TimeCreated }),
+	iField("time_started", func(s *JobSchedule) *int64 { return &s.TimeStarted }),
+	iField("time_ended", func(s *JobSchedule) *int64 { return &s.TimeEnded }),
+	ss("event", func(s *JobSchedule) *string { return (*string)(&s.Event) }),
+	ss("status", func(s *JobSchedule) *string { return (*string)(&s.Status) }),
+	ss("result", func(s *JobSchedule) *string { return (*string)(&s.Result) }),
+	ss("schedule_date", func(s *JobSchedule) *string { return &s.ScheduleDate }),
+	ss("schedule_interval", func(s *JobSchedule) *string { return &s.ScheduleInterval }),
+	ss("schedule_start_date", func(s *JobSchedule) *string { return &s.ScheduleStartDate }),
+	ss("schedule_end_date", func(s *JobSchedule) *string { return &s.ScheduleEndDate }),
+	ss("schedule_year", func(s *JobSchedule) *string { return &s.ScheduleYear }),
+	ss("schedule_month", func(s *JobSchedule) *string { return &s.ScheduleMonth }),
+	ss("schedule_day", func(s *JobSchedule) *string { return &s.ScheduleDay }),
+	ss("schedule_week", func(s *JobSchedule) *string { return &s.ScheduleWeek }),
+	ss("schedule_day_of_week", func(s *JobSchedule) *string { return &s.ScheduleDayOfWeek }),
+	ss("schedule_hour", func(s *JobSchedule) *string { return &s.ScheduleHour }),
+	ss("schedule_minute", func(s *JobSchedule) *string { return &s.ScheduleMinute }),
+	ss("schedule_second", func(s *JobSchedule) *string { return &s.ScheduleSecond }),
+	iField("current_pid", func(s *JobSchedule) *int64 { return &s.CurrentPID }),
+}
+
+func (s *JobSchedule) isZero() bool {
+	for i := range scheduleFields {
+		if !scheduleFields[i].isEmpty(s) {
+			return false
+		}
+	}
+	return len(s.Extra) == 0 && len(s.present) == 0
+}
+
+// UnmarshalJSON decodes a schedule, keeping unknown keys in Extra.
+func (s *JobSchedule) UnmarshalJSON(data []byte) error {
+	*s = JobSchedule{}
+	p, err := decodeObject(data, s, scheduleFields, &s.Extra)
+	s.present = p
+	return err
+}
+
+// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
+func (s *JobSchedule) decode(data []byte) error {
+	*s = JobSchedule{}
+	p, err := decodeTrusted(data, s, scheduleFields, &s.Extra)
+	s.present = p
+	return err
+}
+
+// MarshalJSON encodes the schedule with its Extra keys.
+func (s JobSchedule) MarshalJSON() ([]byte, error) {
+	return encodeObject(&s, scheduleFields, s.present, s.Extra)
+}
+
+// Search is the search document GET .../jobs takes in its body: a job is
+// listed when every Match pair is found in it (at any depth: "status"
+// matches job_schedule.status) and no MatchNot pair is. The SQL backend
+// compares values exactly.
+type Search struct {
+	Match    []map[string]any `json:"match,omitempty"`
+	MatchNot []map[string]any `json:"match_not,omitempty"`
+}
+
+// Empty reports whether s has no terms.
+func (s *Search) Empty() bool { return s == nil || (len(s.Match) == 0 && len(s.MatchNot) == 0) }
+
+// EventResult is the answer to an event: "success" or "start already
+// requested" (or stop, abort).
+type EventResult struct {
+	Result string `json:"result"`
+}
+
+// Accepted reports whether the server recorded the event now (rather than
+// finding it already requested).
+func (r EventResult) Accepted() bool { return r.Result == "success" }
+
+// IDVersion is what create, update and replace return: the job id and,
+// for update and replace, a version (a number on update; on the SQL
+// backend's replace, the job id again).
+type IDVersion struct {
+	JobID   string          `json:"job_id"`
+	Version json.RawMessage `json:"version,omitempty"`
+}
