@@ -28,12 +28,12 @@ var debianPython = func() string {
 func needPython(t *testing.T, module, pkg string) {
 	t.Helper()
 	if _, err := os.Stat(debianPython); err != nil {
-		t.Skipf("skipping: %s not found; install the Debian package %s (.ci/freezer-peers.sh)", debianPython, pkg)
+		t.Skipf("skipping: %s not found; install the Debian package %s (.ci/peers-debian.sh)", debianPython, pkg)
 	}
 	out, err := exec.Command(debianPython, "-c", "import "+module).CombinedOutput()
 	if err != nil {
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		t.Skipf("skipping: %s cannot import %s (%s); install the Debian package %s (.ci/freezer-peers.sh)", debianPython, module, lines[len(lines)-1], pkg)
+		t.Skipf("skipping: %s cannot import %s (%s); install the Debian package %s (.ci/peers-debian.sh)", debianPython, module, lines[len(lines)-1], pkg)
 	}
 }
 
