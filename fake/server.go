@@ -20,6 +20,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/longrun/longrun/fake/cloudsigma"
 	"github.com/longrun/longrun/fake/sim"
 )
 
@@ -140,6 +141,7 @@ func (s *Server) backend(name string) any {
 // adds one line here and a typed accessor (s.CloudSigma(), s.TrueNAS(), ...)
 // in its own file of this package.
 func (s *Server) mountBackends() {
+	s.add("cloudsigma", cloudsigma.New(s.env))
 }
 
 func (s *Server) add(name string, backend interface{ Register(*http.ServeMux) }) {
