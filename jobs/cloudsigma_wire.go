@@ -332,9 +332,6 @@ func (j *CloudSigmaJob) toJob(depth, maxDepth int, path []string) (*Job, error) 
 		Created:   j.Created.Time, Updated: j.LastModified.Time,
 		Raw: j.raw,
 	}
-	if out.Raw == nil {
-		out.Raw, _ = json.Marshal(j)
-	}
 	if j.Data != nil {
 		if p := j.Data.Progress; p != nil {
 			out.Progress = Progress{Percent: *p, Known: true}
