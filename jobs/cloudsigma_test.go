@@ -275,3 +275,16 @@ func TestCloudSigmaUnknownStateKept(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestCloudSigmaDeepTreeMessage(t *testing.T) {
+	ctx := context.Background()
+	srv := fake.NewServer(t, fake.Options{})
+	c, _ := cstest.Client(t, srv)
+	srv.CloudSigma().SetJobDocument("deep", deepDoc(100_000))
+	_, err := jobs.Wait(ctx, jobs.NewCloudSigma(c), "deep", jobs.WithClock(srv.Clock()))
+	for _, want := range []string{"too deep", "64 job levels", "/api/2.0/jobs/deep/"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+}

@@ -276,8 +276,11 @@ func DecodeCloudSigmaJobList(data []byte, maxDepth int) (*CloudSigmaJobList, err
 }
 
 func decodeBounded(data []byte, maxDepth int, v any) error {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
 	if err := wire.Depth(data, CloudSigmaMaxJSONDepth(maxDepth)); err != nil {
-		return fmt.Errorf("%w: CloudSigma job tree nests deeper than %d job levels (%v)", ErrTooDeep, max(maxDepth, 0), err)
+		return fmt.Errorf("%w: CloudSigma job document nests deeper than %d job levels allow (%v)", ErrTooDeep, maxDepth, err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		if wire.IsDepthError(err) {

@@ -211,6 +211,24 @@ func TestServiceUnavailableBurst(t *testing.T) {
 			t.Errorf("Retry-After not honoured: %v of fake time", waited)
 		}
 	})
+	t.Run("latency on the jobs route", func(t *testing.T) {
+		srv := fake.NewServer(t, fake.Options{})
+		c, _ := cstest.Client(t, srv)
+		svc := servers.New(c)
+		src := findServer(t, ctx, svc, "web-1")
+		// The first job poll answers 30 fake minutes late: by then the
+		// 20-minute clone is over, so the first snapshot is the last.
+		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/jobs/", Latency: 30 * time.Minute, Times: 1})
+		var snaps []*jobs.Job
+		_, job, err := svc.CloneAndWait(ctx, src.UUID, nil, nil, jobs.WithClock(srv.Clock()),
+			jobs.WithOnProgress(func(j *jobs.Job) { snaps = append(snaps, j) }))
+		if err != nil || !job.TreeDone() {
+			t.Fatalf("%v", err)
+		}
+		if len(snaps) != 1 || !snaps[0].TreeDone() {
+			t.Errorf("%d snapshots; latency not applied", len(snaps))
+		}
+	})
 	t.Run("a burst longer than the retries is a typed error", func(t *testing.T) {
 		srv := fake.NewServer(t, fake.Options{})
 		c, _ := cstest.Client(t, srv, rest.WithRetry(1, 0, time.Millisecond))
