@@ -365,6 +365,59 @@ const docAttachRequest = `{
     "vnc_password": "updated_password"
 }`
 
+// dumps/response_server_list (the meta and two of its five trimmed objects).
+const docServerList = `{
+    "meta": {
+        "limit": 0,
+        "offset": 0,
+        "total_count": 5
+    },
+    "objects": [
+        {
+            "name": "test_server_3",
+            "owner": {
+                "resource_uri": "/api/2.0/user/5b4a69a3-8e78-4c45-a8ba-8b13f0895e23/",
+                "uuid": "5b4a69a3-8e78-4c45-a8ba-8b13f0895e23"
+            },
+            "resource_uri": "/api/2.0/servers/3ca429cc-b4f4-42a8-aaa8-3a6df700af06/",
+            "runtime": null,
+            "status": "stopped",
+            "uuid": "3ca429cc-b4f4-42a8-aaa8-3a6df700af06"
+        },
+        {
+            "name": "test_server_0",
+            "owner": {
+                "resource_uri": "/api/2.0/user/5b4a69a3-8e78-4c45-a8ba-8b13f0895e23/",
+                "uuid": "5b4a69a3-8e78-4c45-a8ba-8b13f0895e23"
+            },
+            "resource_uri": "/api/2.0/servers/f50b672f-a963-4b8a-bf05-809b3ffd9a9f/",
+            "runtime": null,
+            "status": "stopped",
+            "uuid": "f50b672f-a963-4b8a-bf05-809b3ffd9a9f"
+        }
+    ]
+}`
+
+func TestWireDocumentedServerList(t *testing.T) {
+	var l servers.List
+	if err := json.Unmarshal([]byte(docServerList), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.Meta.TotalCount != 5 || len(l.Objects) != 2 || l.Objects[1].Name != "test_server_0" || l.Objects[0].Owner.UUID == "" {
+		t.Fatalf("%+v", l)
+	}
+	out, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	_ = json.Unmarshal([]byte(docServerList), &a)
+	_ = json.Unmarshal(out, &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("round trip lost data:\n%s", out)
+	}
+}
+
 func TestWireDocumentedServers(t *testing.T) {
 	for name, doc := range map[string]string{"clone": docServerClone, "with drive": docServerWithDrive, "attach request": docAttachRequest} {
 		t.Run(name, func(t *testing.T) {

@@ -201,7 +201,7 @@ func TestCloneLifecycleAndHistory(t *testing.T) {
 	}
 	_ = json.Unmarshal(admin(t, srv, "GET", "/api/2.0/drives/detail/?name=scratch", "").body, &drives)
 	src := drives.Objects[0]
-	c := admin(t, srv, "POST", "/api/2.0/drives/"+src.UUID+"/action/?do=clone", "")
+	c := admin(t, srv, "POST", "/api/2.0/drives/"+src.UUID+"/action/?do=clone&avoid="+src.UUID, "")
 	if c.status != 202 {
 		t.Fatalf("clone: %d %s", c.status, c.body)
 	}
@@ -248,5 +248,28 @@ func TestCloneLifecycleAndHistory(t *testing.T) {
 	_ = json.Unmarshal(admin(t, srv, "GET", "/api/2.0/drives/"+d.UUID+"/", "").body, &after)
 	if jobs := after["jobs"].([]any); len(jobs) != 0 {
 		t.Errorf("drive still references an expired job: %v", jobs)
+	}
+}
+
+func TestCloneSizeRounding(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	var drives struct {
+		Objects []struct{ UUID string } `json:"objects"`
+	}
+	_ = json.Unmarshal(admin(t, srv, "GET", "/api/2.0/drives/?name=tools.iso", "").body, &drives)
+	// dumps/request_drive_clone asks for 1207959631 bytes; the answer has 1207975936.
+	c := admin(t, srv, "POST", "/api/2.0/drives/"+drives.Objects[0].UUID+"/action/?do=clone",
+		`{"affinities": [], "media": "cdrom", "name": "test_drive_y", "size": 1207959631, "storage_type": "dssd"}`)
+	var out struct {
+		Objects []struct {
+			Size         int64
+			Name, Status string
+		} `json:"objects"`
+	}
+	if err := json.Unmarshal(c.body, &out); err != nil || c.status != 202 {
+		t.Fatalf("%d %s", c.status, c.body)
+	}
+	if o := out.Objects[0]; o.Size != 1207975936 || o.Name != "test_drive_y" || o.Status != "cloning_dst" {
+		t.Errorf("%+v", o)
 	}
 }

@@ -222,7 +222,7 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 			meta = map[string]any{}
 		}
 		am, _ := o["allow_multimount"].(bool)
-		d := &drive{uuid: b.newUUID("drive"), name: name, size: size, media: media, status: "creating",
+		d := &drive{uuid: b.newUUID("drive"), name: name, size: roundSize(size), media: media, status: "creating",
 			storageType: st, owner: u.ID, meta: meta, allowMultimount: am, readyAt: b.now().Add(10 * time.Second)}
 		made = append(made, d)
 	}
@@ -262,7 +262,7 @@ func (b *Backend) cloneDriveLocked(src *drive, m map[string]any, parent string, 
 		if n < src.size {
 			return nil, http.StatusBadRequest, "Size of the cloned drive can only be bigger or the same"
 		}
-		d.size = n
+		d.size = roundSize(n)
 	}
 	now := b.now()
 	j := &job{uuid: b.newUUID("job"), operation: "drive_clone", state: "started", owner: u.ID, parent: parent,
@@ -512,4 +512,12 @@ func (b *Backend) cloneServerLocked(src *server, m map[string]any, u sim.User) (
 
 func macFrom(u string) string {
 	return "22:" + u[0:2] + ":" + u[2:4] + ":" + u[4:6] + ":" + u[6:8] + ":" + u[9:11]
+}
+
+// roundSize rounds a requested drive size up to a multiple of 16 KiB, as
+// CloudSigma's documented clone answer does (1207959631 requested, 1207975936
+// served: dumps/request_drive_clone, dumps/response_drive_clone).
+func roundSize(n int64) int64 {
+	const unit = 16 << 10
+	return (n + unit - 1) / unit * unit
 }
