@@ -412,9 +412,11 @@ func decodeErr(resp *rest.Response, err error) error {
 // Fetch makes CloudSigma a Source: it returns fresh snapshots of the jobs
 // with the given uuids, children included. One uuid costs one GET
 // /jobs/{uuid}/; several cost one GET /jobs/?uuid=a,b,c&limit=0 per batch
-// of uuids. If the server refuses the uuid filter (400), Fetch falls back
-// for good to one GET per uuid, four at a time. Jobs the server does not
-// know (404, or CloudSigma's 3-day history expired) are left out.
+// of uuids. A uuid missing from a list answer is asked for on its own, so
+// a job is left out only on the server's 404 (an unknown job, or one past
+// CloudSigma's 3-day history). If the server refuses the uuid filter (400)
+// or ignores it, Fetch falls back for good to one GET per uuid, four at a
+// time.
 func (s *CloudSigma) Fetch(ctx context.Context, ids ...string) ([]*Job, error) {
 	seen := make(map[string]bool, len(ids))
 	uniq := make([]string, 0, len(ids))
@@ -444,15 +446,43 @@ func (s *CloudSigma) Fetch(ctx context.Context, ids ...string) ([]*Job, error) {
 			}
 			return nil, err
 		}
+		got := make(map[string]bool, len(chunk))
+		ignored := false
 		for _, o := range l.Objects {
-			if o == nil || !seen[o.UUID] {
+			if o == nil {
 				continue
 			}
+			if !seen[o.UUID] {
+				ignored = true // the server did not apply the uuid filter
+				continue
+			}
+			if got[o.UUID] {
+				continue
+			}
+			got[o.UUID] = true
 			j, err := o.ToJob(s.maxDepth)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, j)
+		}
+		if ignored {
+			s.noFilter.Store(true)
+		}
+		// A job missing from the list is asked for on its own, so that
+		// only the server's 404 says it is gone.
+		var missing []string
+		for _, id := range chunk {
+			if !got[id] {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			more, err := s.fetchEach(ctx, missing)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, more...)
 		}
 	}
 	return out, nil

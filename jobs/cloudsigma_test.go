@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,9 +61,14 @@ func TestCloudSigmaFetchBatches(t *testing.T) {
 	if len(got) != 5 {
 		t.Fatalf("got %d jobs", len(got))
 	}
-	// 6 distinct ids in batches of 3: two list calls.
-	if n := cnt.N.Load(); n != 2 {
-		t.Errorf("%d requests, want 2", n)
+	// 6 distinct ids in batches of 3: two list calls, and a GET that
+	// confirms the unknown id is a 404.
+	if n := cnt.N.Load(); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	cnt.N.Store(0)
+	if got, err := svc.Fetch(ctx, ids[:3]...); err != nil || len(got) != 3 || cnt.N.Load() != 1 {
+		t.Errorf("known ids: %v, %d jobs, %d requests", err, len(got), cnt.N.Load())
 	}
 	for _, j := range got {
 		if j.Operation != "drive_clone" || j.State != jobs.StateRunning || !j.Progress.Known {
@@ -286,5 +293,47 @@ func TestCloudSigmaDeepTreeMessage(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
 		}
+	}
+}
+
+// A server that ignores the uuid filter answers with every job: Fetch keeps
+// only the asked-for ones and then stops sending the filter.
+func TestCloudSigmaFetchFilterIgnored(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch r.URL.Path {
+		case "/api/2.0/jobs/":
+			fmt.Fprint(w, `{"meta":{"limit":0,"offset":0,"total_count":3},"objects":[
+				{"uuid":"a","state":"started","data":{"progress":1},"children":[]},
+				{"uuid":"b","state":"started","data":{"progress":2},"children":[]},
+				{"uuid":"zz","state":"success","data":{"progress":100},"children":[]}]}`)
+		default:
+			id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/2.0/jobs/"), "/")
+			fmt.Fprintf(w, `{"uuid":%q,"state":"started","data":{"progress":5},"children":[]}`, id)
+		}
+	}))
+	defer hs.Close()
+	c, err := jobs.NewCloudSigmaClient(hs.URL, "u@example.com", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := jobs.NewCloudSigma(c)
+	got, err := svc.Fetch(context.Background(), "a", "b")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%v %v", err, got)
+	}
+	got, err = svc.Fetch(context.Background(), "a", "b")
+	if err != nil || len(got) != 2 || got[0].Progress.Percent != 5 {
+		t.Fatalf("%v %v", err, got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 3 || paths[0] != "/api/2.0/jobs/" {
+		t.Errorf("paths %v", paths)
 	}
 }
