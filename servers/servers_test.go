@@ -165,12 +165,21 @@ func TestCancelAndDeadline(t *testing.T) {
 		}
 	})
 	t.Run("deadline", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		clone, err := svc.Clone(context.Background(), src.UUID, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The manual clock never moves, so only the deadline can end the
+		// wait; it must come back with the tree it saw.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_, _, err := svc.CloneAndWait(ctx, src.UUID, nil, nil, jobs.WithClock(clk))
+		_, err = jobs.Wait(ctx, svc.Jobs(), clone.Jobs[0].UUID, jobs.WithClock(clk))
 		var te *jobs.TimeoutError
 		if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) || te.Last == nil || te.Last.Operation != "server_clone" {
 			t.Fatalf("got %v", err)
+		}
+		if len(te.Last.Children) != 3 || te.Last.TreeDone() {
+			t.Errorf("last tree %+v", te.Last)
 		}
 	})
 }
