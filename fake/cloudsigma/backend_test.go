@@ -11,6 +11,7 @@ import (
 
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/cloudsigma"
+	"github.com/longrun/longrun/jobs"
 )
 
 type call struct {
@@ -272,4 +273,17 @@ func TestCloneSizeRounding(t *testing.T) {
 	if o := out.Objects[0]; o.Size != 1207975936 || o.Name != "test_drive_y" || o.Status != "cloning_dst" {
 		t.Errorf("%+v", o)
 	}
+}
+
+// The SDK's filter escaping and the fake's filter splitting agree.
+func FuzzFilterEscaping(f *testing.F) {
+	f.Add("a", "b,c")
+	f.Add(`x\`, `\,`)
+	f.Add(`\\`, "")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		got := cloudsigma.SplitFilter(jobs.JoinCloudSigmaFilter([]string{a, b}))
+		if !reflect.DeepEqual(got, []string{a, b}) {
+			t.Fatalf("%q %q came back as %q", a, b, got)
+		}
+	})
 }
