@@ -288,9 +288,9 @@ type CloudSigma struct {
 	c        *rest.Client
 	maxDepth int
 	batch    int
-	// noFilter is set once the server refused uuid= on /jobs/; Fetch then
-	// gets jobs one by one.
-	noFilter atomic.Bool
+	// mode is Fetch's strategy for several ids (modeUUID, modeStarted,
+	// modeEach); it only ever moves down the list.
+	mode atomic.Int32
 }
 
 // CloudSigmaOption tunes a CloudSigma service.
@@ -414,23 +414,30 @@ func decodeErr(resp *rest.Response, err error) error {
 // /jobs/{uuid}/; several cost one GET /jobs/?uuid=a,b,c&limit=0 per batch
 // of uuids. A uuid missing from a list answer is asked for on its own, so
 // a job is left out only on the server's 404 (an unknown job, or one past
-// CloudSigma's 3-day history). If the server refuses the uuid filter (400)
-// or ignores it, Fetch falls back for good to one GET per uuid, four at a
-// time.
+// CloudSigma's 3-day history).
+//
+// CloudSigma's jobs schema lists only state as filterable. If the server
+// refuses the uuid filter (400) or ignores it, Fetch switches for good to
+// the filter the schema documents: one GET /jobs/?state=started&limit=0
+// for every running job, plus one GET per asked-for job that is no longer
+// running (it just finished, failed, or is gone). Should that be refused
+// too, it gets jobs one by one, four at a time.
 func (s *CloudSigma) Fetch(ctx context.Context, ids ...string) ([]*Job, error) {
-	seen := make(map[string]bool, len(ids))
+	want := make(map[string]bool, len(ids))
 	uniq := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if id != "" && !seen[id] {
-			seen[id] = true
+		if id != "" && !want[id] {
+			want[id] = true
 			uniq = append(uniq, id)
 		}
 	}
-	if len(uniq) == 0 {
+	switch {
+	case len(uniq) == 0:
 		return nil, nil
-	}
-	if len(uniq) == 1 || s.noFilter.Load() {
+	case len(uniq) == 1 || s.mode.Load() == modeEach:
 		return s.fetchEach(ctx, uniq)
+	case s.mode.Load() == modeStarted:
+		return s.fetchStarted(ctx, uniq)
 	}
 	out := make([]*Job, 0, len(uniq))
 	for start := 0; start < len(uniq); start += s.batch {
@@ -440,52 +447,94 @@ func (s *CloudSigma) Fetch(ctx context.Context, ids ...string) ([]*Job, error) {
 		if err != nil {
 			var ae *rest.APIError
 			if errors.As(err, &ae) && ae.StatusCode == http.StatusBadRequest {
-				s.noFilter.Store(true)
-				rest, err := s.fetchEach(ctx, uniq[start:])
-				return append(out, rest...), err
+				s.mode.CompareAndSwap(modeUUID, modeStarted)
+				more, err := s.fetchStarted(ctx, uniq[start:])
+				if err != nil {
+					return nil, err
+				}
+				return append(out, more...), nil
 			}
 			return nil, err
 		}
-		got := make(map[string]bool, len(chunk))
-		ignored := false
-		for _, o := range l.Objects {
-			if o == nil {
-				continue
-			}
-			if !seen[o.UUID] {
-				ignored = true // the server did not apply the uuid filter
-				continue
-			}
-			if got[o.UUID] {
-				continue
-			}
-			got[o.UUID] = true
-			j, err := o.ToJob(s.maxDepth)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, j)
+		got := map[string]bool{}
+		out, err = s.collect(l, want, got, out)
+		if err != nil {
+			return nil, err
 		}
-		if ignored {
-			s.noFilter.Store(true)
+		if len(l.Objects) > len(got) {
+			// The server did not apply the uuid filter.
+			s.mode.CompareAndSwap(modeUUID, modeStarted)
 		}
-		// A job missing from the list is asked for on its own, so that
-		// only the server's 404 says it is gone.
-		var missing []string
-		for _, id := range chunk {
-			if !got[id] {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			more, err := s.fetchEach(ctx, missing)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, more...)
+		if out, err = s.fetchMissing(ctx, chunk, got, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// Fetch strategies, from the cheapest.
+const (
+	modeUUID    = iota // GET /jobs/?uuid=a,b,c&limit=0
+	modeStarted        // GET /jobs/?state=started&limit=0, then GETs
+	modeEach           // one GET per job
+)
+
+// collect appends the asked-for jobs of l to out, noting them in got.
+func (s *CloudSigma) collect(l *CloudSigmaJobList, want, got map[string]bool, out []*Job) ([]*Job, error) {
+	for _, o := range l.Objects {
+		if o == nil || !want[o.UUID] || got[o.UUID] {
+			continue
+		}
+		got[o.UUID] = true
+		j, err := o.ToJob(s.maxDepth)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// fetchMissing gets, one by one, the ids of ids not in got.
+func (s *CloudSigma) fetchMissing(ctx context.Context, ids []string, got map[string]bool, out []*Job) ([]*Job, error) {
+	var missing []string
+	for _, id := range ids {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	more, err := s.fetchEach(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, more...), nil
+}
+
+// fetchStarted lists every running job and gets the other ids one by one.
+func (s *CloudSigma) fetchStarted(ctx context.Context, ids []string) ([]*Job, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	q := (&CloudSigmaJobListOptions{CloudSigmaListOptions: CloudSigmaListOptions{NoLimit: true}, State: []string{"started"}}).Values()
+	l, err := s.list(ctx, "jobs/", q)
+	if err != nil {
+		var ae *rest.APIError
+		if errors.As(err, &ae) && ae.StatusCode == http.StatusBadRequest {
+			s.mode.Store(modeEach)
+			return s.fetchEach(ctx, ids)
+		}
+		return nil, err
+	}
+	got := map[string]bool{}
+	out, err := s.collect(l, want, got, make([]*Job, 0, len(ids)))
+	if err != nil {
+		return nil, err
+	}
+	return s.fetchMissing(ctx, ids, got, out)
 }
 
 func (s *CloudSigma) fetchEach(ctx context.Context, ids []string) ([]*Job, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -76,15 +77,27 @@ func TestCloudSigmaFetchBatches(t *testing.T) {
 		}
 	}
 
-	// A server that refuses the uuid filter: Fetch falls back to GETs.
+	// A server that refuses the uuid filter: Fetch falls back to the
+	// state filter CloudSigma's jobs schema documents.
 	srv.CloudSigma().SetStrictJobFilters(true)
 	cnt.N.Store(0)
 	got, err = svc.Fetch(ctx, ids[:2]...)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("strict: %v, %d jobs", err, len(got))
 	}
-	if n := cnt.N.Load(); n != 3 {
-		t.Errorf("strict: %d requests, want 1 refused list + 2 gets", n)
+	if n := cnt.N.Load(); n != 2 {
+		t.Errorf("strict: %d requests, want 1 refused list + 1 state=started list", n)
+	}
+	cnt.N.Store(0)
+	if got, err = svc.Fetch(ctx, ids[:2]...); err != nil || len(got) != 2 || cnt.N.Load() != 1 {
+		t.Errorf("strict, running jobs: %v, %d jobs, %d requests", err, len(got), cnt.N.Load())
+	}
+	// A job that finished is no longer in the state=started list: it costs
+	// one more GET, once.
+	srv.Clock().Advance(time.Hour)
+	cnt.N.Store(0)
+	if got, err = svc.Fetch(ctx, ids[:2]...); err != nil || len(got) != 2 || cnt.N.Load() != 3 || !got[0].Done() {
+		t.Errorf("strict, finished jobs: %v, %d jobs, %d requests", err, len(got), cnt.N.Load())
 	}
 }
 
@@ -303,7 +316,7 @@ func TestCloudSigmaFetchFilterIgnored(t *testing.T) {
 	var paths []string
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		paths = append(paths, r.URL.Path)
+		paths = append(paths, r.URL.RequestURI())
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		switch r.URL.Path {
@@ -327,13 +340,15 @@ func TestCloudSigmaFetchFilterIgnored(t *testing.T) {
 	if err != nil || len(got) != 2 {
 		t.Fatalf("%v %v", err, got)
 	}
-	got, err = svc.Fetch(context.Background(), "a", "b")
-	if err != nil || len(got) != 2 || got[0].Progress.Percent != 5 {
+	// Then it lists the running jobs (state=started), the filter the jobs
+	// schema documents, and asks for "c", which that list lacks, alone.
+	got, err = svc.Fetch(context.Background(), "a", "b", "c")
+	if err != nil || len(got) != 3 {
 		t.Fatalf("%v %v", err, got)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(paths) != 3 || paths[0] != "/api/2.0/jobs/" {
-		t.Errorf("paths %v", paths)
+	if want := []string{"/api/2.0/jobs/?limit=0&uuid=a%2Cb", "/api/2.0/jobs/?limit=0&state=started", "/api/2.0/jobs/c/"}; !reflect.DeepEqual(paths, want) {
+		t.Errorf("requests %v, want %v", paths, want)
 	}
 }
