@@ -250,8 +250,9 @@ func (o *CloudSigmaListOptions) Values() url.Values {
 }
 
 // CloudSigmaJobListOptions filter the /jobs/ list. CloudSigma's jobs
-// schema lists state as its filter; Operation and UUID are sent as the
-// operation= and uuid= filters the API applies to other resources.
+// schema lists only state as filterable; Operation and UUID are sent as
+// operation= and uuid= (the uuid filter drives and servers document), which
+// a server that keeps to the jobs schema refuses with a 400.
 type CloudSigmaJobListOptions struct {
 	CloudSigmaListOptions
 	// State keeps jobs in any of these states ("started", "success").

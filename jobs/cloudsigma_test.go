@@ -53,6 +53,7 @@ func TestCloudSigmaFetchBatches(t *testing.T) {
 	c, cnt := cstest.Client(t, srv)
 	svc := jobs.NewCloudSigma(c, jobs.WithCloudSigmaBatch(3))
 	ids := startClones(t, ctx, c, 5)
+	srv.CloudSigma().SetStrictJobFilters(false) // a server that takes uuid=
 
 	cnt.N.Store(0)
 	got, err := svc.Fetch(ctx, append(ids, ids[0], "00000000-0000-4000-8000-000000000000")...)
@@ -106,6 +107,7 @@ func TestCloudSigmaListPagingAndFilters(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := jobs.NewCloudSigma(c)
+	srv.CloudSigma().SetStrictJobFilters(false) // a server that takes uuid=
 	ids := startClones(t, ctx, c, 5)
 	srv.Clock().Advance(time.Hour) // all five finish
 	more := startClones(t, ctx, c, 2)
@@ -155,6 +157,12 @@ func TestCloudSigmaListPagingAndFilters(t *testing.T) {
 	var ae *rest.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Type != "validation" {
 		t.Errorf("bad order_by: %v", err)
+	}
+	// By default the fake keeps to the documented schema: state only.
+	srv.CloudSigma().SetStrictJobFilters(true)
+	_, err = svc.List(ctx, &jobs.CloudSigmaJobListOptions{UUID: ids[:1]})
+	if errs := jobs.CloudSigmaErrors(err); len(errs) != 1 || errs[0].Point == nil || *errs[0].Point != "uuid" {
+		t.Errorf("uuid filter on a strict server: %v", err)
 	}
 }
 

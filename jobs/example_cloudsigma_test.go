@@ -50,7 +50,10 @@ func ExampleNewCloudSigma() {
 	// took 10m0s
 }
 
-// Fetch refreshes many jobs in one list call (GET /jobs/?uuid=a,b&limit=0).
+// Fetch refreshes many jobs in one list call. CloudSigma's jobs schema
+// documents only the state filter, so against a server that refuses
+// uuid=a,b (as the fake does by default) Fetch lists the running jobs
+// (state=started) and asks only for the others one by one.
 func ExampleCloudSigma_Fetch() {
 	ctx := context.Background()
 	srv := fake.NewServer(nil, fake.Options{})

@@ -2,7 +2,9 @@
 // /servers/ and /jobs/ under /api/2.0/, with HTTP Basic auth against the
 // seeded users (email and password), CloudSigma's list meta and paging
 // (limit 20 by default, limit=0 for all), GET filters (comma ORs, \,
-// escapes), fields= and order_by=, its error lists and status codes, drive
+// escapes; /jobs/ filters on state only, as its schema documents, unless
+// SetStrictJobFilters(false)), fields= and order_by=, its error lists and
+// status codes, drive
 // and server clones whose jobs progress on the fake clock, and the 3-day
 // job history.
 //
@@ -98,7 +100,7 @@ type job struct {
 // New returns a backend seeded for every user of env.
 func New(env *sim.Env) *Backend {
 	b := &Backend{env: env, drives: map[string]*drive{}, servers: map[string]*server{}, jobs: map[string]*job{},
-		overrides: map[string]json.RawMessage{}, seeded: map[string]bool{}}
+		overrides: map[string]json.RawMessage{}, seeded: map[string]bool{}, strictJobs: true}
 	b.mu.Lock()
 	for _, u := range env.Users() {
 		b.seedLocked(u)
@@ -110,9 +112,11 @@ func New(env *sim.Env) *Backend {
 // Register mounts the backend on mux under /api/2.0/.
 func (b *Backend) Register(mux *http.ServeMux) { mux.Handle(Prefix, b) }
 
-// SetStrictJobFilters makes /jobs/ refuse the uuid= and operation= filters
-// with a 400, as a server whose jobs schema lists only state as filterable
-// would; by default the fake accepts them.
+// SetStrictJobFilters sets whether /jobs/ refuses the uuid= and
+// operation= filters with a 400 validation error. CloudSigma's jobs schema
+// (dumps/response_jobs_schema) lists only state as filterable, so the fake
+// refuses them by default, as Tastypie does for a field that does not
+// allow filtering; pass false to accept them.
 func (b *Backend) SetStrictJobFilters(on bool) {
 	b.mu.Lock()
 	b.strictJobs = on
