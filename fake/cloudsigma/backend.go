@@ -4,9 +4,8 @@
 // (limit 20 by default, limit=0 for all), GET filters (comma ORs, \,
 // escapes; /jobs/ filters on state only, as its schema documents, unless
 // SetStrictJobFilters(false)), fields= and order_by=, its error lists and
-// status codes, drive
-// and server clones whose jobs progress on the fake clock, and the 3-day
-// job history.
+// status codes, drive and server clones whose jobs progress on the fake
+// clock, and the 3-day job history.
 //
 // Every seeded user owns a server "web-1" with three disks and a cdrom,
 // and an unattached disk "scratch". A drive clone's job reaches progress
