@@ -22,6 +22,7 @@ import (
 
 	"github.com/longrun/longrun/fake/ftrack"
 	"github.com/longrun/longrun/fake/freezer"
+	"github.com/longrun/longrun/fake/cloudsigma"
 	"github.com/longrun/longrun/fake/sim"
 )
 
@@ -144,6 +145,7 @@ func (s *Server) backend(name string) any {
 func (s *Server) mountBackends() {
 	s.add("ftrack", ftrack.New(s.env))
 	s.add("freezer", freezer.New(s.env))
+	s.add("cloudsigma", cloudsigma.New(s.env))
 }
 
 func (s *Server) add(name string, backend interface{ Register(*http.ServeMux) }) {

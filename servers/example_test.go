@@ -1,0 +1,44 @@
+package servers_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/jobs"
+	"github.com/longrun/longrun/servers"
+)
+
+// Clone a server: its disks are cloned (one sub-job each), its cdrom is
+// attached as it is, and Wait returns the whole job tree once every
+// sub-job has reached 100.
+func ExampleService_CloneAndWait() {
+	ctx := context.Background()
+	srv := fake.NewServer(nil, fake.Options{})
+	defer srv.Close()
+	c, err := jobs.NewCloudSigmaClient(srv.URL(), "admin@example.com", "secret")
+	if err != nil {
+		panic(err)
+	}
+	svc := servers.New(c)
+	l, err := svc.ListDetail(ctx, &servers.ListOptions{Filters: map[string][]string{"name": {"web-1"}}})
+	if err != nil {
+		panic(err)
+	}
+	clone, job, err := svc.CloneAndWait(ctx, l.Objects[0].UUID, &servers.CloneRequest{Name: "web-2"}, nil,
+		jobs.WithClock(srv.Clock()))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(clone.Name, clone.Status, len(clone.Drives), "drives")
+	fmt.Println(job.Operation, job.State, len(job.Children), "sub-jobs")
+	for _, sub := range job.Children {
+		fmt.Println(" ", sub.Operation, sub.Progress.Percent)
+	}
+	// Output:
+	// web-2 stopped 4 drives
+	// server_clone succeeded 3 sub-jobs
+	//   drive_clone 100
+	//   drive_clone 100
+	//   drive_clone 100
+}
