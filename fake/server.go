@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/fake/truenas"
 )
 
 // Options configure a Server. The zero value serves on a free loopback
@@ -140,6 +141,7 @@ func (s *Server) backend(name string) any {
 // adds one line here and a typed accessor (s.CloudSigma(), s.TrueNAS(), ...)
 // in its own file of this package.
 func (s *Server) mountBackends() {
+	s.add("truenas", truenas.New(s.env))
 }
 
 func (s *Server) add(name string, backend interface{ Register(*http.ServeMux) }) {
