@@ -142,6 +142,7 @@ func (s *Server) backend(name string) any {
 // in its own file of this package.
 func (s *Server) mountBackends() {
 	s.add("truenas", truenas.New(s.env))
+	s.add("truenas-files", truenas.NewFiles(s.TrueNAS()))
 }
 
 func (s *Server) add(name string, backend interface{ Register(*http.ServeMux) }) {
