@@ -189,10 +189,13 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage) {
 	}
 	t.mu.Unlock()
 	for _, h := range binds {
-		h.bind(id)
+		h.setID(id)
 	}
 	for _, h := range handles {
 		h.update(entry)
+	}
+	for _, h := range binds {
+		h.bind(id)
 	}
 }
 
@@ -463,6 +466,14 @@ func (h *JobHandle) Abort(ctx context.Context) error {
 		return errors.New("rpc: job id unknown; cannot abort")
 	}
 	return h.c.Abort(ctx, id)
+}
+
+func (h *JobHandle) setID(id int64) {
+	h.mu.Lock()
+	if h.id == 0 {
+		h.id = id
+	}
+	h.mu.Unlock()
 }
 
 func (h *JobHandle) bind(id int64) {

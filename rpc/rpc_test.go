@@ -42,23 +42,24 @@ func dial(t *testing.T, srv *fake.Server, opts ...rpc.Option) *rpc.Conn {
 	return c
 }
 
-func checkGoroutines(t *testing.T) {
+// checkGoroutines returns a func that closes c and srv and then checks
+// that no goroutine started since the call is left.
+func checkGoroutines(t *testing.T) func(c *rpc.Conn, srv *fake.Server) {
 	t.Helper()
 	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		// Goroutines of the fake and the client end with Close; give the
-		// scheduler a few chances to retire them.
-		for i := 0; i < 200; i++ {
-			if runtime.NumGoroutine() <= before {
-				return
-			}
+	return func(c *rpc.Conn, srv *fake.Server) {
+		t.Helper()
+		c.Close()
+		srv.Close()
+		for i := 0; i < 10000 && runtime.NumGoroutine() > before; i++ {
 			runtime.Gosched()
-			time.Sleep(time.Millisecond)
 		}
-		buf := make([]byte, 1<<20)
-		n := runtime.Stack(buf, true)
-		t.Errorf("goroutines leaked: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-	})
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Errorf("goroutines leaked: %d before, %d after\n%s", before, n, buf)
+		}
+	}
 }
 
 func TestCopyBothModes(t *testing.T) {
