@@ -172,7 +172,7 @@ func ParseDisposition(header string) (string, bool) {
 	if _, params, err := mime.ParseMediaType(header); err == nil {
 		name = params["filename"]
 	} else {
-		i := strings.Index(strings.ToLower(header), "filename=")
+		i := indexFold(header, "filename=")
 		if i < 0 {
 			return "", false
 		}
@@ -189,6 +189,17 @@ func ParseDisposition(header string) (string, bool) {
 	}
 	name = safeBase(name)
 	return name, name != ""
+}
+
+// indexFold is strings.Index ignoring ASCII case, with indexes into s
+// itself (lower-casing s first could change its length).
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // safeBase strips directories, control characters and dot names from a

@@ -192,9 +192,10 @@ func uploadKind(status int, body string) error {
 // they appear in a message (not only in a URL query).
 var secretAssign = regexp.MustCompile(`(?i)(auth_token|token|api_key|apikey|password|secret)(["']?\s*[=:]\s*["']?)([^\s&"',;]+)`)
 
-// redactSecrets hides URL-query secrets and name=value secrets in s.
+// redactSecrets hides name=value (and "name": "value") secrets in s,
+// in a URL query or anywhere else. (It does not use rest.RedactString,
+// which can panic on some non-ASCII input.)
 func redactSecrets(s string) string {
-	s = rest.RedactString(s)
 	return secretAssign.ReplaceAllString(s, "${1}${2}REDACTED")
 }
 
