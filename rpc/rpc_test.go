@@ -64,9 +64,9 @@ func checkGoroutines(t *testing.T) func(c *rpc.Conn, srv *fake.Server) {
 
 func TestCopyBothModes(t *testing.T) {
 	for _, mode := range []struct {
-		name    string
-		version truenas.Version
-		legacy  bool
+		name     string
+		version  truenas.Version
+		legacy   bool
 		newStyle bool
 	}{
 		{"25.10-blocking", truenas.Version2510, false, true},
