@@ -17,6 +17,7 @@ import (
 	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/fake/truenas"
 	"github.com/longrun/longrun/jobs"
+	"github.com/longrun/longrun/rpc"
 	"github.com/longrun/longrun/upload"
 )
 
@@ -25,7 +26,7 @@ const apiKey = "1-longrunfakeapikey"
 type env struct {
 	srv   *fake.Server
 	files *truenas.Files
-	conn  *wsConn
+	conn  *rpc.Conn
 	c     *upload.Client
 }
 
@@ -37,7 +38,7 @@ func setup(t testing.TB, opts ...upload.Option) *env {
 func setupWith(t testing.TB, fo fake.Options, opts ...upload.Option) *env {
 	t.Helper()
 	srv := fake.NewServer(t, fo)
-	conn, err := dialWS(srv.WebsocketURL(), apiKey)
+	conn, err := rpc.Dial(context.Background(), srv.WebsocketURL(), rpc.WithAPIKey("admin", apiKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestFakeUploadWithGeneratedToken(t *testing.T) {
 	// No static credentials: each upload gets a single-use token from
 	// auth.generate_token over the connection.
 	srv := fake.NewServer(t, fake.Options{})
-	conn, err := dialWS(srv.WebsocketURL(), apiKey)
+	conn, err := rpc.Dial(context.Background(), srv.WebsocketURL(), rpc.WithAPIKey("admin", apiKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,16 +430,14 @@ func TestFakeJobDownloadLogs(t *testing.T) {
 		j.Log("step two")
 		return nil, nil
 	}})
-	var id int64
-	if err := e.conn.Call(context.Background(), "core.get_jobs", []any{}, nil); err != nil {
+	h, err := e.conn.CallJob(context.Background(), "test.logging")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.conn.Call(context.Background(), "test.logging", nil, &id); err != nil {
+	if err := h.Wait(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jobs.Wait(context.Background(), e.conn, fmt.Sprint(id), jobs.WithClock(e.srv.Clock())); err != nil {
-		t.Fatal(err)
-	}
+	id := h.ID()
 	var out bytes.Buffer
 	if _, err := e.c.DownloadJobLogs(context.Background(), id, "job.log", &out); err != nil {
 		t.Fatal(err)
