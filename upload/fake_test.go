@@ -500,3 +500,49 @@ func TestFakeRawRefusals(t *testing.T) {
 		})
 	}
 }
+
+// cancelAfter yields zeros forever and cancels its context after n bytes.
+type cancelAfter struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	clear(p)
+	c.n -= len(p)
+	if c.n <= 0 {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func TestFakeUploadCancelledMidway(t *testing.T) {
+	e := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := e.c.Upload(ctx, "filesystem.put", []any{"/mnt/tank/x"}, upload.File{Name: "x", Reader: &cancelAfter{n: 2 << 20, cancel: cancel}})
+	if !errors.Is(err, upload.ErrIncomplete) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestFakeDownloadCancelledMidway(t *testing.T) {
+	e := setup(t)
+	e.files.AddGeneratedFile("/mnt/tank/big", 16<<20)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := e.c.OpenDownload(ctx, "filesystem.get", []any{"/mnt/tank/big"}, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	buf := make([]byte, 1<<20)
+	if _, err := io.ReadFull(s, buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	_, err = io.Copy(io.Discard, s)
+	if !errors.Is(err, upload.ErrIncomplete) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -99,10 +99,17 @@ type Result struct {
 //
 // A refusal is a *TransferError matching one of the sentinels
 // (ErrBadPartOrder, ErrTooManyFiles, ErrUnauthorized, ...); a job that
-// fails is the *jobs.FailedError of jobs.Wait. When a reader fails the
-// error matches ErrSource and Upload has aborted the job the middleware
-// had started, if it could find it, so that a truncated file is not taken
-// for a whole one (TransferError.JobID; Result.Job holds its final state).
+// fails is the *jobs.FailedError of jobs.Wait.
+//
+// The middleware starts the job as soon as the first file part begins and,
+// when the request is cut, closes the job's input as if the file had
+// ended: it would take a truncated file for a whole one. So when a reader
+// fails (the error matches ErrSource) Upload first finds the job
+// (core.get_jobs: newest WAITING or RUNNING job of method with these
+// params) and aborts it (core.job_abort), and only then cuts the request;
+// when the request is cut under it (ctx ended, connection lost: the error
+// matches ErrIncomplete) it aborts the job if it is still running. In both
+// cases TransferError.JobID and Result.Job report the job it aborted.
 func (c *Client) Upload(ctx context.Context, method string, params []any, files ...File) (*Result, error) {
 	res, err := c.Send(ctx, method, params, files...)
 	if err != nil {
@@ -182,7 +189,20 @@ func (c *Client) Send(ctx context.Context, method string, params []any, files ..
 		if w.srcErr != nil {
 			return w.sourceFailure()
 		}
-		return nil, &TransferError{Op: opUpload, Method: method, Kind: ErrIncomplete, Err: unwrapURLError(err)}
+		e := &TransferError{Op: opUpload, Method: method, Kind: ErrIncomplete, Err: unwrapURLError(err)}
+		if w.fileStarted {
+			// The middleware started the job and will take the cut stream
+			// for a whole file: abort it if it is still running. ctx may be
+			// the reason for the failure, so the abort gets its own.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+			id, job, aerr := c.abortOrphan(actx, method, params, w.started)
+			cancel()
+			if aerr == nil {
+				e.JobID = id
+				return &Result{JobID: id, Job: job, Bytes: w.sent}, e
+			}
+		}
+		return nil, e
 	}
 	defer resp.Body.Close()
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
@@ -209,6 +229,9 @@ func (c *Client) Send(ctx context.Context, method string, params []any, files ..
 	return &Result{JobID: reply.JobID, Bytes: w.sent}, nil
 }
 
+// abortTimeout bounds the abort of an interrupted upload's job.
+const abortTimeout = 30 * time.Second
+
 var errAnswered = errors.New("upload: server answered before the body was sent")
 
 // bodyWriter produces the multipart body into the pipe.
@@ -223,11 +246,12 @@ type bodyWriter struct {
 	total    int64
 	started  time.Time
 
-	sent   int64
-	srcErr error // a caller's reader failed
-	job    *jobs.Job
-	jobID  int64
-	abortE error
+	sent        int64
+	fileStarted bool  // the first file part has begun: the job exists
+	srcErr      error // a caller's reader failed
+	job         *jobs.Job
+	jobID       int64
+	abortE      error
 }
 
 func (w *bodyWriter) run(pw *io.PipeWriter) {
@@ -263,6 +287,7 @@ func (w *bodyWriter) run(pw *io.PipeWriter) {
 			r, closer = rc, rc
 		}
 		prog.Name = f.Name
+		w.fileStarted = true
 		err = w.copy(part, r, f.Size, buf, &prog)
 		if closer != nil {
 			closer.Close()
