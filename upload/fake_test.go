@@ -546,3 +546,55 @@ func TestFakeDownloadCancelledMidway(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestFakeDownloadUnknownJob(t *testing.T) {
+	e := setup(t)
+	admin := sim.DefaultUsers()[0]
+	tok := e.srv.TrueNAS().IssueToken(admin, truenas.DownloadTokenTTL, map[string]any{"job": 999, "filename": "x"}, true)
+	_, err := e.c.OpenTicket(context.Background(), upload.DownloadTicket{JobID: 999, Path: "/_download/999?auth_token=" + tok}, e.srv.Clock().Now())
+	expectRefusal(t, err, upload.ErrJobNotFound, 404)
+	if strings.Contains(err.Error(), tok) {
+		t.Fatalf("token in error: %v", err)
+	}
+}
+
+func TestFakeDownloadExpiredToken(t *testing.T) {
+	clk := sim.NewClock(sim.Epoch)
+	e := setupWith(t, fake.Options{Clock: clk})
+	ctx := context.Background()
+	var raw []any
+	if err := e.conn.Call(ctx, "core.download", []any{"config.save", []any{}, "a.db", true}, &raw); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(upload.TokenTTL + time.Second) // buffered: still offered, but the token is dead
+	_, err := e.c.OpenTicket(ctx, upload.DownloadTicket{JobID: int64(raw[0].(float64)), Path: raw[1].(string)}, clk.Now())
+	expectRefusal(t, err, upload.ErrTokenRejected, 401)
+}
+
+// A buffered job that runs longer than its token lives: Download waits for
+// it, then renews the token with auth.generate_token.
+func TestFakeBufferedDownloadRenewsToken(t *testing.T) {
+	e := setup(t)
+	e.srv.TrueNAS().RegisterJobMethod("test.slow_report", truenas.JobMethod{Output: true, Run: func(j *truenas.JobRun) (any, error) {
+		for i := range 8 {
+			if err := j.Sleep(time.Minute); err != nil {
+				return nil, err
+			}
+			j.SetProgress(float64(i+1)*12.5, "collecting", nil)
+		}
+		_, err := j.Output().Write([]byte("report after eight minutes"))
+		return nil, err
+	}})
+	start := e.srv.Clock().Now()
+	var out bytes.Buffer
+	res, err := e.c.Download(context.Background(), "test.slow_report", nil, "report.txt", &out, upload.Buffered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "report after eight minutes" || res.Job.State != jobs.StateSucceeded {
+		t.Fatalf("got %q %+v", out.String(), res.Job)
+	}
+	if took := e.srv.Clock().Since(start); took < 8*time.Minute {
+		t.Fatalf("only %v of fake time passed", took)
+	}
+}
