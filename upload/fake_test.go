@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -596,5 +598,25 @@ func TestFakeBufferedDownloadRenewsToken(t *testing.T) {
 	}
 	if took := e.srv.Clock().Since(start); took < 8*time.Minute {
 		t.Fatalf("only %v of fake time passed", took)
+	}
+}
+
+func TestFakeLogsNoSecrets(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := setup(t, upload.WithLogger(logger))
+	ctx := context.Background()
+	if _, err := e.c.Download(ctx, "config.save", nil, "a.db", io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Upload(ctx, "config.upload", nil, upload.FromBytes("a.db", e.files.Config())); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "auth_token=REDACTED") {
+		t.Fatalf("expected a redacted download URL in the log:\n%s", out)
+	}
+	if regexp.MustCompile(`[0-9a-f]{32}`).MatchString(out) || strings.Contains(out, apiKey) {
+		t.Fatalf("a secret reached the log:\n%s", out)
 	}
 }
