@@ -318,6 +318,11 @@ func (f *Files) serveDownload(w http.ResponseWriter, r *http.Request) {
 	// Write), the job's pipes are closed at the end, as in the real
 	// handler's finally clause.
 	defer d.pipe.closeRead(errBrokenPipe)
+	// A client that goes away while the job has nothing to send yet must
+	// not leave this handler blocked on the pipe (the real do_copy would
+	// fail on its next write; the fake must also let its server close).
+	stop := context.AfterFunc(r.Context(), func() { d.pipe.closeRead(errBrokenPipe) })
+	defer stop()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	w.WriteHeader(http.StatusOK)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +184,34 @@ func TestCloseWithPendingDownload(t *testing.T) {
 	case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
 		t.Fatal("Close hangs")
 	}
+}
+
+// Closing the fake while a download waits for a job that has not written
+// anything yet must not hang.
+func TestCloseDuringBlockedDownload(t *testing.T) {
+	srv, _, conn := filesEnv(t)
+	_, path := coreDownload(t, conn, "test.test_download_slow_pipe", []any{"x"}, "f", false)
+	got := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(srv.URL() + path)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		got <- err
+	}()
+	// Wait until the GET has taken the download (the clock never moves,
+	// so the job never writes).
+	for srv.TrueNASFiles().PendingDownloads() != 0 {
+		runtime.Gosched()
+	}
+	conn.Close()
+	done := make(chan struct{})
+	go func() { srv.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("Close hangs")
+	}
+	<-got
 }
