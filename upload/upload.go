@@ -353,7 +353,9 @@ func (w *bodyWriter) copy(dst io.Writer, src io.Reader, size int64, buf []byte, 
 // the job and abort it first, then cut the request.
 func (w *bodyWriter) fail(pw *io.PipeWriter, err error) {
 	w.srcErr = err
-	w.jobID, w.job, w.abortE = w.c.abortOrphan(w.ctx, w.method, w.params, w.started)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
+	defer cancel()
+	w.jobID, w.job, w.abortE = w.c.abortOrphan(actx, w.method, w.params, w.started)
 	pw.CloseWithError(fmt.Errorf("%w: %w", ErrSource, err))
 }
 
