@@ -174,7 +174,7 @@ func (c *Client) Send(ctx context.Context, method string, params []any, files ..
 	}
 
 	w := &bodyWriter{c: c, ctx: ctx, method: method, data: data, params: params, files: files,
-		boundary: boundary, total: total, started: c.clock.Now()}
+		boundary: boundary, total: total}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -195,7 +195,7 @@ func (c *Client) Send(ctx context.Context, method string, params []any, files ..
 			// for a whole file: abort it if it is still running. ctx may be
 			// the reason for the failure, so the abort gets its own.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-			id, job, aerr := c.abortOrphan(actx, method, params, w.started)
+			id, job, aerr := c.abortOrphan(actx, method, params)
 			cancel()
 			if aerr == nil {
 				e.JobID = id
@@ -244,7 +244,6 @@ type bodyWriter struct {
 	files    []File
 	boundary string
 	total    int64
-	started  time.Time
 
 	sent        int64
 	fileStarted bool  // the first file part has begun: the job exists
@@ -355,7 +354,7 @@ func (w *bodyWriter) fail(pw *io.PipeWriter, err error) {
 	w.srcErr = err
 	actx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 	defer cancel()
-	w.jobID, w.job, w.abortE = w.c.abortOrphan(actx, w.method, w.params, w.started)
+	w.jobID, w.job, w.abortE = w.c.abortOrphan(actx, w.method, w.params)
 	pw.CloseWithError(fmt.Errorf("%w: %w", ErrSource, err))
 }
 
@@ -376,7 +375,7 @@ func (w *bodyWriter) sourceFailure() (*Result, error) {
 // method with these arguments, core.job_abort, then a wait for its end.
 // The job may not be registered yet when the reader fails at once, so the
 // lookup is tried a few times.
-func (c *Client) abortOrphan(ctx context.Context, method string, params []any, since time.Time) (int64, *jobs.Job, error) {
+func (c *Client) abortOrphan(ctx context.Context, method string, params []any) (int64, *jobs.Job, error) {
 	want, _ := json.Marshal(params)
 	filters := []any{
 		[]any{"method", "=", method},
