@@ -132,6 +132,15 @@ func (t *tracker) onEvent(ev *Event) {
 	if ev.Msg != "added" && ev.Msg != "changed" {
 		return
 	}
+	// Skip the decoding of jobs nobody follows.
+	if id, err := strconv.ParseInt(string(ev.ID), 10, 64); err == nil {
+		t.mu.Lock()
+		idle := t.jobs[id] == nil && len(t.byReq) == 0
+		t.mu.Unlock()
+		if idle {
+			return
+		}
+	}
 	fields, err := decodeJobFields(ev.Fields)
 	if err != nil {
 		t.c.cfg.logger.Warn("longrun/rpc: dropping bad job event", "error", err)
