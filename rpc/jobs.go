@@ -642,11 +642,47 @@ func (h *JobHandle) spawnVerify(jid int64) {
 				if fields, err := decodeJobFields(raw); err == nil {
 					c.tracker.apply(jid, fields)
 				}
+				if e.Transient && !e.Terminal() {
+					// A transient job sends no events: let the server
+					// wait on it (core.job_wait is not transient).
+					h.followWithJobWait(c.life, jid)
+				}
 				return
 			}
 		}
 		h.complete(nil, &jobs.NotFoundError{ID: strconv.FormatInt(jid, 10)})
 	}()
+}
+
+// followWithJobWait completes h with the outcome of core.job_wait(jid).
+func (h *JobHandle) followWithJobWait(ctx context.Context, jid int64) {
+	w, err := h.c.CallJob(ctx, "core.job_wait", jid)
+	if err == nil {
+		select {
+		case <-w.Done():
+		case <-h.done:
+			return
+		case <-ctx.Done():
+		}
+		err = w.Wait(ctx, nil)
+	}
+	var je *JobError
+	if errors.As(err, &je) && je.Type == "VALIDATION" && len(je.Validation) == 1 && je.Validation[0].Errno == 2 {
+		// ENOENT: the transient job ended before core.job_wait saw it;
+		// its outcome is gone with it.
+		h.complete(nil, &jobs.NotFoundError{ID: strconv.FormatInt(jid, 10)})
+		return
+	}
+	if errors.As(err, &je) {
+		cp := *je
+		cp.JobID, cp.Method = jid, h.method
+		err = &cp
+	}
+	if err != nil {
+		h.complete(nil, err)
+		return
+	}
+	h.complete(w.Result(), nil)
 }
 
 func (h *JobHandle) spawnReconcile(id int64, reply json.RawMessage) {
@@ -669,25 +705,40 @@ func (h *JobHandle) spawnReconcile(id int64, reply json.RawMessage) {
 	}()
 }
 
-// ensureJobsSub subscribes to core.get_jobs once per connection.
+// ensureJobsSub subscribes to core.get_jobs once per connection; after a
+// reconnect the Conn subscribes again by itself.
 func (c *Conn) ensureJobsSub(ctx context.Context) error {
 	c.subMu.Lock()
 	defer c.subMu.Unlock()
 	c.mu.Lock()
-	have := c.jobsSub != "" && c.cur != nil
 	c.wantJobs = true
 	c.mu.Unlock()
-	if have {
+	for {
+		g, err := c.waitReady(ctx)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		have := c.jobsSub != "" && c.cur == g
+		c.mu.Unlock()
+		if have {
+			return nil
+		}
+		var id string
+		err = c.callGen(ctx, g, "core.subscribe", []any{collectionJobs}, &id)
+		if errors.Is(err, ErrDisconnected) {
+			continue // the reconnect subscribes; check again
+		}
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		if c.cur == g {
+			c.jobsSub = id
+		}
+		c.mu.Unlock()
 		return nil
 	}
-	var id string
-	if err := c.Call(ctx, "core.subscribe", []any{collectionJobs}, &id); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.jobsSub = id
-	c.mu.Unlock()
-	return nil
 }
 
 // CallJob calls a job method and returns a handle once the job id is

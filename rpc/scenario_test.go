@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -496,5 +497,58 @@ func TestCloseEndsGoroutines(t *testing.T) {
 	}
 	if err := c.Ping(ctx); !errors.Is(err, rpc.ErrClosed) {
 		t.Fatalf("call after close: %v", err)
+	}
+}
+
+func TestTransientJob(t *testing.T) {
+	// pool.scrub is transient: no events, forgotten at its end. A
+	// blocking call gets the result in its reply (CallJob returns only
+	// then: there is no job id to learn); a legacy call is followed with
+	// core.job_wait.
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			srv, clk := newFake(t)
+			c := dial(t, srv, rpc.WithLegacyJobs(m.legacy))
+			ctx := testCtx(t)
+			type res struct {
+				h   *rpc.JobHandle
+				err error
+			}
+			got := make(chan res, 1)
+			go func() {
+				h, err := c.CallJob(ctx, "pool.scrub", 1, "START")
+				got <- res{h, err}
+			}()
+			// Step the clock once the server holds both jobs it needs: the
+			// scrub, and for legacy calls the core.job_wait on it.
+			want := 1
+			if m.legacy {
+				want = 2
+			}
+			for {
+				n, err := c.CountJobs(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == want {
+					break
+				}
+				runtime.Gosched()
+			}
+			clk.Advance(time.Hour)
+			r := <-got
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if err := r.h.Wait(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			if m.legacy && r.h.ID() != 1 || !m.legacy && r.h.ID() != 0 {
+				t.Fatalf("id %d", r.h.ID())
+			}
+			if _, err := c.GetJob(ctx, 1); !errors.Is(err, jobs.ErrNotFound) {
+				t.Fatalf("transient job still listed: %v", err)
+			}
+		})
 	}
 }
