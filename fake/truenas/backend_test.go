@@ -2,6 +2,7 @@ package truenas_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -245,5 +246,109 @@ func TestLockAttach(t *testing.T) {
 	last := events[len(events)-1].update(t)
 	if last.Msg != "changed" || !strings.Contains(string(last.Fields), fmt.Sprintf(`"message_ids":[%d,%d]`, id-1, id)) {
 		t.Fatalf("attach event %s %s", last.Msg, last.Fields)
+	}
+}
+
+func TestInvalidFrames(t *testing.T) {
+	_, _, url := setup(t)
+	w := dial(t, url)
+	w.conn.WriteMessage(websocket.TextMessage, []byte(`{"jsonrpc":"1.0","id":5,"method":"core.ping"}`))
+	f := w.read()
+	if f.Error == nil || f.Error.Code != -32600 || string(f.ID) != "5" {
+		t.Fatalf("bad version: %+v", f)
+	}
+	w.conn.WriteMessage(websocket.TextMessage, []byte(`[{"jsonrpc":"2.0","id":6,"method":"core.ping"}]`))
+	f = w.read()
+	if f.Error == nil || f.Error.Code != -32700 || f.Error.Message != "Batch messages are not supported at this time" || string(f.ID) != "null" {
+		t.Fatalf("batch: %+v", f)
+	}
+	w.conn.WriteMessage(websocket.TextMessage, []byte(`{"jsonrpc":"2.0","id":7,"method":"core.ping","params":{}}`))
+	if f = w.read(); f.Error == nil || f.Error.Code != -32600 {
+		t.Fatalf("params object: %+v", f)
+	}
+	// Before login a frame may hold 8 kB at most.
+	big := `{"jsonrpc":"2.0","id":8,"method":"core.ping","params":["` + strings.Repeat("x", 9000) + `"]}`
+	w.conn.WriteMessage(websocket.TextMessage, []byte(big))
+	_, _, err := w.conn.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseInvalidFramePayloadData {
+		t.Fatalf("oversized anonymous frame: %v", err)
+	}
+}
+
+func TestAbortWaitingAndJobWait(t *testing.T) {
+	_, clk, url := setup(t)
+	w := dial(t, url)
+	login(t, w)
+	w.call("cloud_backup.sync", 1)       // job 1 runs
+	w.call("cloud_backup.sync", 1)       // job 2 waits for the lock
+	waitID := w.call("core.job_wait", 2) // job 3 waits on job 2
+	if string(waitID) != "3" {
+		t.Fatalf("job_wait id %s", waitID)
+	}
+	w.call("core.job_abort", 2)
+	// An aborted WAITING job stays queued until the lock frees, then ends ABORTED.
+	if got := w.call("core.get_jobs", [][]any{{"id", "=", 2}}, map[string]any{"get": true, "select": []string{"state"}}); string(got) != `{"state":"WAITING"}` {
+		t.Fatalf("job 2 %s", got)
+	}
+	clk.Advance(time.Hour)
+	got := w.call("core.get_jobs", [][]any{}, map[string]any{"select": []string{"id", "state"}, "order_by": []string{"id"}})
+	if string(got) != `[{"id":1,"state":"SUCCESS"},{"id":2,"state":"ABORTED"},{"id":3,"state":"ABORTED"}]` {
+		t.Fatalf("states %s", got)
+	}
+	f, _ := w.reply(w.send("core.job_abort", 99))
+	if f.Error == nil || f.Error.Code != -32602 || !strings.Contains(string(f.Error.Data), `[[null,"Job with id 99 does not exist",2]]`) {
+		t.Fatalf("abort unknown job: %+v %s", f.Error, f.Error.Data)
+	}
+}
+
+func TestTokensAndHTTPAuth(t *testing.T) {
+	b, clk, url := setup(t)
+	w := dial(t, url)
+	login(t, w)
+	var tok string
+	json.Unmarshal(w.call("auth.generate_token", 60, map[string]any{}, true, false), &tok)
+	r := httptest.NewRequest("GET", "/_upload?auth_token="+tok, nil)
+	if c, err := b.Authenticate(r); err != nil || c.User.Name != "admin" || c.Type != truenas.CredToken {
+		t.Fatalf("token: %+v %v", c, err)
+	}
+	clk.Advance(time.Minute)
+	if _, err := b.Authenticate(r); !errors.Is(err, truenas.ErrUnauthorized) {
+		t.Fatalf("expired token accepted: %v", err)
+	}
+	r = httptest.NewRequest("POST", "/_upload", nil)
+	r.Header.Set("Authorization", "Bearer 1-longrunfakeapikey")
+	if c, err := b.Authenticate(r); err != nil || c.Type != truenas.CredAPIKey {
+		t.Fatalf("bearer: %v", err)
+	}
+	r.SetBasicAuth("guest", "guest")
+	if c, err := b.Authenticate(r); err != nil || c.User.Name != "guest" {
+		t.Fatalf("basic: %v", err)
+	}
+	r.SetBasicAuth("guest", "nope")
+	if _, err := b.Authenticate(r); !errors.Is(err, truenas.ErrUnauthorized) {
+		t.Fatalf("bad basic accepted: %v", err)
+	}
+	one := b.IssueToken(sim.DefaultUsers()[0], 0, map[string]any{"job": 1}, true)
+	if tk, ok := b.LookupToken(one, true); !ok || tk.Attrs["job"] != 1 {
+		t.Fatal("single-use token lookup")
+	}
+	if _, ok := b.LookupToken(one, true); ok {
+		t.Fatal("single-use token used twice")
+	}
+}
+
+func TestOwnJobsOnly(t *testing.T) {
+	_, _, url := setup(t)
+	admin := dial(t, url)
+	login(t, admin)
+	admin.call("filesystem.copy", "/mnt/a", "/mnt/b")
+	guest := dial(t, url)
+	guest.call("auth.login_ex", map[string]any{"mechanism": "API_KEY_PLAIN", "username": "guest", "api_key": "2-guestapikey"})
+	if got := string(guest.call("core.get_jobs")); got != "[]" {
+		t.Fatalf("guest sees %s", got)
+	}
+	if got := string(admin.call("core.get_jobs", [][]any{}, map[string]any{"count": true})); got != "1" {
+		t.Fatalf("admin count %s", got)
 	}
 }
