@@ -552,3 +552,53 @@ func TestTransientJob(t *testing.T) {
 		})
 	}
 }
+
+func TestJobWait(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			srv, clk := newFake(t)
+			c := dial(t, srv, rpc.WithLegacyJobs(m.legacy))
+			ctx := testCtx(t)
+			h, err := c.CallJob(ctx, "filesystem.copy", "/mnt/a", "/mnt/b")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad, err := c.CallJob(ctx, "filesystem.copy", "/mnt/missing", "/mnt/b")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = bad.Wait(ctx, nil)
+			type res struct {
+				ok  bool
+				err error
+			}
+			out := make(chan res, 1)
+			go func() {
+				var ok bool
+				err := c.JobWait(ctx, h.ID(), &ok)
+				out <- res{ok, err}
+			}()
+			for {
+				n, err := c.CountJobs(ctx, rpc.Where("method", rpc.Eq, "core.job_wait"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 1 {
+					break
+				}
+				runtime.Gosched()
+			}
+			clk.Advance(time.Hour)
+			if r := <-out; r.err != nil || !r.ok {
+				t.Fatalf("job_wait: %v %v", r.ok, r.err)
+			}
+			// A wait on a job that failed with an exception fails with a
+			// CallError carrying the job's error, as job.wrap does.
+			err = c.JobWait(ctx, bad.ID(), nil)
+			var je *rpc.JobError
+			if !errors.As(err, &je) || je.Type != "CallError" || je.Errno == nil || *je.Errno != 14 {
+				t.Fatalf("job_wait on failed job: %v %+v", err, je)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package truenas
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"syscall"
@@ -155,7 +156,7 @@ func (b *Backend) registerCore() {
 }
 
 // wrap is job.wrap: mirror the target's progress until it ends, then end
-// the same way.
+// as subjob.wait(raise_error=True) does.
 func (b *Backend) wrap(r *JobRun, target *Job) (any, error) {
 	for {
 		b.mu.Lock()
@@ -165,14 +166,25 @@ func (b *Backend) wrap(r *JobRun, target *Job) (any, error) {
 		r.SetProgress(float64(percent), desc, extra)
 		select {
 		case <-target.done:
+			// subjob.wait(raise_error=True, forward=(CallError,
+			// ValidationErrors)): an abort is a null result; other
+			// exceptions become CallError(error).
 			res, err := target.outcome()
-			if err != nil {
+			if err == nil {
+				return res, nil
+			}
+			var ves ValidationErrors
+			var ce *CallError
+			if errors.As(err, &ves) || errors.As(err, &ce) {
 				return nil, err
 			}
-			if target.State() == StateAborted {
-				return nil, context.Canceled
+			b.mu.Lock()
+			msg := ""
+			if target.errText != nil {
+				msg = *target.errText
 			}
-			return res, nil
+			b.mu.Unlock()
+			return nil, &CallError{Message: msg}
 		default:
 		}
 		if err := r.WaitFor(changed); err != nil {
