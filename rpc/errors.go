@@ -88,6 +88,7 @@ func (v ValidationItem) MarshalJSON() ([]byte, error) {
 	return json.Marshal([]any{attr, v.Message, v.Errno})
 }
 
+// String formats the item as "attribute: message".
 func (v ValidationItem) String() string {
 	if v.Attribute == "" {
 		return v.Message
@@ -123,6 +124,7 @@ type Error struct {
 	Method string `json:"-"`
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	var sb strings.Builder
 	sb.WriteString("rpc: ")
@@ -195,6 +197,7 @@ type DisconnectedError struct {
 	Cause  error
 }
 
+// Error implements error.
 func (e *DisconnectedError) Error() string {
 	msg := "rpc: connection lost"
 	if e.Method != "" {
@@ -221,6 +224,7 @@ type FrameTooLargeError struct {
 	Limit int64
 }
 
+// Error implements error.
 func (e *FrameTooLargeError) Error() string {
 	return fmt.Sprintf("rpc: server sent a frame larger than the read limit of %d bytes", e.Limit)
 }
@@ -241,6 +245,7 @@ type AuthError struct {
 	URLs []string
 }
 
+// Error implements error.
 func (e *AuthError) Error() string {
 	msg := "rpc: login with " + e.Mechanism + " refused: " + e.ResponseType
 	switch e.ResponseType {
@@ -268,6 +273,7 @@ type OverflowError struct {
 	Buffer     int
 }
 
+// Error implements error.
 func (e *OverflowError) Error() string {
 	return fmt.Sprintf("rpc: subscription to %s dropped: reader fell %d events behind", e.Collection, e.Buffer)
 }
@@ -281,6 +287,7 @@ type ProtocolError struct {
 	Frame  string // at most 256 bytes of the frame
 }
 
+// Error implements error.
 func (e *ProtocolError) Error() string {
 	return "rpc: protocol error: " + e.Reason
 }

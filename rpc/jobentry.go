@@ -226,6 +226,7 @@ type JobError struct {
 	Cause *Error
 }
 
+// Error implements error.
 func (e *JobError) Error() string {
 	var sb strings.Builder
 	sb.WriteString("rpc: job ")

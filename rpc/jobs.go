@@ -556,12 +556,12 @@ func (h *JobHandle) complete(result json.RawMessage, err error) {
 	}
 	h.finished = true
 	h.result, h.err = result, err
+	close(h.progress)
+	close(h.done) // before bound: CallJob returning on bound sees Done
 	if !h.isBound {
 		h.isBound = true
 		close(h.bound)
 	}
-	close(h.progress)
-	close(h.done)
 	id := h.id
 	h.mu.Unlock()
 	if id != 0 {

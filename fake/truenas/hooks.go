@@ -278,6 +278,7 @@ type ValidationError struct {
 	Errno     int // EINVAL when zero
 }
 
+// Error implements error.
 func (e *ValidationError) Error() string {
 	return fmt.Sprintf("[%s] %s: %s", errname(e.errno()), e.Attribute, e.Message)
 }
@@ -292,6 +293,7 @@ func (e *ValidationError) errno() int {
 // ValidationErrors are several invalid arguments at once.
 type ValidationErrors []ValidationError
 
+// Error implements error.
 func (e ValidationErrors) Error() string {
 	var sb strings.Builder
 	for i := range e {
@@ -309,6 +311,7 @@ type CallError struct {
 	Extra   any
 }
 
+// Error implements error.
 func (e *CallError) Error() string { return fmt.Sprintf("[%s] %s", errname(e.errnum()), e.Message) }
 
 func (e *CallError) errnum() int {
@@ -324,6 +327,7 @@ type Exception struct {
 	Message string
 }
 
+// Error implements error.
 func (e *Exception) Error() string { return e.Message }
 
 // JobRun is what a running job's Run function works with.
@@ -441,8 +445,10 @@ func (r *JobRun) Output() io.Writer {
 
 type parkReader struct{ r *JobRun }
 
+// Read reads the pipe, telling the clock the job may block.
 func (p parkReader) Read(b []byte) (int, error) { p.r.park(); return p.r.input.Read(b) }
 
 type parkWriter struct{ r *JobRun }
 
+// Write writes the pipe, telling the clock the job may block.
 func (p parkWriter) Write(b []byte) (int, error) { p.r.park(); return p.r.out.Write(b) }

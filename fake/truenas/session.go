@@ -255,20 +255,24 @@ func (s *Session) call(m *method, id json.RawMessage, hasID bool, params []json.
 	}
 	s.inflight++
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.inflight--
-		s.mu.Unlock()
+	// The reply goes out after the call has left the semaphore, as in
+	// process_method_call, so a client that saw the reply has its slot back.
+	result, ok, err := func() (any, bool, error) {
+		defer func() {
+			s.mu.Lock()
+			s.inflight--
+			s.mu.Unlock()
+		}()
+		select {
+		case s.soft <- struct{}{}:
+		case <-s.ctx.Done():
+			return nil, false, nil
+		}
+		defer func() { <-s.soft }()
+		r, e := s.invoke(m, id, hasID, params)
+		return r, true, e
 	}()
-	select {
-	case s.soft <- struct{}{}:
-	case <-s.ctx.Done():
-		return
-	}
-	defer func() { <-s.soft }()
-
-	result, err := s.invoke(m, id, hasID, params)
-	if !hasID {
+	if !ok || !hasID {
 		return
 	}
 	if s.b.env.Faults.Take(sim.FaultSlowReplies) {
