@@ -602,3 +602,36 @@ func TestJobWait(t *testing.T) {
 		})
 	}
 }
+
+func TestManyWaitsShareOneSubscription(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{}) // auto-advancing clock
+	c := dial(t, srv, rpc.WithLegacyJobs(true))
+	ctx := testCtx(t)
+	const n = 25
+	var ids []string
+	for i := range n {
+		h, err := c.CallJob(ctx, "filesystem.copy", fmt.Sprintf("/mnt/src%d", i), "/mnt/dst")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, fmt.Sprint(h.ID()))
+	}
+	errs := make(chan error, n)
+	for _, id := range ids {
+		go func() {
+			j, err := jobs.Wait(ctx, c, id, jobs.WithClock(srv.Clock()))
+			if err == nil && j.State != jobs.StateSucceeded {
+				err = fmt.Errorf("job %s ended %s", id, j.State)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := srv.TrueNAS().Subscriptions(); got != 1 {
+		t.Fatalf("%d subscriptions for %d waits", got, n)
+	}
+}

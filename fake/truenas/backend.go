@@ -260,3 +260,21 @@ func encodeJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+// Subscriptions counts the event subscriptions (core.subscribe) held by
+// open connections.
+func (b *Backend) Subscriptions() int {
+	b.mu.Lock()
+	sessions := make([]*Session, 0, len(b.sessions))
+	for s := range b.sessions {
+		sessions = append(sessions, s)
+	}
+	b.mu.Unlock()
+	n := 0
+	for _, s := range sessions {
+		s.mu.Lock()
+		n += len(s.subs)
+		s.mu.Unlock()
+	}
+	return n
+}
