@@ -24,6 +24,7 @@ import (
 	"github.com/longrun/longrun/fake/freezer"
 	"github.com/longrun/longrun/fake/cloudsigma"
 	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/fake/truenas"
 )
 
 // Options configure a Server. The zero value serves on a free loopback
@@ -146,6 +147,8 @@ func (s *Server) mountBackends() {
 	s.add("ftrack", ftrack.New(s.env))
 	s.add("freezer", freezer.New(s.env))
 	s.add("cloudsigma", cloudsigma.New(s.env))
+	s.add("truenas", truenas.New(s.env))
+	s.add("truenas-files", truenas.NewFiles(s.TrueNAS()))
 }
 
 func (s *Server) add(name string, backend interface{ Register(*http.ServeMux) }) {

@@ -1,0 +1,582 @@
+package truenas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Job states, as the middleware spells them.
+const (
+	StateWaiting = "WAITING"
+	StateRunning = "RUNNING"
+	StateSuccess = "SUCCESS"
+	StateFailed  = "FAILED"
+	StateAborted = "ABORTED"
+)
+
+// Job is a job of the fake's engine.
+type Job struct {
+	b      *Backend
+	id     int
+	method string
+	spec   *JobMethod
+	params []json.RawMessage
+	cred   *Credentials
+	pipes  Pipes
+
+	// guarded by b.mu
+	messageIDs  []json.RawMessage
+	description *string
+	percent     int
+	pdesc       string
+	extra       any
+	state       string
+	result      json.RawMessage
+	runErr      error
+	errText     *string
+	exception   *string
+	excInfo     map[string]any
+	logs        []string
+	logsExcerpt *string
+	started     time.Time
+	finished    time.Time
+	lockName    string
+	aborted     bool
+	changed     chan struct{} // closed and replaced on each change
+
+	run    *JobRun
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ID is the job id.
+func (j *Job) ID() int { return j.id }
+
+// Method is the job's method name.
+func (j *Job) Method() string { return j.method }
+
+// State is the job's current state (WAITING, RUNNING, SUCCESS, FAILED,
+// ABORTED).
+func (j *Job) State() string {
+	j.b.mu.Lock()
+	defer j.b.mu.Unlock()
+	return j.state
+}
+
+// Done is closed when the job has ended.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Wait blocks until the job ends or ctx does, and returns the job's
+// result or its failure (the error Run returned; context.Canceled for an
+// abort).
+func (j *Job) Wait(ctx context.Context) (json.RawMessage, error) {
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	res, err := j.outcome()
+	if err != nil {
+		return nil, err
+	}
+	return res.(json.RawMessage), nil
+}
+
+// outcome is the result of an ended job as a blocking call answers it.
+func (j *Job) outcome() (any, error) {
+	j.b.mu.Lock()
+	defer j.b.mu.Unlock()
+	switch j.state {
+	case StateSuccess:
+		return j.result, nil
+	case StateAborted:
+		return json.RawMessage("null"), nil
+	}
+	return nil, j.runErr
+}
+
+// Abort aborts the job like core.job_abort.
+func (j *Job) Abort() { j.b.abort(j) }
+
+// Entry returns the job's wire document as core.get_jobs shows it.
+func (j *Job) Entry() json.RawMessage {
+	j.b.mu.Lock()
+	defer j.b.mu.Unlock()
+	return j.encodeLocked()
+}
+
+// WaitFor blocks until ch is closed or the job is aborted. A job must use
+// it (rather than a bare receive) to wait on anything that is not fake
+// time or a pipe, so the clock knows it is blocked.
+func (r *JobRun) WaitFor(ch <-chan struct{}) error {
+	r.park()
+	select {
+	case <-ch:
+		return nil
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+}
+
+type dollarDate struct {
+	Date int64 `json:"$date"`
+}
+
+func dateOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return dollarDate{t.UnixMilli()}
+}
+
+// encodeLocked is Job.__encode__: every field, in the real order.
+func (j *Job) encodeLocked() json.RawMessage {
+	type progress struct {
+		Percent     int    `json:"percent"`
+		Description string `json:"description"`
+		Extra       any    `json:"extra"`
+	}
+	type credentials struct {
+		Type string         `json:"type"`
+		Data map[string]any `json:"data"`
+	}
+	type entry struct {
+		ID                  int               `json:"id"`
+		MessageIDs          []json.RawMessage `json:"message_ids"`
+		Method              string            `json:"method"`
+		Arguments           []json.RawMessage `json:"arguments"`
+		Transient           bool              `json:"transient"`
+		Description         *string           `json:"description"`
+		Abortable           bool              `json:"abortable"`
+		LogsPath            *string           `json:"logs_path"`
+		LogsExcerpt         *string           `json:"logs_excerpt"`
+		Progress            progress          `json:"progress"`
+		Result              json.RawMessage   `json:"result"`
+		ResultEncodingError *string           `json:"result_encoding_error"`
+		Error               *string           `json:"error"`
+		Exception           *string           `json:"exception"`
+		ExcInfo             map[string]any    `json:"exc_info"`
+		State               string            `json:"state"`
+		TimeStarted         any               `json:"time_started"`
+		TimeFinished        any               `json:"time_finished"`
+		Credentials         *credentials      `json:"credentials"`
+	}
+	e := entry{
+		ID: j.id, MessageIDs: j.messageIDs, Method: j.method, Arguments: j.params,
+		Transient: j.spec.Transient, Description: j.description, Abortable: j.spec.Abortable,
+		LogsExcerpt: j.logsExcerpt,
+		Progress:    progress{j.percent, j.pdesc, j.extra},
+		Result:      json.RawMessage("null"),
+		Error:       j.errText, Exception: j.exception, ExcInfo: j.excInfo,
+		State: j.state, TimeStarted: dateOrNil(j.started), TimeFinished: dateOrNil(j.finished),
+	}
+	if e.MessageIDs == nil {
+		e.MessageIDs = []json.RawMessage{}
+	}
+	if e.Arguments == nil {
+		e.Arguments = []json.RawMessage{}
+	}
+	if j.state == StateSuccess && j.result != nil {
+		e.Result = j.result
+	}
+	if len(j.logs) > 0 || j.logsExcerpt != nil {
+		p := fmt.Sprintf("/var/log/jobs/%d.log", j.id)
+		e.LogsPath = &p
+	}
+	if j.cred != nil {
+		data := map[string]any{"username": j.cred.User.Name, "login_id": j.cred.LoginID,
+			"login_at": dateOrNil(j.cred.LoginAt)}
+		e.Credentials = &credentials{Type: j.cred.Type, Data: data}
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return b
+}
+
+// startJob is Middleware._call for a job method: build the job, apply
+// the lock queue rules, add it (added event), and start it if it can run.
+func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMessage, pipes Pipes, msgID json.RawMessage) (*Job, error) {
+	b.mu.Lock()
+	m := b.methods[name]
+	b.mu.Unlock()
+	if m == nil || m.job == nil {
+		return nil, &CallError{Message: fmt.Sprintf("Method %q not found", name), Errno: ErrnoMethodNotFound}
+	}
+	spec := m.job
+	if spec.Input && pipes.Input == nil {
+		return nil, &Exception{Type: "ValueError", Message: "Pipe 'input' is not open"}
+	}
+	if spec.Output && pipes.Output == nil {
+		return nil, &Exception{Type: "ValueError", Message: "Pipe 'output' is not open"}
+	}
+	if params == nil {
+		params = []json.RawMessage{}
+	}
+	j := &Job{
+		b: b, method: name, spec: spec, params: params, cred: cred, pipes: pipes,
+		state: StateWaiting, started: b.env.Clock.Now(), changed: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if msgID != nil {
+		j.messageIDs = []json.RawMessage{msgID}
+	}
+	if spec.Description != nil {
+		d := spec.Description(params)
+		j.description = &d
+	}
+	if spec.Lock != nil {
+		j.lockName = spec.Lock(params)
+	}
+	b.hold.Lock()
+	defer b.hold.Unlock()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, &CallError{Message: "middleware is shutting down", Errno: int(syscall.ESHUTDOWN)}
+	}
+	if j.lockName != "" {
+		size := 5
+		if spec.LockQueueSize != nil {
+			size = *spec.LockQueueSize
+		}
+		switch {
+		case size == 0:
+			if running := b.locks[j.lockName]; running != nil && running.state == StateRunning {
+				b.mu.Unlock()
+				return nil, &CallError{Message: "This job is already being performed", Errno: int(syscall.EBUSY)}
+			}
+		case size > 0:
+			var queued []*Job
+			for _, q := range b.queue {
+				if q.lockName == j.lockName {
+					queued = append(queued, q)
+				}
+			}
+			if len(queued) >= size {
+				for i := len(queued) - 1; i >= 0; i-- {
+					q := queued[i]
+					if cred.FullAdmin() || (q.cred != nil && q.cred.User.Name == cred.User.Name) {
+						if msgID != nil {
+							q.messageIDs = append(q.messageIDs, msgID)
+							b.emitLocked(q, "changed")
+						}
+						b.mu.Unlock()
+						return q, nil
+					}
+				}
+				b.mu.Unlock()
+				return nil, &CallError{Message: "This job is already being performed by another user", Errno: int(syscall.EBUSY)}
+			}
+		}
+	}
+	b.nextID++
+	j.id = b.nextID
+	b.addLocked(j)
+	b.queue = append(b.queue, j)
+	b.emitLocked(j, "added")
+	starts := b.scheduleLocked()
+	b.mu.Unlock()
+	for _, s := range starts {
+		b.launch(s)
+	}
+	return j, nil
+}
+
+// addLocked stores a job, dropping the oldest finished one past MaxJobs.
+func (b *Backend) addLocked(j *Job) {
+	if len(b.jobs) > MaxJobs {
+		for i, id := range b.order {
+			if o := b.jobs[id]; o != nil && terminal(o.state) {
+				delete(b.jobs, id)
+				b.order = append(b.order[:i], b.order[i+1:]...)
+				break
+			}
+		}
+	}
+	b.jobs[j.id] = j
+	b.order = append(b.order, j.id)
+}
+
+func (b *Backend) forgetLocked(id int) {
+	delete(b.jobs, id)
+	for i, x := range b.order {
+		if x == id {
+			b.order = append(b.order[:i], b.order[i+1:]...)
+			break
+		}
+	}
+}
+
+func terminal(state string) bool {
+	return state == StateSuccess || state == StateFailed || state == StateAborted
+}
+
+// scheduleLocked takes every queued job whose lock is free off the queue,
+// marks it RUNNING (or ABORTED if it was aborted while waiting) and
+// returns the ones to launch.
+func (b *Backend) scheduleLocked() []*Job {
+	var starts []*Job
+	for i := 0; i < len(b.queue); {
+		j := b.queue[i]
+		if j.lockName != "" && b.locks[j.lockName] != nil {
+			i++
+			continue
+		}
+		b.queue = append(b.queue[:i], b.queue[i+1:]...)
+		if j.lockName != "" {
+			b.locks[j.lockName] = j
+		}
+		if j.aborted {
+			b.finishLocked(j, nil, context.Canceled)
+			continue
+		}
+		j.state = StateRunning
+		b.emitLocked(j, "changed")
+		starts = append(starts, j)
+	}
+	return starts
+}
+
+// launch runs a RUNNING job's Run on its own goroutine and returns once
+// the job first blocks (so a following clock Advance sees its timers).
+func (b *Backend) launch(j *Job) {
+	ctx, cancel := context.WithCancel(b.ctx)
+	first := make(chan struct{})
+	r := &JobRun{job: j, b: b, ctx: ctx, input: j.pipes.Input, out: j.pipes.Output, parked: first}
+	b.mu.Lock()
+	j.run, j.cancel = r, cancel
+	aborted := j.aborted
+	b.mu.Unlock()
+	if aborted {
+		cancel()
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer cancel()
+		res, err := safeRun(j.spec.Run, r)
+		if err == nil && ctx.Err() != nil && j.isAborted() {
+			err = context.Canceled
+		}
+		b.mu.Lock()
+		b.finishLocked(j, res, err)
+		b.mu.Unlock()
+		b.hold.Lock()
+		b.mu.Lock()
+		starts := b.scheduleLocked()
+		b.mu.Unlock()
+		for _, s := range starts {
+			b.launch(s)
+		}
+		b.hold.Unlock()
+		r.park()
+	}()
+	select {
+	case <-first:
+	case <-j.done:
+	}
+}
+
+func (j *Job) isAborted() bool {
+	j.b.mu.Lock()
+	defer j.b.mu.Unlock()
+	return j.aborted
+}
+
+func safeRun(run func(*JobRun) (any, error), r *JobRun) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Exception{Type: "RuntimeError", Message: fmt.Sprint(p)}
+		}
+	}()
+	return run(r)
+}
+
+// finishLocked ends a job with Run's outcome and sends the final event.
+func (b *Backend) finishLocked(j *Job, res any, err error) {
+	if terminal(j.state) {
+		return
+	}
+	switch {
+	case err == nil:
+		raw, merr := json.Marshal(res)
+		if merr != nil {
+			err = &Exception{Type: "TypeError", Message: "Object of type " + fmt.Sprintf("%T", res) + " is not JSON serializable"}
+			break
+		}
+		j.result = raw
+		j.state = StateSuccess
+		if j.percent != 100 {
+			j.percent = 100
+			j.pdesc = ""
+			b.emitLocked(j, "changed")
+		}
+	case errors.Is(err, context.Canceled):
+		j.state = StateAborted
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		j.state = StateFailed
+		j.runErr = err
+		msg, typ, errno, extra, repr := describeFailure(err)
+		j.errText = &msg
+		exc := fmt.Sprintf("Traceback (most recent call last):\n  File \"/usr/lib/python3/dist-packages/middlewared/job.py\", line 1, in run\n%s: %s\n", typ, msg)
+		if typ == "VALIDATION" {
+			exc = fmt.Sprintf("Traceback (most recent call last):\n  File \"/usr/lib/python3/dist-packages/middlewared/job.py\", line 1, in run\nmiddlewared.service_exception.ValidationErrors: %s\n", msg)
+		}
+		j.exception = &exc
+		j.excInfo = map[string]any{"repr": repr, "type": typ, "errno": errno, "extra": extra}
+	}
+	j.finished = b.env.Clock.Now()
+	if len(j.logs) > 0 {
+		ex := logsExcerpt(j.logs)
+		j.logsExcerpt = &ex
+	}
+	if j.lockName != "" && b.locks[j.lockName] == j {
+		delete(b.locks, j.lockName)
+	}
+	close(j.done)
+	b.emitLocked(j, "changed")
+	if j.spec.Transient {
+		b.forgetLocked(j.id)
+	}
+}
+
+func describeFailure(err error) (msg, typ string, errno, extra any, repr string) {
+	var (
+		ve  *ValidationError
+		ves ValidationErrors
+		ce  *CallError
+		ex  *Exception
+	)
+	switch {
+	case errors.As(err, &ve):
+		return ve.Error(), "VALIDATION", ve.errno(), [][]any{{nullable(ve.Attribute), ve.Message, ve.errno()}},
+			fmt.Sprintf("ValidationError(%s, %s, %d)", pyRepr(ve.Attribute), pyRepr(ve.Message), ve.errno())
+	case errors.As(err, &ves):
+		extra := make([][]any, 0, len(ves))
+		for _, v := range ves {
+			extra = append(extra, []any{nullable(v.Attribute), v.Message, v.errno()})
+		}
+		return ves.Error(), "VALIDATION", nil, extra, "ValidationErrors(" + fmt.Sprint(extra) + ")"
+	case errors.As(err, &ce):
+		return ce.Error(), "CallError", ce.errnum(), ce.Extra,
+			fmt.Sprintf("CallError(%s, %d, %v)", pyRepr(ce.Message), ce.errnum(), "None")
+	case errors.As(err, &ex):
+		return ex.Message, ex.Type, nil, nil, ex.Type + "(" + pyRepr(ex.Message) + ")"
+	default:
+		return err.Error(), "Exception", nil, nil, "Exception(" + pyRepr(err.Error()) + ")"
+	}
+}
+
+func logsExcerpt(lines []string) string {
+	if len(lines) <= 20 {
+		return strings.Join(lines, "\n") + "\n"
+	}
+	return strings.Join(lines[:10], "\n") + "\n" + fmt.Sprintf("... %d more lines ...\n", len(lines)-20) +
+		strings.Join(lines[len(lines)-10:], "\n") + "\n"
+}
+
+func (b *Backend) abort(j *Job) {
+	b.mu.Lock()
+	if terminal(j.state) {
+		b.mu.Unlock()
+		return
+	}
+	j.aborted = true
+	cancel := j.cancel
+	b.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (b *Backend) setProgress(j *Job, percent float64, desc string, extra any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if terminal(j.state) {
+		return
+	}
+	changed := false
+	if percent >= 0 {
+		p := int(percent)
+		if p != j.percent {
+			j.percent, changed = p, true
+		}
+	}
+	if desc != "" && desc != j.pdesc {
+		j.pdesc, changed = desc, true
+	}
+	if extra != nil {
+		if string(encodeJSON(extra)) != string(encodeJSON(j.extra)) {
+			j.extra, changed = extra, true
+		}
+	}
+	if changed {
+		b.emitLocked(j, "changed")
+	}
+}
+
+func (b *Backend) setDescription(j *Job, d string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if j.description == nil || *j.description != d {
+		j.description = &d
+		b.emitLocked(j, "changed")
+	}
+}
+
+func (b *Backend) appendLog(j *Job, line string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	j.logs = append(j.logs, line)
+}
+
+// emitLocked sends a collection_update for j to every session subscribed
+// to core.get_jobs that may read it, and wakes local watchers.
+func (b *Backend) emitLocked(j *Job, msg string) {
+	close(j.changed)
+	j.changed = make(chan struct{})
+	if j.spec.Transient {
+		return
+	}
+	var frame []byte
+	for s := range b.sessions {
+		if !s.subscribed(collectionJobs) || !s.canRead(j) {
+			continue
+		}
+		if frame == nil {
+			fields := j.encodeLocked()
+			var err error
+			frame, err = json.Marshal(map[string]any{
+				"jsonrpc": "2.0",
+				"method":  notificationCollection,
+				"params": map[string]any{
+					"msg": msg, "collection": collectionJobs, "id": j.id, "fields": fields,
+				},
+			})
+			if err != nil {
+				return
+			}
+		}
+		s.enqueueEvent(frame)
+	}
+}
+
+// canRead is JobAccess.READ: full admins see every job, others their own.
+func (s *Session) canRead(j *Job) bool {
+	c := s.Credentials()
+	if c == nil {
+		return false
+	}
+	if c.FullAdmin() {
+		return true
+	}
+	return j.cred != nil && j.cred.User.Name == c.User.Name
+}

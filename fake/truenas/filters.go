@@ -1,0 +1,635 @@
+package truenas
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file is the middleware's query-filters and query-options language
+// (filter_list, documented in query_methods.rst), applied to decoded JSON
+// documents (map[string]any, []any, float64, string, bool, nil).
+
+// errMatchNotFound is MatchNotFound: options.get with no match.
+var errMatchNotFound = &Exception{Type: "MatchNotFound", Message: "MatchNotFound()"}
+
+// QueryOptions are the query-options of a query method.
+type queryOptions struct {
+	Select  []json.RawMessage `json:"select"`
+	OrderBy []string          `json:"order_by"`
+	Count   bool              `json:"count"`
+	Get     bool              `json:"get"`
+	Offset  int               `json:"offset"`
+	Limit   int               `json:"limit"`
+	Extra   map[string]any    `json:"extra"`
+	// accepted and ignored, as for in-memory lists
+	ForceSQLFilters bool    `json:"force_sql_filters"`
+	Relationships   *bool   `json:"relationships"`
+	Extend          *string `json:"extend"`
+	ExtendContext   *string `json:"extend_context"`
+	Prefix          *string `json:"prefix"`
+	ExtendFK        []any   `json:"extend_fk"`
+}
+
+type filterNode struct {
+	or    [][]filterNode // OR: each branch is an AND group
+	field []string
+	op    string
+	ci    bool
+	value any
+	re    *regexp.Regexp
+}
+
+const maxFilterDepth = 4
+
+// compileFilters parses query-filters.
+func compileFilters(raw json.RawMessage) ([]filterNode, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var list []any
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	if err := dec.Decode(&list); err != nil {
+		return nil, errors.New("query-filters must be an array")
+	}
+	// ["OR", [...]] given as the whole filter list is one OR node.
+	if len(list) == 2 {
+		if s, ok := list[0].(string); ok && s == "OR" {
+			list = []any{list}
+		}
+	}
+	return compileAnd(list, 0)
+}
+
+func compileAnd(list []any, depth int) ([]filterNode, error) {
+	if depth > maxFilterDepth {
+		return nil, errors.New("query-filters max recursion depth exceeded")
+	}
+	out := make([]filterNode, 0, len(list))
+	for _, f := range list {
+		n, err := compileOne(f, depth)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func compileOne(f any, depth int) (filterNode, error) {
+	arr, ok := f.([]any)
+	if !ok {
+		return filterNode{}, fmt.Errorf("%s: filter must be an array", jsonString(f))
+	}
+	if len(arr) == 2 {
+		if s, ok := arr[0].(string); ok && s == "OR" {
+			branches, ok := arr[1].([]any)
+			if !ok {
+				return filterNode{}, errors.New("OR: operand must be an array of filters")
+			}
+			n := filterNode{}
+			for _, br := range branches {
+				ba, ok := br.([]any)
+				if !ok {
+					return filterNode{}, errors.New("OR: operand must be an array of filters")
+				}
+				// A branch is a single filter or an AND group of filters.
+				if len(ba) > 0 {
+					if _, nested := ba[0].([]any); nested {
+						g, err := compileAnd(ba, depth+1)
+						if err != nil {
+							return filterNode{}, err
+						}
+						n.or = append(n.or, g)
+						continue
+					}
+				}
+				one, err := compileOne(ba, depth+1)
+				if err != nil {
+					return filterNode{}, err
+				}
+				n.or = append(n.or, []filterNode{one})
+			}
+			return n, nil
+		}
+	}
+	if len(arr) != 3 {
+		return filterNode{}, fmt.Errorf("%s: invalid filter", jsonString(f))
+	}
+	field, ok := arr[0].(string)
+	if !ok {
+		return filterNode{}, fmt.Errorf("%s: field name must be a string", jsonString(arr[0]))
+	}
+	op, ok := arr[1].(string)
+	if !ok {
+		return filterNode{}, fmt.Errorf("%s: operator must be a string", jsonString(arr[1]))
+	}
+	n := filterNode{op: op, value: normNumbers(arr[2])}
+	if strings.HasPrefix(op, "C") {
+		n.ci, n.op = true, op[1:]
+	}
+	switch n.op {
+	case "=", "!=", ">", ">=", "<", "<=", "~", "in", "nin", "rin", "rnin", "^", "!^", "$", "!$":
+	default:
+		return filterNode{}, fmt.Errorf("%s: invalid operation", op)
+	}
+	if strings.HasSuffix(field, ".$date") {
+		switch n.op {
+		case "=", "!=", "<", ">", "<=", ">=":
+		default:
+			return filterNode{}, fmt.Errorf("%s: invalid timestamp operation.", op)
+		}
+		s, ok := n.value.(string)
+		if !ok {
+			return filterNode{}, fmt.Errorf("%v: must be an ISO-8601 formatted timestamp string", n.value)
+		}
+		t, err := parseISO(s)
+		if err != nil {
+			return filterNode{}, fmt.Errorf("%s: must be an ISO-8601 formatted timestamp string", s)
+		}
+		n.value = float64(t.UnixMilli())
+	}
+	n.field = splitPath(field)
+	if n.op == "~" {
+		s, ok := n.value.(string)
+		if !ok {
+			return filterNode{}, errors.New("~: operand must be a string")
+		}
+		if n.ci {
+			s = "(?i)" + s
+		}
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return filterNode{}, fmt.Errorf("%s: invalid regular expression", s)
+		}
+		n.re = re
+	}
+	if n.op == "in" || n.op == "nin" {
+		if _, ok := n.value.([]any); !ok {
+			if _, ok := n.value.(string); !ok {
+				return filterNode{}, fmt.Errorf("%s: operand must be an array", op)
+			}
+		}
+	}
+	return n, nil
+}
+
+func parseISO(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("bad timestamp")
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// normNumbers turns json.Number into float64 throughout v.
+func normNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = normNumbers(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = normNumbers(x[k])
+		}
+	}
+	return v
+}
+
+// splitPath splits a dotted path; "\\." (a backslash then a dot) is a
+// literal dot.
+func splitPath(p string) []string {
+	var parts []string
+	var cur strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch {
+		case p[i] == '\\' && i+1 < len(p) && p[i+1] == '.':
+			cur.WriteByte('.')
+			i++
+		case p[i] == '.':
+			parts = append(parts, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(p[i])
+		}
+	}
+	return append(parts, cur.String())
+}
+
+// resolve returns the values a path reaches ("*" fans out over arrays)
+// and whether the path exists at all.
+func resolve(doc any, path []string) []any {
+	if len(path) == 0 {
+		return []any{doc}
+	}
+	switch x := doc.(type) {
+	case map[string]any:
+		v, ok := x[path[0]]
+		if !ok {
+			return nil
+		}
+		return resolve(v, path[1:])
+	case []any:
+		if path[0] == "*" {
+			var out []any
+			for _, e := range x {
+				out = append(out, resolve(e, path[1:])...)
+			}
+			return out
+		}
+		i, err := strconv.Atoi(path[0])
+		if err != nil || i < 0 || i >= len(x) {
+			return nil
+		}
+		return resolve(x[i], path[1:])
+	}
+	return nil
+}
+
+func matchAll(doc any, nodes []filterNode) bool {
+	for i := range nodes {
+		if !matchNode(doc, &nodes[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchNode(doc any, n *filterNode) bool {
+	if n.or != nil {
+		for _, g := range n.or {
+			if matchAll(doc, g) {
+				return true
+			}
+		}
+		return false
+	}
+	vals := resolve(doc, n.field)
+	if len(vals) == 0 {
+		vals = []any{nil}
+	}
+	for _, v := range vals {
+		if matchOp(v, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func fold(v any, ci bool) any {
+	if !ci {
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		return strings.ToLower(x)
+	case []any:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = fold(x[i], true)
+		}
+		return out
+	}
+	return v
+}
+
+func matchOp(x any, n *filterNode) bool {
+	y := n.value
+	x, y = fold(x, n.ci), fold(y, n.ci)
+	switch n.op {
+	case "=":
+		return jsonEqual(x, y)
+	case "!=":
+		return !jsonEqual(x, y)
+	case ">", ">=", "<", "<=":
+		c, ok := compare(x, y)
+		if !ok {
+			return false
+		}
+		switch n.op {
+		case ">":
+			return c > 0
+		case ">=":
+			return c >= 0
+		case "<":
+			return c < 0
+		default:
+			return c <= 0
+		}
+	case "~":
+		s, ok := x.(string)
+		return ok && n.re.MatchString(s)
+	case "in":
+		return contains(y, x)
+	case "nin":
+		return !contains(y, x)
+	case "rin":
+		return x != nil && contains(x, y)
+	case "rnin":
+		return x != nil && !contains(x, y)
+	case "^", "!^", "$", "!$":
+		s, ok1 := x.(string)
+		p, ok2 := y.(string)
+		if !ok1 || !ok2 {
+			return false
+		}
+		switch n.op {
+		case "^":
+			return strings.HasPrefix(s, p)
+		case "!^":
+			return !strings.HasPrefix(s, p)
+		case "$":
+			return strings.HasSuffix(s, p)
+		default:
+			return !strings.HasSuffix(s, p)
+		}
+	}
+	return false
+}
+
+func contains(container, item any) bool {
+	switch c := container.(type) {
+	case []any:
+		for _, e := range c {
+			if jsonEqual(e, item) {
+				return true
+			}
+		}
+	case string:
+		s, ok := item.(string)
+		return ok && strings.Contains(c, s)
+	case map[string]any:
+		s, ok := item.(string)
+		if ok {
+			_, has := c[s]
+			return has
+		}
+	}
+	return false
+}
+
+func jsonEqual(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !jsonEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if !jsonEqual(v, y[k]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// compare orders two scalars of the same kind.
+func compare(a, b any) (int, bool) {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		if !ok || math.IsNaN(x) || math.IsNaN(y) {
+			return 0, false
+		}
+		switch {
+		case x < y:
+			return -1, true
+		case x > y:
+			return 1, true
+		}
+		return 0, true
+	case string:
+		y, ok := b.(string)
+		if !ok {
+			return 0, false
+		}
+		return strings.Compare(x, y), true
+	case bool:
+		y, ok := b.(bool)
+		if !ok {
+			return 0, false
+		}
+		switch {
+		case x == y:
+			return 0, true
+		case !x:
+			return -1, true
+		}
+		return 1, true
+	}
+	return 0, false
+}
+
+type orderKey struct {
+	path       []string
+	desc       bool
+	nullsFirst bool
+}
+
+func parseOrderBy(keys []string) []orderKey {
+	out := make([]orderKey, 0, len(keys))
+	for _, k := range keys {
+		ok := orderKey{}
+		switch {
+		case strings.HasPrefix(k, "nulls_first:"):
+			ok.nullsFirst, k = true, strings.TrimPrefix(k, "nulls_first:")
+		case strings.HasPrefix(k, "nulls_last:"):
+			k = strings.TrimPrefix(k, "nulls_last:")
+		}
+		if strings.HasPrefix(k, "-") {
+			ok.desc, k = true, k[1:]
+		}
+		ok.path = splitPath(k)
+		out = append(out, ok)
+	}
+	return out
+}
+
+func first(doc any, path []string) any {
+	v := resolve(doc, path)
+	if len(v) == 0 {
+		return nil
+	}
+	return v[0]
+}
+
+// filterList is filter_list: filter, order, offset/limit, select, then
+// count or get.
+func filterList(docs []any, rawFilters, rawOptions json.RawMessage) (any, error) {
+	nodes, err := compileFilters(rawFilters)
+	if err != nil {
+		return nil, &ValidationError{Attribute: "filters", Message: err.Error()}
+	}
+	var opts queryOptions
+	if len(rawOptions) > 0 && string(rawOptions) != "null" {
+		dec := json.NewDecoder(strings.NewReader(string(rawOptions)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&opts); err != nil {
+			return nil, &ValidationError{Attribute: "options", Message: err.Error()}
+		}
+	}
+	if opts.Offset < 0 || opts.Limit < 0 {
+		return nil, &ValidationError{Attribute: "options", Message: "offset and limit must not be negative"}
+	}
+	if opts.Count && opts.Get {
+		return nil, &ValidationError{Attribute: "options", Message: "count and get are mutually exclusive"}
+	}
+	out := make([]any, 0, len(docs))
+	for _, d := range docs {
+		if matchAll(d, nodes) {
+			out = append(out, d)
+		}
+	}
+	if len(opts.OrderBy) > 0 {
+		keys := parseOrderBy(opts.OrderBy)
+		slices.SortStableFunc(out, func(a, b any) int {
+			for _, k := range keys {
+				va, vb := first(a, k.path), first(b, k.path)
+				if va == nil || vb == nil {
+					if va == nil && vb == nil {
+						continue
+					}
+					// nulls sort last unless nulls_first.
+					if (va == nil) == k.nullsFirst {
+						return -1
+					}
+					return 1
+				}
+				c, ok := compare(va, vb)
+				if !ok || c == 0 {
+					continue
+				}
+				if k.desc {
+					c = -c
+				}
+				return c
+			}
+			return 0
+		})
+	}
+	if opts.Offset > 0 {
+		if opts.Offset >= len(out) {
+			out = out[:0]
+		} else {
+			out = out[opts.Offset:]
+		}
+	}
+	if opts.Limit > 0 && opts.Limit < len(out) {
+		out = out[:opts.Limit]
+	}
+	if len(opts.Select) > 0 {
+		sel, err := compileSelect(opts.Select)
+		if err != nil {
+			return nil, &ValidationError{Attribute: "options.select", Message: err.Error()}
+		}
+		for i, d := range out {
+			out[i] = applySelect(d, sel)
+		}
+	}
+	if opts.Count {
+		return len(out), nil
+	}
+	if opts.Get {
+		if len(out) == 0 {
+			return nil, errMatchNotFound
+		}
+		return out[0], nil
+	}
+	return out, nil
+}
+
+type selectField struct {
+	from []string
+	as   string
+}
+
+func compileSelect(raw []json.RawMessage) ([]selectField, error) {
+	out := make([]selectField, 0, len(raw))
+	for _, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			out = append(out, selectField{from: splitPath(s)})
+			continue
+		}
+		var pair []string
+		if json.Unmarshal(r, &pair) != nil || len(pair) != 2 {
+			return nil, fmt.Errorf("%s: select must be a field name or a [field, new name] pair", r)
+		}
+		out = append(out, selectField{from: splitPath(pair[0]), as: pair[1]})
+	}
+	return out, nil
+}
+
+func applySelect(doc any, sel []selectField) any {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return doc
+	}
+	out := map[string]any{}
+	for _, f := range sel {
+		v := resolve(m, f.from)
+		if len(v) == 0 {
+			continue
+		}
+		if f.as != "" {
+			out[f.as] = v[0]
+			continue
+		}
+		// Keep the nesting of a dotted selection.
+		cur := out
+		for i, p := range f.from {
+			if i == len(f.from)-1 {
+				cur[p] = v[0]
+				break
+			}
+			next, ok := cur[p].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				cur[p] = next
+			}
+			cur = next
+		}
+	}
+	return out
+}

@@ -1,0 +1,51 @@
+package truenas
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// FuzzFilterList feeds query-filters and query-options, as a client sends
+// them, to the fake's filter_list.
+func FuzzFilterList(f *testing.F) {
+	seeds := [][2]string{
+		{`[["id","=",1]]`, `{}`},
+		{`["OR",[["id","=",1],[["state","C=","running"],["progress.percent",">=",50]]]]`, `{"count":true}`},
+		{`[["method","~","^file"],["arguments.*","rin","/mnt"],["time_started.$date",">","2026-01-01T00:00:00"]]`, `{"order_by":["nulls_first:-id"],"select":["id",["method","m"]],"offset":1,"limit":2}`},
+		{`[["a\\.b","in",[1,2]]]`, `{"get":true}`},
+		{`[["id","bogus",1]]`, `{"bad":1}`},
+		{`[[["OR",[[["OR",[]]]]]]]`, `null`},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	docs := []any{}
+	for _, raw := range []string{
+		`{"id":1,"method":"filesystem.copy","arguments":["/mnt/a","/mnt/b"],"state":"RUNNING","progress":{"percent":50,"description":"x","extra":null},"time_started":{"$date":1767323045000},"a.b":1}`,
+		`{"id":2,"method":"catalog.sync","arguments":[],"state":"FAILED","progress":{"percent":0},"exc_info":{"type":"VALIDATION"},"time_started":null}`,
+	} {
+		var d any
+		_ = json.Unmarshal([]byte(raw), &d)
+		docs = append(docs, d)
+	}
+	f.Fuzz(func(t *testing.T, filters, options string) {
+		done := make(chan struct{})
+		var out any
+		var err error
+		go func() {
+			defer close(done)
+			out, err = filterList(docs, json.RawMessage(filters), json.RawMessage(options))
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("filter_list hangs on %q %q", filters, options)
+		}
+		if err == nil {
+			if _, err := json.Marshal(out); err != nil {
+				t.Fatalf("result does not encode: %v", err)
+			}
+		}
+	})
+}
