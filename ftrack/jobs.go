@@ -15,12 +15,14 @@ import (
 // jobProjections are the attributes longrun asks for a Job.
 const jobProjections = "id, status, type, data, user_id, created_at, finished_at"
 
+// quoteEscaper escapes a query string literal; a Replacer is immutable once
+// built and safe for concurrent use, and building one costs more than
+// using it, so it is built once.
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // Quote renders s as a string literal of the query language: in double
 // quotes, with backslashes and double quotes escaped.
-func Quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
-}
+func Quote(s string) string { return `"` + quoteEscaper.Replace(s) + `"` }
 
 // QuoteTime renders t as a datetime literal: a quoted UTC ISO 8601 value.
 func QuoteTime(t time.Time) string { return Quote(t.UTC().Format("2006-01-02T15:04:05")) }
