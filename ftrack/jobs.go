@@ -290,25 +290,22 @@ func (s *Session) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error)
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	list, _, err := Query[json.RawMessage](ctx, s, "select "+jobProjections+" from Job where "+inList("id", ids))
+	list, _, err := Query[Job](ctx, s, "select "+jobProjections+" from Job where "+inList("id", ids))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*jobs.Job, 0, len(list))
-	for _, raw := range list {
-		var j Job
-		if err := json.Unmarshal(raw, &j); err != nil {
-			return nil, fmt.Errorf("ftrack: decoding job: %w", err)
-		}
-		out = append(out, j.Normalize(raw))
+	out := make([]*jobs.Job, len(list))
+	for i := range list {
+		out[i] = list[i].Normalize()
 	}
 	return out, nil
 }
 
-// Normalize turns the job into longrun's shared Job; raw is kept as Raw.
-func (j *Job) Normalize(raw json.RawMessage) *jobs.Job {
+// Normalize turns the job into longrun's shared Job, whose Raw is the job's
+// Raw (the entity as the server sent it).
+func (j *Job) Normalize() *jobs.Job {
 	n := &jobs.Job{ID: j.ID, Dialect: "ftrack", Operation: j.Type, RawState: string(j.Status),
-		Created: j.CreatedAt.Time, Updated: j.FinishedAt.Time, Raw: raw}
+		Created: j.CreatedAt.Time, Updated: j.FinishedAt.Time, Raw: j.Raw}
 	switch j.Status {
 	case StatusQueued:
 		n.State = jobs.StateQueued
