@@ -283,20 +283,21 @@ func (s *Session) DeleteJob(ctx context.Context, id string) error {
 	return err
 }
 
-// Fetch implements jobs.Source: one query for all ids. Done is succeeded,
-// failed is failed, queued and running are themselves; a percentage in the
-// description becomes the progress.
+// Fetch implements jobs.Source: one query for all ids, in one round trip
+// unless the server pages the answer (then Fetch follows
+// metadata.next.offset). Done is succeeded, failed is failed, queued and
+// running are themselves; a percentage in the description becomes the
+// progress.
 func (s *Session) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	list, _, err := Query[Job](ctx, s, "select "+jobProjections+" from Job where "+inList("id", ids))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*jobs.Job, len(list))
-	for i := range list {
-		out[i] = list[i].Normalize()
+	out := make([]*jobs.Job, 0, len(ids))
+	for j, err := range s.Jobs(ctx, JobListOptions{IDs: ids, OrderBy: "id", PageSize: len(ids)}) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j.Normalize())
 	}
 	return out, nil
 }
