@@ -193,7 +193,12 @@ func (s *Session) CreateJob(ctx context.Context, req CreateJobRequest) (*Job, er
 	if req.Status.Finished() {
 		j.FinishedAt = NewDateTime(s.now())
 	}
-	res, err := s.Call(ctx, CreateOperation{EntityType: "Job", EntityKey: []string{req.ID}, EntityData: j})
+	return s.callJob(ctx, CreateOperation{EntityType: "Job", EntityKey: []string{req.ID}, EntityData: j})
+}
+
+// callJob sends op alone and decodes the Job the server answers.
+func (s *Session) callJob(ctx context.Context, op Operation) (*Job, error) {
+	res, err := s.Call(ctx, op)
 	if err != nil {
 		return nil, err
 	}
@@ -246,15 +251,7 @@ func (s *Session) UpdateJob(ctx context.Context, id string, req UpdateJobRequest
 	if len(data) == 0 {
 		return s.GetJob(ctx, id)
 	}
-	res, err := s.Call(ctx, UpdateOperation{EntityType: "Job", EntityKey: []string{id}, EntityData: data})
-	if err != nil {
-		return nil, err
-	}
-	var out Job
-	if err := res[0].Decode(&out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return s.callJob(ctx, UpdateOperation{EntityType: "Job", EntityKey: []string{id}, EntityData: data})
 }
 
 // SetStatus sets a job's status and, when description is not empty, its
