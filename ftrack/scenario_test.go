@@ -81,11 +81,12 @@ func TestJobLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.GetJob(ctx, job.ID)
-	if !errors.Is(err, ftrack.ErrNoResult) {
+	var nf *ftrack.NotFoundError
+	if !errors.Is(err, ftrack.ErrNoResult) || !errors.Is(err, jobs.ErrNotFound) || !errors.As(err, &nf) || nf.ID != job.ID {
 		t.Fatalf("after delete: %v", err)
 	}
-	if err := s.DeleteJob(ctx, job.ID); err == nil {
-		t.Fatal("second delete succeeded")
+	if err := s.DeleteJob(ctx, job.ID); !errors.Is(err, ftrack.ErrNoResult) || errors.Is(err, ftrack.ErrValidation) {
+		t.Fatalf("second delete: %v", err)
 	}
 }
 

@@ -148,6 +148,7 @@ type apiError struct {
 	status    int
 }
 
+// Error reads "<exception>: <content>".
 func (e *apiError) Error() string { return e.Exception + ": " + e.Content }
 
 func errValidation(format string, a ...any) *apiError {
