@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/longrun/longrun/fake"
@@ -164,5 +166,32 @@ func TestFetchFollowsServerPaging(t *testing.T) {
 	want := `select id, status, type, data, user_id, created_at, finished_at from Job where id in ("a", "b") order by id offset 0 limit 2`
 	if len(exprs) != 2 || exprs[0] != want || !strings.HasSuffix(exprs[1], " offset 1 limit 2") {
 		t.Fatalf("expressions %q", exprs)
+	}
+}
+
+// TestJobsYieldsAnErrorOnce: a next offset that does not move would page
+// forever; Jobs yields the page, then the error once, then stops.
+func TestJobsYieldsAnErrorOnce(t *testing.T) {
+	var requests atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		_, _ = io.WriteString(w, `[{"action":"query","data":[{"__entity_type__":"Job","id":"a","status":"running"}],"metadata":{"next":{"offset":0}}}]`)
+	}))
+	defer hs.Close()
+	s, err := ftrack.NewSession(hs.URL, "jane", "k-123456", ftrack.WithLazyInit(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	var errs []error
+	for j, err := range s.Jobs(context.Background(), ftrack.JobListOptions{}) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ids = append(ids, j.ID)
+	}
+	if len(ids) != 1 || len(errs) != 1 || !errors.Is(errs[0], ftrack.ErrMalformedResponse) || requests.Load() != 1 {
+		t.Fatalf("jobs %v, errors %v, %d requests", ids, errs, requests.Load())
 	}
 }
