@@ -223,11 +223,14 @@ func (s *Session) GetJob(ctx context.Context, id string) (*Job, error) {
 
 // UpdateJobRequest changes a job; nil fields are left as they are.
 type UpdateJobRequest struct {
+	// Status is the new status; SetStatus also sets FinishedAt for done
+	// and failed, UpdateJob does not.
 	Status *Status
 	// Description replaces the data document with {"description": ...}.
 	Description *string
 	// Data replaces the data string whole (wins over Description).
-	Data       *string
+	Data *string
+	// FinishedAt sets finished_at (sent in UTC).
 	FinishedAt *time.Time
 }
 
