@@ -36,12 +36,16 @@ func NewID() string {
 // Attachment is a file attached to a job: a FileComponent in the
 // ftrack.server location linked by a JobComponent.
 type Attachment struct {
+	// ComponentID is the FileComponent's id, which Download and
+	// DownloadURL take.
 	ComponentID string
-	JobID       string
+	// JobID is the job the file is attached to.
+	JobID string
 	// Name is the component's name, FileType its extension with the dot.
 	Name     string
 	FileType string
-	Size     int64
+	// Size is the file's size in bytes.
+	Size int64
 }
 
 // FileName is Name followed by FileType.
@@ -139,6 +143,7 @@ type countReader struct {
 	n int64
 }
 
+// Read reads from the underlying reader and counts the bytes.
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)

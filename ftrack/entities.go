@@ -41,20 +41,22 @@ type Job struct {
 	CreatedAt     DateTime       `json:"created_at,omitzero"`
 	FinishedAt    DateTime       `json:"finished_at,omitzero"`
 	JobComponents []JobComponent `json:"job_components,omitempty"`
-	// Extra holds attributes longrun does not model, kept for re-encoding.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the entity as the server sent it, unknown attributes included;
+	// MarshalJSON re-encodes those.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown attributes.
+// UnmarshalJSON decodes the entity and keeps it whole in Raw.
 func (j *Job) UnmarshalJSON(b []byte) error {
 	type plain Job
-	return unmarshalExtra(b, (*plain)(j), &j.Extra)
+	return decodeRaw(b, (*plain)(j), &j.Raw)
 }
 
-// MarshalJSON re-encodes with unknown attributes.
+// MarshalJSON encodes the fields, plus the attributes of Raw that Job
+// does not model.
 func (j Job) MarshalJSON() ([]byte, error) {
 	type plain Job
-	return marshalExtra(plain(j), j.Extra)
+	return encodeRaw(plain(j), j.Raw)
 }
 
 // JobData is the document a Job's data string holds. The web interface
@@ -67,14 +69,36 @@ type JobData struct {
 
 // UnmarshalJSON keeps unknown keys.
 func (d *JobData) UnmarshalJSON(b []byte) error {
-	type plain JobData
-	return unmarshalExtra(b, (*plain)(d), &d.Extra)
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*d = JobData{}
+	if v, ok := m["description"]; ok {
+		if err := json.Unmarshal(v, &d.Description); err != nil {
+			return fmt.Errorf("ftrack: job data description: %w", err)
+		}
+		delete(m, "description")
+	}
+	if len(m) > 0 {
+		d.Extra = m
+	}
+	return nil
 }
 
-// MarshalJSON re-encodes with unknown keys.
+// MarshalJSON re-encodes with unknown keys; Description wins over an
+// Extra key of the same name.
 func (d JobData) MarshalJSON() ([]byte, error) {
-	type plain JobData
-	return marshalExtra(plain(d), d.Extra)
+	m := make(map[string]any, len(d.Extra)+1)
+	for k, v := range d.Extra {
+		m[k] = v
+	}
+	if d.Description != "" {
+		m["description"] = d.Description
+	} else {
+		delete(m, "description")
+	}
+	return json.Marshal(m)
 }
 
 // String serialises the document the way the data attribute holds it.
@@ -144,20 +168,22 @@ type User struct {
 	Email        string `json:"email,omitempty"`
 	IsActive     *bool  `json:"is_active,omitempty"`
 	ResourceType string `json:"resource_type,omitempty"`
-	// Extra holds attributes longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the entity as the server sent it, unknown attributes included;
+	// MarshalJSON re-encodes those.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown attributes.
+// UnmarshalJSON decodes the entity and keeps it whole in Raw.
 func (u *User) UnmarshalJSON(b []byte) error {
 	type plain User
-	return unmarshalExtra(b, (*plain)(u), &u.Extra)
+	return decodeRaw(b, (*plain)(u), &u.Raw)
 }
 
-// MarshalJSON re-encodes with unknown attributes.
+// MarshalJSON encodes the fields, plus the attributes of Raw that User
+// does not model.
 func (u User) MarshalJSON() ([]byte, error) {
 	type plain User
-	return marshalExtra(plain(u), u.Extra)
+	return encodeRaw(plain(u), u.Raw)
 }
 
 // FileComponent is a file known to ftrack: Name plus FileType (with its
@@ -172,20 +198,22 @@ type FileComponent struct {
 	ContainerID        *string             `json:"container_id,omitempty"`
 	VersionID          *string             `json:"version_id,omitempty"`
 	ComponentLocations []ComponentLocation `json:"component_locations,omitempty"`
-	// Extra holds attributes longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the entity as the server sent it, unknown attributes included;
+	// MarshalJSON re-encodes those.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown attributes.
+// UnmarshalJSON decodes the entity and keeps it whole in Raw.
 func (c *FileComponent) UnmarshalJSON(b []byte) error {
 	type plain FileComponent
-	return unmarshalExtra(b, (*plain)(c), &c.Extra)
+	return decodeRaw(b, (*plain)(c), &c.Raw)
 }
 
-// MarshalJSON re-encodes with unknown attributes.
+// MarshalJSON encodes the fields, plus the attributes of Raw that FileComponent
+// does not model.
 func (c FileComponent) MarshalJSON() ([]byte, error) {
 	type plain FileComponent
-	return marshalExtra(plain(c), c.Extra)
+	return encodeRaw(plain(c), c.Raw)
 }
 
 // FileName is Name followed by FileType.
@@ -201,20 +229,22 @@ type ComponentLocation struct {
 	ResourceIdentifier string         `json:"resource_identifier,omitempty"`
 	Component          *FileComponent `json:"component,omitempty"`
 	Location           *Location      `json:"location,omitempty"`
-	// Extra holds attributes longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the entity as the server sent it, unknown attributes included;
+	// MarshalJSON re-encodes those.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown attributes.
+// UnmarshalJSON decodes the entity and keeps it whole in Raw.
 func (c *ComponentLocation) UnmarshalJSON(b []byte) error {
 	type plain ComponentLocation
-	return unmarshalExtra(b, (*plain)(c), &c.Extra)
+	return decodeRaw(b, (*plain)(c), &c.Raw)
 }
 
-// MarshalJSON re-encodes with unknown attributes.
+// MarshalJSON encodes the fields, plus the attributes of Raw that ComponentLocation
+// does not model.
 func (c ComponentLocation) MarshalJSON() ([]byte, error) {
 	type plain ComponentLocation
-	return marshalExtra(plain(c), c.Extra)
+	return encodeRaw(plain(c), c.Raw)
 }
 
 // JobComponent attaches a component to a job; its key is
@@ -225,20 +255,22 @@ type JobComponent struct {
 	JobID       string         `json:"job_id,omitempty"`
 	Component   *FileComponent `json:"component,omitempty"`
 	Job         *Job           `json:"job,omitempty"`
-	// Extra holds attributes longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the entity as the server sent it, unknown attributes included;
+	// MarshalJSON re-encodes those.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown attributes.
+// UnmarshalJSON decodes the entity and keeps it whole in Raw.
 func (c *JobComponent) UnmarshalJSON(b []byte) error {
 	type plain JobComponent
-	return unmarshalExtra(b, (*plain)(c), &c.Extra)
+	return decodeRaw(b, (*plain)(c), &c.Raw)
 }
 
-// MarshalJSON re-encodes with unknown attributes.
+// MarshalJSON encodes the fields, plus the attributes of Raw that JobComponent
+// does not model.
 func (c JobComponent) MarshalJSON() ([]byte, error) {
 	type plain JobComponent
-	return marshalExtra(plain(c), c.Extra)
+	return encodeRaw(plain(c), c.Raw)
 }
 
 // Location is a storage place such as ftrack.server.
@@ -248,18 +280,20 @@ type Location struct {
 	Name        string `json:"name,omitempty"`
 	Label       string `json:"label,omitempty"`
 	Description string `json:"description,omitempty"`
-	// Extra holds attributes longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the entity as the server sent it, unknown attributes included;
+	// MarshalJSON re-encodes those.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown attributes.
+// UnmarshalJSON decodes the entity and keeps it whole in Raw.
 func (l *Location) UnmarshalJSON(b []byte) error {
 	type plain Location
-	return unmarshalExtra(b, (*plain)(l), &l.Extra)
+	return decodeRaw(b, (*plain)(l), &l.Raw)
 }
 
-// MarshalJSON re-encodes with unknown attributes.
+// MarshalJSON encodes the fields, plus the attributes of Raw that Location
+// does not model.
 func (l Location) MarshalJSON() ([]byte, error) {
 	type plain Location
-	return marshalExtra(plain(l), l.Extra)
+	return encodeRaw(plain(l), l.Raw)
 }

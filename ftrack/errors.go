@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
 
@@ -24,7 +25,9 @@ var (
 	// batch's length, nor an error object.
 	ErrMalformedResponse = errors.New("ftrack: malformed response")
 	// ErrNoResult is returned by Get-style methods when a query found
-	// nothing. It also matches jobs.ErrNotFound through NotFoundError.
+	// nothing (a *NotFoundError, which also matches jobs.ErrNotFound), and
+	// matches the server's NoResultFoundError (an update or delete of a
+	// key it does not know).
 	ErrNoResult = errors.New("ftrack: no result found")
 )
 
@@ -47,6 +50,8 @@ type ServerError struct {
 	HTTP *rest.APIError `json:"-"`
 }
 
+// Error reads "ftrack: server reported <exception>: <content>", with the
+// error code and HTTP status when there are.
 func (e *ServerError) Error() string {
 	msg := "ftrack: server reported " + e.Exception
 	if e.Content != "" {
@@ -83,6 +88,8 @@ func (e *ServerError) Is(target error) bool {
 		return e.Exception == "PermissionError"
 	case ErrValidation:
 		return e.Exception == "ValidationError"
+	case ErrNoResult:
+		return e.Exception == "NoResultFoundError"
 	}
 	return false
 }
@@ -134,24 +141,32 @@ func errorDecoder(e *rest.APIError, body []byte) {
 // NotFoundError is returned when the server knows no entity of the type
 // with the id.
 type NotFoundError struct {
+	// EntityType is the type asked for, such as Job.
 	EntityType string
-	ID         string
+	// ID is the id (for a User, the username) asked for.
+	ID string
 }
 
+// Error reads "ftrack: no <type> with id <id>".
 func (e *NotFoundError) Error() string { return "ftrack: no " + e.EntityType + " with id " + e.ID }
 
-// Is matches ErrNoResult.
-func (e *NotFoundError) Is(target error) bool { return target == ErrNoResult }
+// Is matches ErrNoResult and jobs.ErrNotFound.
+func (e *NotFoundError) Is(target error) bool {
+	return target == ErrNoResult || target == jobs.ErrNotFound
+}
 
 // UploadError is a PUT of a component's bytes that failed.
 type UploadError struct {
+	// ComponentID is the component whose bytes were sent.
 	ComponentID string
 	StatusCode  int    // 0 when no response came
 	URL         string // redacted
 	Body        string // the first bytes of the storage's answer
-	Err         error
+	// Err is the transport's error, or why the upload was short.
+	Err error
 }
 
+// Error names the component, the redacted URL and what went wrong.
 func (e *UploadError) Error() string {
 	msg := "ftrack: uploading component " + e.ComponentID + " to " + e.URL
 	if e.StatusCode != 0 {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/longrun/longrun/fake"
@@ -123,5 +125,73 @@ func TestAPIKeyNeverLogged(t *testing.T) {
 		if strings.Contains(text, adminKey) {
 			t.Errorf("api key leaked: %s", text)
 		}
+	}
+}
+
+// TestFetchFollowsServerPaging: a server that caps the page it answers
+// (here at one job) is followed through metadata.next, so Fetch loses no
+// job, and the expression orders by id to keep the pages stable.
+func TestFetchFollowsServerPaging(t *testing.T) {
+	var mu sync.Mutex
+	var exprs []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ops []struct {
+			Expression string `json:"expression"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&ops); err != nil || len(ops) != 1 {
+			http.Error(w, "one query per batch expected", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		exprs = append(exprs, ops[0].Expression)
+		mu.Unlock()
+		page := `{"action":"query","data":[{"__entity_type__":"Job","id":"a","status":"done"}],"metadata":{"next":{"offset":1}}}`
+		if strings.Contains(ops[0].Expression, "offset 1 ") {
+			page = `{"action":"query","data":[{"__entity_type__":"Job","id":"b","status":"running","data":"{\"description\": \"40%\"}"}],"metadata":{"next":{"offset":null}}}`
+		}
+		_, _ = io.WriteString(w, "["+page+"]")
+	}))
+	defer hs.Close()
+	s, err := ftrack.NewSession(hs.URL, "jane", "k-123456", ftrack.WithLazyInit(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Fetch(context.Background(), "a", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "a" || got[1].ID != "b" || got[1].Progress.Percent != 40 || string(got[0].Raw) == "" {
+		t.Fatalf("fetched %+v", got)
+	}
+	want := `select id, status, type, data, user_id, created_at, finished_at from Job where id in ("a", "b") order by id offset 0 limit 2`
+	if len(exprs) != 2 || exprs[0] != want || !strings.HasSuffix(exprs[1], " offset 1 limit 2") {
+		t.Fatalf("expressions %q", exprs)
+	}
+}
+
+// TestJobsYieldsAnErrorOnce: a next offset that does not move would page
+// forever; Jobs yields the page, then the error once, then stops.
+func TestJobsYieldsAnErrorOnce(t *testing.T) {
+	var requests atomic.Int32
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		_, _ = io.WriteString(w, `[{"action":"query","data":[{"__entity_type__":"Job","id":"a","status":"running"}],"metadata":{"next":{"offset":0}}}]`)
+	}))
+	defer hs.Close()
+	s, err := ftrack.NewSession(hs.URL, "jane", "k-123456", ftrack.WithLazyInit(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	var errs []error
+	for j, err := range s.Jobs(context.Background(), ftrack.JobListOptions{}) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ids = append(ids, j.ID)
+	}
+	if len(ids) != 1 || len(errs) != 1 || !errors.Is(errs[0], ftrack.ErrMalformedResponse) || requests.Load() != 1 {
+		t.Fatalf("jobs %v, errors %v, %d requests", ids, errs, requests.Load())
 	}
 }

@@ -15,12 +15,14 @@ import (
 // jobProjections are the attributes longrun asks for a Job.
 const jobProjections = "id, status, type, data, user_id, created_at, finished_at"
 
+// quoteEscaper escapes a query string literal; a Replacer is immutable once
+// built and safe for concurrent use, and building one costs more than
+// using it, so it is built once.
+var quoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // Quote renders s as a string literal of the query language: in double
 // quotes, with backslashes and double quotes escaped.
-func Quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
-}
+func Quote(s string) string { return `"` + quoteEscaper.Replace(s) + `"` }
 
 // QuoteTime renders t as a datetime literal: a quoted UTC ISO 8601 value.
 func QuoteTime(t time.Time) string { return Quote(t.UTC().Format("2006-01-02T15:04:05")) }
@@ -191,7 +193,12 @@ func (s *Session) CreateJob(ctx context.Context, req CreateJobRequest) (*Job, er
 	if req.Status.Finished() {
 		j.FinishedAt = NewDateTime(s.now())
 	}
-	res, err := s.Call(ctx, CreateOperation{EntityType: "Job", EntityKey: []string{req.ID}, EntityData: j})
+	return s.callJob(ctx, CreateOperation{EntityType: "Job", EntityKey: []string{req.ID}, EntityData: j})
+}
+
+// callJob sends op alone and decodes the Job the server answers.
+func (s *Session) callJob(ctx context.Context, op Operation) (*Job, error) {
+	res, err := s.Call(ctx, op)
 	if err != nil {
 		return nil, err
 	}
@@ -216,11 +223,14 @@ func (s *Session) GetJob(ctx context.Context, id string) (*Job, error) {
 
 // UpdateJobRequest changes a job; nil fields are left as they are.
 type UpdateJobRequest struct {
+	// Status is the new status; SetStatus also sets FinishedAt for done
+	// and failed, UpdateJob does not.
 	Status *Status
 	// Description replaces the data document with {"description": ...}.
 	Description *string
 	// Data replaces the data string whole (wins over Description).
-	Data       *string
+	Data *string
+	// FinishedAt sets finished_at (sent in UTC).
 	FinishedAt *time.Time
 }
 
@@ -244,15 +254,7 @@ func (s *Session) UpdateJob(ctx context.Context, id string, req UpdateJobRequest
 	if len(data) == 0 {
 		return s.GetJob(ctx, id)
 	}
-	res, err := s.Call(ctx, UpdateOperation{EntityType: "Job", EntityKey: []string{id}, EntityData: data})
-	if err != nil {
-		return nil, err
-	}
-	var out Job
-	if err := res[0].Decode(&out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return s.callJob(ctx, UpdateOperation{EntityType: "Job", EntityKey: []string{id}, EntityData: data})
 }
 
 // SetStatus sets a job's status and, when description is not empty, its
@@ -281,32 +283,30 @@ func (s *Session) DeleteJob(ctx context.Context, id string) error {
 	return err
 }
 
-// Fetch implements jobs.Source: one query for all ids. Done is succeeded,
-// failed is failed, queued and running are themselves; a percentage in the
-// description becomes the progress.
+// Fetch implements jobs.Source: one query for all ids, in one round trip
+// unless the server pages the answer (then Fetch follows
+// metadata.next.offset). Done is succeeded, failed is failed, queued and
+// running are themselves; a percentage in the description becomes the
+// progress.
 func (s *Session) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	list, _, err := Query[json.RawMessage](ctx, s, "select "+jobProjections+" from Job where "+inList("id", ids))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*jobs.Job, 0, len(list))
-	for _, raw := range list {
-		var j Job
-		if err := json.Unmarshal(raw, &j); err != nil {
-			return nil, fmt.Errorf("ftrack: decoding job: %w", err)
+	out := make([]*jobs.Job, 0, len(ids))
+	for j, err := range s.Jobs(ctx, JobListOptions{IDs: ids, OrderBy: "id", PageSize: len(ids)}) {
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, j.Normalize(raw))
+		out = append(out, j.Normalize())
 	}
 	return out, nil
 }
 
-// Normalize turns the job into longrun's shared Job; raw is kept as Raw.
-func (j *Job) Normalize(raw json.RawMessage) *jobs.Job {
+// Normalize turns the job into longrun's shared Job, whose Raw is the job's
+// Raw (the entity as the server sent it).
+func (j *Job) Normalize() *jobs.Job {
 	n := &jobs.Job{ID: j.ID, Dialect: "ftrack", Operation: j.Type, RawState: string(j.Status),
-		Created: j.CreatedAt.Time, Updated: j.FinishedAt.Time, Raw: raw}
+		Created: j.CreatedAt.Time, Updated: j.FinishedAt.Time, Raw: j.Raw}
 	switch j.Status {
 	case StatusQueued:
 		n.State = jobs.StateQueued

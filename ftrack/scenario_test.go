@@ -81,11 +81,12 @@ func TestJobLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.GetJob(ctx, job.ID)
-	if !errors.Is(err, ftrack.ErrNoResult) {
+	var nf *ftrack.NotFoundError
+	if !errors.Is(err, ftrack.ErrNoResult) || !errors.Is(err, jobs.ErrNotFound) || !errors.As(err, &nf) || nf.ID != job.ID {
 		t.Fatalf("after delete: %v", err)
 	}
-	if err := s.DeleteJob(ctx, job.ID); err == nil {
-		t.Fatal("second delete succeeded")
+	if err := s.DeleteJob(ctx, job.ID); !errors.Is(err, ftrack.ErrNoResult) || errors.Is(err, ftrack.ErrValidation) {
+		t.Fatalf("second delete: %v", err)
 	}
 }
 
@@ -132,13 +133,23 @@ func TestJobsQueryPaging(t *testing.T) {
 		}
 		desc = append(desc, j.ID)
 	}
-	if len(desc) == 0 || desc[0] != ids[6] {
-		t.Fatalf("descending %v", desc)
+	// jobs 1..6 were created after the bound, job 0 before it
+	wantDesc := []string{ids[6], ids[5], ids[4], ids[3], ids[2], ids[1]}
+	if strings.Join(desc, ",") != strings.Join(wantDesc, ",") {
+		t.Fatalf("descending, created after: got %v want %v", desc, wantDesc)
 	}
-	for _, id := range desc {
-		if id == ids[0] {
-			t.Fatalf("created_at filter kept the first job: %v", desc)
+	// breaking out of the loop stops the paging: one request, no more
+	calls = srv.Ftrack().Calls()
+	n := 0
+	for _, err := range s.Jobs(ctx, ftrack.JobListOptions{PageSize: 1}) {
+		if err != nil {
+			t.Fatal(err)
 		}
+		n++
+		break
+	}
+	if got := srv.Ftrack().Calls() - calls; n != 1 || got != 1 {
+		t.Fatalf("break after %d jobs made %d requests, want 1", n, got)
 	}
 	list, next, err := s.ListJobs(ctx, ftrack.JobListOptions{IDs: ids[:3], PageSize: 10})
 	if err != nil || len(list) != 3 || next != -1 {

@@ -263,16 +263,9 @@ func (s *Session) Init(ctx context.Context) error {
 
 // ServerInformation returns the server's information, asking once.
 func (s *Session) ServerInformation(ctx context.Context) (*ServerInformation, error) {
-	s.mu.Lock()
-	info := s.info
-	s.mu.Unlock()
-	if info == nil {
-		if err := s.Init(ctx); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		info = s.info
-		s.mu.Unlock()
+	info, _, err := s.initialised(ctx)
+	if err != nil {
+		return nil, err
 	}
 	c := *info
 	return &c, nil
@@ -280,18 +273,28 @@ func (s *Session) ServerInformation(ctx context.Context) (*ServerInformation, er
 
 // Schemas returns the server's entity schemas, asking once.
 func (s *Session) Schemas(ctx context.Context) ([]Schema, error) {
-	s.mu.Lock()
-	sc := s.schemas
-	s.mu.Unlock()
-	if sc == nil {
-		if err := s.Init(ctx); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		sc = s.schemas
-		s.mu.Unlock()
+	_, sc, err := s.initialised(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return append([]Schema(nil), sc...), nil
+}
+
+// initialised returns what Init keeps, calling Init first when nothing is
+// kept yet.
+func (s *Session) initialised(ctx context.Context) (*ServerInformation, []Schema, error) {
+	s.mu.Lock()
+	info, sc := s.info, s.schemas
+	s.mu.Unlock()
+	if info != nil {
+		return info, sc, nil
+	}
+	if err := s.Init(ctx); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info, s.schemas, nil
 }
 
 // Query runs one query expression and returns its page: the entities are

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -66,9 +65,11 @@ func (d *DateTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// timeLayouts are tried in order; the naive form the server sends comes
+// first, as every failed time.Parse allocates its error.
 var timeLayouts = []string{
-	time.RFC3339Nano,
 	"2006-01-02T15:04:05.999999999",
+	time.RFC3339Nano,
 	"2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999",
 	"2006-01-02",
@@ -283,20 +284,21 @@ type QueryMetadata struct {
 		// Offset is the offset of the next page, nil when there is none.
 		Offset *int `json:"offset"`
 	} `json:"next"`
-	// Extra holds fields longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the object as the server sent it, unknown fields included.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON decodes the metadata and keeps unknown fields.
+// UnmarshalJSON decodes the object and keeps it whole in Raw.
 func (m *QueryMetadata) UnmarshalJSON(b []byte) error {
 	type plain QueryMetadata
-	return unmarshalExtra(b, (*plain)(m), &m.Extra)
+	return decodeRaw(b, (*plain)(m), &m.Raw)
 }
 
-// MarshalJSON re-encodes the metadata with its unknown fields.
+// MarshalJSON encodes the fields, plus the fields of Raw that QueryMetadata
+// does not model.
 func (m QueryMetadata) MarshalJSON() ([]byte, error) {
 	type plain QueryMetadata
-	return marshalExtra(plain(m), m.Extra)
+	return encodeRaw(plain(m), m.Raw)
 }
 
 // UnmarshalJSON decodes one result entry.
@@ -391,20 +393,21 @@ type ServerInformation struct {
 	SchemaHash               string          `json:"schema_hash,omitempty"`
 	StorageScenario          json.RawMessage `json:"storage_scenario,omitempty"`
 	IsTimezoneSupportEnabled bool            `json:"is_timezone_support_enabled"`
-	// Extra holds fields longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the object as the server sent it, unknown fields included.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown fields.
+// UnmarshalJSON decodes the object and keeps it whole in Raw.
 func (s *ServerInformation) UnmarshalJSON(b []byte) error {
 	type plain ServerInformation
-	return unmarshalExtra(b, (*plain)(s), &s.Extra)
+	return decodeRaw(b, (*plain)(s), &s.Raw)
 }
 
-// MarshalJSON re-encodes with unknown fields.
+// MarshalJSON encodes the fields, plus the fields of Raw that ServerInformation
+// does not model.
 func (s ServerInformation) MarshalJSON() ([]byte, error) {
 	type plain ServerInformation
-	return marshalExtra(plain(s), s.Extra)
+	return encodeRaw(plain(s), s.Raw)
 }
 
 // Schema is one entity type's schema from query_schemas.
@@ -418,20 +421,21 @@ type Schema struct {
 	DefaultProjections []string                   `json:"default_projections,omitempty"`
 	SystemProjections  []string                   `json:"system_projections,omitempty"`
 	Properties         map[string]json.RawMessage `json:"properties,omitempty"`
-	// Extra holds fields longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the object as the server sent it, unknown fields included.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown fields.
+// UnmarshalJSON decodes the object and keeps it whole in Raw.
 func (s *Schema) UnmarshalJSON(b []byte) error {
 	type plain Schema
-	return unmarshalExtra(b, (*plain)(s), &s.Extra)
+	return decodeRaw(b, (*plain)(s), &s.Raw)
 }
 
-// MarshalJSON re-encodes with unknown fields.
+// MarshalJSON encodes the fields, plus the fields of Raw that Schema
+// does not model.
 func (s Schema) MarshalJSON() ([]byte, error) {
 	type plain Schema
-	return marshalExtra(plain(s), s.Extra)
+	return encodeRaw(plain(s), s.Raw)
 }
 
 // UploadMetadata is the get_upload_metadata payload: PUT the bytes to URL
@@ -440,32 +444,73 @@ type UploadMetadata struct {
 	URL         string            `json:"url"`
 	Headers     map[string]string `json:"headers"`
 	ComponentID string            `json:"component_id,omitempty"`
-	// Extra holds fields longrun does not model.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Raw is the object as the server sent it, unknown fields included.
+	Raw json.RawMessage `json:"-"`
 }
 
-// UnmarshalJSON keeps unknown fields.
+// UnmarshalJSON decodes the object and keeps it whole in Raw.
 func (u *UploadMetadata) UnmarshalJSON(b []byte) error {
 	type plain UploadMetadata
-	return unmarshalExtra(b, (*plain)(u), &u.Extra)
+	return decodeRaw(b, (*plain)(u), &u.Raw)
 }
 
-// MarshalJSON re-encodes with unknown fields.
+// MarshalJSON encodes the fields, plus the fields of Raw that UploadMetadata
+// does not model.
 func (u UploadMetadata) MarshalJSON() ([]byte, error) {
 	type plain UploadMetadata
-	return marshalExtra(plain(u), u.Extra)
+	return encodeRaw(plain(u), u.Raw)
 }
 
 // --- unknown-field keeping ---
 
-var knownFields sync.Map // reflect.Type -> map[string]bool
-
-func jsonNames(t reflect.Type) map[string]bool {
-	if v, ok := knownFields.Load(t); ok {
-		return v.(map[string]bool)
+// decodeRaw decodes b into v (a pointer to a struct without its own
+// UnmarshalJSON) in one pass and keeps a copy of b in *raw. Keeping the
+// object whole costs a copy; splitting it into known and unknown fields
+// at every level of nesting cost a second decode into a map per object.
+func decodeRaw(b []byte, v any, raw *json.RawMessage) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return err
 	}
-	m := map[string]bool{}
-	for i := 0; i < t.NumField(); i++ {
+	*raw = append((*raw)[:0:0], b...)
+	return nil
+}
+
+// encodeRaw encodes v (a struct without its own MarshalJSON) and adds the
+// fields of raw that v's type does not name, so that attributes a newer
+// server sent survive a round trip. Fields v names win, even when v
+// leaves them out (omitempty), so clearing a field is not undone by raw.
+func encodeRaw(v any, raw json.RawMessage) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(raw) == 0 {
+		return b, err
+	}
+	var extra map[string]json.RawMessage
+	if json.Unmarshal(raw, &extra) != nil || len(extra) == 0 {
+		return b, nil // raw is not an object: nothing to add
+	}
+	known := jsonNames(reflect.TypeOf(v))
+	for k := range extra {
+		if known[k] {
+			delete(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return b, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, val := range extra {
+		m[k] = val
+	}
+	return json.Marshal(m)
+}
+
+// jsonNames lists the json names of t's fields.
+func jsonNames(t reflect.Type) map[string]bool {
+	m := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
 		if tag == "-" || !f.IsExported() {
@@ -477,47 +522,5 @@ func jsonNames(t reflect.Type) map[string]bool {
 		}
 		m[name] = true
 	}
-	knownFields.Store(t, m)
 	return m
-}
-
-// unmarshalExtra decodes b into v (a pointer to a struct) and puts every
-// field v does not name into *extra.
-func unmarshalExtra(b []byte, v any, extra *map[string]json.RawMessage) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		return err
-	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(b, &all); err != nil {
-		return err
-	}
-	known := jsonNames(reflect.TypeOf(v).Elem())
-	for k := range all {
-		if known[k] {
-			delete(all, k)
-		}
-	}
-	if len(all) == 0 {
-		all = nil
-	}
-	*extra = all
-	return nil
-}
-
-// marshalExtra encodes v and adds the extra fields it does not set itself.
-func marshalExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil || len(extra) == 0 {
-		return b, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	for k, val := range extra {
-		if _, set := m[k]; !set {
-			m[k] = val
-		}
-	}
-	return json.Marshal(m)
 }

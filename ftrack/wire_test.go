@@ -136,7 +136,7 @@ func TestRecordedResponsesDecode(t *testing.T) {
 	}
 	var u ftrack.User
 	if err := res[5].Decode(&u); err != nil || u.Username != "25ba83d1-ef38-455e-9b75-17ace2ccabc1" || u.IsActive == nil || *u.IsActive ||
-		u.FirstName != "first" || string(u.Extra["user_type_id"]) != `"ac9fa5aa-4361-11e0-b7cc-0019bb4983d8"` {
+		u.FirstName != "first" || !strings.Contains(string(u.Raw), `"user_type_id": "ac9fa5aa-4361-11e0-b7cc-0019bb4983d8"`) {
 		t.Fatalf("user %+v %v", u, err)
 	}
 	if err := res[6].Decode(&u); err != nil || u.Username != "testName-3e21c60e-33ac-4242-aaf8-b04a089821c7" || res[6].Action != "update" {
@@ -272,5 +272,26 @@ func TestExpressionBuilder(t *testing.T) {
 	}
 	if _, ok := ftrack.Percent("no figure"); ok {
 		t.Fatal("percent found in text without one")
+	}
+}
+
+func TestRawKeepsUnknownNotClearedFields(t *testing.T) {
+	var j ftrack.Job
+	doc := `{"__entity_type__":"Job","id":"j","status":"done","finished_at":{"__type__":"datetime","value":"2022-10-10T10:12:09"},"priority":3}`
+	if err := json.Unmarshal([]byte(doc), &j); err != nil {
+		t.Fatal(err)
+	}
+	if string(j.Raw) != doc {
+		t.Fatalf("raw %s", j.Raw)
+	}
+	j.FinishedAt = ftrack.DateTime{}
+	j.Status = ftrack.StatusRunning
+	out, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"__entity_type__":"Job","id":"j","priority":3,"status":"running"}`
+	if string(out) != want {
+		t.Fatalf("got  %s\nwant %s", out, want)
 	}
 }

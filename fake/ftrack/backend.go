@@ -148,6 +148,7 @@ type apiError struct {
 	status    int
 }
 
+// Error reads "<exception>: <content>".
 func (e *apiError) Error() string { return e.Exception + ": " + e.Content }
 
 func errValidation(format string, a ...any) *apiError {
@@ -370,11 +371,7 @@ func contains(list []string, s string) bool {
 }
 
 func (b *Backend) create(op map[string]any) (any, *apiError) {
-	t, aerr := entityTypeOf(op)
-	if aerr != nil {
-		return nil, aerr
-	}
-	key, aerr := entityKey(t, op)
+	t, key, aerr := typeAndKey(op)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -433,6 +430,32 @@ func pkValues(t *typeDef, e entity) []any {
 	return out
 }
 
+// typeAndKey reads an operation's entity_type and entity_key.
+func typeAndKey(op map[string]any) (*typeDef, []string, *apiError) {
+	t, aerr := entityTypeOf(op)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	key, aerr := entityKey(t, op)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	return t, key, nil
+}
+
+// target finds the entity an update or delete operation names.
+func (b *Backend) target(op map[string]any) (*typeDef, entity, *apiError) {
+	t, key, aerr := typeAndKey(op)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	e, aerr := b.find(t, key)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	return t, e, nil
+}
+
 func (b *Backend) find(t *typeDef, key []string) (entity, *apiError) {
 	if len(key) != len(t.pk) {
 		return nil, errValidation("%s is keyed by %s.", t.name, strings.Join(t.pk, ", "))
@@ -453,15 +476,7 @@ func (b *Backend) get(typeName, id string) entity {
 }
 
 func (b *Backend) update(op map[string]any) (any, *apiError) {
-	t, aerr := entityTypeOf(op)
-	if aerr != nil {
-		return nil, aerr
-	}
-	key, aerr := entityKey(t, op)
-	if aerr != nil {
-		return nil, aerr
-	}
-	old, aerr := b.find(t, key)
+	t, old, aerr := b.target(op)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -485,15 +500,7 @@ func (b *Backend) update(op map[string]any) (any, *apiError) {
 }
 
 func (b *Backend) delete(op map[string]any) (any, *apiError) {
-	t, aerr := entityTypeOf(op)
-	if aerr != nil {
-		return nil, aerr
-	}
-	key, aerr := entityKey(t, op)
-	if aerr != nil {
-		return nil, aerr
-	}
-	e, aerr := b.find(t, key)
+	t, e, aerr := b.target(op)
 	if aerr != nil {
 		return nil, aerr
 	}
