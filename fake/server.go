@@ -20,9 +20,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/longrun/longrun/fake/ftrack"
-	"github.com/longrun/longrun/fake/freezer"
 	"github.com/longrun/longrun/fake/cloudsigma"
+	"github.com/longrun/longrun/fake/freezer"
+	"github.com/longrun/longrun/fake/ftrack"
 	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/fake/truenas"
 )
