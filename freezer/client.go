@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/longrun/longrun/jobs"
@@ -379,21 +380,70 @@ func (c *Client) Abort(ctx context.Context, id string) (EventResult, error) {
 	return c.SendEvent(ctx, id, EventAbort)
 }
 
-// Fetch implements jobs.Source: one GET per id (Freezer has no batch get);
-// a job the server does not know is left out.
+// FetchConcurrency bounds the GETs one Fetch runs at once.
+const FetchConcurrency = 8
+
+// Fetch implements jobs.Source. Freezer has no batch get, so it sends one
+// GET per id, at most FetchConcurrency at a time (a jobs.Watcher hands it
+// every watched id in one call); a job the server does not know is left
+// out. The first error cancels the GETs still running and is returned;
+// every GET has ended when Fetch returns.
 func (c *Client) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
-	out := make([]*jobs.Job, 0, len(ids))
-	for _, id := range ids {
-		j, err := c.Get(ctx, id)
+	got := make([]*jobs.Job, len(ids))
+	get := func(ctx context.Context, i int) error {
+		j, err := c.Get(ctx, ids[i])
 		if errors.Is(err, rest.ErrNotFound) {
-			continue
+			return nil
 		}
 		if err != nil {
+			return err
+		}
+		got[i] = j.Normalize()
+		return nil
+	}
+	if len(ids) == 1 {
+		if err := get(ctx, 0); err != nil {
 			return nil, err
 		}
-		out = append(out, j.Normalize())
+	} else if err := c.fetchAll(ctx, len(ids), get); err != nil {
+		return nil, err
+	}
+	out := make([]*jobs.Job, 0, len(ids))
+	for _, j := range got {
+		if j != nil {
+			out = append(out, j)
+		}
 	}
 	return out, nil
+}
+
+// fetchAll runs get(ctx, i) for i in [0, n) on at most FetchConcurrency
+// goroutines and waits for all of them; the first error cancels the rest.
+func (c *Client) fetchAll(ctx context.Context, n int, get func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, FetchConcurrency) {
+		wg.Go(func() {
+			for i := range next {
+				if err := get(ctx, i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // Wait follows job id until the run under way (or requested by Start)
