@@ -36,6 +36,19 @@ type Credentials struct {
 	ProjectDomainID   string
 }
 
+// String shows the credentials without the password.
+func (c Credentials) String() string {
+	c.Password = "REDACTED"
+	type plain Credentials // no String method: no recursion
+	return fmt.Sprintf("freezer.Credentials%+v", plain(c))
+}
+
+// GoString is String, for %#v.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue shows the credentials to slog without the password.
+func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
 // Token is a Keystone token and what came with it. Its String and LogValue
 // never show the secret; Value does.
 type Token struct {
@@ -58,11 +71,15 @@ func NewToken(value string) *Token { return &Token{value: value} }
 // Value is the secret, for the X-Auth-Token header.
 func (t *Token) Value() string { return t.value }
 
-// String hides the secret.
-func (t *Token) String() string { return "freezer.Token(REDACTED)" }
+// String hides the secret. (String, GoString and LogValue have value
+// receivers so that a Token printed or logged by value hides it too.)
+func (t Token) String() string { return "freezer.Token(REDACTED)" }
+
+// GoString hides the secret from %#v.
+func (t Token) GoString() string { return t.String() }
 
 // LogValue hides the secret from slog.
-func (t *Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+func (t Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
 // valid reports whether the token is worth sending at local time now: its
 // lifetime (expires_at minus issued_at, immune to clock skew) less a minute

@@ -139,3 +139,31 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretsNeverPrinted prints and logs a token and credentials every
+// way, by value and by pointer.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const secret = "hunter2-secret"
+	tok := fz.NewToken(secret)
+	creds := fz.Credentials{AuthURL: "http://k/v3", Username: "admin", Password: secret}
+	var logs bytes.Buffer
+	lg := slog.New(slog.NewTextHandler(&logs, nil))
+	lg.Info("x", "tok", tok, "tokv", *tok, "creds", creds, "credsp", &creds)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "tok", tok, "tokv", *tok, "creds", creds, "credsp", &creds)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		for _, v := range []any{tok, *tok, creds, &creds} {
+			if s := fmt.Sprintf(verb, v); strings.Contains(s, secret) {
+				t.Errorf("%s of %T shows the secret: %s", verb, v, s)
+			}
+		}
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("slog shows a secret: %s", logs.String())
+	}
+	if s := creds.String(); !strings.Contains(s, "admin") || !strings.Contains(s, "http://k/v3") {
+		t.Errorf("credentials print without their non-secret fields: %s", s)
+	}
+	if tok.Value() != secret {
+		t.Errorf("Value() = %q", tok.Value())
+	}
+}
