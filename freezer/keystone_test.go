@@ -160,7 +160,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if strings.Contains(logs.String(), secret) {
 		t.Errorf("slog shows a secret: %s", logs.String())
 	}
-	if s := creds.String(); !strings.Contains(s, "admin") || !strings.Contains(s, "http://k/v3") {
+	if s := fmt.Sprint(creds); !strings.Contains(s, "admin") || !strings.Contains(s, "http://k/v3") {
 		t.Errorf("credentials print without their non-secret fields: %s", s)
 	}
 	if tok.Value() != secret {
