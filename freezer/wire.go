@@ -140,8 +140,6 @@ func writeString(buf *bytes.Buffer, s string) error {
 
 func isNull(v []byte) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
 
-// decodeObject fills v's known fields and extra from data and returns the
-// known keys that were present.
 // decodeObject validates data once, then decodes it (see decodeTrusted).
 func decodeObject[T any](data []byte, v *T, defs []fieldDef[T], extra *map[string]json.RawMessage) ([]string, error) {
 	if !json.Valid(data) {
@@ -166,19 +164,16 @@ func decodeTrusted[T any](data []byte, v *T, defs []fieldDef[T], extra *map[stri
 			delete(*extra, k)
 		}
 		if i >= 0 {
+			// A duplicate key replaces what an earlier one set.
+			present = slices.DeleteFunc(present, func(p string) bool { return p == k })
 			if isNull(val) {
 				defs[i].zero(v)
-				return // null is the zero value
+				return // null is the zero value, not written back
 			}
 			if defs[i].set(v, val) {
-				if !slices.Contains(present, k) {
-					present = append(present, k)
-				}
+				present = append(present, k)
 				return
 			}
-		}
-		if i >= 0 {
-			present = slices.DeleteFunc(present, func(p string) bool { return p == k })
 		}
 		if *extra == nil {
 			*extra = make(map[string]json.RawMessage)

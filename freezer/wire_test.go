@@ -113,6 +113,24 @@ func TestDecodeKeepsMistypedFields(t *testing.T) {
 	}
 }
 
+// TestDecodeDuplicateKeys: a later duplicate key wins, as in
+// encoding/json, and a null one leaves nothing to write back.
+func TestDecodeDuplicateKeys(t *testing.T) {
+	in := `{"job_id":"a","job_id":null,"client_id":"x","client_id":5,"description":5,"description":"d","job_schedule":{"event":"start","event":null}}`
+	var j freezer.Job
+	if err := json.Unmarshal([]byte(in), &j); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(&j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"description":"d","job_schedule":{},"client_id":5}`
+	if !reflect.DeepEqual(semantic(t, out), semantic(t, []byte(want))) {
+		t.Errorf("got %s, want %s", out, want)
+	}
+}
+
 func TestNormalizeStates(t *testing.T) {
 	cases := []struct {
 		s     freezer.JobSchedule
