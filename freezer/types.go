@@ -2,6 +2,7 @@ package freezer
 
 import (
 	"encoding/json"
+	"slices"
 )
 
 // Job is a Freezer job document, as GET /v1/jobs/{job_id} and
@@ -254,12 +255,22 @@ const (
 	ResultAborted Result = "aborted"
 )
 
-// Events, Statuses and Results list the accepted words, in the server's order.
+// The accepted words, in the server's order (arrays: no caller can change
+// what Validate accepts).
 var (
-	Events   = []Event{EventNone, EventStop, EventStart, EventAbort, EventRemove}
-	Statuses = []Status{StatusNone, StatusCompleted, StatusStop, StatusScheduled, StatusRunning, StatusAborting, StatusRemoved}
-	Results  = []Result{ResultNone, ResultSuccess, ResultFail, ResultAborted}
+	events   = [...]Event{EventNone, EventStop, EventStart, EventAbort, EventRemove}
+	statuses = [...]Status{StatusNone, StatusCompleted, StatusStop, StatusScheduled, StatusRunning, StatusAborting, StatusRemoved}
+	results  = [...]Result{ResultNone, ResultSuccess, ResultFail, ResultAborted}
 )
+
+// Events lists the events a job_schedule accepts, in the server's order.
+func Events() []Event { return slices.Clone(events[:]) }
+
+// Statuses lists the statuses a job_schedule accepts, in the server's order.
+func Statuses() []Status { return slices.Clone(statuses[:]) }
+
+// Results lists the results a job_schedule accepts, in the server's order.
+func Results() []Result { return slices.Clone(results[:]) }
 
 // JobSchedule is a job's job_schedule: when it runs (a date, an interval,
 // or cron-like fields) and what the agent last did. The server rejects any
