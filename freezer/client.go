@@ -127,7 +127,7 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		if cfg.logger != nil {
 			ropts = append(ropts, rest.WithLogger(cfg.logger))
 		}
-		c.source = &tokenSource{creds: *cfg.creds, opts: append(ropts, cfg.rest...)}
+		c.source = newTokenSource(*cfg.creds, append(ropts, cfg.rest...))
 	}
 	ropts := []rest.Option{rest.WithErrorDecoder(DecodeError), rest.WithAuth(c.authorize), rest.WithUserAgent("longrun-go freezer")}
 	if cfg.logger != nil {
@@ -169,7 +169,7 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any) 
 	ctx2 := context.WithValue(ctx, tokenKey{}, &used)
 	resp, err := c.rc.Do(ctx2, method, path, q, body, out)
 	if c.source != nil && errors.Is(err, rest.ErrUnauthorized) && used != nil {
-		c.source.invalidate(used)
+		c.source.invalidate(ctx, used)
 		resp, err = c.rc.Do(ctx2, method, path, q, body, out)
 	}
 	return resp, err

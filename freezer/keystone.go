@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/longrun/longrun/rest"
@@ -255,17 +254,39 @@ func Authenticate(ctx context.Context, creds Credentials, opts ...rest.Option) (
 }
 
 // tokenSource caches a token obtained with a password and renews it before
-// it expires or after the server refused it.
+// it expires or after the server refused it. One caller at a time checks
+// or renews; the others wait for it only as long as their own contexts
+// allow.
 type tokenSource struct {
 	creds Credentials
 	opts  []rest.Option
-	mu    sync.Mutex
+	turn  chan struct{} // holds one value while a caller checks or renews
 	tok   *Token
 }
 
+func newTokenSource(creds Credentials, opts []rest.Option) *tokenSource {
+	return &tokenSource{creds: creds, opts: opts, turn: make(chan struct{}, 1)}
+}
+
+func (s *tokenSource) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case s.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *tokenSource) unlock() { <-s.turn }
+
 func (s *tokenSource) token(ctx context.Context) (*Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.unlock()
 	if s.tok.valid(time.Now()) {
 		return s.tok, nil
 	}
@@ -277,10 +298,13 @@ func (s *tokenSource) token(ctx context.Context) (*Token, error) {
 	return t, nil
 }
 
-func (s *tokenSource) invalidate(old *Token) {
-	s.mu.Lock()
+// invalidate drops old, if it is still the cached token.
+func (s *tokenSource) invalidate(ctx context.Context, old *Token) {
+	if s.lock(ctx) != nil {
+		return // the retry that follows fails on ctx too
+	}
 	if s.tok == old {
 		s.tok = nil
 	}
-	s.mu.Unlock()
+	s.unlock()
 }

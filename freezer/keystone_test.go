@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,50 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	if tok.Value() != secret {
 		t.Errorf("Value() = %q", tok.Value())
+	}
+}
+
+// holdLogins is a transport that holds Keystone logins until released.
+type holdLogins struct {
+	entered chan struct{} // gets a value when a login arrives
+	release chan struct{} // closed to let logins through
+}
+
+func (h *holdLogins) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/auth/tokens") {
+		h.entered <- struct{}{}
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestLoginWaitHonoursContext: while one call logs in, another call whose
+// context ends returns at once instead of waiting for that login.
+func TestLoginWaitHonoursContext(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	h := &holdLogins{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	c, err := fz.New(srv.URL(), fz.WithRESTOptions(rest.WithHTTPClient(&http.Client{Transport: h})),
+		fz.WithPassword(fz.Credentials{AuthURL: srv.URL() + "/v3", Username: "admin", Password: "secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.ListPage(context.Background(), nil)
+		first <- err
+	}()
+	<-h.entered // the first call holds the login
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.ListPage(ctx, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("second call: %v, want context.Canceled", err)
+	}
+	close(h.release)
+	if err := <-first; err != nil {
+		t.Errorf("first call: %v", err)
 	}
 }
