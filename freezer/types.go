@@ -110,9 +110,10 @@ type JobAction struct {
 	// ActionID is set by the server, which stores each action too.
 	ActionID string `json:"action_id,omitempty"`
 	// UserID and ProjectID are set by the server.
-	UserID    string                     `json:"user_id,omitempty"`
-	ProjectID string                     `json:"project_id,omitempty"`
-	Extra     map[string]json.RawMessage `json:"-"`
+	UserID    string `json:"user_id,omitempty"`
+	ProjectID string `json:"project_id,omitempty"`
+	// Extra holds keys this type does not model, raw.
+	Extra map[string]json.RawMessage `json:"-"`
 
 	present []string
 }

@@ -27,6 +27,7 @@ type ValidationError struct {
 	Reason string
 }
 
+// Error says which field is wrong, its value and why.
 func (e *ValidationError) Error() string {
 	if e.Value != "" {
 		return fmt.Sprintf("freezer: invalid %s %q: %s", e.Field, e.Value, e.Reason)
