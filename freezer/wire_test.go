@@ -131,6 +131,31 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 	}
 }
 
+// TestDecodeKeepsWhatDoesNotFit: a list with an element that is not an
+// action is kept whole rather than read as an empty action, and an Extra
+// value that is not JSON is an error rather than a silent null.
+func TestDecodeKeepsWhatDoesNotFit(t *testing.T) {
+	in := `{"job_actions":[{"freezer_action":{"action":"backup"}},null],"action_defaults":[1]}`
+	var j freezer.Job
+	if err := json.Unmarshal([]byte(in), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.JobActions != nil || j.ActionDefaults != nil || len(j.Extra) != 2 {
+		t.Errorf("decoded %+v", j)
+	}
+	out, err := json.Marshal(&j)
+	if err != nil || !reflect.DeepEqual(semantic(t, out), semantic(t, []byte(in))) {
+		t.Errorf("round trip: %s %v", out, err)
+	}
+	j.Extra["broken"] = json.RawMessage(`{"a":`)
+	if _, err := json.Marshal(&j); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Errorf("invalid Extra encoded: %v", err)
+	}
+	if err := j.UnmarshalJSON([]byte(`{} {}`)); err == nil {
+		t.Error("trailing data accepted")
+	}
+}
+
 func TestNormalizeStates(t *testing.T) {
 	cases := []struct {
 		s     freezer.JobSchedule
