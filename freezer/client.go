@@ -317,13 +317,7 @@ func (c *Client) Update(ctx context.Context, id string, patch *Job) (IDVersion, 
 	if err := patch.ValidatePatch(); err != nil {
 		return IDVersion{}, err
 	}
-	p, err := c.item(ctx, id)
-	if err != nil {
-		return IDVersion{}, err
-	}
-	var out IDVersion
-	_, err = c.do(ctx, http.MethodPatch, p, nil, patch, &out)
-	return out, err
+	return c.write(ctx, http.MethodPatch, id, patch)
 }
 
 // Replace creates or replaces job id with job (POST .../jobs/{id}, 201).
@@ -331,12 +325,17 @@ func (c *Client) Replace(ctx context.Context, id string, job *Job) (IDVersion, e
 	if err := job.Validate(); err != nil {
 		return IDVersion{}, err
 	}
+	return c.write(ctx, http.MethodPost, id, job)
+}
+
+// write sends job to job id's own path and reads the id and version back.
+func (c *Client) write(ctx context.Context, method, id string, job *Job) (IDVersion, error) {
 	p, err := c.item(ctx, id)
 	if err != nil {
 		return IDVersion{}, err
 	}
 	var out IDVersion
-	_, err = c.do(ctx, http.MethodPost, p, nil, job, &out)
+	_, err = c.do(ctx, method, p, nil, job, &out)
 	return out, err
 }
 

@@ -15,14 +15,16 @@ import (
 	"github.com/longrun/longrun/rest"
 )
 
-// inFlight counts the requests under way and remembers the most at once.
+// inFlight counts requests: all of them, those under way, and the most
+// under way at once.
 type inFlight struct {
-	mu       sync.Mutex
-	now, max int
+	mu              sync.Mutex
+	total, now, max int
 }
 
 func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.mu.Lock()
+	f.total++
 	f.now++
 	f.max = max(f.max, f.now)
 	f.mu.Unlock()
