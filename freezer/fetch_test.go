@@ -97,3 +97,50 @@ func isAPIError(err error, status int) bool {
 	var ae *rest.APIError
 	return errors.As(err, &ae) && ae.StatusCode == status
 }
+
+// TestListIterator: breaking out of List sends no further request, and a
+// failed page is yielded once as the last value.
+func TestListIterator(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	tok, _ := srv.Freezer().IssueToken("admin")
+	tr := &inFlight{}
+	c, err := freezer.New(srv.URL(), freezer.WithToken(tok),
+		freezer.WithRESTOptions(rest.WithHTTPClient(&http.Client{Transport: tr}), rest.WithRetry(0, 0, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 5 {
+		if _, err := c.Create(ctx, freezertest.NewJob("n1", "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := tr.total
+	for _, err := range c.List(ctx, &freezer.ListOptions{Limit: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if n := tr.total - before; n != 1 {
+		t.Errorf("a loop that stopped at once sent %d requests, want 1", n)
+	}
+
+	var items, errs int
+	for _, err := range c.List(ctx, &freezer.ListOptions{Limit: 2}) {
+		if err != nil {
+			errs++
+			if !isAPIError(err, 503) {
+				t.Errorf("page error %v", err)
+			}
+			continue
+		}
+		items++
+		if items == 2 { // the first page is read: the next one fails
+			srv.Faults().Add(sim.Fault{Method: http.MethodGet, PathPrefix: "/v1/jobs", Status: 503, Body: `{"title": "busy"}`})
+		}
+	}
+	if items != 2 || errs != 1 {
+		t.Errorf("%d jobs and %d errors, want 2 and 1", items, errs)
+	}
+}
