@@ -111,9 +111,11 @@ func (b *Backend) pickup(id string) {
 }
 
 // scheduleLocked plans the next run: schedule_date, schedule_interval, or
-// (no schedule) a few seconds from now. Cron fields alone are not
-// scheduled: the agent's get_schedule_args returns None for them, and the
-// job is completed without a run.
+// (no schedule) a few seconds from now. Not modelled: cron fields alone.
+// The real agent's get_schedule_args gives them an APScheduler cron
+// trigger (schedule_hour "3": every day at 03:00:00); the fake completes
+// such a job without a run, as the agent does with a schedule it cannot
+// use.
 func (b *Backend) scheduleLocked(j *job, sched map[string]any, first bool) {
 	now := b.env.Clock.Now()
 	var at time.Time
@@ -174,9 +176,13 @@ func (b *Backend) run(id string) {
 	if j == nil || j.agent != agentScheduled {
 		return
 	}
+	// The agent's Job.execute: status running, result "", time_started
+	// now, time_ended -1; then each action stores its process id.
 	j.agent = agentRunning
 	sched["status"] = "running"
+	sched["result"] = ""
 	setNum(sched, "time_started", b.env.Clock.Now().Unix())
+	setNum(sched, "time_ended", -1)
 	b.pid++
 	setNum(sched, "current_pid", b.pid)
 	n := 1
@@ -201,7 +207,8 @@ func (b *Backend) finish(id string, res fz.Result) {
 	j.timer = nil
 	sched["result"] = string(res)
 	setNum(sched, "time_ended", b.env.Clock.Now().Unix())
-	delete(sched, "current_pid")
+	// current_pid stays: the agent never clears it (the api-ref sample
+	// shows a scheduled job with its last run's pid).
 	ev, _ := sched["event"].(string)
 	interval, _ := sched["schedule_interval"].(string)
 	_, recurring := fz.ParseInterval(interval)
