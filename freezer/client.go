@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/longrun/longrun/jobs"
@@ -126,7 +127,7 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 		if cfg.logger != nil {
 			ropts = append(ropts, rest.WithLogger(cfg.logger))
 		}
-		c.source = &tokenSource{creds: *cfg.creds, opts: append(ropts, cfg.rest...)}
+		c.source = newTokenSource(*cfg.creds, append(ropts, cfg.rest...))
 	}
 	ropts := []rest.Option{rest.WithErrorDecoder(DecodeError), rest.WithAuth(c.authorize), rest.WithUserAgent("longrun-go freezer")}
 	if cfg.logger != nil {
@@ -168,7 +169,7 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any) 
 	ctx2 := context.WithValue(ctx, tokenKey{}, &used)
 	resp, err := c.rc.Do(ctx2, method, path, q, body, out)
 	if c.source != nil && errors.Is(err, rest.ErrUnauthorized) && used != nil {
-		c.source.invalidate(used)
+		c.source.invalidate(ctx, used)
 		resp, err = c.rc.Do(ctx2, method, path, q, body, out)
 	}
 	return resp, err
@@ -316,13 +317,7 @@ func (c *Client) Update(ctx context.Context, id string, patch *Job) (IDVersion, 
 	if err := patch.ValidatePatch(); err != nil {
 		return IDVersion{}, err
 	}
-	p, err := c.item(ctx, id)
-	if err != nil {
-		return IDVersion{}, err
-	}
-	var out IDVersion
-	_, err = c.do(ctx, http.MethodPatch, p, nil, patch, &out)
-	return out, err
+	return c.write(ctx, http.MethodPatch, id, patch)
 }
 
 // Replace creates or replaces job id with job (POST .../jobs/{id}, 201).
@@ -330,12 +325,17 @@ func (c *Client) Replace(ctx context.Context, id string, job *Job) (IDVersion, e
 	if err := job.Validate(); err != nil {
 		return IDVersion{}, err
 	}
+	return c.write(ctx, http.MethodPost, id, job)
+}
+
+// write sends job to job id's own path and reads the id and version back.
+func (c *Client) write(ctx context.Context, method, id string, job *Job) (IDVersion, error) {
 	p, err := c.item(ctx, id)
 	if err != nil {
 		return IDVersion{}, err
 	}
 	var out IDVersion
-	_, err = c.do(ctx, http.MethodPost, p, nil, job, &out)
+	_, err = c.do(ctx, method, p, nil, job, &out)
 	return out, err
 }
 
@@ -379,21 +379,70 @@ func (c *Client) Abort(ctx context.Context, id string) (EventResult, error) {
 	return c.SendEvent(ctx, id, EventAbort)
 }
 
-// Fetch implements jobs.Source: one GET per id (Freezer has no batch get);
-// a job the server does not know is left out.
+// FetchConcurrency bounds the GETs one Fetch runs at once.
+const FetchConcurrency = 8
+
+// Fetch implements jobs.Source. Freezer has no batch get, so it sends one
+// GET per id, at most FetchConcurrency at a time (a jobs.Watcher hands it
+// every watched id in one call); a job the server does not know is left
+// out. The first error cancels the GETs still running and is returned;
+// every GET has ended when Fetch returns.
 func (c *Client) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
-	out := make([]*jobs.Job, 0, len(ids))
-	for _, id := range ids {
-		j, err := c.Get(ctx, id)
+	got := make([]*jobs.Job, len(ids))
+	get := func(ctx context.Context, i int) error {
+		j, err := c.Get(ctx, ids[i])
 		if errors.Is(err, rest.ErrNotFound) {
-			continue
+			return nil
 		}
 		if err != nil {
+			return err
+		}
+		got[i] = j.Normalize()
+		return nil
+	}
+	if len(ids) == 1 {
+		if err := get(ctx, 0); err != nil {
 			return nil, err
 		}
-		out = append(out, j.Normalize())
+	} else if err := c.fetchAll(ctx, len(ids), get); err != nil {
+		return nil, err
+	}
+	out := make([]*jobs.Job, 0, len(ids))
+	for _, j := range got {
+		if j != nil {
+			out = append(out, j)
+		}
 	}
 	return out, nil
+}
+
+// fetchAll runs get(ctx, i) for i in [0, n) on at most FetchConcurrency
+// goroutines and waits for all of them; the first error cancels the rest.
+func (c *Client) fetchAll(ctx context.Context, n int, get func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, FetchConcurrency) {
+		wg.Go(func() {
+			for i := range next {
+				if err := get(ctx, i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // Wait follows job id until the run under way (or requested by Start)

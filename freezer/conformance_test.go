@@ -1,12 +1,13 @@
 package freezer_test
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,11 @@ func needPython(t *testing.T, module, pkg string) {
 // free loopback port with a fresh sqlite database and returns its URL.
 // With enableV1 the server runs with enable_v1_api = True (v1 usable);
 // without it, with the upstream default (v2 only: v1 creates fail).
+//
+// The server never outlives the test: cleanup (which runs after a failure
+// too) kills its process group by pid and waits for it, and the server
+// exits by itself when its stdin closes, which also happens when this
+// test process dies without cleaning up.
 func startRealServer(t *testing.T, enableV1 bool) string {
 	t.Helper()
 	needPython(t, "freezer_api.cmd.api", "python3-freezer-api")
@@ -56,41 +62,89 @@ func startRealServer(t *testing.T, enableV1 bool) string {
 	if enableV1 {
 		v1 = "True"
 	}
-	cmd.Env = append(os.Environ(), "FREEZER_DEFAULT_USER="+sim.DefaultUsers()[0].ID, "FREEZER_ENABLE_V1="+v1)
-	stdout, err := cmd.StdoutPipe()
+	cmd.Env = append(os.Environ(), "FREEZER_DEFAULT_USER="+sim.DefaultUsers()[0].ID, "FREEZER_ENABLE_V1="+v1, "FREEZER_EXIT_ON_STDIN_EOF=1")
+	killGroupOnCancel(cmd)           // db sync runs in a child of the server
+	cmd.WaitDelay = 10 * time.Second // a bound on a killed child's pipes, not a sleep
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	out := &listenWriter{url: make(chan string, 1)}
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = out, &stderr
 	if err := cmd.Start(); err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if url, ok := strings.CutPrefix(sc.Text(), "LISTENING "); ok {
-				lines <- url
-				return
-			}
-		}
-		close(lines)
-	}()
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cancel()
+		_ = stdin.Close()
+		<-exited
+	})
 	deadline := time.NewTimer(60 * time.Second) // a bound on a child process, not a sleep
 	defer deadline.Stop()
 	select {
-	case url, ok := <-lines:
-		if !ok {
-			_ = cmd.Wait()
-			t.Fatalf("freezer-api exited before listening: %s", stderr.String())
-		}
+	case url := <-out.url:
 		return url
+	case <-exited:
+		t.Fatalf("freezer-api exited before listening: %s", stderr.String())
 	case <-deadline.C:
 		t.Fatalf("freezer-api did not start: %s", stderr.String())
 	}
 	return ""
+}
+
+// listenWriter takes the server's stdout and sends the URL of its
+// "LISTENING <url>" line on url, once.
+type listenWriter struct {
+	mu   sync.Mutex
+	line []byte
+	url  chan string
+	sent bool
+}
+
+func (w *listenWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sent {
+		return len(p), nil
+	}
+	w.line = append(w.line, p...)
+	for {
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			break
+		}
+		l := string(w.line[:i])
+		w.line = w.line[i+1:]
+		if url, ok := strings.CutPrefix(l, "LISTENING "); ok {
+			w.url <- url
+			w.sent, w.line = true, nil
+			break
+		}
+	}
+	return len(p), nil
+}
+
+// syncBuffer is a bytes.Buffer a child's output can be written to while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestConformanceRealServer runs the SDK's scenarios against the real

@@ -21,6 +21,8 @@
 // state is the run's result: success is succeeded, fail is failed (a
 // *jobs.FailedError), aborted is aborted.
 //
-// Wire types keep every key they do not model in an Extra map and write it
-// back unchanged, so documents from a newer server survive a round trip.
+// Wire types keep every key they do not model, and every modelled key
+// whose value has another type than expected, in an Extra map of raw JSON
+// and write it back, so documents from a newer server survive a round
+// trip with the same JSON values.
 package freezer

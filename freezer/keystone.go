@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/longrun/longrun/rest"
@@ -36,6 +35,19 @@ type Credentials struct {
 	ProjectDomainID   string
 }
 
+// String shows the credentials without the password.
+func (c Credentials) String() string {
+	c.Password = "REDACTED"
+	type plain Credentials // no String method: no recursion
+	return fmt.Sprintf("freezer.Credentials%+v", plain(c))
+}
+
+// GoString is String, for %#v.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue shows the credentials to slog without the password.
+func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
 // Token is a Keystone token and what came with it. Its String and LogValue
 // never show the secret; Value does.
 type Token struct {
@@ -58,11 +70,15 @@ func NewToken(value string) *Token { return &Token{value: value} }
 // Value is the secret, for the X-Auth-Token header.
 func (t *Token) Value() string { return t.value }
 
-// String hides the secret.
-func (t *Token) String() string { return "freezer.Token(REDACTED)" }
+// String hides the secret. (String, GoString and LogValue have value
+// receivers so that a Token printed or logged by value hides it too.)
+func (t Token) String() string { return "freezer.Token(REDACTED)" }
+
+// GoString hides the secret from %#v.
+func (t Token) GoString() string { return t.String() }
 
 // LogValue hides the secret from slog.
-func (t *Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+func (t Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
 // valid reports whether the token is worth sending at local time now: its
 // lifetime (expires_at minus issued_at, immune to clock skew) less a minute
@@ -238,17 +254,39 @@ func Authenticate(ctx context.Context, creds Credentials, opts ...rest.Option) (
 }
 
 // tokenSource caches a token obtained with a password and renews it before
-// it expires or after the server refused it.
+// it expires or after the server refused it. One caller at a time checks
+// or renews; the others wait for it only as long as their own contexts
+// allow.
 type tokenSource struct {
 	creds Credentials
 	opts  []rest.Option
-	mu    sync.Mutex
+	turn  chan struct{} // holds one value while a caller checks or renews
 	tok   *Token
 }
 
+func newTokenSource(creds Credentials, opts []rest.Option) *tokenSource {
+	return &tokenSource{creds: creds, opts: opts, turn: make(chan struct{}, 1)}
+}
+
+func (s *tokenSource) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case s.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *tokenSource) unlock() { <-s.turn }
+
 func (s *tokenSource) token(ctx context.Context) (*Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.unlock()
 	if s.tok.valid(time.Now()) {
 		return s.tok, nil
 	}
@@ -260,10 +298,13 @@ func (s *tokenSource) token(ctx context.Context) (*Token, error) {
 	return t, nil
 }
 
-func (s *tokenSource) invalidate(old *Token) {
-	s.mu.Lock()
+// invalidate drops old, if it is still the cached token.
+func (s *tokenSource) invalidate(ctx context.Context, old *Token) {
+	if s.lock(ctx) != nil {
+		return // the retry that follows fails on ctx too
+	}
 	if s.tok == old {
 		s.tok = nil
 	}
-	s.mu.Unlock()
+	s.unlock()
 }

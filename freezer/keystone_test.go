@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,78 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		if _, err := c.Get(context.Background(), id); !errors.Is(err, fz.ErrInvalid) {
 			t.Errorf("Get(%q): %v", id, err)
 		}
+	}
+}
+
+// TestSecretsNeverPrinted prints and logs a token and credentials every
+// way, by value and by pointer.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const secret = "hunter2-secret"
+	tok := fz.NewToken(secret)
+	creds := fz.Credentials{AuthURL: "http://k/v3", Username: "admin", Password: secret}
+	var logs bytes.Buffer
+	lg := slog.New(slog.NewTextHandler(&logs, nil))
+	lg.Info("x", "tok", tok, "tokv", *tok, "creds", creds, "credsp", &creds)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "tok", tok, "tokv", *tok, "creds", creds, "credsp", &creds)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		for _, v := range []any{tok, *tok, creds, &creds} {
+			if s := fmt.Sprintf(verb, v); strings.Contains(s, secret) {
+				t.Errorf("%s of %T shows the secret: %s", verb, v, s)
+			}
+		}
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("slog shows a secret: %s", logs.String())
+	}
+	if s := fmt.Sprint(creds); !strings.Contains(s, "admin") || !strings.Contains(s, "http://k/v3") {
+		t.Errorf("credentials print without their non-secret fields: %s", s)
+	}
+	if tok.Value() != secret {
+		t.Errorf("Value() = %q", tok.Value())
+	}
+}
+
+// holdLogins is a transport that holds Keystone logins until released.
+type holdLogins struct {
+	entered chan struct{} // gets a value when a login arrives
+	release chan struct{} // closed to let logins through
+}
+
+func (h *holdLogins) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/auth/tokens") {
+		h.entered <- struct{}{}
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestLoginWaitHonoursContext: while one call logs in, another call whose
+// context ends returns at once instead of waiting for that login.
+func TestLoginWaitHonoursContext(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	h := &holdLogins{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	c, err := fz.New(srv.URL(), fz.WithRESTOptions(rest.WithHTTPClient(&http.Client{Transport: h})),
+		fz.WithPassword(fz.Credentials{AuthURL: srv.URL() + "/v3", Username: "admin", Password: "secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.ListPage(context.Background(), nil)
+		first <- err
+	}()
+	<-h.entered // the first call holds the login
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.ListPage(ctx, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("second call: %v, want context.Canceled", err)
+	}
+	close(h.release)
+	if err := <-first; err != nil {
+		t.Errorf("first call: %v", err)
 	}
 }

@@ -45,6 +45,7 @@ func runReferenceClient(t *testing.T, version string, auth func(*fake.Server) []
 	u := sim.DefaultUsers()[0]
 	args := append([]string{script, srv.URL() + "/v3", version}, auth(srv)...)
 	cmd := exec.CommandContext(ctx, debianPython, args...)
+	cmd.WaitDelay = 10 * time.Second // a bound on a killed child's pipes, not a sleep
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -2,12 +2,13 @@ package freezer
 
 import (
 	"encoding/json"
+	"slices"
 )
 
 // Job is a Freezer job document, as GET /v1/jobs/{job_id} and
 // GET /v2/{project_id}/jobs/{job_id} return it and as POST, PATCH and
 // replace take it. Field names are the API's. Keys this type does not
-// model are kept in Extra and written back as they came.
+// model are kept in Extra and written back.
 type Job struct {
 	// JobID is the server's id (32 hex digits for jobs it created).
 	JobID string `json:"job_id,omitempty"`
@@ -39,62 +40,27 @@ type Job struct {
 	present []string
 }
 
-var jobFields = []fieldDef[Job]{
-	sField("job_id", func(j *Job) *string { return &j.JobID }),
-	sField("user_id", func(j *Job) *string { return &j.UserID }),
-	sField("project_id", func(j *Job) *string { return &j.ProjectID }),
-	sField("client_id", func(j *Job) *string { return &j.ClientID }),
-	sField("session_id", func(j *Job) *string { return &j.SessionID }),
-	iField("session_tag", func(j *Job) *int64 { return &j.SessionTag }),
-	sField("description", func(j *Job) *string { return &j.Description }),
-	{name: "job_actions", kind: kOther, ptr: func(j *Job) any { return &j.JobActions },
-		empty: func(j *Job) bool { return j.JobActions == nil }, reset: func(j *Job) { j.JobActions = nil },
-		trusted: func(j *Job, raw []byte) error {
-			acts := []JobAction{}
-			var err error
-			if !elements(raw, func(el []byte) bool {
-				acts = append(acts, JobAction{})
-				err = acts[len(acts)-1].decode(el)
-				return err == nil
-			}) {
-				if err == nil {
-					err = errNotObject
-				}
-				return err
-			}
-			j.JobActions = acts
-			return nil
-		}},
-	{name: "job_schedule", kind: kOther, ptr: func(j *Job) any { return &j.JobSchedule },
-		empty: func(j *Job) bool { return j.JobSchedule.isZero() }, reset: func(j *Job) { j.JobSchedule = JobSchedule{} },
-		trusted: func(j *Job, raw []byte) error { return j.JobSchedule.decode(raw) }},
-	{name: "action_defaults", kind: kOther, ptr: func(j *Job) any { return &j.ActionDefaults },
-		empty: func(j *Job) bool { return j.ActionDefaults == nil }, reset: func(j *Job) { j.ActionDefaults = nil },
-		trusted: func(j *Job, raw []byte) error {
-			j.ActionDefaults = &FreezerAction{}
-			return j.ActionDefaults.decode(raw)
-		}},
+func (j *Job) fields() []field {
+	return []field{
+		{"job_id", &j.JobID}, {"user_id", &j.UserID}, {"project_id", &j.ProjectID},
+		{"client_id", &j.ClientID}, {"session_id", &j.SessionID}, {"session_tag", &j.SessionTag},
+		{"description", &j.Description}, {"job_actions", &j.JobActions},
+		{"job_schedule", &j.JobSchedule}, {"action_defaults", &j.ActionDefaults},
+	}
+}
+
+func (j *Job) fromValue(v any) (err error) {
+	*j = Job{}
+	j.present, j.Extra, err = fill(v, j.fields())
+	return err
 }
 
 // UnmarshalJSON decodes a job document, keeping unknown keys in Extra. A
 // known key whose value has an unexpected type is kept in Extra too.
-func (j *Job) UnmarshalJSON(data []byte) error {
-	*j = Job{}
-	p, err := decodeObject(data, j, jobFields, &j.Extra)
-	j.present = p
-	return err
-}
-
-// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
-func (j *Job) decode(data []byte) error {
-	*j = Job{}
-	p, err := decodeTrusted(data, j, jobFields, &j.Extra)
-	j.present = p
-	return err
-}
+func (j *Job) UnmarshalJSON(data []byte) error { return unmarshal(data, j.fromValue) }
 
 // MarshalJSON encodes the job with its Extra keys.
-func (j Job) MarshalJSON() ([]byte, error) { return encodeObject(&j, jobFields, j.present, j.Extra) }
+func (j Job) MarshalJSON() ([]byte, error) { return encode(j.fields(), j.present, j.Extra) }
 
 // JobAction is one step of a job: a freezer_action (what the agent runs)
 // and its retry policy.
@@ -109,45 +75,33 @@ type JobAction struct {
 	// ActionID is set by the server, which stores each action too.
 	ActionID string `json:"action_id,omitempty"`
 	// UserID and ProjectID are set by the server.
-	UserID    string                     `json:"user_id,omitempty"`
-	ProjectID string                     `json:"project_id,omitempty"`
-	Extra     map[string]json.RawMessage `json:"-"`
+	UserID    string `json:"user_id,omitempty"`
+	ProjectID string `json:"project_id,omitempty"`
+	// Extra holds keys this type does not model, raw.
+	Extra map[string]json.RawMessage `json:"-"`
 
 	present []string
 }
 
-var actionFields = []fieldDef[JobAction]{
-	{name: "freezer_action", kind: kOther, ptr: func(a *JobAction) any { return &a.FreezerAction },
-		empty: func(a *JobAction) bool { return a.FreezerAction.isZero() }, reset: func(a *JobAction) { a.FreezerAction = FreezerAction{} },
-		trusted: func(a *JobAction, raw []byte) error { return a.FreezerAction.decode(raw) }},
-	iField("max_retries", func(a *JobAction) *int64 { return &a.MaxRetries }),
-	iField("max_retries_interval", func(a *JobAction) *int64 { return &a.MaxRetriesInterval }),
-	{name: "mandatory", kind: kBool, flag: func(a *JobAction) *bool { return &a.Mandatory }},
-	sField("action_id", func(a *JobAction) *string { return &a.ActionID }),
-	sField("user_id", func(a *JobAction) *string { return &a.UserID }),
-	sField("project_id", func(a *JobAction) *string { return &a.ProjectID }),
+func (a *JobAction) fields() []field {
+	return []field{
+		{"freezer_action", &a.FreezerAction}, {"max_retries", &a.MaxRetries},
+		{"max_retries_interval", &a.MaxRetriesInterval}, {"mandatory", &a.Mandatory},
+		{"action_id", &a.ActionID}, {"user_id", &a.UserID}, {"project_id", &a.ProjectID},
+	}
+}
+
+func (a *JobAction) fromValue(v any) (err error) {
+	*a = JobAction{}
+	a.present, a.Extra, err = fill(v, a.fields())
+	return err
 }
 
 // UnmarshalJSON decodes an action, keeping unknown keys in Extra.
-func (a *JobAction) UnmarshalJSON(data []byte) error {
-	*a = JobAction{}
-	p, err := decodeObject(data, a, actionFields, &a.Extra)
-	a.present = p
-	return err
-}
-
-// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
-func (a *JobAction) decode(data []byte) error {
-	*a = JobAction{}
-	p, err := decodeTrusted(data, a, actionFields, &a.Extra)
-	a.present = p
-	return err
-}
+func (a *JobAction) UnmarshalJSON(data []byte) error { return unmarshal(data, a.fromValue) }
 
 // MarshalJSON encodes the action with its Extra keys.
-func (a JobAction) MarshalJSON() ([]byte, error) {
-	return encodeObject(&a, actionFields, a.present, a.Extra)
-}
+func (a JobAction) MarshalJSON() ([]byte, error) { return encode(a.fields(), a.present, a.Extra) }
 
 // FreezerAction is what the Freezer agent runs: its keys are the freezer
 // agent's command-line options. The server validates only action, mode,
@@ -170,21 +124,12 @@ type FreezerAction struct {
 	present []string
 }
 
-var freezerActionFields = []fieldDef[FreezerAction]{
-	sField("action", func(f *FreezerAction) *string { return &f.Action }),
-	sField("mode", func(f *FreezerAction) *string { return &f.Mode }),
-	sField("path_to_backup", func(f *FreezerAction) *string { return &f.PathToBackup }),
-	sField("backup_name", func(f *FreezerAction) *string { return &f.BackupName }),
-	sField("container", func(f *FreezerAction) *string { return &f.Container }),
-	sField("storage", func(f *FreezerAction) *string { return &f.Storage }),
-	sField("engine", func(f *FreezerAction) *string { return &f.Engine }),
-	sField("restore_abs_path", func(f *FreezerAction) *string { return &f.RestoreAbsPath }),
-}
-
-func (f *FreezerAction) isZero() bool {
-	return f.Action == "" && f.Mode == "" && f.PathToBackup == "" && f.BackupName == "" &&
-		f.Container == "" && f.Storage == "" && f.Engine == "" && f.RestoreAbsPath == "" &&
-		len(f.Extra) == 0 && len(f.present) == 0
+func (f *FreezerAction) fields() []field {
+	return []field{
+		{"action", &f.Action}, {"mode", &f.Mode}, {"path_to_backup", &f.PathToBackup},
+		{"backup_name", &f.BackupName}, {"container", &f.Container}, {"storage", &f.Storage},
+		{"engine", &f.Engine}, {"restore_abs_path", &f.RestoreAbsPath},
+	}
 }
 
 // Set stores an option this type has no field for (it goes to Extra).
@@ -200,26 +145,17 @@ func (f *FreezerAction) Set(key string, value any) error {
 	return nil
 }
 
-// UnmarshalJSON decodes an action's options, keeping unknown keys in Extra.
-func (f *FreezerAction) UnmarshalJSON(data []byte) error {
+func (f *FreezerAction) fromValue(v any) (err error) {
 	*f = FreezerAction{}
-	p, err := decodeObject(data, f, freezerActionFields, &f.Extra)
-	f.present = p
+	f.present, f.Extra, err = fill(v, f.fields())
 	return err
 }
 
-// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
-func (f *FreezerAction) decode(data []byte) error {
-	*f = FreezerAction{}
-	p, err := decodeTrusted(data, f, freezerActionFields, &f.Extra)
-	f.present = p
-	return err
-}
+// UnmarshalJSON decodes an action's options, keeping unknown keys in Extra.
+func (f *FreezerAction) UnmarshalJSON(data []byte) error { return unmarshal(data, f.fromValue) }
 
 // MarshalJSON encodes the options with their Extra keys.
-func (f FreezerAction) MarshalJSON() ([]byte, error) {
-	return encodeObject(&f, freezerActionFields, f.present, f.Extra)
-}
+func (f FreezerAction) MarshalJSON() ([]byte, error) { return encode(f.fields(), f.present, f.Extra) }
 
 // Event, Status and Result are the words of a job_schedule.
 type (
@@ -254,12 +190,22 @@ const (
 	ResultAborted Result = "aborted"
 )
 
-// Events, Statuses and Results list the accepted words, in the server's order.
+// The accepted words, in the server's order (arrays: no caller can change
+// what Validate accepts).
 var (
-	Events   = []Event{EventNone, EventStop, EventStart, EventAbort, EventRemove}
-	Statuses = []Status{StatusNone, StatusCompleted, StatusStop, StatusScheduled, StatusRunning, StatusAborting, StatusRemoved}
-	Results  = []Result{ResultNone, ResultSuccess, ResultFail, ResultAborted}
+	events   = [...]Event{EventNone, EventStop, EventStart, EventAbort, EventRemove}
+	statuses = [...]Status{StatusNone, StatusCompleted, StatusStop, StatusScheduled, StatusRunning, StatusAborting, StatusRemoved}
+	results  = [...]Result{ResultNone, ResultSuccess, ResultFail, ResultAborted}
 )
+
+// Events lists the events a job_schedule accepts, in the server's order.
+func Events() []Event { return slices.Clone(events[:]) }
+
+// Statuses lists the statuses a job_schedule accepts, in the server's order.
+func Statuses() []Status { return slices.Clone(statuses[:]) }
+
+// Results lists the results a job_schedule accepts, in the server's order.
+func Results() []Result { return slices.Clone(results[:]) }
 
 // JobSchedule is a job's job_schedule: when it runs (a date, an interval,
 // or cron-like fields) and what the agent last did. The server rejects any
@@ -299,59 +245,31 @@ type JobSchedule struct {
 	present []string
 }
 
-func ss(name string, f func(*JobSchedule) *string) fieldDef[JobSchedule] { return sField(name, f) }
-
-var scheduleFields = []fieldDef[JobSchedule]{
-	iField("time_created", func(s *JobSchedule) *int64 { return &s.TimeCreated }),
-	iField("time_started", func(s *JobSchedule) *int64 { return &s.TimeStarted }),
-	iField("time_ended", func(s *JobSchedule) *int64 { return &s.TimeEnded }),
-	ss("event", func(s *JobSchedule) *string { return (*string)(&s.Event) }),
-	ss("status", func(s *JobSchedule) *string { return (*string)(&s.Status) }),
-	ss("result", func(s *JobSchedule) *string { return (*string)(&s.Result) }),
-	ss("schedule_date", func(s *JobSchedule) *string { return &s.ScheduleDate }),
-	ss("schedule_interval", func(s *JobSchedule) *string { return &s.ScheduleInterval }),
-	ss("schedule_start_date", func(s *JobSchedule) *string { return &s.ScheduleStartDate }),
-	ss("schedule_end_date", func(s *JobSchedule) *string { return &s.ScheduleEndDate }),
-	ss("schedule_year", func(s *JobSchedule) *string { return &s.ScheduleYear }),
-	ss("schedule_month", func(s *JobSchedule) *string { return &s.ScheduleMonth }),
-	ss("schedule_day", func(s *JobSchedule) *string { return &s.ScheduleDay }),
-	ss("schedule_week", func(s *JobSchedule) *string { return &s.ScheduleWeek }),
-	ss("schedule_day_of_week", func(s *JobSchedule) *string { return &s.ScheduleDayOfWeek }),
-	ss("schedule_hour", func(s *JobSchedule) *string { return &s.ScheduleHour }),
-	ss("schedule_minute", func(s *JobSchedule) *string { return &s.ScheduleMinute }),
-	ss("schedule_second", func(s *JobSchedule) *string { return &s.ScheduleSecond }),
-	iField("current_pid", func(s *JobSchedule) *int64 { return &s.CurrentPID }),
+func (s *JobSchedule) fields() []field {
+	return []field{
+		{"time_created", &s.TimeCreated}, {"time_started", &s.TimeStarted}, {"time_ended", &s.TimeEnded},
+		{"event", &s.Event}, {"status", &s.Status}, {"result", &s.Result},
+		{"schedule_date", &s.ScheduleDate}, {"schedule_interval", &s.ScheduleInterval},
+		{"schedule_start_date", &s.ScheduleStartDate}, {"schedule_end_date", &s.ScheduleEndDate},
+		{"schedule_year", &s.ScheduleYear}, {"schedule_month", &s.ScheduleMonth},
+		{"schedule_day", &s.ScheduleDay}, {"schedule_week", &s.ScheduleWeek},
+		{"schedule_day_of_week", &s.ScheduleDayOfWeek}, {"schedule_hour", &s.ScheduleHour},
+		{"schedule_minute", &s.ScheduleMinute}, {"schedule_second", &s.ScheduleSecond},
+		{"current_pid", &s.CurrentPID},
+	}
 }
 
-func (s *JobSchedule) isZero() bool {
-	for i := range scheduleFields {
-		if !scheduleFields[i].isEmpty(s) {
-			return false
-		}
-	}
-	return len(s.Extra) == 0 && len(s.present) == 0
+func (s *JobSchedule) fromValue(v any) (err error) {
+	*s = JobSchedule{}
+	s.present, s.Extra, err = fill(v, s.fields())
+	return err
 }
 
 // UnmarshalJSON decodes a schedule, keeping unknown keys in Extra.
-func (s *JobSchedule) UnmarshalJSON(data []byte) error {
-	*s = JobSchedule{}
-	p, err := decodeObject(data, s, scheduleFields, &s.Extra)
-	s.present = p
-	return err
-}
-
-// decode is UnmarshalJSON for JSON already validated by an enclosing decode.
-func (s *JobSchedule) decode(data []byte) error {
-	*s = JobSchedule{}
-	p, err := decodeTrusted(data, s, scheduleFields, &s.Extra)
-	s.present = p
-	return err
-}
+func (s *JobSchedule) UnmarshalJSON(data []byte) error { return unmarshal(data, s.fromValue) }
 
 // MarshalJSON encodes the schedule with its Extra keys.
-func (s JobSchedule) MarshalJSON() ([]byte, error) {
-	return encodeObject(&s, scheduleFields, s.present, s.Extra)
-}
+func (s JobSchedule) MarshalJSON() ([]byte, error) { return encode(s.fields(), s.present, s.Extra) }
 
 // Search is the search document GET .../jobs takes in its body: a job is
 // listed when every Match pair is found in it (at any depth: "status"

@@ -27,6 +27,7 @@ type ValidationError struct {
 	Reason string
 }
 
+// Error says which field is wrong, its value and why.
 func (e *ValidationError) Error() string {
 	if e.Value != "" {
 		return fmt.Sprintf("freezer: invalid %s %q: %s", e.Field, e.Value, e.Reason)
@@ -40,11 +41,13 @@ func (e *ValidationError) Unwrap() error { return ErrInvalid }
 // The server's patterns (freezer_api/common/json_schemas.py), in Go syntax.
 // Python's \w and \d match Unicode letters and digits, and its $ also
 // matches before a final newline; these do the same.
-var (
+const (
 	wordRE = `[\p{L}\p{N}_]`
 	digit  = `\p{Nd}`
 	pyEnd  = `\n?\z`
+)
 
+var (
 	// IDPattern is what job_id, user_id, project_id, action and mode must match.
 	IDPattern = regexp.MustCompile(`^` + wordRE[:len(wordRE)-1] + `-]+` + pyEnd)
 	// SessionIDPattern is what session_id must match (empty allowed).
@@ -141,14 +144,14 @@ func (f *FreezerAction) validate(path string) error {
 // Validate checks a job_schedule against the server's schema: enum words,
 // interval and date patterns, and no unknown keys.
 func (s *JobSchedule) Validate() error {
-	if !slices.Contains(Events, s.Event) {
-		return &ValidationError{Field: "job_schedule.event", Value: string(s.Event), Reason: "unknown event; want one of " + words(Events)}
+	if !slices.Contains(events[:], s.Event) {
+		return &ValidationError{Field: "job_schedule.event", Value: string(s.Event), Reason: "unknown event; want one of " + words(events[:])}
 	}
-	if !slices.Contains(Statuses, s.Status) {
-		return &ValidationError{Field: "job_schedule.status", Value: string(s.Status), Reason: "unknown status; want one of " + words(Statuses)}
+	if !slices.Contains(statuses[:], s.Status) {
+		return &ValidationError{Field: "job_schedule.status", Value: string(s.Status), Reason: "unknown status; want one of " + words(statuses[:])}
 	}
-	if !slices.Contains(Results, s.Result) {
-		return &ValidationError{Field: "job_schedule.result", Value: string(s.Result), Reason: "unknown result; want one of " + words(Results)}
+	if !slices.Contains(results[:], s.Result) {
+		return &ValidationError{Field: "job_schedule.result", Value: string(s.Result), Reason: "unknown result; want one of " + words(results[:])}
 	}
 	if v := s.ScheduleInterval; v != "" && !IntervalPattern.MatchString(v) {
 		return &ValidationError{Field: "job_schedule.schedule_interval", Value: v, Reason: `want "continuous" or "N weeks|days|hours|minutes|seconds"`}

@@ -3,251 +3,180 @@ package freezer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 )
 
-// The wire codec keeps unknown keys. Each type has a static table of its
-// known keys; a key whose value does not fit its typed field (a newer
-// server that changed a type) is kept in the Extra map instead, so
-// decoding never loses a byte of meaning and re-encoding gives the same
-// document back. A known key that was present with a zero value is
-// remembered and written back too.
+// The wire codec keeps unknown keys. A document is parsed once into plain
+// values (numbers kept as their literal text); each type then takes the
+// keys it models from its object. A key whose value does not fit its
+// typed field (a newer server that changed a type) is kept, re-encoded,
+// in the Extra map instead, so decoding never loses meaning and
+// re-encoding gives the same document back. A known key that was present
+// with a zero value is remembered and written back too; a null one is
+// the zero value and is not.
 
-type kind uint8
-
-const (
-	kString kind = iota
-	kInt
-	kBool
-	kOther // decoded with encoding/json
-)
-
-type fieldDef[T any] struct {
+// field is one key a wire type models and a pointer to its Go field.
+type field struct {
 	name string
-	kind kind
-	str  func(*T) *string
-	num  func(*T) *int64
-	flag func(*T) *bool
-	// other fields: the pointer to decode into, and whether it is empty.
-	ptr   func(*T) any
-	empty func(*T) bool
-	reset func(*T)
-	// trusted decodes already-validated JSON without re-scanning it.
-	trusted func(*T, []byte) error
+	ptr  any
 }
 
-func sField[T any](name string, f func(*T) *string) fieldDef[T] {
-	return fieldDef[T]{name: name, kind: kString, str: f}
-}
-
-func iField[T any](name string, f func(*T) *int64) fieldDef[T] {
-	return fieldDef[T]{name: name, kind: kInt, num: f}
-}
-
-func (f *fieldDef[T]) isEmpty(v *T) bool {
-	switch f.kind {
-	case kString:
-		return *f.str(v) == ""
-	case kInt:
-		return *f.num(v) == 0
-	case kBool:
-		return !*f.flag(v)
+// parse reads one JSON document, numbers as json.Number.
+func parse(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
 	}
-	return f.empty(v)
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("freezer: data after the JSON document")
+	}
+	return v, nil
 }
 
-// set decodes raw into the field; false when the value does not fit.
-func (f *fieldDef[T]) set(v *T, raw []byte) bool {
-	switch f.kind {
-	case kString:
-		if s, ok := plainString(raw); ok {
-			*f.str(v) = s
-			return true
+// unmarshal parses data and hands it to a wire type's fromValue.
+func unmarshal(data []byte, fromValue func(any) error) error {
+	v, err := parse(data)
+	if err != nil {
+		return err
+	}
+	return fromValue(v)
+}
+
+// fill sets fields from the object v (nil: JSON null, all zero) and
+// returns the known keys that were present and the other keys, raw.
+func fill(v any, fields []field) (present []string, extra map[string]json.RawMessage, err error) {
+	if v == nil {
+		return nil, nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, fmt.Errorf("freezer: want a JSON object, got %T", v)
+	}
+	for k, val := range m {
+		i := slices.IndexFunc(fields, func(f field) bool { return f.name == k })
+		if i >= 0 && val == nil {
+			continue
 		}
-		return json.Unmarshal(raw, f.str(v)) == nil
-	case kInt:
-		n, ok := parseInt(raw)
-		if ok {
-			*f.num(v) = n
+		if i >= 0 && set(fields[i].ptr, val) {
+			present = append(present, k)
+			continue
 		}
+		raw, err := json.Marshal(val)
+		if err != nil {
+			return nil, nil, err
+		}
+		if extra == nil {
+			extra = map[string]json.RawMessage{}
+		}
+		extra[k] = raw
+	}
+	slices.Sort(present)
+	return present, extra, nil
+}
+
+// set stores v in the field p points to; false (the field left zero) when
+// v does not fit.
+func set(p, v any) bool {
+	switch p := p.(type) {
+	case *string:
+		return setString(p, v)
+	case *Event:
+		return setString(p, v)
+	case *Status:
+		return setString(p, v)
+	case *Result:
+		return setString(p, v)
+	case *bool:
+		b, ok := v.(bool)
+		*p = b
 		return ok
-	case kBool:
-		switch string(raw) {
-		case "true":
-			*f.flag(v) = true
-			return true
-		case "false":
-			*f.flag(v) = false
-			return true
+	case *int64:
+		n, ok := v.(json.Number)
+		if !ok {
+			return false
 		}
-		return false
-	}
-	var err error
-	if f.trusted != nil {
-		err = f.trusted(v, raw)
-	} else {
-		err = json.Unmarshal(raw, f.ptr(v))
-	}
-	if err == nil {
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil {
+			return false
+		}
+		*p = i
+		return true
+	case *JobSchedule:
+		return object(v) && p.fromValue(v) == nil
+	case *FreezerAction:
+		return object(v) && p.fromValue(v) == nil
+	case **FreezerAction:
+		f := &FreezerAction{}
+		if !object(v) || f.fromValue(v) != nil {
+			return false
+		}
+		*p = f
+		return true
+	case *[]JobAction:
+		list, ok := v.([]any)
+		if !ok {
+			return false
+		}
+		acts := make([]JobAction, len(list))
+		for i := range list {
+			if !object(list[i]) || acts[i].fromValue(list[i]) != nil {
+				return false
+			}
+		}
+		*p = acts
 		return true
 	}
-	f.reset(v)
 	return false
 }
 
-func (f *fieldDef[T]) encode(v *T, buf *bytes.Buffer) error {
-	switch f.kind {
-	case kString:
-		return writeString(buf, *f.str(v))
-	case kInt:
-		buf.WriteString(strconv.FormatInt(*f.num(v), 10))
-		return nil
-	case kBool:
-		buf.WriteString(strconv.FormatBool(*f.flag(v)))
-		return nil
-	}
-	data, err := json.Marshal(f.ptr(v))
-	if err != nil {
-		return err
-	}
-	buf.Write(data)
-	return nil
+func setString[T ~string](p *T, v any) bool {
+	s, ok := v.(string)
+	*p = T(s)
+	return ok
 }
 
-func writeString(buf *bytes.Buffer, s string) error {
-	plain := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		buf.WriteByte('"')
-		buf.WriteString(s)
-		buf.WriteByte('"')
-		return nil
-	}
-	data, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	buf.Write(data)
-	return nil
-}
+func object(v any) bool { _, ok := v.(map[string]any); return ok }
 
-func isNull(v []byte) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
-
-// decodeObject fills v's known fields and extra from data and returns the
-// known keys that were present.
-// decodeObject validates data once, then decodes it (see decodeTrusted).
-func decodeObject[T any](data []byte, v *T, defs []fieldDef[T], extra *map[string]json.RawMessage) ([]string, error) {
-	if !json.Valid(data) {
-		var probe any
-		return nil, json.Unmarshal(data, &probe) // encoding/json's own syntax error
-	}
-	return decodeTrusted(data, v, defs, extra)
-}
-
-// decodeTrusted fills v's known fields and extra from valid JSON data and
-// returns the known keys that were present. A later duplicate key wins, as
-// in encoding/json.
-func decodeTrusted[T any](data []byte, v *T, defs []fieldDef[T], extra *map[string]json.RawMessage) ([]string, error) {
-	if isNull(data) {
-		return nil, nil
-	}
-	*extra = nil
-	var present []string
-	err := members(data, func(k string, val []byte) {
-		i := slices.IndexFunc(defs, func(f fieldDef[T]) bool { return f.name == k })
-		if *extra != nil {
-			delete(*extra, k)
-		}
-		if i >= 0 {
-			if isNull(val) {
-				defs[i].zero(v)
-				return // null is the zero value
-			}
-			if defs[i].set(v, val) {
-				if !slices.Contains(present, k) {
-					present = append(present, k)
-				}
-				return
-			}
-		}
-		if i >= 0 {
-			present = slices.DeleteFunc(present, func(p string) bool { return p == k })
-		}
-		if *extra == nil {
-			*extra = make(map[string]json.RawMessage)
-		}
-		(*extra)[k] = append(json.RawMessage(nil), val...)
-	})
-	if err != nil {
-		return nil, &json.UnmarshalTypeError{Value: "non-object", Type: reflect.TypeFor[T]()}
-	}
-	slices.Sort(present)
-	return present, nil
-}
-
-// zero resets a field to its zero value.
-func (f *fieldDef[T]) zero(v *T) {
-	switch f.kind {
-	case kString:
-		*f.str(v) = ""
-	case kInt:
-		*f.num(v) = 0
-	case kBool:
-		*f.flag(v) = false
-	default:
-		f.reset(v)
-	}
-}
-
-func encodeObject[T any](v *T, defs []fieldDef[T], present []string, extra map[string]json.RawMessage) ([]byte, error) {
+// encode writes the fields that are set or were present, then the extra
+// keys in order; an extra key shadows a field of the same name.
+func encode(fields []field, present []string, extra map[string]json.RawMessage) ([]byte, error) {
 	var b bytes.Buffer
-	b.Grow(256)
 	b.WriteByte('{')
-	n := 0
-	key := func(k string) {
-		if n > 0 {
+	put := func(k string, v []byte) {
+		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		n++
-		_ = writeString(&b, k)
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
 		b.WriteByte(':')
+		b.Write(v)
 	}
-	for i := range defs {
-		f := &defs[i]
+	for _, f := range fields {
 		if _, shadow := extra[f.name]; shadow {
 			continue
 		}
-		if f.isEmpty(v) {
-			if _, found := slices.BinarySearch(present, f.name); !found {
-				continue
-			}
+		if reflect.ValueOf(f.ptr).Elem().IsZero() && !slices.Contains(present, f.name) {
+			continue
 		}
-		key(f.name)
-		if err := f.encode(v, &b); err != nil {
+		v, err := json.Marshal(f.ptr)
+		if err != nil {
 			return nil, err
 		}
+		put(f.name, v)
 	}
-	if len(extra) > 0 {
-		keys := make([]string, 0, len(extra))
-		for k := range extra {
-			keys = append(keys, k)
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		if !json.Valid(extra[k]) {
+			return nil, fmt.Errorf("freezer: Extra[%q] is not valid JSON", k)
 		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			val := extra[k]
-			if !json.Valid(val) {
-				val = []byte("null")
-			}
-			key(k)
-			b.Write(val)
-		}
+		put(k, extra[k])
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil

@@ -113,6 +113,49 @@ func TestDecodeKeepsMistypedFields(t *testing.T) {
 	}
 }
 
+// TestDecodeDuplicateKeys: a later duplicate key wins, as in
+// encoding/json, and a null one leaves nothing to write back.
+func TestDecodeDuplicateKeys(t *testing.T) {
+	in := `{"job_id":"a","job_id":null,"client_id":"x","client_id":5,"description":5,"description":"d","job_schedule":{"event":"start","event":null}}`
+	var j freezer.Job
+	if err := json.Unmarshal([]byte(in), &j); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(&j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"description":"d","job_schedule":{},"client_id":5}`
+	if !reflect.DeepEqual(semantic(t, out), semantic(t, []byte(want))) {
+		t.Errorf("got %s, want %s", out, want)
+	}
+}
+
+// TestDecodeKeepsWhatDoesNotFit: a list with an element that is not an
+// action is kept whole rather than read as an empty action, and an Extra
+// value that is not JSON is an error rather than a silent null.
+func TestDecodeKeepsWhatDoesNotFit(t *testing.T) {
+	in := `{"job_actions":[{"freezer_action":{"action":"backup"}},null],"action_defaults":[1]}`
+	var j freezer.Job
+	if err := json.Unmarshal([]byte(in), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.JobActions != nil || j.ActionDefaults != nil || len(j.Extra) != 2 {
+		t.Errorf("decoded %+v", j)
+	}
+	out, err := json.Marshal(&j)
+	if err != nil || !reflect.DeepEqual(semantic(t, out), semantic(t, []byte(in))) {
+		t.Errorf("round trip: %s %v", out, err)
+	}
+	j.Extra["broken"] = json.RawMessage(`{"a":`)
+	if _, err := json.Marshal(&j); err == nil || !strings.Contains(err.Error(), "broken") {
+		t.Errorf("invalid Extra encoded: %v", err)
+	}
+	if err := j.UnmarshalJSON([]byte(`{} {}`)); err == nil {
+		t.Error("trailing data accepted")
+	}
+}
+
 func TestNormalizeStates(t *testing.T) {
 	cases := []struct {
 		s     freezer.JobSchedule

@@ -44,13 +44,15 @@ func (b *Backend) pickupLocked(j *job) {
 	if j.pickupTimer != nil {
 		j.pickupTimer.Stop()
 	}
-	id, gen := j.id, j.gen
-	j.pickupTimer = b.env.Clock.AfterFunc(PickupDelay, func() { b.pickup(id, gen) })
+	id := j.id
+	j.pickupTimer = b.env.Clock.AfterFunc(PickupDelay, func() { b.pickup(id) })
 }
 
-func (b *Backend) current(id string, gen uint64) (*job, map[string]any) {
+// live is job id and its job_schedule, for an agent step that runs now;
+// nil when the job is gone, has no schedule object, or the backend closed.
+func (b *Backend) live(id string) (*job, map[string]any) {
 	j := b.jobs[id]
-	if j == nil || b.closed || j.gen != gen {
+	if j == nil || b.closed {
 		return nil, nil
 	}
 	sched, ok := j.doc["job_schedule"].(map[string]any)
@@ -60,20 +62,14 @@ func (b *Backend) current(id string, gen uint64) (*job, map[string]any) {
 	return j, sched
 }
 
-func (b *Backend) genOf(id string) uint64 {
-	if j := b.jobs[id]; j != nil {
-		return j.gen
-	}
-	return 0
-}
-
 func setNum(m map[string]any, k string, v int64) { m[k] = json.Number(strconv.FormatInt(v, 10)) }
 
-func (b *Backend) pickup(id string, gen uint64) {
+// pickup is the agent seeing job id's event (whatever is current when it
+// looks).
+func (b *Backend) pickup(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	_ = gen // the agent reads whatever event is current when it looks
-	j, sched := b.current(id, b.genOf(id))
+	j, sched := b.live(id)
 	if j == nil {
 		return
 	}
@@ -109,17 +105,17 @@ func (b *Backend) pickup(id string, gen uint64) {
 			if j.timer != nil {
 				j.timer.Stop()
 			}
-			g := j.gen
-			j.timer = b.env.Clock.AfterFunc(PickupDelay, func() { b.finish(id, g, fz.ResultAborted) })
+			j.timer = b.env.Clock.AfterFunc(PickupDelay, func() { b.finish(id, fz.ResultAborted) })
 		}
 	}
-	j.gen++
 }
 
 // scheduleLocked plans the next run: schedule_date, schedule_interval, or
-// (no schedule) a few seconds from now. Cron fields alone are not
-// scheduled: the agent's get_schedule_args returns None for them, and the
-// job is completed without a run.
+// (no schedule) a few seconds from now. Not modelled: cron fields alone.
+// The real agent's get_schedule_args gives them an APScheduler cron
+// trigger (schedule_hour "3": every day at 03:00:00); the fake completes
+// such a job without a run, as the agent does with a schedule it cannot
+// use.
 func (b *Backend) scheduleLocked(j *job, sched map[string]any, first bool) {
 	now := b.env.Clock.Now()
 	var at time.Time
@@ -176,20 +172,19 @@ func parseDate(s string) (time.Time, error) {
 func (b *Backend) run(id string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	j := b.jobs[id]
-	if j == nil || b.closed || j.agent != agentScheduled {
+	j, sched := b.live(id)
+	if j == nil || j.agent != agentScheduled {
 		return
 	}
-	sched, ok := j.doc["job_schedule"].(map[string]any)
-	if !ok {
-		return
-	}
+	// The agent's Job.execute: status running, result "", time_started
+	// now, time_ended -1; then each action stores its process id.
 	j.agent = agentRunning
 	sched["status"] = "running"
+	sched["result"] = ""
 	setNum(sched, "time_started", b.env.Clock.Now().Unix())
+	setNum(sched, "time_ended", -1)
 	b.pid++
 	setNum(sched, "current_pid", b.pid)
-	j.gen++
 	n := 1
 	if acts, ok := j.doc["job_actions"].([]any); ok && len(acts) > 0 {
 		n = len(acts)
@@ -198,28 +193,22 @@ func (b *Backend) run(id string) {
 	if r, ok := b.results[id]; ok {
 		res = r
 	}
-	g := j.gen
-	j.timer = b.env.Clock.AfterFunc(time.Duration(n)*b.duration, func() { b.finish(id, g, res) })
+	j.timer = b.env.Clock.AfterFunc(time.Duration(n)*b.duration, func() { b.finish(id, res) })
 }
 
-// finish ends a run with res. gen guards against a job replaced meanwhile;
-// events during the run do not bump it past the agent's own writes.
-func (b *Backend) finish(id string, gen uint64, res fz.Result) {
+// finish ends job id's run with res.
+func (b *Backend) finish(id string, res fz.Result) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	j := b.jobs[id]
-	if j == nil || b.closed || j.agent != agentRunning {
+	j, sched := b.live(id)
+	if j == nil || j.agent != agentRunning {
 		return
 	}
-	sched, ok := j.doc["job_schedule"].(map[string]any)
-	if !ok {
-		return
-	}
-	_ = gen
 	j.timer = nil
 	sched["result"] = string(res)
 	setNum(sched, "time_ended", b.env.Clock.Now().Unix())
-	delete(sched, "current_pid")
+	// current_pid stays: the agent never clears it (the api-ref sample
+	// shows a scheduled job with its last run's pid).
 	ev, _ := sched["event"].(string)
 	interval, _ := sched["schedule_interval"].(string)
 	_, recurring := fz.ParseInterval(interval)
@@ -238,5 +227,4 @@ func (b *Backend) finish(id string, gen uint64, res fz.Result) {
 		sched["status"] = "completed"
 		j.agent = agentStopped
 	}
-	j.gen++
 }

@@ -54,7 +54,6 @@ type job struct {
 	id, user    string
 	project     *string // nil: created through v1 (null in documents)
 	doc         map[string]any
-	gen         uint64 // bumped by every API write, to drop stale agent work
 	agent       agentState
 	timer       *sim.Timer
 	pickupTimer *sim.Timer
@@ -574,14 +573,39 @@ func answer(w http.ResponseWriter, code int, msg string) {
 	badRequest(w, msg)
 }
 
-func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
+// readJob reads a job body and prepares it as freezer-api does for create,
+// patch and replace; false when it has answered.
+func (b *Backend) readJob(w http.ResponseWriter, r *http.Request, sc scope) (map[string]any, bool) {
 	body, ok := readBody(w, r)
 	if !ok {
-		return
+		return nil, false
 	}
 	doc, code, msg := b.prepare(body, sc)
 	if code != 0 {
 		answer(w, code, msg)
+		return nil, false
+	}
+	return doc, true
+}
+
+// validOwned gives a full document its owner and id, and checks it
+// against job_schema; false when it has answered 400.
+func validOwned(w http.ResponseWriter, doc map[string]any, sc scope, id string) bool {
+	doc["user_id"] = sc.user.ID
+	doc["job_id"] = id
+	if sc.project != nil {
+		doc["project_id"] = *sc.project
+	}
+	if m := validateJob(doc, true); m != "" {
+		badRequest(w, m)
+		return false
+	}
+	return true
+}
+
+func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
+	doc, ok := b.readJob(w, r, sc)
+	if !ok {
 		return
 	}
 	sched, ok := doc["job_schedule"].(map[string]any)
@@ -594,13 +618,7 @@ func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
 	sched["time_started"] = json.Number("-1")
 	sched["time_ended"] = json.Number("-1")
 	id := hexID()
-	doc["user_id"] = sc.user.ID
-	doc["job_id"] = id
-	if sc.project != nil {
-		doc["project_id"] = *sc.project
-	}
-	if m := validateJob(doc, true); m != "" {
-		badRequest(w, m)
+	if !validOwned(w, doc, sc, id) {
 		return
 	}
 	b.mu.Lock()
@@ -613,13 +631,8 @@ func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
 }
 
 func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id string) {
-	body, ok := readBody(w, r)
+	doc, ok := b.readJob(w, r, sc)
 	if !ok {
-		return
-	}
-	doc, code, msg := b.prepare(body, sc)
-	if code != 0 {
-		answer(w, code, msg)
 		return
 	}
 	delete(doc, "user_id")
@@ -653,28 +666,16 @@ func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id str
 			}
 		}
 	}
-	j.gen++
 	b.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"job_id": id, "version": 0})
 }
 
 func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id string) {
-	body, ok := readBody(w, r)
+	doc, ok := b.readJob(w, r, sc)
 	if !ok {
 		return
 	}
-	doc, code, msg := b.prepare(body, sc)
-	if code != 0 {
-		answer(w, code, msg)
-		return
-	}
-	doc["user_id"] = sc.user.ID
-	doc["job_id"] = id
-	if sc.project != nil {
-		doc["project_id"] = *sc.project
-	}
-	if m := validateJob(doc, true); m != "" {
-		badRequest(w, m)
+	if !validOwned(w, doc, sc, id) {
 		return
 	}
 	b.mu.Lock()
@@ -685,7 +686,6 @@ func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id s
 			return
 		}
 		j.doc = stored(doc)
-		j.gen++
 	} else {
 		b.jobs[id] = &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
 		b.order = append(b.order, id)
@@ -730,7 +730,6 @@ func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id str
 			sched["result"] = ""
 		}
 		result = "success"
-		j.gen++
 		b.pickupLocked(j)
 	}
 	b.mu.Unlock()

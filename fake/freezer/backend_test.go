@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/fake/freezer"
 	"github.com/longrun/longrun/fake/sim"
 )
 
@@ -303,5 +304,27 @@ func TestAgentAutostart(t *testing.T) {
 	}
 	if s := admin.schedule("/v1/jobs/" + stopped); s["status"] != "stop" || s["result"] != nil {
 		t.Errorf("stopped job ran: %v", s)
+	}
+}
+
+// TestAgentRunDocument: each run of a recurring job clears the last result
+// and time_ended when it starts, as the agent's Job.execute does, and the
+// last run's current_pid stays after it ends.
+func TestAgentRunDocument(t *testing.T) {
+	srv, admin, _ := newClient(t)
+	clk := srv.Clock()
+	clk.SetAuto(false)
+	id := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_interval": "1 minutes"}}`)
+	admin.do("POST", "/v1/jobs/"+id+"/event", `{"start": null}`)
+	clk.Advance(freezer.PickupDelay + freezer.StartDelay + freezer.DefaultActionDuration)
+	s := admin.schedule("/v1/jobs/" + id)
+	if s["status"] != "scheduled" || s["result"] != "success" || s["current_pid"] == nil || s["time_ended"] == -1.0 {
+		t.Fatalf("after the first run: %v", s)
+	}
+	pid := s["current_pid"]
+	clk.Advance(time.Minute)
+	s = admin.schedule("/v1/jobs/" + id)
+	if s["status"] != "running" || s["result"] != "" || s["time_ended"] != -1.0 || s["current_pid"] == pid {
+		t.Errorf("second run under way: %v", s)
 	}
 }

@@ -12,49 +12,81 @@ import (
 	"github.com/longrun/longrun/fake/sim"
 )
 
-// FuzzJobsAPI sends arbitrary bodies to every jobs route of the backend:
-// it must answer with one of the real server's statuses and a JSON body,
-// never panic.
+// FuzzJobsAPI sends an arbitrary body to one jobs route of a backend that
+// holds a started job, then lets the agent run for an hour of fake time
+// and reads the jobs back: every answer must have one of the real
+// server's statuses and a JSON body, and nothing may panic.
+//
+// Requests are served synchronously: a handler or agent that hangs is
+// caught by go test's -timeout, with every goroutine's stack, rather than
+// by a wall-clock watchdog that a loaded machine could trip.
 func FuzzJobsAPI(f *testing.F) {
 	f.Add(0, `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "backup"}}], "job_schedule": {"schedule_interval": "1 days"}}`)
 	f.Add(1, `{"match": [{"client_id": "n1"}], "match_not": [{"status": "stop"}]}`)
 	f.Add(2, `{"start": null}`)
+	f.Add(2, `{"abort": null}`)
 	f.Add(3, `{"job_schedule": {"status": "weird"}, "action_defaults": {"mode": "fs"}}`)
-	f.Add(4, `{"job_actions": [{"freezer_action": {"action": "x"}, "action_id": "a1"}], "client_id": "h", "job_schedule": {}}`)
+	f.Add(3, `{"job_schedule": {"schedule_date": "2000-01-01T00:00:00"}}`)
+	f.Add(4, `{"job_actions": [{"freezer_action": {"action": "x"}, "action_id": "a1"}], "client_id": "h", "job_schedule": {"schedule_interval": "continuous"}}`)
 	f.Add(0, `{"job_actions": [null, 5, "x"], "client_id": 5, "job_schedule": []}`)
 	f.Add(1, `[1, {"a": 1e999}]`)
+	f.Add(5, ``)
+	f.Add(6, `{"stop": null}`)
 	routes := []struct{ method, path string }{
 		{"POST", "/v1/jobs"}, {"GET", "/v1/jobs"}, {"POST", "/v1/jobs/j1/event"},
-		{"PATCH", "/v2/p1/jobs/j1"}, {"POST", "/v2/p1/jobs/j1"},
+		{"PATCH", "/v2/p1/jobs/j1"}, {"POST", "/v2/p1/jobs/j1"}, {"DELETE", "/v1/jobs/j1"},
+		{"POST", "/v2/p1/jobs/j1/event"},
 	}
 	known := map[int]bool{200: true, 201: true, 202: true, 204: true, 400: true, 404: true, 500: true, 753: true}
+	const seed = `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "backup"}}], "job_schedule": {"schedule_interval": "10 minutes"}}`
 	f.Fuzz(func(t *testing.T, route int, body string) {
-		route %= 5
-		if route < 0 {
-			route = -route
-		}
-		r := routes[route%len(routes)]
+		r := routes[uint(route)%uint(len(routes))]
 		// A fresh backend each time: the jobs a POST stores would
 		// otherwise pile up and slow every list.
-		b := freezer.New(sim.NewEnv(nil, nil, nil))
+		env := sim.NewEnv(nil, nil, nil)
+		b := freezer.New(env)
+		defer b.Close()
 		mux := http.NewServeMux()
 		b.Register(mux)
 		tok, _ := b.IssueToken("admin")
-		req := httptest.NewRequest(r.method, r.path, strings.NewReader(body))
-		req.Header.Set("X-Auth-Token", tok)
-		rec := httptest.NewRecorder()
-		done := make(chan struct{})
-		go func() { mux.ServeHTTP(rec, req); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second): // a watchdog, not a pause
-			t.Fatalf("%s %s %q: no answer", r.method, r.path, body)
+		serve := func(method, path, body string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(method, path, strings.NewReader(body))
+			req.Header.Set("X-Auth-Token", tok)
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			return rec
 		}
-		if !known[rec.Code] {
-			t.Fatalf("%s %s %q: status %d", r.method, r.path, body, rec.Code)
+		check := func(method, path, body string, rec *httptest.ResponseRecorder) {
+			t.Helper()
+			if !known[rec.Code] {
+				t.Fatalf("%s %s %q: status %d", method, path, body, rec.Code)
+			}
+			if rec.Body.Len() > 0 && !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("%s %s %q: body %q", method, path, body, rec.Body.String())
+			}
 		}
-		if rec.Body.Len() > 0 && !json.Valid(rec.Body.Bytes()) {
-			t.Fatalf("%s %s %q: body %q", r.method, r.path, body, rec.Body.String())
+		// Job j1 (project p1, so v1 and v2 both see it), started and
+		// scheduled by the agent.
+		if rec := serve("POST", "/v2/p1/jobs/j1", seed); rec.Code != 201 {
+			t.Fatalf("seed job: %d %s", rec.Code, rec.Body)
+		}
+		if rec := serve("POST", "/v1/jobs/j1/event", `{"start": null}`); rec.Code != 202 {
+			t.Fatalf("seed start: %d %s", rec.Code, rec.Body)
+		}
+		env.Clock.Advance(freezer.PickupDelay)
+
+		check(r.method, r.path, body, serve(r.method, r.path, body))
+
+		// The agent acts on whatever is stored now; the documents it
+		// leaves still read back.
+		env.Clock.Advance(time.Hour)
+		tok, _ = b.IssueToken("admin") // the first one expired meanwhile
+		for _, p := range []string{"/v1/jobs?limit=100", "/v1/jobs/j1"} {
+			rec := serve("GET", p, "")
+			check("GET", p, "", rec)
+			if rec.Code != 200 && rec.Code != 404 {
+				t.Fatalf("GET %s after %s %s %q: %d %s", p, r.method, r.path, body, rec.Code, rec.Body)
+			}
 		}
 	})
 }

@@ -41,8 +41,14 @@ func (b *Backend) IssueToken(username string) (string, bool) {
 
 func (b *Backend) issue(u sim.User) string {
 	s := newSecret()
+	now := b.env.Clock.Now()
 	b.mu.Lock()
-	b.tokens[s] = token{user: u, expires: b.env.Clock.Now().Add(TokenLifetime)}
+	for k, t := range b.tokens {
+		if !now.Before(t.expires) {
+			delete(b.tokens, k) // expired: every request scans the live ones
+		}
+	}
+	b.tokens[s] = token{user: u, expires: now.Add(TokenLifetime)}
 	b.mu.Unlock()
 	return s
 }

@@ -14,6 +14,10 @@ listening it prints one line "LISTENING http://127.0.0.1:PORT" on stdout.
 
 FREEZER_ENABLE_V1=False runs the upstream default (v2 only; v1 creates then
 fail their own schema check); the default here is True.
+
+FREEZER_EXIT_ON_STDIN_EOF=1 makes the server exit when its stdin closes:
+the Go test holds it open, so the server ends with the test process even
+when that process dies without cleaning up.
 """
 
 import os
@@ -62,7 +66,22 @@ def identity(app, prefix_apps):
     return wsgi
 
 
+def exit_when_stdin_closes():
+    import threading
+
+    def watch():
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
+    if os.environ.get("FREEZER_EXIT_ON_STDIN_EOF") == "1":
+        exit_when_stdin_closes()
     workdir = sys.argv[1]
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     conf = write_config(workdir)

@@ -107,6 +107,18 @@ func NewJob(clientID, interval string) *freezer.Job {
 	return j
 }
 
+// created creates NewJob(a fresh client id, interval) and deletes it when
+// the test ends.
+func created(t *testing.T, c *freezer.Client, interval string) string {
+	t.Helper()
+	id, err := c.Create(context.Background(), NewJob("lr-"+uniq(), interval))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), id) })
+	return id
+}
+
 func apiError(t *testing.T, err error, status int) *rest.APIError {
 	t.Helper()
 	var ae *rest.APIError
@@ -176,11 +188,7 @@ func (c *stepClock) After(time.Duration) <-chan time.Time {
 func WaitOnAgentWrites(t *testing.T, tg Target) {
 	ctx := context.Background()
 	c := tg.client(t)
-	id, err := c.Create(ctx, NewJob("lr-"+uniq(), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Delete(context.Background(), id) })
+	id := created(t, c, "")
 	agentDoc := func(edit func(*freezer.JobSchedule)) {
 		j, err := c.Get(ctx, id)
 		if err != nil {
@@ -406,11 +414,7 @@ func ListSearchPaging(t *testing.T, tg Target) {
 func Events(t *testing.T, tg Target) {
 	ctx := context.Background()
 	c := tg.client(t)
-	id, err := c.Create(ctx, NewJob("lr-"+uniq(), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Delete(context.Background(), id) })
+	id := created(t, c, "")
 	r, err := c.Start(ctx, id)
 	if err != nil || !r.Accepted() {
 		t.Fatalf("start: %+v %v", r, err)
@@ -547,15 +551,13 @@ func Wait(t *testing.T, tg Target) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := tg.client(t)
-	opts := []jobs.Option{jobs.WithInterval(time.Second, 5*time.Second)}
-	if tg.Clock != nil {
-		opts = append(opts, jobs.WithClock(tg.Clock))
+	clock := tg.Clock
+	if clock == nil {
+		clock = jobs.WallClock // a real agent on a real server
 	}
+	opts := []jobs.Option{jobs.WithInterval(time.Second, 5*time.Second), jobs.WithClock(clock)}
 	// One-off job: success, then status completed.
-	id, err := c.Create(ctx, NewJob("lr-"+uniq(), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := created(t, c, "")
 	var seen []string
 	final, err := c.Run(ctx, id, append(opts, jobs.WithOnProgress(func(j *jobs.Job) { seen = append(seen, string(j.State)) }))...)
 	if err != nil {
@@ -567,17 +569,17 @@ func Wait(t *testing.T, tg Target) {
 	if !strings.Contains(strings.Join(seen, ","), "running") {
 		t.Errorf("progress never showed running: %v", seen)
 	}
-	j, _ := c.Get(ctx, id)
+	j, err := c.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s := j.JobSchedule; s.TimeStarted <= 0 || s.TimeEnded < s.TimeStarted || s.Event != "" {
 		t.Errorf("schedule after the run %+v", s)
 	}
 
 	// A failing run.
 	if tg.SetResult != nil {
-		id2, err := c.Create(ctx, NewJob("lr-"+uniq(), ""))
-		if err != nil {
-			t.Fatal(err)
-		}
+		id2 := created(t, c, "")
 		tg.SetResult(id2, freezer.ResultFail)
 		last, err := c.Run(ctx, id2, opts...)
 		var fe *jobs.FailedError
@@ -588,10 +590,7 @@ func Wait(t *testing.T, tg Target) {
 
 	// A recurring job: the run ends with status scheduled for the next;
 	// stop then takes it off the schedule.
-	id3, err := c.Create(ctx, NewJob("lr-"+uniq(), "1 minutes"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id3 := created(t, c, "1 minutes")
 	final, err = c.Run(ctx, id3, opts...)
 	if err != nil || final.RawState != "scheduled/success" {
 		t.Fatalf("recurring run: %v %+v", err, final)
@@ -604,19 +603,14 @@ func Wait(t *testing.T, tg Target) {
 		if err != nil || j.JobSchedule.Status == freezer.StatusStop {
 			break
 		}
-		if tg.Clock != nil {
-			<-tg.Clock.After(time.Second)
-		}
+		<-clock.After(time.Second)
 	}
 	if j == nil || j.JobSchedule.Status != freezer.StatusStop {
 		t.Errorf("recurring job after stop: %+v", j)
 	}
 
 	// Abort while running.
-	id4, err := c.Create(ctx, NewJob("lr-"+uniq(), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id4 := created(t, c, "")
 	if _, err := c.Start(ctx, id4); err != nil {
 		t.Fatal(err)
 	}
