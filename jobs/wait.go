@@ -153,22 +153,28 @@ func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job
 			if push != nil {
 				delay = cfg.max
 			}
-			var timer <-chan time.Time
-			if delay >= 0 {
-				timer = cfg.clock.After(delay)
-			}
-			select {
-			case <-ctx.Done():
-				yield(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: b.lastErr})
-				return
-			case <-timer:
-			case snap, ok := <-push:
-				if !ok {
-					push = nil
-					continue
-				}
-				if snap != nil && snap.ID == id {
-					seed = map[string]*Job{id: snap}
+			timer := cfg.clock.After(delay)
+		sleep:
+			for {
+				select {
+				case <-ctx.Done():
+					yield(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: b.lastErr})
+					return
+				case <-timer:
+					break sleep
+				case snap, ok := <-push:
+					if !ok {
+						// The stream broke. Nothing says the job changed:
+						// poll on the backoff schedule, and subscribe
+						// again after that poll, never in a loop.
+						push = nil
+						timer = cfg.clock.After(b.next(ctx, true, nil))
+						continue
+					}
+					if snap != nil && snap.ID == id {
+						seed = map[string]*Job{id: snap}
+						break sleep
+					}
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,4 +287,36 @@ func itoa(i int) string {
 		b = append([]byte{digits[i%10]}, b...)
 	}
 	return string(b)
+}
+
+// brokenPusher's stream breaks at once, every time it is asked for.
+type brokenPusher struct {
+	*memSource
+	mu   sync.Mutex
+	subs int
+}
+
+func (p *brokenPusher) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
+	p.mu.Lock()
+	p.subs++
+	p.mu.Unlock()
+	ch := make(chan *jobs.Job)
+	close(ch)
+	return ch, nil
+}
+
+func TestWaitBrokenPushStreamDoesNotPollInALoop(t *testing.T) {
+	ms := newMemSource(autoClock())
+	ms.add(&spec{id: "x", dur: time.Hour})
+	src := &brokenPusher{memSource: ms}
+	// The polling timer never fires: only a stream that breaks at once
+	// could make Wait fetch again, and it must not, since nothing says
+	// the job changed. The short deadline ends the wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := jobs.Wait(ctx, src, "x", jobs.WithClock(stuckClock{make(chan time.Time)}))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	fetches, _ := ms.stats()
+	assert.Equal(t, 1, fetches, "a broken stream must not make Wait fetch without pausing")
+	assert.Equal(t, 1, src.subs)
 }
