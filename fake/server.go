@@ -20,8 +20,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/longrun/longrun/fake/ftrack"
 	"github.com/longrun/longrun/fake/freezer"
+	"github.com/longrun/longrun/fake/ftrack"
 	"github.com/longrun/longrun/fake/sim"
 )
 

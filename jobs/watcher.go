@@ -39,8 +39,8 @@ type Watcher struct {
 type WatcherStats struct {
 	Rounds      int // poll rounds, FirstRounds included
 	FirstRounds int // rounds that polled only waits new since the last round
-	Fetches int // Fetch calls (one batched call per round, plus first-time child look-ups)
-	Pushes  int // snapshots that arrived by push
+	Fetches     int // Fetch calls (one batched call per round, plus first-time child look-ups)
+	Pushes      int // snapshots that arrived by push
 }
 
 type watch struct {
