@@ -147,9 +147,18 @@ func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (*Job, er
 			wt.setPushing(true)
 			go func() {
 				defer wt.setPushing(false)
-				for snap := range ch {
+				// Stop with the wait even if the Pusher never closes ch.
+				for {
 					select {
-					case w.pushed <- pushedSnap{wt, snap}:
+					case snap, ok := <-ch:
+						if !ok {
+							return
+						}
+						select {
+						case w.pushed <- pushedSnap{wt, snap}:
+						case <-pctx.Done():
+							return
+						}
 					case <-pctx.Done():
 						return
 					}

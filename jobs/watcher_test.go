@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,4 +183,40 @@ func BenchmarkWatcher1000Jobs(b *testing.B) {
 	}
 	b.ReportMetric(float64(fetches)/float64(b.N), "fetches/op")
 	b.ReportMetric(float64(rounds)/float64(b.N), "rounds/op")
+}
+
+// stuckPusher's streams never send and never close, even after their
+// context ends.
+type stuckPusher struct{ *memSource }
+
+func (p stuckPusher) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
+	return make(chan *jobs.Job), nil
+}
+
+func TestWatcherDoesNotLeakForwardersOfStuckPushStreams(t *testing.T) {
+	clk := autoClock()
+	ms := newMemSource(clk)
+	ms.add(&spec{id: "x", dur: time.Minute})
+	w := jobs.NewWatcher(stuckPusher{ms}, jobs.WithClock(clk), jobs.WithInterval(time.Second, 10*time.Second))
+	job, err := w.Wait(context.Background(), "x")
+	require.NoError(t, err)
+	assert.True(t, job.TreeDone())
+	require.NoError(t, w.Close())
+	for i := 0; goroutinesIn("jobs.(*Watcher).Wait") > 0; i++ {
+		require.Less(t, i, 1000, "a goroutine of Watcher.Wait outlived it")
+		runtime.Gosched()
+	}
+}
+
+// goroutinesIn counts goroutines with fn on their stack.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			n++
+		}
+	}
+	return n
 }
