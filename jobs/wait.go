@@ -211,10 +211,16 @@ func (b *backoff) next(ctx context.Context, changed bool, err error) time.Durati
 		d = max(d, ra.RetryAfter())
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		// Poll once more just before the deadline rather than sleep past it.
-		if left := time.Until(dl); left > 0 && d > left {
-			d = left - left/10
-		}
+		d = clipToDeadline(d, dl)
+	}
+	return d
+}
+
+// clipToDeadline shortens d so that the next poll comes just before the
+// deadline rather than after it.
+func clipToDeadline(d time.Duration, deadline time.Time) time.Duration {
+	if left := time.Until(deadline); left > 0 && d > left {
+		return left - left/10
 	}
 	return d
 }

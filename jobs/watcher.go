@@ -215,6 +215,8 @@ func (w *Watcher) remove(wt *watch) {
 	w.mu.Lock()
 	delete(w.watches, wt)
 	w.mu.Unlock()
+	// Let the poller notice: it ends when no wait is left.
+	w.kick()
 }
 
 func (w *Watcher) kick() {
@@ -306,11 +308,19 @@ func (w *Watcher) loop(stop, done chan struct{}) {
 				if allPushing(active) {
 					delay = w.cfg.max
 				}
+				// The poller serves every wait: poll once more before the
+				// earliest of their deadlines.
+				for _, wt := range active {
+					if dl, ok := wt.ctx.Deadline(); ok {
+						delay = clipToDeadline(delay, dl)
+					}
+				}
 				timer = w.cfg.clock.After(delay)
 			}
-		} else if timer == nil {
-			timer = w.cfg.clock.After(w.cfg.min)
 		}
+		// With no active wait and no timer the poller sleeps until a wait
+		// arrives or leaves (kick) or Close: an idle timer would only jump
+		// an auto-advancing clock.
 		freshOnly = false
 	sleep:
 		for {

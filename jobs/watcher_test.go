@@ -220,3 +220,47 @@ func goroutinesIn(fn string) int {
 	}
 	return n
 }
+
+// recordClock is an auto-advancing clock that records every pause asked of it.
+type recordClock struct {
+	*sim.Clock
+	mu     sync.Mutex
+	pauses []time.Duration
+}
+
+func (c *recordClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	c.pauses = append(c.pauses, d)
+	c.mu.Unlock()
+	return c.Clock.After(d)
+}
+
+func TestWaitPausesAreClippedToTheDeadline(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprint("watcher=", shared), func(t *testing.T) {
+			clk := &recordClock{Clock: autoClock()}
+			ms := newMemSource(clk.Clock)
+			ms.add(&spec{id: "x", dur: 3 * time.Hour})
+			// The deadline is an hour of wall time away (it never comes
+			// during the test); the backoff alone would pause two hours.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			opts := []jobs.Option{jobs.WithClock(clk), jobs.WithInterval(2*time.Hour, 2*time.Hour)}
+			var err error
+			if shared {
+				w := jobs.NewWatcher(ms, opts...)
+				defer w.Close()
+				_, err = w.Wait(ctx, "x")
+			} else {
+				_, err = jobs.Wait(ctx, ms, "x", opts...)
+			}
+			require.NoError(t, err)
+			clk.mu.Lock()
+			defer clk.mu.Unlock()
+			require.NotEmpty(t, clk.pauses)
+			for _, d := range clk.pauses {
+				assert.LessOrEqual(t, d, time.Hour, "a pause past the wait's deadline")
+			}
+		})
+	}
+}
