@@ -260,7 +260,10 @@ func (c *Client) Do(ctx context.Context, method, path string, q, body, out any) 
 	}
 	resp, err := c.retry.Do(req)
 	if err != nil {
-		return nil, &RequestError{Method: method, URL: RedactURL(u), Err: unwrapURLError(err)}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, newRequestError(method, u, err)
 	}
 	return c.finish(resp, u, method, out)
 }
@@ -284,7 +287,7 @@ func (c *Client) Stream(ctx context.Context, method string, u *url.URL, contentT
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, &RequestError{Method: method, URL: RedactURL(u), Err: unwrapURLError(err)}
+		return nil, newRequestError(method, u, err)
 	}
 	if resp.StatusCode >= 400 {
 		_, err := c.finish(resp, u, method, nil)
@@ -326,7 +329,7 @@ func (c *Client) finish(resp *http.Response, u *url.URL, method string, out any)
 		return r, &RequestError{Method: method, URL: RedactURL(u), Err: fmt.Errorf("reading response: %w", err)}
 	}
 	if int64(len(data)) > limit {
-		return r, &RequestError{Method: method, URL: RedactURL(u), Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)}
+		return r, &RequestError{Method: method, URL: RedactURL(u), Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit), permanent: true}
 	}
 	r.Body = data
 	if resp.StatusCode >= 400 {
@@ -359,12 +362,30 @@ func requestID(h http.Header) string {
 	return ""
 }
 
-func unwrapURLError(err error) error {
+// newRequestError reports a request that got no answer. The *url.Error
+// net/http wraps it in is dropped: it names the unredacted URL.
+func newRequestError(method string, u *url.URL, err error) *RequestError {
+	e := &RequestError{Method: method, URL: RedactURL(u), Err: err, permanent: isPermanent(err)}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err
+		e.Err = ue.Err
 	}
-	return err
+	return e
+}
+
+// isPermanent reports a transport error that repeating the request cannot
+// cure: a redirect loop, a bad scheme or header, an untrusted certificate
+// (go-retryablehttp's own classification).
+func isPermanent(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return false
+	}
+	retry, _ := retryablehttp.DefaultRetryPolicy(context.Background(), nil, ue)
+	return !retry
 }
 
 // checkRetry is the retry policy (see Do).
@@ -375,6 +396,9 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	method, _ := ctx.Value(ctxKey{}).(string)
 	idempotent := method != http.MethodPost && method != http.MethodPatch
 	if err != nil {
+		if isPermanent(err) {
+			return false, nil
+		}
 		// A request that may have reached the server is repeated only
 		// when repeating it is harmless.
 		return idempotent || isDialError(err), nil

@@ -265,3 +265,32 @@ func TestNewRejectsBadBaseURLs(t *testing.T) {
 	assert.Equal(t, "http://user:pw@host/api/v1/jobs?limit=10", u.String())
 	assert.NotContains(t, rest.RedactURL(u), "pw")
 }
+
+func TestPermanentTransportErrorsAreNotRetried(t *testing.T) {
+	var hits atomic.Int32
+	var c *rest.Client
+	c = newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Redirect(w, r, r.URL.Path, http.StatusFound) // a redirect loop
+	})
+	_, err := c.Do(context.Background(), "GET", "loop/", nil, nil, nil)
+	var re *rest.RequestError
+	require.ErrorAs(t, err, &re)
+	assert.Contains(t, err.Error(), "redirects")
+	// net/http gives up after 10 redirects; retrying the loop four more
+	// times would only repeat it.
+	assert.LessOrEqual(t, int(hits.Load()), 11)
+	assert.False(t, re.Temporary(), "a redirect loop does not pass by itself")
+}
+
+func TestTooLargeIsNotTemporary(t *testing.T) {
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, strings.Repeat("x", 2048))
+	}, rest.WithMaxResponseBytes(1024))
+	_, err := c.Do(context.Background(), "GET", "x/", nil, nil, nil)
+	var re *rest.RequestError
+	require.ErrorAs(t, err, &re)
+	require.ErrorIs(t, err, rest.ErrTooLarge)
+	assert.False(t, re.Temporary(), "the same response will be as large next time")
+}
+

@@ -97,6 +97,8 @@ type RequestError struct {
 	Method string
 	URL    string // redacted
 	Err    error
+
+	permanent bool // repeating the request cannot help
 }
 
 func (e *RequestError) Error() string { return e.Method + " " + e.URL + ": " + e.Err.Error() }
@@ -104,9 +106,12 @@ func (e *RequestError) Error() string { return e.Method + " " + e.URL + ": " + e
 // Unwrap returns the cause.
 func (e *RequestError) Unwrap() error { return e.Err }
 
-// Temporary is true unless the context ended: a network failure may pass.
+// Temporary reports whether the same request may succeed later: true for a
+// network failure, false when the context ended, for a response over the
+// size limit, and for what repeating cannot cure (a redirect loop, an
+// untrusted certificate, a bad scheme or header).
 func (e *RequestError) Temporary() bool {
-	return !errors.Is(e.Err, errCtxCanceled) && !errors.Is(e.Err, errCtxDeadline)
+	return !e.permanent && !errors.Is(e.Err, errCtxCanceled) && !errors.Is(e.Err, errCtxDeadline)
 }
 
 // DecodeError is a 2xx response whose body did not decode.
@@ -238,3 +243,4 @@ func asciiLower(s string) string {
 	}
 	return string(b)
 }
+
