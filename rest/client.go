@@ -347,7 +347,7 @@ func (c *Client) finish(resp *http.Response, u *url.URL, method string, out any)
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return r, &DecodeError{StatusCode: resp.StatusCode, Method: method, URL: RedactURL(u),
-				RequestID: r.RequestID, Snippet: string(data[:min(len(data), 200)]), Err: err}
+				RequestID: r.RequestID, Snippet: redactSnippet(data[:min(len(data), 200)]), Err: err}
 		}
 	}
 	return r, nil

@@ -294,3 +294,18 @@ func TestTooLargeIsNotTemporary(t *testing.T) {
 	assert.False(t, re.Temporary(), "the same response will be as large next time")
 }
 
+func TestDecodeErrorSnippetHidesSecrets(t *testing.T) {
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		// A server clone answer (it carries the new VNC password), cut short.
+		fmt.Fprint(w, `{"name": "copy", "vnc_password" : "Vnc-S3cret", "auth_token":"tok-S3cret", "api_key": "key-S3cret`)
+	})
+	var out map[string]any
+	_, err := c.Do(context.Background(), "POST", "servers/x/action/?do=clone", nil, nil, &out)
+	var de *rest.DecodeError
+	require.ErrorAs(t, err, &de)
+	for _, s := range []string{err.Error(), de.Snippet} {
+		assert.NotContains(t, s, "S3cret")
+		assert.Contains(t, s, "copy")
+		assert.Contains(t, s, "REDACTED")
+	}
+}

@@ -120,7 +120,7 @@ type DecodeError struct {
 	Method     string
 	URL        string
 	RequestID  string
-	Snippet    string // the first bytes of the body
+	Snippet    string // the first bytes of the body, secret values redacted
 	Err        error
 }
 
@@ -244,3 +244,88 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
+// secretKeyParts mark a JSON member whose value is a secret
+// ("vnc_password", "auth_token", "api_key", "client_secret").
+var secretKeyParts = []string{"password", "passwd", "secret", "token", "apikey", "api_key", "api-key"}
+
+// redactSnippet renders the start of a body for an error message: the
+// values of JSON members with a secret-looking name are replaced by
+// REDACTED (also when the body is cut in the middle of one), and so are
+// URL-query secrets.
+func redactSnippet(data []byte) string {
+	s := string(data)
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if s[i] != '"' {
+			i++
+			continue
+		}
+		end, closed := jsonStringEnd(s, i)
+		if !closed {
+			break
+		}
+		key := asciiLower(s[i+1 : end-1])
+		j := skipSpace(s, end)
+		if j >= len(s) || s[j] != ':' || !secretKey(key) {
+			i = end
+			continue
+		}
+		j = skipSpace(s, j+1)
+		var start, stop, next int
+		if j < len(s) && s[j] == '"' {
+			vend, vclosed := jsonStringEnd(s, j)
+			start, stop, next = j+1, vend, vend
+			if vclosed {
+				stop = vend - 1 // keep the closing quote
+			}
+		} else {
+			start, stop = j, j
+			for stop < len(s) && strings.IndexByte(",}] \t\r\n", s[stop]) < 0 {
+				stop++
+			}
+			next = stop
+		}
+		b.WriteString(s[last:start])
+		b.WriteString("REDACTED")
+		last, i = stop, next
+	}
+	if last == 0 {
+		return RedactString(s)
+	}
+	b.WriteString(s[last:])
+	return RedactString(b.String())
+}
+
+// jsonStringEnd returns the index just past the JSON string that opens at
+// s[i] (a quote) and true, or len(s) and false when it is not closed.
+func jsonStringEnd(s string, i int) (int, bool) {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return len(s), false
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && strings.IndexByte(" \t\r\n", s[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+func secretKey(key string) bool {
+	if secretParams[key] {
+		return true
+	}
+	for _, p := range secretKeyParts {
+		if strings.Contains(key, p) {
+			return true
+		}
+	}
+	return false
+}
