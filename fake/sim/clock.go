@@ -138,12 +138,26 @@ func (c *Clock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
-// Sleep waits until d of fake time has passed or ctx ends.
+// Sleep waits until d of fake time has passed or ctx ends. A Sleep whose
+// ctx has already ended returns at once without moving an auto clock, and
+// one that ctx ends takes its timer off the clock.
 func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ch := make(chan struct{})
+	t := c.AfterFunc(d, func() { close(ch) })
+	c.mu.Lock()
+	auto := c.auto
+	c.mu.Unlock()
+	if auto {
+		c.Advance(d)
+	}
 	select {
-	case <-c.After(d):
+	case <-ch:
 		return nil
 	case <-ctx.Done():
+		t.Stop()
 		return ctx.Err()
 	}
 }

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -121,4 +122,23 @@ func TestScaledClockRunsFaster(t *testing.T) {
 	c.AfterFunc(time.Hour, func() { close(fired) }) // 3.6 ms of wall time
 	<-fired
 	assert.GreaterOrEqual(t, c.Since(start), time.Hour)
+}
+
+func TestSleepEndedByContextLeavesNoTimerAndDoesNotMoveTime(t *testing.T) {
+	c := sim.NewClock(sim.Epoch)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Sleep(ctx, time.Minute) }()
+	for c.Pending() == 0 {
+		runtime.Gosched()
+	}
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	assert.Equal(t, 0, c.Pending(), "a cancelled Sleep leaves its timer behind")
+
+	// An auto clock does not jump for a Sleep whose context already ended.
+	c.SetAuto(true)
+	require.ErrorIs(t, c.Sleep(ctx, time.Hour), context.Canceled)
+	assert.Equal(t, time.Duration(0), c.Since(sim.Epoch))
+	assert.Equal(t, 0, c.Pending())
 }
