@@ -337,6 +337,7 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 		}
 	}
 	// Remember which fetched-by-id subtrees are done, and which stay open.
+	inOpen := map[string]bool{}
 	for n, err := range WalkWith(root, t.cfg.walk) {
 		if err != nil {
 			t.root = root
@@ -348,7 +349,8 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 		if f, ok := fetched[n.Job.ID]; ok && f == n.Job {
 			if n.Job.TreeDone() {
 				t.done[n.Job.ID] = n.Job
-			} else {
+			} else if !inOpen[n.Job.ID] {
+				inOpen[n.Job.ID] = true // a child referenced twice is asked for once
 				open = append(open, n.Job.ID)
 			}
 		}

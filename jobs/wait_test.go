@@ -320,3 +320,29 @@ func TestWaitBrokenPushStreamDoesNotPollInALoop(t *testing.T) {
 	assert.Equal(t, 1, fetches, "a broken stream must not make Wait fetch without pausing")
 	assert.Equal(t, 1, src.subs)
 }
+
+func TestWaitAChildReferencedTwiceIsFetchedOnce(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "k", dur: time.Minute})
+	src.add(&spec{id: "r", dur: time.Minute, children: []string{"k", "k"}, refs: true})
+	job, err := jobs.Wait(context.Background(), src, "r", jobs.WithClock(clk))
+	require.NoError(t, err)
+	require.Len(t, job.Children, 2)
+	_, rounds := src.stats()
+	for _, r := range rounds {
+		assert.Equal(t, len(r), len(sorted(dedupe(r))), "ids asked twice in one Fetch: %v", r)
+	}
+}
+
+func dedupe(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
