@@ -142,3 +142,39 @@ func TestSleepEndedByContextLeavesNoTimerAndDoesNotMoveTime(t *testing.T) {
 	assert.Equal(t, time.Duration(0), c.Since(sim.Epoch))
 	assert.Equal(t, 0, c.Pending())
 }
+
+func TestAutoClockAfterFromATimerCallback(t *testing.T) {
+	c := sim.NewClock(sim.Epoch)
+	c.SetAuto(true)
+	got := make(chan time.Time, 1)
+	c.AfterFunc(time.Second, func() {
+		// A backend's timer schedules its next step with After: the
+		// clock must not deadlock on its own firing loop.
+		ch := c.After(time.Minute)
+		go func() { got <- <-ch }()
+	})
+	c.Advance(time.Second)
+	assert.Equal(t, sim.Epoch.Add(time.Second+time.Minute), <-got)
+}
+
+func TestAutoClockManyConcurrentAfters(t *testing.T) {
+	c := sim.NewClock(sim.Epoch)
+	c.SetAuto(true)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := c.Now()
+			at := <-c.After(time.Duration(i%7+1) * time.Second) // never lost
+			if at.Before(start.Add(time.Duration(i%7+1) * time.Second)) {
+				t.Errorf("After(%ds) fired early", i%7+1)
+			}
+			if i%3 == 0 {
+				_ = c.Sleep(context.Background(), time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 0, c.Pending())
+}
