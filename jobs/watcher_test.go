@@ -45,18 +45,7 @@ func TestWatcherSharesOneFetchPerRound(t *testing.T) {
 	for w.Watching() < n { // every wait registered before time moves
 		runtime.Gosched()
 	}
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
-	// Step fake time until every wait has returned.
-	for stepping := true; stepping; {
-		select {
-		case <-finished:
-			stepping = false
-		default:
-			clk.Advance(time.Second)
-			runtime.Gosched()
-		}
-	}
+	stepUntilDone(clk, &wg)
 	for i, err := range errs {
 		require.NoError(t, err, i)
 	}
@@ -165,17 +154,7 @@ func BenchmarkWatcher1000Jobs(b *testing.B) {
 				_, _ = w.Wait(context.Background(), fmt.Sprintf("job-%04d", i))
 			}()
 		}
-		finished := make(chan struct{})
-		go func() { wg.Wait(); close(finished) }()
-		for stepping := true; stepping; {
-			select {
-			case <-finished:
-				stepping = false
-			default:
-				clk.Advance(time.Second)
-				runtime.Gosched()
-			}
-		}
+		stepUntilDone(clk, &wg)
 		st := w.Stats()
 		_ = w.Close()
 		fetches += st.Fetches
@@ -262,5 +241,21 @@ func TestWaitPausesAreClippedToTheDeadline(t *testing.T) {
 				assert.LessOrEqual(t, d, time.Hour, "a pause past the wait's deadline")
 			}
 		})
+	}
+}
+
+// stepUntilDone steps a manual clock a second at a time until every
+// goroutine of wg has returned.
+func stepUntilDone(clk *sim.Clock, wg *sync.WaitGroup) {
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	for {
+		select {
+		case <-finished:
+			return
+		default:
+			clk.Advance(time.Second)
+			runtime.Gosched()
+		}
 	}
 }
