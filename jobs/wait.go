@@ -424,11 +424,16 @@ func signature(root *Job) uint64 {
 		h.Write([]byte(j.Message))
 		h.Write([]byte{0})
 		put(math.Float64bits(j.Progress.Percent))
+		var flags uint64
+		if j.Progress.Known { // "?" turning into "0%" is a change
+			flags |= 1
+		}
+		if j.Partial {
+			flags |= 2
+		}
+		put(flags)
 		put(uint64(len(j.Children)))
 		put(uint64(n.Depth))
-		if j.Partial {
-			put(1)
-		}
 	}
 	return h.Sum64()
 }

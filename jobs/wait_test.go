@@ -346,3 +346,34 @@ func dedupe(ids []string) []string {
 	}
 	return out
 }
+
+// scriptSource answers each Fetch with the next document of its script,
+// the last one forever.
+type scriptSource struct {
+	mu     sync.Mutex
+	script []*jobs.Job
+	n      int
+}
+
+func (s *scriptSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.script[min(s.n, len(s.script)-1)].Clone()
+	s.n++
+	return []*jobs.Job{j}, nil
+}
+
+func TestWaitOnProgressSeesProgressBecomeKnown(t *testing.T) {
+	run := jobs.StateRunning
+	src := &scriptSource{script: []*jobs.Job{
+		{ID: "x", State: run},
+		{ID: "x", State: run}, // unchanged: no call
+		{ID: "x", State: run, Progress: jobs.Progress{Known: true}}, // now 0% is known
+		{ID: "x", State: jobs.StateSucceeded, Progress: jobs.Progress{Percent: 100, Known: true}},
+	}}
+	var known []bool
+	_, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(autoClock()),
+		jobs.WithOnProgress(func(j *jobs.Job) { known = append(known, j.Progress.Known) }))
+	require.NoError(t, err)
+	assert.Equal(t, []bool{false, true, true}, known)
+}
