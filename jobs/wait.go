@@ -284,6 +284,8 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 	// batch per level at most. The walk's depth, size and cycle bounds end
 	// the loop on any tree a server can send.
 	var open []string
+	cloned := false
+	byRef := map[*Job]bool{} // nodes grafted in place of a reference
 	for {
 		var missing []string
 		var partial []*Job
@@ -302,6 +304,13 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 		if len(partial) == 0 {
 			break
 		}
+		if !cloned {
+			// Graft into a copy: the documents belong to the Source,
+			// which may hand the same *Job to others (a cache, a push
+			// fanned out to several waits, a Watcher's shared batch).
+			root, cloned = root.Clone(), true
+			continue
+		}
 		grafted := false
 		for _, p := range partial {
 			for i, ch := range p.Children {
@@ -309,10 +318,12 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 					continue
 				}
 				if d, ok := t.done[ch.ID]; ok {
-					p.Children[i] = d
+					p.Children[i] = d // a done tree holds no reference: never written to
 					grafted = true
 				} else if f, ok := fetched[ch.ID]; ok && f != nil && !f.Partial {
-					p.Children[i] = f
+					c := f.Clone()
+					p.Children[i] = c
+					byRef[c] = true
 					grafted = true
 				} else if _, tried := fetched[ch.ID]; !tried {
 					missing = append(missing, ch.ID)
@@ -346,7 +357,7 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 		if n.Parent == nil {
 			continue
 		}
-		if f, ok := fetched[n.Job.ID]; ok && f == n.Job {
+		if byRef[n.Job] {
 			if n.Job.TreeDone() {
 				t.done[n.Job.ID] = n.Job
 			} else if !inOpen[n.Job.ID] {

@@ -377,3 +377,56 @@ func TestWaitOnProgressSeesProgressBecomeKnown(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []bool{false, true, true}, known)
 }
+
+// sharedSource hands out the same documents to every caller, as a cache
+// or a push fanned out to several waits would.
+type sharedSource struct{ docs map[string]*jobs.Job }
+
+func (s sharedSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	var out []*jobs.Job
+	for _, id := range ids {
+		if j, ok := s.docs[id]; ok {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}
+
+func TestWaitNeverWritesIntoTheSourcesDocuments(t *testing.T) {
+	done := jobs.Progress{Percent: 100, Known: true}
+	src := sharedSource{docs: map[string]*jobs.Job{
+		"r": {ID: "r", State: jobs.StateSucceeded, Progress: done, Children: []*jobs.Job{
+			{ID: "n", State: jobs.StateSucceeded, Progress: done, Children: []*jobs.Job{{ID: "a", Partial: true}}},
+			{ID: "b", Partial: true},
+		}},
+		"a": {ID: "a", State: jobs.StateSucceeded, Progress: done},
+		"b": {ID: "b", State: jobs.StateSucceeded, Progress: done, Children: []*jobs.Job{{ID: "c", Partial: true}}},
+		"c": {ID: "c", State: jobs.StateSucceeded, Progress: done},
+	}}
+	var wg sync.WaitGroup
+	for range 4 { // concurrent waits over the same documents (run with -race)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job, err := jobs.Wait(context.Background(), src, "r", jobs.WithClock(autoClock()))
+			assert.NoError(t, err)
+			assert.True(t, job.TreeDone())
+			assert.NotNil(t, job.Find("c"))
+		}()
+	}
+	w := jobs.NewWatcher(src, jobs.WithClock(autoClock()))
+	defer w.Close()
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job, err := w.Wait(context.Background(), "r")
+			assert.NoError(t, err)
+			assert.True(t, job.TreeDone())
+		}()
+	}
+	wg.Wait()
+	assert.True(t, src.docs["r"].Children[0].Children[0].Partial, "a nested reference was replaced in the source's document")
+	assert.True(t, src.docs["r"].Children[1].Partial, "a reference was replaced in the source's document")
+	assert.True(t, src.docs["b"].Children[0].Partial, "a fetched child's reference was replaced in the source's document")
+}
