@@ -40,6 +40,8 @@ type APIError struct {
 	retryAfter time.Duration
 }
 
+// Error gives the method, redacted URL, status, the service's error type
+// and message, and the request id.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
@@ -101,6 +103,7 @@ type RequestError struct {
 	permanent bool // repeating the request cannot help
 }
 
+// Error gives the method, redacted URL and cause.
 func (e *RequestError) Error() string { return e.Method + " " + e.URL + ": " + e.Err.Error() }
 
 // Unwrap returns the cause.
@@ -124,6 +127,8 @@ type DecodeError struct {
 	Err        error
 }
 
+// Error gives the method, redacted URL, status, decoder error and the
+// redacted start of the body.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("%s %s: %d: decoding response: %v (body starts %q)", e.Method, e.URL, e.StatusCode, e.Err, e.Snippet)
 }
