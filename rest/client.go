@@ -125,7 +125,7 @@ func WithMaxResponseBytes(n int64) Option {
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("rest: base URL: %w", err)
+		return nil, fmt.Errorf("rest: base URL: %w", parseCause(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("rest: base URL %q: scheme must be http or https", RedactURL(u))
@@ -172,7 +172,7 @@ func (c *Client) HTTPClient() *http.Client { return c.hc }
 func (c *Client) URL(path string, q any) (*url.URL, error) {
 	rel, err := url.Parse(strings.TrimPrefix(path, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("rest: path %q: %w", path, err)
+		return nil, fmt.Errorf("rest: path %q: %w", RedactString(path), parseCause(err))
 	}
 	u := c.base.ResolveReference(rel)
 	if q != nil {
@@ -360,6 +360,16 @@ func requestID(h http.Header) string {
 		}
 	}
 	return ""
+}
+
+// parseCause drops the *url.Error url.Parse wraps its error in: it quotes
+// the whole URL, password and query secrets included.
+func parseCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // newRequestError reports a request that got no answer. The *url.Error

@@ -309,3 +309,19 @@ func TestDecodeErrorSnippetHidesSecrets(t *testing.T) {
 		assert.Contains(t, s, "REDACTED")
 	}
 }
+
+func TestMalformedURLErrorsHideSecrets(t *testing.T) {
+	_, err := rest.New("https://admin:pw-S3cret@zrh.example.com/api/%zz")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "S3cret")
+
+	c, err := rest.New("https://zrh.example.com/api/2.0/")
+	require.NoError(t, err)
+	_, err = c.URL("%zz/1?auth_token=tok-S3cret", nil)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "S3cret")
+	// Do fails the same way, before any request.
+	_, err = c.Do(context.Background(), "GET", "%zz/1?auth_token=tok-S3cret", nil, nil, nil)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "S3cret")
+}
