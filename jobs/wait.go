@@ -202,7 +202,13 @@ func (b *backoff) next(ctx context.Context, changed bool, err error) time.Durati
 	case b.cur == 0:
 		b.cur = b.cfg.min
 	case !changed:
-		b.cur = min(time.Duration(float64(b.cur)*1.5), b.cfg.max)
+		// Grow in float64 and compare before converting: a huge max
+		// would otherwise overflow into a negative pause.
+		if next := float64(b.cur) * 1.5; next < float64(b.cfg.max) {
+			b.cur = time.Duration(next)
+		} else {
+			b.cur = b.cfg.max
+		}
 	}
 	// Full jitter in [cur/2, cur].
 	d := b.cur/2 + time.Duration(rand.Int64N(int64(b.cur/2)+1))

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -429,4 +430,41 @@ func TestWaitNeverWritesIntoTheSourcesDocuments(t *testing.T) {
 	assert.True(t, src.docs["r"].Children[0].Children[0].Partial, "a nested reference was replaced in the source's document")
 	assert.True(t, src.docs["r"].Children[1].Partial, "a reference was replaced in the source's document")
 	assert.True(t, src.docs["b"].Children[0].Partial, "a fetched child's reference was replaced in the source's document")
+}
+
+// countingSource always answers the same running job and ends the wait's
+// context after n fetches.
+type countingSource struct {
+	n, fetches int
+	cancel     context.CancelFunc
+}
+
+func (s *countingSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	if s.fetches++; s.fetches >= s.n {
+		s.cancel()
+	}
+	return []*jobs.Job{{ID: ids[0], State: jobs.StateRunning}}, nil
+}
+
+func TestWaitBackoffWithAHugeMaximumDoesNotOverflow(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := &countingSource{n: 80, cancel: cancel}
+	clk := stuckClockAfter{} // every pause ends at once; time does not matter
+	_, err := jobs.Wait(ctx, src, "x", jobs.WithClock(clk), jobs.WithInterval(time.Second, time.Duration(math.MaxInt64)))
+	require.ErrorIs(t, err, context.Canceled)
+	assert.GreaterOrEqual(t, src.fetches, 80) // every pause ended without a panic
+}
+
+// stuckClockAfter's pauses end at once, however long.
+type stuckClockAfter struct{}
+
+func (stuckClockAfter) Now() time.Time { return time.Time{} }
+func (stuckClockAfter) After(d time.Duration) <-chan time.Time {
+	if d < 0 {
+		panic("negative pause")
+	}
+	ch := make(chan time.Time, 1)
+	ch <- time.Time{}
+	return ch
 }
