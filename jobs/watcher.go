@@ -13,8 +13,11 @@ var ErrWatcherClosed = errors.New("jobs: watcher closed")
 // Watcher follows many jobs on one Source with a single poller: every round
 // it gathers what each watched tree still needs and fetches it in one
 // batched Fetch, so ten thousand waits cost one request per round (or a few,
-// if the dialect splits long id lists), not ten thousand. With a Pusher
-// source each wait also listens to pushes, and the poller only reconciles.
+// if the dialect splits long id lists), not ten thousand. When the service
+// refuses a batch outright, each wait fetches its own ids for that round,
+// so one bad id ends only its own wait. With a Pusher source each wait
+// also listens to pushes (one Changes call per wait), and the poller only
+// reconciles.
 //
 // A Watcher starts its goroutine on the first Wait and stops it when no wait
 // is left or on Close. It is safe for concurrent use.
@@ -368,10 +371,20 @@ func (w *Watcher) round(ctx context.Context, active []*watch) (bool, error) {
 		if isTemporary(err) || ctx.Err() != nil {
 			return false, err
 		}
-		for _, wt := range active {
-			send(wt, watchUpdate{err: err})
+		if len(active) == 1 {
+			send(active[0], watchUpdate{job: active[0].tr.root, err: err})
+			return false, nil
 		}
-		return false, nil
+		// The service refused the batch, perhaps for one id in it: let
+		// each wait fetch its own ids this round, so the error ends only
+		// the waits it belongs to.
+		changed := false
+		for _, wt := range active {
+			if w.apply(ctx, wt, nil) {
+				changed = true
+			}
+		}
+		return changed, nil
 	}
 	batch := make(map[string]*Job, len(got))
 	for _, j := range got {

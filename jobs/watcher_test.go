@@ -259,3 +259,36 @@ func stepUntilDone(clk *sim.Clock, wg *sync.WaitGroup) {
 		}
 	}
 }
+
+// pickySource refuses a whole batch that holds the id "bad" once ten
+// seconds have passed, as a service refuses a list filter with one id it
+// no longer accepts.
+type pickySource struct{ *memSource }
+
+func (p pickySource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	if p.clk.Since(p.start) >= 10*time.Second {
+		for _, id := range ids {
+			if id == "bad" {
+				return nil, errPermanent
+			}
+		}
+	}
+	return p.memSource.Fetch(ctx, ids...)
+}
+
+func TestWatcherOneBadIDDoesNotFailTheOtherWaits(t *testing.T) {
+	clk := autoClock()
+	ms := newMemSource(clk)
+	ms.add(&spec{id: "good", dur: time.Minute})
+	ms.add(&spec{id: "bad", dur: time.Hour})
+	w := jobs.NewWatcher(pickySource{ms}, jobs.WithClock(clk), jobs.WithInterval(time.Second, 5*time.Second))
+	defer w.Close()
+	var wg sync.WaitGroup
+	var goodErr, badErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); _, goodErr = w.Wait(context.Background(), "good") }()
+	go func() { defer wg.Done(); _, badErr = w.Wait(context.Background(), "bad") }()
+	wg.Wait()
+	require.NoError(t, goodErr)
+	require.ErrorIs(t, badErr, errPermanent)
+}
