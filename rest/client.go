@@ -214,7 +214,9 @@ type ctxKey struct{}
 // as they are; any other io.Reader is streamed once and never retried (use
 // Stream for that). Retries follow the client's policy: idempotent methods
 // on transport errors, 408, 425, 429 and 5xx but 501; POST and PATCH only
-// on 429 and 503, which say the server did not act.
+// on 429 and 503, which say the server did not act. A Retry-After that
+// would outlast ctx's deadline ends the retries at once with that
+// *APIError, whose RetryAfter the caller can act on.
 func (c *Client) Do(ctx context.Context, method, path string, q, body, out any) (*Response, error) {
 	u, err := c.URL(path, q)
 	if err != nil {
@@ -412,6 +414,13 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		// A request that may have reached the server is repeated only
 		// when repeating it is harmless.
 		return idempotent || isDialError(err), nil
+	}
+	if ra := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < min(ra, time.Minute) {
+			// The server asks for a pause past the caller's deadline:
+			// hand its answer back now rather than sleep into a timeout.
+			return false, nil
+		}
 	}
 	switch code := resp.StatusCode; {
 	case code == 429 || code == 503:

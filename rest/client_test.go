@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -324,4 +325,23 @@ func TestMalformedURLErrorsHideSecrets(t *testing.T) {
 	_, err = c.Do(context.Background(), "GET", "%zz/1?auth_token=tok-S3cret", nil, nil, nil)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "S3cret")
+}
+
+func TestRetryAfterPastTheDeadlineReturnsTheAnswerAtOnce(t *testing.T) {
+	var hits atomic.Int32
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "60")
+		w.WriteHeader(503)
+	})
+	// Retrying would mean waiting a minute, past the caller's deadline:
+	// the caller gets the 503 and its Retry-After now, to act on.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := c.Do(ctx, "GET", "x/", nil, nil, nil)
+	var ae *rest.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 503, ae.StatusCode)
+	assert.Equal(t, time.Minute, ae.RetryAfter())
+	assert.Equal(t, int32(1), hits.Load())
 }
