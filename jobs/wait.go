@@ -217,15 +217,17 @@ func (b *backoff) next(ctx context.Context, changed bool, err error) time.Durati
 		d = max(d, ra.RetryAfter())
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		d = clipToDeadline(d, dl)
+		d = clipToDeadline(d, dl, b.cfg.min)
 	}
 	return d
 }
 
 // clipToDeadline shortens d so that the next poll comes just before the
-// deadline rather than after it.
-func clipToDeadline(d time.Duration, deadline time.Time) time.Duration {
-	if left := time.Until(deadline); left > 0 && d > left {
+// deadline rather than after it. When less than floor is left, d stays:
+// the deadline ends the pause, and polling in ever shorter steps would not
+// help.
+func clipToDeadline(d time.Duration, deadline time.Time, floor time.Duration) time.Duration {
+	if left := time.Until(deadline); left >= floor && d > left {
 		return left - left/10
 	}
 	return d

@@ -315,7 +315,7 @@ func (w *Watcher) loop(stop, done chan struct{}) {
 				// earliest of their deadlines.
 				for _, wt := range active {
 					if dl, ok := wt.ctx.Deadline(); ok {
-						delay = clipToDeadline(delay, dl)
+						delay = clipToDeadline(delay, dl, w.cfg.min)
 					}
 				}
 				timer = w.cfg.clock.After(delay)

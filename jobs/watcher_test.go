@@ -219,12 +219,12 @@ func TestWaitPausesAreClippedToTheDeadline(t *testing.T) {
 		t.Run(fmt.Sprint("watcher=", shared), func(t *testing.T) {
 			clk := &recordClock{Clock: autoClock()}
 			ms := newMemSource(clk.Clock)
-			ms.add(&spec{id: "x", dur: 3 * time.Hour})
+			ms.add(&spec{id: "x", dur: 10 * time.Hour})
 			// The deadline is an hour of wall time away (it never comes
-			// during the test); the backoff alone would pause two hours.
+			// during the test); the backoff alone grows to two hours.
 			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 			defer cancel()
-			opts := []jobs.Option{jobs.WithClock(clk), jobs.WithInterval(2*time.Hour, 2*time.Hour)}
+			opts := []jobs.Option{jobs.WithClock(clk), jobs.WithInterval(10*time.Minute, 2*time.Hour)}
 			var err error
 			if shared {
 				w := jobs.NewWatcher(ms, opts...)
