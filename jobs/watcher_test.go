@@ -218,10 +218,14 @@ func TestWaitPausesAreClippedToTheDeadline(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprint("watcher=", shared), func(t *testing.T) {
 			clk := &recordClock{Clock: autoClock()}
-			ms := newMemSource(clk.Clock)
-			ms.add(&spec{id: "x", dur: 10 * time.Hour})
-			// The deadline is an hour of wall time away (it never comes
-			// during the test); the backoff alone grows to two hours.
+			// Twenty polls that see no change, so the backoff grows to
+			// two hours; the deadline is an hour of wall time away (it
+			// never comes during the test).
+			ms := &scriptSource{}
+			for range 20 {
+				ms.script = append(ms.script, &jobs.Job{ID: "x", State: jobs.StateRunning})
+			}
+			ms.script = append(ms.script, &jobs.Job{ID: "x", State: jobs.StateSucceeded})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 			defer cancel()
 			opts := []jobs.Option{jobs.WithClock(clk), jobs.WithInterval(10*time.Minute, 2*time.Hour)}
