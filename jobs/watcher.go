@@ -16,7 +16,8 @@ var ErrWatcherClosed = errors.New("jobs: watcher closed")
 // if the dialect splits long id lists), not ten thousand. When the service
 // refuses a batch outright, each wait fetches its own ids for that round,
 // so one bad id ends only its own wait. With a Pusher source each wait
-// also listens to pushes (one Changes call per wait), and the poller only
+// also listens to pushes (one Changes call per wait, renewed after the
+// reconciliation interval when the stream breaks), and the poller only
 // reconciles.
 //
 // A Watcher starts its goroutine on the first Wait and stops it when no wait
@@ -148,25 +149,7 @@ func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (*Job, er
 		defer cancel()
 		if ch, err := w.push.Changes(pctx, id); err == nil {
 			wt.setPushing(true)
-			go func() {
-				defer wt.setPushing(false)
-				// Stop with the wait even if the Pusher never closes ch.
-				for {
-					select {
-					case snap, ok := <-ch:
-						if !ok {
-							return
-						}
-						select {
-						case w.pushed <- pushedSnap{wt, snap}:
-						case <-pctx.Done():
-							return
-						}
-					case <-pctx.Done():
-						return
-					}
-				}
-			}()
+			go w.forward(pctx, wt, ch)
 		}
 	}
 	w.kick()
@@ -189,6 +172,42 @@ func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (*Job, er
 			if u.final {
 				return last, nil
 			}
+		}
+	}
+}
+
+// forward hands wt's pushed snapshots to the poller until pctx ends. When
+// the stream breaks it subscribes again after the reconciliation interval
+// (the wait is polled meanwhile). It stops with the wait even if the
+// Pusher never closes a stream.
+func (w *Watcher) forward(pctx context.Context, wt *watch, ch <-chan *Job) {
+	defer wt.setPushing(false)
+	for {
+		select {
+		case snap, ok := <-ch:
+			if ok {
+				select {
+				case w.pushed <- pushedSnap{wt, snap}:
+				case <-pctx.Done():
+					return
+				}
+				continue
+			}
+			wt.setPushing(false)
+			ch = nil
+			for ch == nil {
+				select {
+				case <-w.cfg.clock.After(w.cfg.max):
+				case <-pctx.Done():
+					return
+				}
+				if c, err := w.push.Changes(pctx, wt.id); err == nil {
+					ch = c
+					wt.setPushing(true)
+				}
+			}
+		case <-pctx.Done():
+			return
 		}
 	}
 }

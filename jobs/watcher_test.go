@@ -296,3 +296,49 @@ func TestWatcherOneBadIDDoesNotFailTheOtherWaits(t *testing.T) {
 	require.NoError(t, goodErr)
 	require.ErrorIs(t, badErr, errPermanent)
 }
+
+// flakyPusher's first stream breaks at once; the next one pushes the
+// finished job. Polls only ever see it running.
+type flakyPusher struct {
+	mu   sync.Mutex
+	subs int
+}
+
+func (p *flakyPusher) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	return []*jobs.Job{{ID: ids[0], State: jobs.StateRunning}}, nil
+}
+
+func (p *flakyPusher) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.subs++
+	ch := make(chan *jobs.Job, 1)
+	if p.subs == 1 {
+		close(ch)
+	} else {
+		ch <- &jobs.Job{ID: id, State: jobs.StateSucceeded}
+	}
+	return ch, nil
+}
+
+func TestWatcherSubscribesAgainAfterAPushStreamBreaks(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprint("watcher=", shared), func(t *testing.T) {
+			clk := autoClock()
+			src := &flakyPusher{}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // only if it never ends
+			defer cancel()
+			var job *jobs.Job
+			var err error
+			if shared {
+				w := jobs.NewWatcher(src, jobs.WithClock(clk))
+				defer w.Close()
+				job, err = w.Wait(ctx, "x")
+			} else {
+				job, err = jobs.Wait(ctx, src, "x", jobs.WithClock(clk))
+			}
+			require.NoError(t, err)
+			assert.True(t, job.TreeDone())
+		})
+	}
+}
