@@ -65,6 +65,7 @@ type FailedError struct {
 	Node *Job // the node that failed (may be Job itself)
 }
 
+// Error names the failed node, its state and the service's message.
 func (e *FailedError) Error() string {
 	msg := fmt.Sprintf("jobs: job %s (%s) %s", e.Node.ID, e.Node.Operation, stateWord(e.Node))
 	if e.Node != e.Job {
@@ -95,6 +96,7 @@ type UnknownStateError struct {
 	Node *Job
 }
 
+// Error names the node and the state word the service used.
 func (e *UnknownStateError) Error() string {
 	return fmt.Sprintf("jobs: job %s has unknown state %q", e.Node.ID, e.Node.RawState)
 }
@@ -108,6 +110,7 @@ type NotFoundError struct {
 	Last *Job // the last snapshot seen before it vanished, or nil
 }
 
+// Error names the job that was not found.
 func (e *NotFoundError) Error() string { return fmt.Sprintf("jobs: job %s not found", e.ID) }
 
 // Unwrap returns ErrNotFound.
@@ -121,6 +124,8 @@ type TimeoutError struct {
 	LastErr error // the last transient fetch error, if the final polls failed
 }
 
+// Error gives the context's error, the last tree's state and progress,
+// and the last transient fetch error.
 func (e *TimeoutError) Error() string {
 	msg := "jobs: wait ended before the job finished: " + e.Cause.Error()
 	if e.Last != nil {

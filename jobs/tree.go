@@ -31,6 +31,7 @@ type TreeError struct {
 	Path []string // ids from the root down to the offending node (at most the first 8 and last 8)
 }
 
+// Error gives the sentinel and the path of ids.
 func (e *TreeError) Error() string {
 	return fmt.Sprintf("%v at %v", e.Err, e.Path)
 }

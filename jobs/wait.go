@@ -153,22 +153,28 @@ func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job
 			if push != nil {
 				delay = cfg.max
 			}
-			var timer <-chan time.Time
-			if delay >= 0 {
-				timer = cfg.clock.After(delay)
-			}
-			select {
-			case <-ctx.Done():
-				yield(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: b.lastErr})
-				return
-			case <-timer:
-			case snap, ok := <-push:
-				if !ok {
-					push = nil
-					continue
-				}
-				if snap != nil && snap.ID == id {
-					seed = map[string]*Job{id: snap}
+			timer := cfg.clock.After(delay)
+		sleep:
+			for {
+				select {
+				case <-ctx.Done():
+					yield(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: b.lastErr})
+					return
+				case <-timer:
+					break sleep
+				case snap, ok := <-push:
+					if !ok {
+						// The stream broke. Nothing says the job changed:
+						// poll on the backoff schedule, and subscribe
+						// again after that poll, never in a loop.
+						push = nil
+						timer = cfg.clock.After(b.next(ctx, true, nil))
+						continue
+					}
+					if snap != nil && snap.ID == id {
+						seed = map[string]*Job{id: snap}
+						break sleep
+					}
 				}
 			}
 		}
@@ -196,7 +202,13 @@ func (b *backoff) next(ctx context.Context, changed bool, err error) time.Durati
 	case b.cur == 0:
 		b.cur = b.cfg.min
 	case !changed:
-		b.cur = min(time.Duration(float64(b.cur)*1.5), b.cfg.max)
+		// Grow in float64 and compare before converting: a huge max
+		// would otherwise overflow into a negative pause.
+		if next := float64(b.cur) * 1.5; next < float64(b.cfg.max) {
+			b.cur = time.Duration(next)
+		} else {
+			b.cur = b.cfg.max
+		}
 	}
 	// Full jitter in [cur/2, cur].
 	d := b.cur/2 + time.Duration(rand.Int64N(int64(b.cur/2)+1))
@@ -205,10 +217,18 @@ func (b *backoff) next(ctx context.Context, changed bool, err error) time.Durati
 		d = max(d, ra.RetryAfter())
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		// Poll once more just before the deadline rather than sleep past it.
-		if left := time.Until(dl); left > 0 && d > left {
-			d = left - left/10
-		}
+		d = clipToDeadline(d, dl, b.cfg.min)
+	}
+	return d
+}
+
+// clipToDeadline shortens d so that the next poll comes just before the
+// deadline rather than after it. When less than floor is left, d stays:
+// the deadline ends the pause, and polling in ever shorter steps would not
+// help.
+func clipToDeadline(d time.Duration, deadline time.Time, floor time.Duration) time.Duration {
+	if left := time.Until(deadline); left >= floor && d > left {
+		return left - left/10
 	}
 	return d
 }
@@ -272,6 +292,8 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 	// batch per level at most. The walk's depth, size and cycle bounds end
 	// the loop on any tree a server can send.
 	var open []string
+	cloned := false
+	byRef := map[*Job]bool{} // nodes grafted in place of a reference
 	for {
 		var missing []string
 		var partial []*Job
@@ -290,6 +312,13 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 		if len(partial) == 0 {
 			break
 		}
+		if !cloned {
+			// Graft into a copy: the documents belong to the Source,
+			// which may hand the same *Job to others (a cache, a push
+			// fanned out to several waits, a Watcher's shared batch).
+			root, cloned = root.Clone(), true
+			continue
+		}
 		grafted := false
 		for _, p := range partial {
 			for i, ch := range p.Children {
@@ -297,10 +326,12 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 					continue
 				}
 				if d, ok := t.done[ch.ID]; ok {
-					p.Children[i] = d
+					p.Children[i] = d // a done tree holds no reference: never written to
 					grafted = true
 				} else if f, ok := fetched[ch.ID]; ok && f != nil && !f.Partial {
-					p.Children[i] = f
+					c := f.Clone()
+					p.Children[i] = c
+					byRef[c] = true
 					grafted = true
 				} else if _, tried := fetched[ch.ID]; !tried {
 					missing = append(missing, ch.ID)
@@ -325,6 +356,7 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 		}
 	}
 	// Remember which fetched-by-id subtrees are done, and which stay open.
+	inOpen := map[string]bool{}
 	for n, err := range WalkWith(root, t.cfg.walk) {
 		if err != nil {
 			t.root = root
@@ -333,10 +365,11 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 		if n.Parent == nil {
 			continue
 		}
-		if f, ok := fetched[n.Job.ID]; ok && f == n.Job {
+		if byRef[n.Job] {
 			if n.Job.TreeDone() {
 				t.done[n.Job.ID] = n.Job
-			} else {
+			} else if !inOpen[n.Job.ID] {
+				inOpen[n.Job.ID] = true // a child referenced twice is asked for once
 				open = append(open, n.Job.ID)
 			}
 		}
@@ -410,11 +443,16 @@ func signature(root *Job) uint64 {
 		h.Write([]byte(j.Message))
 		h.Write([]byte{0})
 		put(math.Float64bits(j.Progress.Percent))
+		var flags uint64
+		if j.Progress.Known { // "?" turning into "0%" is a change
+			flags |= 1
+		}
+		if j.Partial {
+			flags |= 2
+		}
+		put(flags)
 		put(uint64(len(j.Children)))
 		put(uint64(n.Depth))
-		if j.Partial {
-			put(1)
-		}
 	}
 	return h.Sum64()
 }

@@ -3,6 +3,8 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -286,4 +288,183 @@ func itoa(i int) string {
 		b = append([]byte{digits[i%10]}, b...)
 	}
 	return string(b)
+}
+
+// brokenPusher's stream breaks at once, every time it is asked for.
+type brokenPusher struct {
+	*memSource
+	mu   sync.Mutex
+	subs int
+}
+
+func (p *brokenPusher) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
+	p.mu.Lock()
+	p.subs++
+	p.mu.Unlock()
+	ch := make(chan *jobs.Job)
+	close(ch)
+	return ch, nil
+}
+
+func TestWaitBrokenPushStreamDoesNotPollInALoop(t *testing.T) {
+	ms := newMemSource(autoClock())
+	ms.add(&spec{id: "x", dur: time.Hour})
+	src := &brokenPusher{memSource: ms}
+	// The polling timer never fires: only a stream that breaks at once
+	// could make Wait fetch again, and it must not, since nothing says
+	// the job changed. The short deadline ends the wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := jobs.Wait(ctx, src, "x", jobs.WithClock(stuckClock{make(chan time.Time)}))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	fetches, _ := ms.stats()
+	assert.Equal(t, 1, fetches, "a broken stream must not make Wait fetch without pausing")
+	assert.Equal(t, 1, src.subs)
+}
+
+func TestWaitAChildReferencedTwiceIsFetchedOnce(t *testing.T) {
+	clk := autoClock()
+	src := newMemSource(clk)
+	src.add(&spec{id: "k", dur: time.Minute})
+	src.add(&spec{id: "r", dur: time.Minute, children: []string{"k", "k"}, refs: true})
+	job, err := jobs.Wait(context.Background(), src, "r", jobs.WithClock(clk))
+	require.NoError(t, err)
+	require.Len(t, job.Children, 2)
+	_, rounds := src.stats()
+	for _, r := range rounds {
+		assert.Equal(t, len(r), len(sorted(dedupe(r))), "ids asked twice in one Fetch: %v", r)
+	}
+}
+
+func dedupe(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// scriptSource answers each Fetch with the next document of its script,
+// the last one forever.
+type scriptSource struct {
+	mu     sync.Mutex
+	script []*jobs.Job
+	n      int
+}
+
+func (s *scriptSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.script[min(s.n, len(s.script)-1)].Clone()
+	s.n++
+	return []*jobs.Job{j}, nil
+}
+
+func TestWaitOnProgressSeesProgressBecomeKnown(t *testing.T) {
+	run := jobs.StateRunning
+	src := &scriptSource{script: []*jobs.Job{
+		{ID: "x", State: run},
+		{ID: "x", State: run}, // unchanged: no call
+		{ID: "x", State: run, Progress: jobs.Progress{Known: true}}, // now 0% is known
+		{ID: "x", State: jobs.StateSucceeded, Progress: jobs.Progress{Percent: 100, Known: true}},
+	}}
+	var known []bool
+	_, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(autoClock()),
+		jobs.WithOnProgress(func(j *jobs.Job) { known = append(known, j.Progress.Known) }))
+	require.NoError(t, err)
+	assert.Equal(t, []bool{false, true, true}, known)
+}
+
+// sharedSource hands out the same documents to every caller, as a cache
+// or a push fanned out to several waits would.
+type sharedSource struct{ docs map[string]*jobs.Job }
+
+func (s sharedSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	var out []*jobs.Job
+	for _, id := range ids {
+		if j, ok := s.docs[id]; ok {
+			out = append(out, j)
+		}
+	}
+	return out, nil
+}
+
+func TestWaitNeverWritesIntoTheSourcesDocuments(t *testing.T) {
+	done := jobs.Progress{Percent: 100, Known: true}
+	src := sharedSource{docs: map[string]*jobs.Job{
+		"r": {ID: "r", State: jobs.StateSucceeded, Progress: done, Children: []*jobs.Job{
+			{ID: "n", State: jobs.StateSucceeded, Progress: done, Children: []*jobs.Job{{ID: "a", Partial: true}}},
+			{ID: "b", Partial: true},
+		}},
+		"a": {ID: "a", State: jobs.StateSucceeded, Progress: done},
+		"b": {ID: "b", State: jobs.StateSucceeded, Progress: done, Children: []*jobs.Job{{ID: "c", Partial: true}}},
+		"c": {ID: "c", State: jobs.StateSucceeded, Progress: done},
+	}}
+	var wg sync.WaitGroup
+	for range 4 { // concurrent waits over the same documents (run with -race)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job, err := jobs.Wait(context.Background(), src, "r", jobs.WithClock(autoClock()))
+			assert.NoError(t, err)
+			assert.True(t, job.TreeDone())
+			assert.NotNil(t, job.Find("c"))
+		}()
+	}
+	w := jobs.NewWatcher(src, jobs.WithClock(autoClock()))
+	defer w.Close()
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job, err := w.Wait(context.Background(), "r")
+			assert.NoError(t, err)
+			assert.True(t, job.TreeDone())
+		}()
+	}
+	wg.Wait()
+	assert.True(t, src.docs["r"].Children[0].Children[0].Partial, "a nested reference was replaced in the source's document")
+	assert.True(t, src.docs["r"].Children[1].Partial, "a reference was replaced in the source's document")
+	assert.True(t, src.docs["b"].Children[0].Partial, "a fetched child's reference was replaced in the source's document")
+}
+
+// countingSource always answers the same running job and ends the wait's
+// context after n fetches.
+type countingSource struct {
+	n, fetches int
+	cancel     context.CancelFunc
+}
+
+func (s *countingSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	if s.fetches++; s.fetches >= s.n {
+		s.cancel()
+	}
+	return []*jobs.Job{{ID: ids[0], State: jobs.StateRunning}}, nil
+}
+
+func TestWaitBackoffWithAHugeMaximumDoesNotOverflow(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := &countingSource{n: 80, cancel: cancel}
+	clk := stuckClockAfter{} // every pause ends at once; time does not matter
+	_, err := jobs.Wait(ctx, src, "x", jobs.WithClock(clk), jobs.WithInterval(time.Second, time.Duration(math.MaxInt64)))
+	require.ErrorIs(t, err, context.Canceled)
+	assert.GreaterOrEqual(t, src.fetches, 80) // every pause ended without a panic
+}
+
+// stuckClockAfter's pauses end at once, however long.
+type stuckClockAfter struct{}
+
+func (stuckClockAfter) Now() time.Time { return time.Time{} }
+func (stuckClockAfter) After(d time.Duration) <-chan time.Time {
+	if d < 0 {
+		panic("negative pause")
+	}
+	ch := make(chan time.Time, 1)
+	ch <- time.Time{}
+	return ch
 }

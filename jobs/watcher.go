@@ -13,8 +13,12 @@ var ErrWatcherClosed = errors.New("jobs: watcher closed")
 // Watcher follows many jobs on one Source with a single poller: every round
 // it gathers what each watched tree still needs and fetches it in one
 // batched Fetch, so ten thousand waits cost one request per round (or a few,
-// if the dialect splits long id lists), not ten thousand. With a Pusher
-// source each wait also listens to pushes, and the poller only reconciles.
+// if the dialect splits long id lists), not ten thousand. When the service
+// refuses a batch outright, each wait fetches its own ids for that round,
+// so one bad id ends only its own wait. With a Pusher source each wait
+// also listens to pushes (one Changes call per wait, renewed after the
+// reconciliation interval when the stream breaks), and the poller only
+// reconciles.
 //
 // A Watcher starts its goroutine on the first Wait and stops it when no wait
 // is left or on Close. It is safe for concurrent use.
@@ -145,16 +149,7 @@ func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (*Job, er
 		defer cancel()
 		if ch, err := w.push.Changes(pctx, id); err == nil {
 			wt.setPushing(true)
-			go func() {
-				defer wt.setPushing(false)
-				for snap := range ch {
-					select {
-					case w.pushed <- pushedSnap{wt, snap}:
-					case <-pctx.Done():
-						return
-					}
-				}
-			}()
+			go w.forward(pctx, wt, ch)
 		}
 	}
 	w.kick()
@@ -177,6 +172,42 @@ func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (*Job, er
 			if u.final {
 				return last, nil
 			}
+		}
+	}
+}
+
+// forward hands wt's pushed snapshots to the poller until pctx ends. When
+// the stream breaks it subscribes again after the reconciliation interval
+// (the wait is polled meanwhile). It stops with the wait even if the
+// Pusher never closes a stream.
+func (w *Watcher) forward(pctx context.Context, wt *watch, ch <-chan *Job) {
+	defer wt.setPushing(false)
+	for {
+		select {
+		case snap, ok := <-ch:
+			if ok {
+				select {
+				case w.pushed <- pushedSnap{wt, snap}:
+				case <-pctx.Done():
+					return
+				}
+				continue
+			}
+			wt.setPushing(false)
+			ch = nil
+			for ch == nil {
+				select {
+				case <-w.cfg.clock.After(w.cfg.max):
+				case <-pctx.Done():
+					return
+				}
+				if c, err := w.push.Changes(pctx, wt.id); err == nil {
+					ch = c
+					wt.setPushing(true)
+				}
+			}
+		case <-pctx.Done():
+			return
 		}
 	}
 }
@@ -206,6 +237,8 @@ func (w *Watcher) remove(wt *watch) {
 	w.mu.Lock()
 	delete(w.watches, wt)
 	w.mu.Unlock()
+	// Let the poller notice: it ends when no wait is left.
+	w.kick()
 }
 
 func (w *Watcher) kick() {
@@ -297,11 +330,19 @@ func (w *Watcher) loop(stop, done chan struct{}) {
 				if allPushing(active) {
 					delay = w.cfg.max
 				}
+				// The poller serves every wait: poll once more before the
+				// earliest of their deadlines.
+				for _, wt := range active {
+					if dl, ok := wt.ctx.Deadline(); ok {
+						delay = clipToDeadline(delay, dl, w.cfg.min)
+					}
+				}
 				timer = w.cfg.clock.After(delay)
 			}
-		} else if timer == nil {
-			timer = w.cfg.clock.After(w.cfg.min)
 		}
+		// With no active wait and no timer the poller sleeps until a wait
+		// arrives or leaves (kick) or Close: an idle timer would only jump
+		// an auto-advancing clock.
 		freshOnly = false
 	sleep:
 		for {
@@ -349,10 +390,20 @@ func (w *Watcher) round(ctx context.Context, active []*watch) (bool, error) {
 		if isTemporary(err) || ctx.Err() != nil {
 			return false, err
 		}
-		for _, wt := range active {
-			send(wt, watchUpdate{err: err})
+		if len(active) == 1 {
+			send(active[0], watchUpdate{job: active[0].tr.root, err: err})
+			return false, nil
 		}
-		return false, nil
+		// The service refused the batch, perhaps for one id in it: let
+		// each wait fetch its own ids this round, so the error ends only
+		// the waits it belongs to.
+		changed := false
+		for _, wt := range active {
+			if w.apply(ctx, wt, nil) {
+				changed = true
+			}
+		}
+		return changed, nil
 	}
 	batch := make(map[string]*Job, len(got))
 	for _, j := range got {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,18 +45,7 @@ func TestWatcherSharesOneFetchPerRound(t *testing.T) {
 	for w.Watching() < n { // every wait registered before time moves
 		runtime.Gosched()
 	}
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
-	// Step fake time until every wait has returned.
-	for stepping := true; stepping; {
-		select {
-		case <-finished:
-			stepping = false
-		default:
-			clk.Advance(time.Second)
-			runtime.Gosched()
-		}
-	}
+	stepUntilDone(clk, &wg)
 	for i, err := range errs {
 		require.NoError(t, err, i)
 	}
@@ -164,17 +154,7 @@ func BenchmarkWatcher1000Jobs(b *testing.B) {
 				_, _ = w.Wait(context.Background(), fmt.Sprintf("job-%04d", i))
 			}()
 		}
-		finished := make(chan struct{})
-		go func() { wg.Wait(); close(finished) }()
-		for stepping := true; stepping; {
-			select {
-			case <-finished:
-				stepping = false
-			default:
-				clk.Advance(time.Second)
-				runtime.Gosched()
-			}
-		}
+		stepUntilDone(clk, &wg)
 		st := w.Stats()
 		_ = w.Close()
 		fetches += st.Fetches
@@ -182,4 +162,183 @@ func BenchmarkWatcher1000Jobs(b *testing.B) {
 	}
 	b.ReportMetric(float64(fetches)/float64(b.N), "fetches/op")
 	b.ReportMetric(float64(rounds)/float64(b.N), "rounds/op")
+}
+
+// stuckPusher's streams never send and never close, even after their
+// context ends.
+type stuckPusher struct{ *memSource }
+
+func (p stuckPusher) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
+	return make(chan *jobs.Job), nil
+}
+
+func TestWatcherDoesNotLeakForwardersOfStuckPushStreams(t *testing.T) {
+	clk := autoClock()
+	ms := newMemSource(clk)
+	ms.add(&spec{id: "x", dur: time.Minute})
+	w := jobs.NewWatcher(stuckPusher{ms}, jobs.WithClock(clk), jobs.WithInterval(time.Second, 10*time.Second))
+	job, err := w.Wait(context.Background(), "x")
+	require.NoError(t, err)
+	assert.True(t, job.TreeDone())
+	require.NoError(t, w.Close())
+	for i := 0; goroutinesIn("jobs.(*Watcher).Wait") > 0; i++ {
+		require.Less(t, i, 1000, "a goroutine of Watcher.Wait outlived it")
+		runtime.Gosched()
+	}
+}
+
+// goroutinesIn counts goroutines with fn on their stack.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			n++
+		}
+	}
+	return n
+}
+
+// recordClock is an auto-advancing clock that records every pause asked of it.
+type recordClock struct {
+	*sim.Clock
+	mu     sync.Mutex
+	pauses []time.Duration
+}
+
+func (c *recordClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	c.pauses = append(c.pauses, d)
+	c.mu.Unlock()
+	return c.Clock.After(d)
+}
+
+func TestWaitPausesAreClippedToTheDeadline(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprint("watcher=", shared), func(t *testing.T) {
+			clk := &recordClock{Clock: autoClock()}
+			// Twenty polls that see no change, so the backoff grows to
+			// two hours; the deadline is an hour of wall time away (it
+			// never comes during the test).
+			ms := &scriptSource{}
+			for range 20 {
+				ms.script = append(ms.script, &jobs.Job{ID: "x", State: jobs.StateRunning})
+			}
+			ms.script = append(ms.script, &jobs.Job{ID: "x", State: jobs.StateSucceeded})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			opts := []jobs.Option{jobs.WithClock(clk), jobs.WithInterval(10*time.Minute, 2*time.Hour)}
+			var err error
+			if shared {
+				w := jobs.NewWatcher(ms, opts...)
+				defer w.Close()
+				_, err = w.Wait(ctx, "x")
+			} else {
+				_, err = jobs.Wait(ctx, ms, "x", opts...)
+			}
+			require.NoError(t, err)
+			clk.mu.Lock()
+			defer clk.mu.Unlock()
+			require.NotEmpty(t, clk.pauses)
+			for _, d := range clk.pauses {
+				assert.LessOrEqual(t, d, time.Hour, "a pause past the wait's deadline")
+			}
+		})
+	}
+}
+
+// stepUntilDone steps a manual clock a second at a time until every
+// goroutine of wg has returned.
+func stepUntilDone(clk *sim.Clock, wg *sync.WaitGroup) {
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	for {
+		select {
+		case <-finished:
+			return
+		default:
+			clk.Advance(time.Second)
+			runtime.Gosched()
+		}
+	}
+}
+
+// pickySource refuses a whole batch that holds the id "bad" once ten
+// seconds have passed, as a service refuses a list filter with one id it
+// no longer accepts.
+type pickySource struct{ *memSource }
+
+func (p pickySource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	if p.clk.Since(p.start) >= 10*time.Second {
+		for _, id := range ids {
+			if id == "bad" {
+				return nil, errPermanent
+			}
+		}
+	}
+	return p.memSource.Fetch(ctx, ids...)
+}
+
+func TestWatcherOneBadIDDoesNotFailTheOtherWaits(t *testing.T) {
+	clk := autoClock()
+	ms := newMemSource(clk)
+	ms.add(&spec{id: "good", dur: time.Minute})
+	ms.add(&spec{id: "bad", dur: time.Hour})
+	w := jobs.NewWatcher(pickySource{ms}, jobs.WithClock(clk), jobs.WithInterval(time.Second, 5*time.Second))
+	defer w.Close()
+	var wg sync.WaitGroup
+	var goodErr, badErr error
+	wg.Add(2)
+	go func() { defer wg.Done(); _, goodErr = w.Wait(context.Background(), "good") }()
+	go func() { defer wg.Done(); _, badErr = w.Wait(context.Background(), "bad") }()
+	wg.Wait()
+	require.NoError(t, goodErr)
+	require.ErrorIs(t, badErr, errPermanent)
+}
+
+// flakyPusher's first stream breaks at once; the next one pushes the
+// finished job. Polls only ever see it running.
+type flakyPusher struct {
+	mu   sync.Mutex
+	subs int
+}
+
+func (p *flakyPusher) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	return []*jobs.Job{{ID: ids[0], State: jobs.StateRunning}}, nil
+}
+
+func (p *flakyPusher) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.subs++
+	ch := make(chan *jobs.Job, 1)
+	if p.subs == 1 {
+		close(ch)
+	} else {
+		ch <- &jobs.Job{ID: id, State: jobs.StateSucceeded}
+	}
+	return ch, nil
+}
+
+func TestWatcherSubscribesAgainAfterAPushStreamBreaks(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprint("watcher=", shared), func(t *testing.T) {
+			clk := autoClock()
+			src := &flakyPusher{}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // only if it never ends
+			defer cancel()
+			var job *jobs.Job
+			var err error
+			if shared {
+				w := jobs.NewWatcher(src, jobs.WithClock(clk))
+				defer w.Close()
+				job, err = w.Wait(ctx, "x")
+			} else {
+				job, err = jobs.Wait(ctx, src, "x", jobs.WithClock(clk))
+			}
+			require.NoError(t, err)
+			assert.True(t, job.TreeDone())
+		})
+	}
 }

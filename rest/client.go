@@ -125,7 +125,7 @@ func WithMaxResponseBytes(n int64) Option {
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("rest: base URL: %w", err)
+		return nil, fmt.Errorf("rest: base URL: %w", parseCause(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("rest: base URL %q: scheme must be http or https", RedactURL(u))
@@ -172,7 +172,7 @@ func (c *Client) HTTPClient() *http.Client { return c.hc }
 func (c *Client) URL(path string, q any) (*url.URL, error) {
 	rel, err := url.Parse(strings.TrimPrefix(path, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("rest: path %q: %w", path, err)
+		return nil, fmt.Errorf("rest: path %q: %w", RedactString(path), parseCause(err))
 	}
 	u := c.base.ResolveReference(rel)
 	if q != nil {
@@ -214,7 +214,9 @@ type ctxKey struct{}
 // as they are; any other io.Reader is streamed once and never retried (use
 // Stream for that). Retries follow the client's policy: idempotent methods
 // on transport errors, 408, 425, 429 and 5xx but 501; POST and PATCH only
-// on 429 and 503, which say the server did not act.
+// on 429 and 503, which say the server did not act. A Retry-After that
+// would outlast ctx's deadline ends the retries at once with that
+// *APIError, whose RetryAfter the caller can act on.
 func (c *Client) Do(ctx context.Context, method, path string, q, body, out any) (*Response, error) {
 	u, err := c.URL(path, q)
 	if err != nil {
@@ -260,7 +262,10 @@ func (c *Client) Do(ctx context.Context, method, path string, q, body, out any) 
 	}
 	resp, err := c.retry.Do(req)
 	if err != nil {
-		return nil, &RequestError{Method: method, URL: RedactURL(u), Err: unwrapURLError(err)}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, newRequestError(method, u, err)
 	}
 	return c.finish(resp, u, method, out)
 }
@@ -284,7 +289,7 @@ func (c *Client) Stream(ctx context.Context, method string, u *url.URL, contentT
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, &RequestError{Method: method, URL: RedactURL(u), Err: unwrapURLError(err)}
+		return nil, newRequestError(method, u, err)
 	}
 	if resp.StatusCode >= 400 {
 		_, err := c.finish(resp, u, method, nil)
@@ -326,7 +331,7 @@ func (c *Client) finish(resp *http.Response, u *url.URL, method string, out any)
 		return r, &RequestError{Method: method, URL: RedactURL(u), Err: fmt.Errorf("reading response: %w", err)}
 	}
 	if int64(len(data)) > limit {
-		return r, &RequestError{Method: method, URL: RedactURL(u), Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)}
+		return r, &RequestError{Method: method, URL: RedactURL(u), Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit), permanent: true}
 	}
 	r.Body = data
 	if resp.StatusCode >= 400 {
@@ -344,7 +349,7 @@ func (c *Client) finish(resp *http.Response, u *url.URL, method string, out any)
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return r, &DecodeError{StatusCode: resp.StatusCode, Method: method, URL: RedactURL(u),
-				RequestID: r.RequestID, Snippet: string(data[:min(len(data), 200)]), Err: err}
+				RequestID: r.RequestID, Snippet: redactSnippet(data[:min(len(data), 200)]), Err: err}
 		}
 	}
 	return r, nil
@@ -359,12 +364,40 @@ func requestID(h http.Header) string {
 	return ""
 }
 
-func unwrapURLError(err error) error {
+// parseCause drops the *url.Error url.Parse wraps its error in: it quotes
+// the whole URL, password and query secrets included.
+func parseCause(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err
 	}
 	return err
+}
+
+// newRequestError reports a request that got no answer. The *url.Error
+// net/http wraps it in is dropped: it names the unredacted URL.
+func newRequestError(method string, u *url.URL, err error) *RequestError {
+	e := &RequestError{Method: method, URL: RedactURL(u), Err: err, permanent: isPermanent(err)}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		e.Err = ue.Err
+	}
+	return e
+}
+
+// isPermanent reports a transport error that repeating the request cannot
+// cure: a redirect loop, a bad scheme or header, an untrusted certificate
+// (go-retryablehttp's own classification).
+func isPermanent(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return false
+	}
+	retry, _ := retryablehttp.DefaultRetryPolicy(context.Background(), nil, ue)
+	return !retry
 }
 
 // checkRetry is the retry policy (see Do).
@@ -375,9 +408,19 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	method, _ := ctx.Value(ctxKey{}).(string)
 	idempotent := method != http.MethodPost && method != http.MethodPatch
 	if err != nil {
+		if isPermanent(err) {
+			return false, nil
+		}
 		// A request that may have reached the server is repeated only
 		// when repeating it is harmless.
 		return idempotent || isDialError(err), nil
+	}
+	if ra := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < min(ra, time.Minute) {
+			// The server asks for a pause past the caller's deadline:
+			// hand its answer back now rather than sleep into a timeout.
+			return false, nil
+		}
 	}
 	switch code := resp.StatusCode; {
 	case code == 429 || code == 503:

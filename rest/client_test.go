@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
@@ -264,4 +265,83 @@ func TestNewRejectsBadBaseURLs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "http://user:pw@host/api/v1/jobs?limit=10", u.String())
 	assert.NotContains(t, rest.RedactURL(u), "pw")
+}
+
+func TestPermanentTransportErrorsAreNotRetried(t *testing.T) {
+	var hits atomic.Int32
+	var c *rest.Client
+	c = newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Redirect(w, r, r.URL.Path, http.StatusFound) // a redirect loop
+	})
+	_, err := c.Do(context.Background(), "GET", "loop/", nil, nil, nil)
+	var re *rest.RequestError
+	require.ErrorAs(t, err, &re)
+	assert.Contains(t, err.Error(), "redirects")
+	// net/http gives up after 10 redirects; retrying the loop four more
+	// times would only repeat it.
+	assert.LessOrEqual(t, int(hits.Load()), 11)
+	assert.False(t, re.Temporary(), "a redirect loop does not pass by itself")
+}
+
+func TestTooLargeIsNotTemporary(t *testing.T) {
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, strings.Repeat("x", 2048))
+	}, rest.WithMaxResponseBytes(1024))
+	_, err := c.Do(context.Background(), "GET", "x/", nil, nil, nil)
+	var re *rest.RequestError
+	require.ErrorAs(t, err, &re)
+	require.ErrorIs(t, err, rest.ErrTooLarge)
+	assert.False(t, re.Temporary(), "the same response will be as large next time")
+}
+
+func TestDecodeErrorSnippetHidesSecrets(t *testing.T) {
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		// A server clone answer (it carries the new VNC password), cut short.
+		fmt.Fprint(w, `{"name": "copy", "vnc_password" : "Vnc-S3cret", "auth_token":"tok-S3cret", "api_key": "key-S3cret`)
+	})
+	var out map[string]any
+	_, err := c.Do(context.Background(), "POST", "servers/x/action/?do=clone", nil, nil, &out)
+	var de *rest.DecodeError
+	require.ErrorAs(t, err, &de)
+	for _, s := range []string{err.Error(), de.Snippet} {
+		assert.NotContains(t, s, "S3cret")
+		assert.Contains(t, s, "copy")
+		assert.Contains(t, s, "REDACTED")
+	}
+}
+
+func TestMalformedURLErrorsHideSecrets(t *testing.T) {
+	_, err := rest.New("https://admin:pw-S3cret@zrh.example.com/api/%zz")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "S3cret")
+
+	c, err := rest.New("https://zrh.example.com/api/2.0/")
+	require.NoError(t, err)
+	_, err = c.URL("%zz/1?auth_token=tok-S3cret", nil)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "S3cret")
+	// Do fails the same way, before any request.
+	_, err = c.Do(context.Background(), "GET", "%zz/1?auth_token=tok-S3cret", nil, nil, nil)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "S3cret")
+}
+
+func TestRetryAfterPastTheDeadlineReturnsTheAnswerAtOnce(t *testing.T) {
+	var hits atomic.Int32
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "60")
+		w.WriteHeader(503)
+	})
+	// Retrying would mean waiting a minute, past the caller's deadline:
+	// the caller gets the 503 and its Retry-After now, to act on.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := c.Do(ctx, "GET", "x/", nil, nil, nil)
+	var ae *rest.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 503, ae.StatusCode)
+	assert.Equal(t, time.Minute, ae.RetryAfter())
+	assert.Equal(t, int32(1), hits.Load())
 }

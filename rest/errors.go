@@ -40,6 +40,8 @@ type APIError struct {
 	retryAfter time.Duration
 }
 
+// Error gives the method, redacted URL, status, the service's error type
+// and message, and the request id.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
@@ -97,16 +99,22 @@ type RequestError struct {
 	Method string
 	URL    string // redacted
 	Err    error
+
+	permanent bool // repeating the request cannot help
 }
 
+// Error gives the method, redacted URL and cause.
 func (e *RequestError) Error() string { return e.Method + " " + e.URL + ": " + e.Err.Error() }
 
 // Unwrap returns the cause.
 func (e *RequestError) Unwrap() error { return e.Err }
 
-// Temporary is true unless the context ended: a network failure may pass.
+// Temporary reports whether the same request may succeed later: true for a
+// network failure, false when the context ended, for a response over the
+// size limit, and for what repeating cannot cure (a redirect loop, an
+// untrusted certificate, a bad scheme or header).
 func (e *RequestError) Temporary() bool {
-	return !errors.Is(e.Err, errCtxCanceled) && !errors.Is(e.Err, errCtxDeadline)
+	return !e.permanent && !errors.Is(e.Err, errCtxCanceled) && !errors.Is(e.Err, errCtxDeadline)
 }
 
 // DecodeError is a 2xx response whose body did not decode.
@@ -115,10 +123,12 @@ type DecodeError struct {
 	Method     string
 	URL        string
 	RequestID  string
-	Snippet    string // the first bytes of the body
+	Snippet    string // the first bytes of the body, secret values redacted
 	Err        error
 }
 
+// Error gives the method, redacted URL, status, decoder error and the
+// redacted start of the body.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("%s %s: %d: decoding response: %v (body starts %q)", e.Method, e.URL, e.StatusCode, e.Err, e.Snippet)
 }
@@ -237,4 +247,90 @@ func asciiLower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// secretKeyParts mark a JSON member whose value is a secret
+// ("vnc_password", "auth_token", "api_key", "client_secret").
+var secretKeyParts = []string{"password", "passwd", "secret", "token", "apikey", "api_key", "api-key"}
+
+// redactSnippet renders the start of a body for an error message: the
+// values of JSON members with a secret-looking name are replaced by
+// REDACTED (also when the body is cut in the middle of one), and so are
+// URL-query secrets.
+func redactSnippet(data []byte) string {
+	s := string(data)
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if s[i] != '"' {
+			i++
+			continue
+		}
+		end, closed := jsonStringEnd(s, i)
+		if !closed {
+			break
+		}
+		key := asciiLower(s[i+1 : end-1])
+		j := skipSpace(s, end)
+		if j >= len(s) || s[j] != ':' || !secretKey(key) {
+			i = end
+			continue
+		}
+		j = skipSpace(s, j+1)
+		var start, stop, next int
+		if j < len(s) && s[j] == '"' {
+			vend, vclosed := jsonStringEnd(s, j)
+			start, stop, next = j+1, vend, vend
+			if vclosed {
+				stop = vend - 1 // keep the closing quote
+			}
+		} else {
+			start, stop = j, j
+			for stop < len(s) && strings.IndexByte(",}] \t\r\n", s[stop]) < 0 {
+				stop++
+			}
+			next = stop
+		}
+		b.WriteString(s[last:start])
+		b.WriteString("REDACTED")
+		last, i = stop, next
+	}
+	if last == 0 {
+		return RedactString(s)
+	}
+	b.WriteString(s[last:])
+	return RedactString(b.String())
+}
+
+// jsonStringEnd returns the index just past the JSON string that opens at
+// s[i] (a quote) and true, or len(s) and false when it is not closed.
+func jsonStringEnd(s string, i int) (int, bool) {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return len(s), false
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && strings.IndexByte(" \t\r\n", s[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
+func secretKey(key string) bool {
+	if secretParams[key] {
+		return true
+	}
+	for _, p := range secretKeyParts {
+		if strings.Contains(key, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -74,6 +75,27 @@ func FuzzParseRetryAfter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if d := parseRetryAfter(s, time.Now()); d < 0 {
 			t.Fatalf("negative delay %v for %q", d, s)
+		}
+	})
+}
+
+func FuzzRedactSnippet(f *testing.F) {
+	f.Add(`{"name": "a", "x": [1, 2]`, "vnc_password", "S3cretValue")
+	f.Add(`[{"error_type":"x","error_message":"y"}`, "auth_token", "tok\\\"en")
+	f.Add(`"unterminated`, "API_KEY", "k")
+	f.Fuzz(func(t *testing.T, prefix, name, secret string) {
+		_ = redactSnippet([]byte(prefix)) // never panics, whatever the body
+		// A well-formed object whose member has a secret name: its value
+		// never survives, whatever the member before it holds.
+		if !secretKey(asciiLower(name)) || strings.ContainsAny(name, "\"\\") || len(secret) < 4 {
+			return
+		}
+		val, _ := json.Marshal(secret)
+		pre, _ := json.Marshal(prefix)
+		in := `{"before":` + string(pre) + `, "` + name + `" : ` + string(val) + `}`
+		out := redactSnippet([]byte(in))
+		if strings.Contains(out, string(val)) {
+			t.Fatalf("secret survived: %q -> %q", in, out)
 		}
 	})
 }

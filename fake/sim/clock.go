@@ -35,8 +35,11 @@ type Clock struct {
 	fake0  time.Time
 	timers timerHeap
 	seq    uint64
-	// firing serializes timer callbacks so they run in deadline order.
+	// firing serializes timer callbacks so they run in deadline order. It
+	// is released only while mu is held, so an auto After that finds it
+	// taken can leave its target in want for the firing loop to reach.
 	firing sync.Mutex
+	want   time.Time // the furthest instant an auto After asked for
 }
 
 // NewClock returns a manual clock at start (Epoch if start is zero).
@@ -125,25 +128,52 @@ func (c *Clock) AfterFunc(d time.Duration, fn func()) *Timer {
 }
 
 // After returns a channel that receives the fake time once d has passed.
-// In auto mode the clock jumps forward by d at once.
+// In auto mode the clock jumps forward by d at once; called from a timer
+// callback (or while another goroutine runs timers) it leaves the jump to
+// the loop running them, so it never deadlocks, but the callback must not
+// wait for the channel itself.
 func (c *Clock) After(d time.Duration) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	c.AfterFunc(d, func() { ch <- c.Now() })
-	c.mu.Lock()
-	auto := c.auto
-	c.mu.Unlock()
-	if auto {
-		c.Advance(d)
-	}
+	c.autoAdvance(d)
 	return ch
 }
 
-// Sleep waits until d of fake time has passed or ctx ends.
+// autoAdvance jumps an auto clock d forward, or leaves the jump to the
+// goroutine that is running timers now.
+func (c *Clock) autoAdvance(d time.Duration) {
+	c.mu.Lock()
+	if !c.auto || c.speed > 0 {
+		c.mu.Unlock()
+		return
+	}
+	target := c.now.Add(max(d, 0))
+	if target.After(c.want) {
+		c.want = target
+	}
+	if !c.firing.TryLock() {
+		c.mu.Unlock() // the firing loop reads want before it lets go
+		return
+	}
+	c.mu.Unlock()
+	c.run(target)
+}
+
+// Sleep waits until d of fake time has passed or ctx ends. A Sleep whose
+// ctx has already ended returns at once without moving an auto clock, and
+// one that ctx ends takes its timer off the clock.
 func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ch := make(chan struct{})
+	t := c.AfterFunc(d, func() { close(ch) })
+	c.autoAdvance(d)
 	select {
-	case <-c.After(d):
+	case <-ch:
 		return nil
 	case <-ctx.Done():
+		t.Stop()
 		return ctx.Err()
 	}
 }
@@ -165,17 +195,23 @@ func (c *Clock) Set(t time.Time) { c.advanceTo(t) }
 
 func (c *Clock) advanceTo(target time.Time) {
 	c.firing.Lock()
-	defer c.firing.Unlock()
+	c.run(target)
+}
+
+// run fires the timers due by target (or by want, if an auto After asked
+// for more meanwhile), in deadline order, then releases firing, which the
+// caller holds.
+func (c *Clock) run(target time.Time) {
 	for {
 		c.mu.Lock()
-		if c.speed > 0 {
-			c.mu.Unlock()
-			return
+		if c.want.After(target) {
+			target = c.want
 		}
-		if len(c.timers) == 0 || c.timers[0].at.After(target) {
-			if target.After(c.now) {
+		if c.speed > 0 || len(c.timers) == 0 || c.timers[0].at.After(target) {
+			if c.speed == 0 && target.After(c.now) {
 				c.now = target
 			}
+			c.firing.Unlock()
 			c.mu.Unlock()
 			return
 		}
@@ -184,8 +220,20 @@ func (c *Clock) advanceTo(target time.Time) {
 			c.now = t.at
 		}
 		c.mu.Unlock()
-		t.fn()
+		c.fire(t)
 	}
+}
+
+// fire runs t's callback; a callback that panics releases the clock.
+func (c *Clock) fire(t *Timer) {
+	ok := false
+	defer func() {
+		if !ok {
+			c.firing.Unlock()
+		}
+	}()
+	t.fn()
+	ok = true
 }
 
 // Pending returns how many timers wait on a manual clock.

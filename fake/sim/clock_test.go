@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -121,4 +122,59 @@ func TestScaledClockRunsFaster(t *testing.T) {
 	c.AfterFunc(time.Hour, func() { close(fired) }) // 3.6 ms of wall time
 	<-fired
 	assert.GreaterOrEqual(t, c.Since(start), time.Hour)
+}
+
+func TestSleepEndedByContextLeavesNoTimerAndDoesNotMoveTime(t *testing.T) {
+	c := sim.NewClock(sim.Epoch)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Sleep(ctx, time.Minute) }()
+	for c.Pending() == 0 {
+		runtime.Gosched()
+	}
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	assert.Equal(t, 0, c.Pending(), "a cancelled Sleep leaves its timer behind")
+
+	// An auto clock does not jump for a Sleep whose context already ended.
+	c.SetAuto(true)
+	require.ErrorIs(t, c.Sleep(ctx, time.Hour), context.Canceled)
+	assert.Equal(t, time.Duration(0), c.Since(sim.Epoch))
+	assert.Equal(t, 0, c.Pending())
+}
+
+func TestAutoClockAfterFromATimerCallback(t *testing.T) {
+	c := sim.NewClock(sim.Epoch)
+	c.SetAuto(true)
+	got := make(chan time.Time, 1)
+	c.AfterFunc(time.Second, func() {
+		// A backend's timer schedules its next step with After: the
+		// clock must not deadlock on its own firing loop.
+		ch := c.After(time.Minute)
+		go func() { got <- <-ch }()
+	})
+	c.Advance(time.Second)
+	assert.Equal(t, sim.Epoch.Add(time.Second+time.Minute), <-got)
+}
+
+func TestAutoClockManyConcurrentAfters(t *testing.T) {
+	c := sim.NewClock(sim.Epoch)
+	c.SetAuto(true)
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := c.Now()
+			at := <-c.After(time.Duration(i%7+1) * time.Second) // never lost
+			if at.Before(start.Add(time.Duration(i%7+1) * time.Second)) {
+				t.Errorf("After(%ds) fired early", i%7+1)
+			}
+			if i%3 == 0 {
+				_ = c.Sleep(context.Background(), time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 0, c.Pending())
 }

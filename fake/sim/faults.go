@@ -218,3 +218,7 @@ func (t *truncWriter) Flush() {
 func (t *truncWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(t.ResponseWriter).Hijack()
 }
+
+// Unwrap gives http.ResponseController the real writer (write deadlines,
+// full-duplex), as a handler behind no fault would have it.
+func (t *truncWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }

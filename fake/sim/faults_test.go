@@ -100,3 +100,22 @@ func TestNamedFaults(t *testing.T) {
 	var nilFaults *sim.Faults
 	assert.False(t, nilFaults.Take("x"))
 }
+
+func TestTruncateChunkedBodyIsAnErrorAndKeepsTheResponseController(t *testing.T) {
+	f := &sim.Faults{}
+	ctlErr := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A streaming handler (a download): no Content-Length, a write
+		// deadline through the ResponseController, several writes.
+		ctlErr <- http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		_, _ = w.Write([]byte(strings.Repeat("a", 50)))
+		_, _ = w.Write([]byte(strings.Repeat("b", 10000)))
+	})
+	srv := httptest.NewServer(f.Middleware(nil, h))
+	t.Cleanup(srv.Close)
+	f.Add(sim.Fault{TruncateAfter: 100, Times: 1})
+	_, body, err := get(t, srv.URL)
+	require.Error(t, err, "a cut chunked body is an error, not a short file")
+	assert.LessOrEqual(t, len(body), 100)
+	require.NoError(t, <-ctlErr, "the truncating writer hides the ResponseController's features")
+}
