@@ -43,8 +43,9 @@ func newConfig(opts []Option) config {
 // not modify the tree.
 func WithOnProgress(fn func(*Job)) Option { return func(c *config) { c.onProgress = fn } }
 
-// WithInterval sets the polling backoff: the first pause is min, each pause
-// that saw no change grows by half up to max, each with jitter. Defaults:
+// WithInterval sets the polling backoff: the first pause is min; each next
+// pause grows by half after a poll that saw no change and by a fifth after
+// one that did, up to max; each is jittered within its lower half. Defaults:
 // 1s and 30s. With a push source, max is the reconciliation interval.
 func WithInterval(min, max time.Duration) Option {
 	return func(c *config) { c.min, c.max = min, max }
@@ -201,10 +202,17 @@ func (b *backoff) next(ctx context.Context, changed bool, err error) time.Durati
 	switch {
 	case b.cur == 0:
 		b.cur = b.cfg.min
-	case !changed:
-		// Grow in float64 and compare before converting: a huge max
-		// would otherwise overflow into a negative pause.
-		if next := float64(b.cur) * 1.5; next < float64(b.cfg.max) {
+	default:
+		// Grow by half when nothing changed, by a fifth when something
+		// did: a job that moves steadily for ten minutes is polled a few
+		// dozen times, not six hundred. Grow in float64 and compare before
+		// converting: a huge max would otherwise overflow into a negative
+		// pause.
+		factor := 1.5
+		if changed {
+			factor = 1.2
+		}
+		if next := float64(b.cur) * factor; next < float64(b.cfg.max) {
 			b.cur = time.Duration(next)
 		} else {
 			b.cur = b.cfg.max
