@@ -338,6 +338,12 @@ func (j *CloudSigmaJob) toJob(depth, maxDepth int, path []string) (*Job, error) 
 	if j.Data != nil {
 		if p := j.Data.Progress; p != nil {
 			out.Progress = Progress{Percent: *p, Known: true}
+			// CloudSigma: "progress 100 means finished", whatever the
+			// state word says (it reads "started" until the server
+			// catches up). A failure word still wins.
+			if *p >= 100 && !out.State.Failure() {
+				out.State = StateSucceeded
+			}
 		}
 		for _, k := range []string{"error_message", "error", "message"} {
 			if raw, ok := j.Data.Extra[k]; ok {

@@ -295,7 +295,20 @@ func TestCloudSigmaState(t *testing.T) {
 	}
 	j, _ := jobs.DecodeCloudSigmaJob([]byte(`{"uuid":"x","state":"migrating","data":{"progress":100}}`), 0)
 	n, _ := j.ToJob(0)
-	if n.State != jobs.StateUnknown || n.RawState != "migrating" || !n.Done() {
+	// Progress 100 means finished on CloudSigma, whatever the state word.
+	if n.State != jobs.StateSucceeded || n.RawState != "migrating" || !n.Done() {
+		t.Errorf("%+v", n)
+	}
+	// Below 100 an unknown word stays unknown and is not done.
+	j, _ = jobs.DecodeCloudSigmaJob([]byte(`{"uuid":"x","state":"migrating","data":{"progress":40}}`), 0)
+	n, _ = j.ToJob(0)
+	if n.State != jobs.StateUnknown || n.RawState != "migrating" || n.Done() {
+		t.Errorf("%+v", n)
+	}
+	// A failure word at 100 is still a failure.
+	j, _ = jobs.DecodeCloudSigmaJob([]byte(`{"uuid":"x","state":"failed","data":{"progress":100}}`), 0)
+	n, _ = j.ToJob(0)
+	if n.State != jobs.StateFailed || !n.Done() {
 		t.Errorf("%+v", n)
 	}
 }

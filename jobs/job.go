@@ -91,16 +91,17 @@ type Job struct {
 	Raw json.RawMessage `json:"raw,omitempty"`
 }
 
-// Done reports whether this node alone is finished: a terminal state, or
-// progress 100 in a state that is not a failure.
+// Done reports whether this node alone is finished: its normalized state is
+// terminal. What "finished" means is each dialect's to say when it
+// normalizes: CloudSigma documents progress 100 as finished, so its jobs
+// at 100 are StateSucceeded (RawState keeps "started"); a TrueNAS job at
+// 100% is not finished until it reports SUCCESS. A partial reference is
+// never done.
 func (j *Job) Done() bool {
 	if j == nil || j.Partial {
 		return false
 	}
-	if j.State.Terminal() {
-		return true
-	}
-	return j.Progress.Known && j.Progress.Percent >= 100
+	return j.State.Terminal()
 }
 
 // Clone returns a deep copy of the tree rooted at j. Raw documents are

@@ -120,9 +120,11 @@ func TestDoneAndAggregate(t *testing.T) {
 	tr.Find("b2").State = jobs.StateAborted
 	assert.Equal(t, "b2", tr.Failed().ID)
 
-	// Progress 100 without a terminal state counts as done (CloudSigma).
-	j := &jobs.Job{ID: "x", State: jobs.StateUnknown, RawState: "started", Progress: jobs.Progress{Percent: 100, Known: true}}
-	assert.True(t, j.Done())
+	// Progress 100 without a terminal state is not done: what 100 means is
+	// the dialect's to say when it normalizes (TrueNAS reports 100% while
+	// still RUNNING; CloudSigma's conversion maps 100 to succeeded).
+	j := &jobs.Job{ID: "x", State: jobs.StateRunning, RawState: "RUNNING", Progress: jobs.Progress{Percent: 100, Known: true}}
+	assert.False(t, j.Done())
 	// A partial reference is never done.
 	assert.False(t, (&jobs.Job{ID: "y", Partial: true, State: jobs.StateSucceeded}).Done())
 	// Out-of-range progress is clamped in the aggregate.

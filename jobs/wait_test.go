@@ -180,11 +180,23 @@ func TestWaitUnknownState(t *testing.T) {
 	require.ErrorIs(t, err, jobs.ErrUnknownState)
 	assert.Contains(t, err.Error(), "paused_by_operator")
 
-	// Without the option an unknown state is waited on until progress 100.
-	job, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(clk), jobs.WithInterval(time.Minute, 5*time.Minute))
-	require.NoError(t, err)
+	// Without the option an unknown state is waited on, shown to
+	// OnProgress unharmed, until the caller's context ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	updates := 0
+	job, err := jobs.Wait(ctx, src, "x", jobs.WithClock(clk), jobs.WithInterval(time.Minute, 5*time.Minute),
+		jobs.WithOnProgress(func(j *jobs.Job) {
+			assert.Equal(t, "paused_by_operator", j.RawState)
+			if updates++; updates == 3 {
+				cancel()
+			}
+		}))
+	var te *jobs.TimeoutError
+	require.ErrorAs(t, err, &te)
 	assert.Equal(t, "paused_by_operator", job.RawState)
 	assert.Equal(t, jobs.StateUnknown, job.State)
+	assert.Contains(t, err.Error(), "paused_by_operator")
 }
 
 func TestWaitCyclicReferencesEndInTreeError(t *testing.T) {

@@ -78,8 +78,11 @@ func FuzzJobEntry(f *testing.F) {
 		if j == nil || j.Dialect != "truenas" {
 			t.Fatal("bad conversion")
 		}
-		if !e.Terminal() && j.Progress.Percent >= 100 {
+		if !e.Terminal() && j.Done() {
 			t.Fatalf("unfinished job reported done: %+v", j)
+		}
+		if e.Terminal() != j.Done() {
+			t.Fatalf("done %v for state %q", j.Done(), e.State)
 		}
 		if e.State == StateFailed || e.State == StateAborted {
 			_ = jobErrorFromEntry(&e).Error()

@@ -154,9 +154,8 @@ func (e *JobEntry) HasMessageID(id int64) bool {
 }
 
 // ToJob converts the entry to longrun's normalized job. A TrueNAS job is
-// done only in a final state, so a job still RUNNING at 100% is reported
-// at 99.9% (Raw keeps the server's figure): otherwise jobs.Wait would end
-// before the job's result exists.
+// done only in a final state (SUCCESS, FAILED, ABORTED): one still RUNNING
+// at 100% is not, so jobs.Wait never ends before the job's result exists.
 func (e *JobEntry) ToJob() *jobs.Job {
 	j := &jobs.Job{
 		ID:        strconv.FormatInt(e.ID, 10),
@@ -182,9 +181,6 @@ func (e *JobEntry) ToJob() *jobs.Job {
 		j.State = jobs.StateAborted
 	default:
 		j.State = jobs.StateUnknown
-	}
-	if !e.Terminal() && j.Progress.Percent >= 100 {
-		j.Progress.Percent = 99.9
 	}
 	if e.Error != nil {
 		j.Message = *e.Error
