@@ -64,6 +64,7 @@ type Files struct {
 	outputs   map[int]outPipe   // output pipe of each download job
 	inputs    map[int]*inputSet // input pipes of each upload job
 	changed   chan struct{}     // closed and replaced when outputs or inputs change
+	awaiting  map[int]*JobRun   // running jobs blocked in jobPipes until attach
 	fs        map[string]*fsFile
 	config    []byte
 	uploads   int // config.upload calls that succeeded
@@ -89,7 +90,8 @@ func NewFiles(b *Backend) *Files {
 	f := &Files{
 		b: b, env: b.Env(),
 		downloads: map[int]*download{}, outputs: map[int]outPipe{}, inputs: map[int]*inputSet{},
-		changed: make(chan struct{}), fs: map[string]*fsFile{}, quit: make(chan struct{}),
+		awaiting: map[int]*JobRun{},
+		changed:  make(chan struct{}), fs: map[string]*fsFile{}, quit: make(chan struct{}),
 		config: DefaultConfigDatabase(),
 	}
 	f.registerMethods()
@@ -146,6 +148,11 @@ func (f *Files) signalLocked() {
 
 // attach wires a job to its pipes once StartJob has returned its id, and
 // closes them when the job ends, as the real job does in __close_pipes.
+//
+// A running job waits in jobPipes for its pipes; attach wakes it and, like
+// a clock wake-up, returns only once the job has blocked again (or ended).
+// So when core.download answers, the job's first Sleep is already on the
+// clock, and a following Advance fires it.
 func (f *Files) attach(job *Job, out outPipe, in *inputSet) {
 	f.mu.Lock()
 	if out != nil {
@@ -154,8 +161,21 @@ func (f *Files) attach(job *Job, out outPipe, in *inputSet) {
 	if in != nil {
 		f.inputs[job.ID()] = in
 	}
+	// Only a job that waits in jobPipes is woken here; a job StartJob
+	// handed back from a lock queue may be blocked on anything else.
+	var parked, ended <-chan struct{}
+	if r := f.awaiting[job.ID()]; r != nil {
+		parked, ended = r.expectPark(), r.ctx.Done()
+	}
 	f.signalLocked()
 	f.mu.Unlock()
+	if parked != nil {
+		select {
+		case <-parked:
+		case <-job.Done():
+		case <-ended:
+		}
+	}
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
@@ -200,10 +220,18 @@ func (f *Files) piped(run func(j *JobRun, in *inputSet) (any, error)) func(*JobR
 }
 
 func (f *Files) jobPipes(j *JobRun) (outPipe, *inputSet, error) {
+	defer func() {
+		f.mu.Lock()
+		delete(f.awaiting, j.ID())
+		f.mu.Unlock()
+	}()
 	for {
 		f.mu.Lock()
 		out, in := f.outputs[j.ID()], f.inputs[j.ID()]
 		ch := f.changed
+		if out == nil && in == nil {
+			f.awaiting[j.ID()] = j
+		}
 		f.mu.Unlock()
 		if out != nil || in != nil {
 			return out, in, nil

@@ -339,7 +339,7 @@ type JobRun struct {
 	out   io.Writer
 
 	mu     sync.Mutex
-	parked chan struct{} // closed when the job blocks again after a clock wake-up
+	parked chan struct{} // closed when the job blocks again after a wake-up (expectPark)
 }
 
 // ID is the job's id.
@@ -393,10 +393,7 @@ func (r *JobRun) Log(line string) { r.b.appendLog(r.job, line) }
 func (r *JobRun) Sleep(d time.Duration) error {
 	woke := make(chan struct{})
 	t := r.b.env.Clock.AfterFunc(d, func() {
-		ch := make(chan struct{})
-		r.mu.Lock()
-		r.parked = ch
-		r.mu.Unlock()
+		ch := r.expectPark()
 		close(woke)
 		// Let the job run until it blocks again, so that one Advance
 		// runs every step that falls due within it.
@@ -413,6 +410,18 @@ func (r *JobRun) Sleep(d time.Duration) error {
 		t.Stop()
 		return r.ctx.Err()
 	}
+}
+
+// expectPark returns a channel closed when the job next blocks through
+// the JobRun. Call it before waking the job: everyone who wakes the job
+// before it blocks again (a clock callback, attach) shares one channel.
+func (r *JobRun) expectPark() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.parked == nil {
+		r.parked = make(chan struct{})
+	}
+	return r.parked
 }
 
 // park tells a waiting clock callback that the job is blocked again.
