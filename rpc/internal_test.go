@@ -31,29 +31,30 @@ func TestCancelledCallLeavesNoPending(t *testing.T) {
 	callCtx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- c.Call(callCtx, "core.ping", nil, nil) }()
-	for {
-		c.mu.Lock()
-		n := len(c.pending)
-		c.mu.Unlock()
-		if n == 1 {
-			break
-		}
+	// Cancel once the server holds the slow reply on the clock, not as
+	// soon as the call is pending: a call cancelled before its request
+	// is written is never sent, the server never takes the fault, and
+	// nothing would ever put the reply on the clock.
+	for clk.Pending() == 0 {
 		runtime.Gosched()
+	}
+	c.mu.Lock()
+	n := len(c.pending)
+	c.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d pending calls while the server holds the reply", n)
 	}
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
 	c.mu.Lock()
-	n := len(c.pending)
+	n = len(c.pending)
 	c.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d pending calls left", n)
 	}
 	// The late reply is dropped; the connection goes on.
-	for clk.Pending() == 0 { // the server holds the slow reply on the clock
-		runtime.Gosched()
-	}
 	clk.Advance(time.Second)
 	if err := c.Ping(ctx); err != nil {
 		t.Fatal(err)
