@@ -277,7 +277,7 @@ func TestInvalidFrames(t *testing.T) {
 }
 
 func TestAbortWaitingAndJobWait(t *testing.T) {
-	_, clk, url := setup(t)
+	b, clk, url := setup(t)
 	w := dial(t, url)
 	login(t, w)
 	w.call("cloud_backup.sync", 1)       // job 1 runs
@@ -292,6 +292,13 @@ func TestAbortWaitingAndJobWait(t *testing.T) {
 		t.Fatalf("job 2 %s", got)
 	}
 	clk.Advance(time.Hour)
+	// core.job_wait (job 3) follows job 2's end on its own goroutine, not
+	// on the clock: wait for that event rather than race it.
+	waiter, ok := b.JobByID(3)
+	if !ok {
+		t.Fatal("job 3 missing")
+	}
+	<-waiter.Done()
 	got := w.call("core.get_jobs", [][]any{}, map[string]any{"select": []string{"id", "state"}, "order_by": []string{"id"}})
 	if string(got) != `[{"id":1,"state":"SUCCESS"},{"id":2,"state":"ABORTED"},{"id":3,"state":"SUCCESS"}]` {
 		t.Fatalf("states %s", got)
