@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/longrun/longrun/upload"
+	"github.com/spf13/cobra"
 
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rpc"

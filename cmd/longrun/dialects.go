@@ -53,7 +53,7 @@ func (e *env) waitOptions() []jobs.Option {
 	if e.interval <= 0 {
 		return nil
 	}
-	return []jobs.Option{jobs.WithInterval(e.interval, max(e.interval*20, 10*time.Second))}
+	return []jobs.Option{jobs.WithInterval(e.interval, e.interval*10)}
 }
 
 func need(dialect string, pairs ...string) error {
