@@ -41,6 +41,7 @@ type options struct {
 	sources    map[string]SourceFunc
 	cloudsigma CloudSigmaFunc
 	jobOpts    []jobs.Option
+	onProgress func(Progress)
 }
 
 // WithSource registers the constructor of the Sources of one dialect (or
@@ -56,10 +57,20 @@ func WithSource(dialect string, fn SourceFunc) Option {
 }
 
 // WithJobOptions adds jobs options (WithInterval, WithClock, WithObserver)
-// to every wait.
+// to every wait. A jobs.WithOnProgress among them is replaced by the
+// activity's heartbeat: use WithProgress to see the snapshots.
 func WithJobOptions(opts ...jobs.Option) Option {
 	return func(o *options) error {
 		o.jobOpts = append(o.jobOpts, opts...)
+		return nil
+	}
+}
+
+// WithProgress calls fn with each heartbeat's details after it is
+// recorded (a worker's own log or display).
+func WithProgress(fn func(Progress)) Option {
+	return func(o *options) error {
+		o.onProgress = fn
 		return nil
 	}
 }
@@ -207,15 +218,19 @@ func (a *Activities) wait(ctx context.Context, src jobs.Source, p Progress) (*jo
 			}
 		}()
 	}
-	opts := append([]jobs.Option{jobs.WithOnProgress(func(j *jobs.Job) {
+	opts := append(a.o.jobOpts[:len(a.o.jobOpts):len(a.o.jobOpts)], jobs.WithOnProgress(func(j *jobs.Job) {
 		agg := j.Aggregate()
 		mu.Lock()
 		p.State, p.RawState, p.Percent, p.Known = j.State, j.RawState, agg.Percent, agg.Known
 		p.Description = j.Progress.Description
 		p.Snapshots++
+		cp := p
 		mu.Unlock()
 		beat()
-	})}, a.o.jobOpts...)
+		if a.o.onProgress != nil {
+			a.o.onProgress(cp)
+		}
+	}))
 	job, err := jobs.Wait(ctx, src, p.JobID, opts...)
 	mu.Lock()
 	out := p
