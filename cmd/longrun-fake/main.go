@@ -59,6 +59,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "longrun-fake:", err)
 		os.Exit(2)
 	}
+	// A test harness that stops reading our stdout must not kill the
+	// server with SIGPIPE: writes to a closed pipe fail quietly instead.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
