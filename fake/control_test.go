@@ -24,14 +24,14 @@ type reply struct {
 	body   []byte
 }
 
-func (r reply) json(t *testing.T) map[string]any {
+func (r reply) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(r.body, &m), "body %s", r.body)
 	return m
 }
 
-func call(t *testing.T, method, url, auth, body string) reply {
+func call(t testing.TB, method, url, auth, body string) reply {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -60,7 +60,7 @@ func control(t *testing.T, srv *fake.Server, method, route, body string) reply {
 const adminAuth = "Basic admin@example.com:secret"
 
 // cloneWeb1 clones the admin's seeded server and returns the clone's job.
-func cloneWeb1(t *testing.T, srv *fake.Server) string {
+func cloneWeb1(t testing.TB, srv *fake.Server) string {
 	t.Helper()
 	list := call(t, "GET", srv.CloudSigmaURL()+"servers/", adminAuth, "")
 	require.Equal(t, 200, list.status)
