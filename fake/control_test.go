@@ -283,7 +283,7 @@ func TestControlResetAndSeed(t *testing.T) {
 		`{"cloudsigma":{"servers":[{"owner":"nobody@example.com","name":"x"}]}}`, `[]`} {
 		assert.Equal(t, 400, control(t, srv, "POST", "seed", bad).status, bad)
 	}
-	r = control(t, srv, "POST", "seed", `{"truenas":{"jobs":[]}}`)
+	r = control(t, srv, "POST", "seed", `{"freezer":{"jobs":[]}}`)
 	assert.Equal(t, 501, r.status, "%s", r.body)
 	assert.Equal(t, 200, call(t, "GET", srv.CloudSigmaURL()+"servers/", "Basic ci@example.com:pw", "").status,
 		"a refused seed leaves the fake as it was")
@@ -308,3 +308,38 @@ type fakeTB struct{ fatal string }
 func (*fakeTB) Helper()                             {}
 func (*fakeTB) Cleanup(func())                      {}
 func (f *fakeTB) Fatalf(format string, args ...any) { f.fatal = fmt.Sprintf(format, args...) }
+
+func TestControlSeedTrueNASJobsRunForceAndReset(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{Control: true, ControlToken: token, Clock: sim.NewClock(sim.Epoch),
+		Seed: []byte(`{"truenas":{"jobs":[{"method":"pool.scrub.scrub","params":["tank"]},
+			{"user":"guest","method":"pool.scrub.scrub","params":["backup"]}]}}`)})
+	running := func() float64 {
+		return control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["truenas"].(float64)
+	}
+	assert.Equal(t, 2.0, running())
+	r := control(t, srv, "POST", "jobs", `{"dialect":"truenas","id":"2","outcome":"fail"}`)
+	require.Equal(t, 200, r.status, "%s", r.body)
+	j, ok := srv.TrueNAS().JobByID(2)
+	require.True(t, ok)
+	assert.Equal(t, "FAILED", j.State())
+	assert.Equal(t, 1.0, running())
+
+	m := control(t, srv, "POST", "clock", `{"action":"run"}`).json(t)
+	assert.Equal(t, true, m["done"])
+	j, _ = srv.TrueNAS().JobByID(1)
+	assert.Equal(t, "SUCCESS", j.State())
+
+	require.Equal(t, 200, control(t, srv, "POST", "reset", "").status)
+	assert.Equal(t, 2.0, running(), "a reset starts the seeded jobs again")
+	require.Equal(t, 200, control(t, srv, "POST", "jobs", `{"dialect":"truenas","id":"1","outcome":"abort"}`).status)
+	require.Equal(t, 200, control(t, srv, "POST", "jobs", `{"dialect":"truenas","id":"2","outcome":"finish"}`).status)
+	j, _ = srv.TrueNAS().JobByID(2)
+	assert.Equal(t, "SUCCESS", j.State())
+	<-func() <-chan struct{} { j, _ := srv.TrueNAS().JobByID(1); return j.Done() }()
+	assert.Equal(t, 0.0, running())
+
+	for _, bad := range []string{`{"truenas":{"jobs":[{"method":"nope"}]}}`, `{"truenas":{"jobs":[{"method":"filesystem.put"}]}}`,
+		`{"truenas":{"jobs":[{"user":"nobody","method":"pool.scrub.scrub","params":["x"]}]}}`, `{"truenas":{"bogus":1}}`} {
+		assert.Equal(t, 400, control(t, srv, "POST", "seed", bad).status, bad)
+	}
+}

@@ -1,6 +1,7 @@
 package truenas
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -9,7 +10,53 @@ import (
 )
 
 // This file holds the hooks package fake's control API calls
-// (RunningJobs, ForceJob).
+// (RunningJobs, ForceJob, Seed).
+
+// SeedJob is a job a seed document starts: Method (a job method such as
+// "pool.scrub.scrub") with Params on behalf of the user named User
+// ("admin" when empty). Methods that need an upload or download pipe
+// cannot be seeded.
+type SeedJob struct {
+	User   string            `json:"user,omitempty"`
+	Method string            `json:"method"`
+	Params []json.RawMessage `json:"params,omitempty"`
+}
+
+// SeedSection is the "truenas" section of a seed document.
+type SeedSection struct {
+	Jobs []SeedJob `json:"jobs"`
+}
+
+// Seed starts the jobs a seed document's "truenas" section lists, in
+// order (their ids count from 1 on a fresh backend).
+func (b *Backend) Seed(raw json.RawMessage) error {
+	var sec SeedSection
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sec); err != nil {
+		return fmt.Errorf("truenas section: %v: %w", err, sim.ErrBadSeed)
+	}
+	for i, sj := range sec.Jobs {
+		name := sj.User
+		if name == "" {
+			name = "admin"
+		}
+		u, ok := b.env.Lookup(func(u sim.User) bool { return u.Name == name })
+		if !ok {
+			return fmt.Errorf("truenas job %d: no user %q: %w", i, name, sim.ErrBadSeed)
+		}
+		b.mu.Lock()
+		m := b.methods[sj.Method]
+		b.mu.Unlock()
+		if m == nil || m.job == nil || m.job.Input || m.job.Output {
+			return fmt.Errorf("truenas job %d: %q is not a job method that runs without pipes: %w", i, sj.Method, sim.ErrBadSeed)
+		}
+		if _, err := b.StartJob(u, sj.Method, sj.Params, Pipes{}); err != nil {
+			return fmt.Errorf("truenas job %d: %v: %w", i, err, sim.ErrBadSeed)
+		}
+	}
+	return nil
+}
 
 // RunningJobs is how many jobs are WAITING or RUNNING.
 func (b *Backend) RunningJobs() int {
