@@ -175,7 +175,9 @@ type FaultRequest struct {
 }
 
 // NamedFaults lists the named faults POST /_fake/faults arms.
-var NamedFaults = []string{sim.FaultDropWebsocket, sim.FaultDuplicateEvents, sim.FaultReorderEvents, sim.FaultSlowReplies}
+func NamedFaults() []string {
+	return []string{sim.FaultDropWebsocket, sim.FaultDuplicateEvents, sim.FaultReorderEvents, sim.FaultSlowReplies}
+}
 
 // ParseFaultRequest reads and checks a POST /_fake/faults body.
 func ParseFaultRequest(body []byte) (FaultRequest, error) {
@@ -187,15 +189,15 @@ func ParseFaultRequest(body []byte) (FaultRequest, error) {
 		return f, errors.New(`"times" must not be negative (0: forever)`)
 	}
 	if f.Name != "" {
-		for _, n := range NamedFaults {
+		for _, n := range NamedFaults() {
 			if n == f.Name {
 				return f, nil
 			}
 		}
-		return f, fmt.Errorf("unknown named fault %q: use one of %s", f.Name, strings.Join(NamedFaults, ", "))
+		return f, fmt.Errorf("unknown named fault %q: use one of %s", f.Name, strings.Join(NamedFaults(), ", "))
 	}
 	if f.Dialect != "" && dialectPrefix(f.Dialect) == "" {
-		return f, fmt.Errorf("unknown dialect %q: use one of %s", f.Dialect, strings.Join(Dialects, ", "))
+		return f, fmt.Errorf("unknown dialect %q: use one of %s", f.Dialect, strings.Join(Dialects(), ", "))
 	}
 	if f.Path != "" && !strings.HasPrefix(f.Path, "/") {
 		return f, errors.New(`"path" is a path prefix starting with "/"`)

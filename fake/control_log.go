@@ -20,7 +20,9 @@ const (
 )
 
 // Dialects lists every dialect name the control API takes.
-var Dialects = []string{DialectCloudSigma, DialectTrueNAS, DialectFreezer, DialectKeystone, DialectFtrack}
+func Dialects() []string {
+	return []string{DialectCloudSigma, DialectTrueNAS, DialectFreezer, DialectKeystone, DialectFtrack}
+}
 
 // DialectOf names the dialect a request path belongs to, or "" for a path
 // no backend serves.
