@@ -108,3 +108,18 @@ func TestDialectOfAndStreaming(t *testing.T) {
 	assert.False(t, streaming("/api/2.0/jobs/"))
 	assert.False(t, streaming("/api"))
 }
+
+func TestRequestLogIsABoundedRing(t *testing.T) {
+	l := newRequestLog(3)
+	for i := range 5 {
+		l.add(RequestRecord{Path: string(rune('a' + i))})
+	}
+	got := l.list("", 0)
+	require.Len(t, got, 3)
+	assert.Equal(t, []string{"c", "d", "e"}, []string{got[0].Path, got[1].Path, got[2].Path})
+	assert.Equal(t, uint64(5), got[2].Seq)
+	assert.Len(t, l.list("", 4), 1)
+	off := newRequestLog(0)
+	off.add(RequestRecord{})
+	assert.Empty(t, off.list("", 0))
+}
