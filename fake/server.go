@@ -325,11 +325,11 @@ func (s *Server) Reset() error {
 }
 
 func (s *Server) resetLocked() error {
-	s.env.Faults.Reset()
 	set, err := s.build()
 	if err != nil {
 		return err
 	}
+	s.env.Faults.Reset()
 	old := s.set.Swap(set)
 	s.log.clear()
 	s.closeBackends(old)
@@ -349,10 +349,11 @@ func (s *Server) LoadSeed(doc []byte) error {
 	s.seed = d
 	if err := s.resetLocked(); err != nil {
 		s.seed = prev
-		s.env.SetUsers(s.users)
+		users := s.users
 		if prev != nil {
-			s.env.SetUsers(prev.mergeUsers(s.users))
+			users = prev.mergeUsers(users)
 		}
+		s.env.SetUsers(users)
 		return err
 	}
 	return nil
