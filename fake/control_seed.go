@@ -18,8 +18,10 @@ const MaxSeedBytes = 4 << 20
 // on top of its defaults: more users (a user with the name of a default
 // one replaces it) and, per dialect, a section its backend reads. The
 // "cloudsigma" section takes {"servers": [{"owner": email, "name": ...,
-// "disks": n, "disk_size": bytes}]}; a dialect whose backend has no seed
-// hook refuses a non-empty section (ErrSeedUnsupported).
+// "disks": n, "disk_size": bytes}]}; the "truenas" section starts jobs,
+// {"jobs": [{"user": name, "method": "pool.scrub.scrub", "params": [...]}]};
+// a dialect whose backend has no seed hook (Freezer and ftrack for now)
+// refuses a non-empty section (ErrSeedUnsupported).
 //
 //	{"users": [{"name": "ci", "email": "ci@example.com", "password": "pw",
 //	            "api_key": "3-ci", "project": "0123456789abcdef0123456789abcdef"}],
