@@ -70,6 +70,13 @@ type JobCounter interface {
 	RunningJobs() int
 }
 
+// EventSource is a backend whose jobs move on the clock without timers
+// (their state is computed from the time on each read); NextEvent is the
+// next instant one of them changes, so "run" can jump straight there.
+type EventSource interface {
+	NextEvent() (time.Time, bool)
+}
+
 // JobForcer is a backend that can end one of its jobs on request
 // (outcome sim.OutcomeFail, OutcomeAbort or OutcomeFinish). It returns
 // errors wrapping sim.ErrNoJob, sim.ErrNotRunning or sim.ErrUnsupported.
@@ -409,6 +416,20 @@ func (s *Server) runningJobs() map[string]int {
 	return out
 }
 
+// nextEvent is the earliest NextEvent of the backends that have one.
+func (s *Server) nextEvent() (time.Time, bool) {
+	var next time.Time
+	set := s.set.Load()
+	for _, name := range dialectBackends {
+		if es, ok := set.backend(name).(EventSource); ok {
+			if t, ok := es.NextEvent(); ok && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
+		}
+	}
+	return next, !next.IsZero()
+}
+
 func total(m map[string]int) int {
 	n := 0
 	for _, v := range m {
@@ -417,10 +438,10 @@ func total(m map[string]int) int {
 	return n
 }
 
-// RunUntilDone moves the clock to each next timer (or by step when none
-// is due sooner) until no backend reports a running job or limit fake
-// time has passed; it reports whether every job is done and how far the
-// clock moved.
+// RunUntilDone moves the clock to each next timer or backend event (see
+// EventSource), or by step when none is due sooner, until no backend
+// reports a running job or limit fake time has passed; it reports whether
+// every job is done and how far the clock moved.
 func (s *Server) RunUntilDone(limit, step time.Duration) (bool, time.Duration) {
 	if limit <= 0 {
 		limit = DefaultRunLimit
@@ -441,6 +462,9 @@ func (s *Server) RunUntilDone(limit, step time.Duration) (bool, time.Duration) {
 		}
 		next := now.Add(step)
 		if t, ok := c.Next(); ok && t.Before(next) {
+			next = t
+		}
+		if t, ok := s.nextEvent(); ok && t.After(now) && t.Before(next) {
 			next = t
 		}
 		if next.After(end) {

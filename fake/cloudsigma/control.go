@@ -105,3 +105,27 @@ func (b *Backend) Seed(raw json.RawMessage) error {
 	}
 	return nil
 }
+
+// NextEvent is the earliest instant after now at which a running job
+// completes (its progress is computed from the clock on every read, so no
+// timer marks it); false when no job runs.
+func (b *Backend) NextEvent() (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tickLocked()
+	var next time.Time
+	for _, j := range b.jobs {
+		if !j.finished.IsZero() || j.frozen || j.duration <= 0 || len(j.children) > 0 {
+			continue
+		}
+		if end := j.start.Add(j.duration); next.IsZero() || end.Before(next) {
+			next = end
+		}
+	}
+	for _, d := range b.drives {
+		if d.status == "creating" && (next.IsZero() || d.readyAt.Before(next)) {
+			next = d.readyAt
+		}
+	}
+	return next, !next.IsZero()
+}
