@@ -57,8 +57,8 @@ const (
 	DefaultRunLimit = 24 * time.Hour
 	// MaxRunLimit is the largest limit "run" accepts.
 	MaxRunLimit = 366 * 24 * time.Hour
-	// DefaultRunStep is how far "run" moves when no timer is pending
-	// before the next check of the backends' running jobs.
+	// DefaultRunStep is how far "run" moves when no timer or job event is
+	// pending, before it checks the backends' running jobs again.
 	DefaultRunStep = time.Second
 	// maxRunSteps bounds the iterations of one "run".
 	maxRunSteps = 1_000_000
@@ -129,7 +129,8 @@ type ClockRequest struct {
 	By Duration `json:"by,omitempty"`
 	// Limit bounds "run" (DefaultRunLimit when zero).
 	Limit Duration `json:"limit,omitempty"`
-	// Step is "run"'s move when no timer is due sooner (DefaultRunStep).
+	// Step caps each of "run"'s moves (default: straight to the next timer
+	// or job event, DefaultRunStep when there is none).
 	Step Duration `json:"step,omitempty"`
 	// Speed is "speed"'s fake seconds per wall second (0: stopped).
 	Speed *float64 `json:"speed,omitempty"`
@@ -439,15 +440,14 @@ func total(m map[string]int) int {
 }
 
 // RunUntilDone moves the clock to each next timer or backend event (see
-// EventSource), or by step when none is due sooner, until no backend
-// reports a running job or limit fake time has passed; it reports whether
-// every job is done and how far the clock moved.
+// EventSource) until no backend reports a running job or limit fake time
+// has passed; it reports whether every job is done and how far the clock
+// moved. A positive step caps each move; with none pending the clock moves
+// by step (DefaultRunStep when zero), for jobs another goroutine is about
+// to schedule.
 func (s *Server) RunUntilDone(limit, step time.Duration) (bool, time.Duration) {
 	if limit <= 0 {
 		limit = DefaultRunLimit
-	}
-	if step <= 0 {
-		step = DefaultRunStep
 	}
 	c := s.env.Clock
 	start := c.Now()
@@ -460,12 +460,18 @@ func (s *Server) RunUntilDone(limit, step time.Duration) (bool, time.Duration) {
 		if !now.Before(end) {
 			break
 		}
-		next := now.Add(step)
-		if t, ok := c.Next(); ok && t.Before(next) {
+		var next time.Time
+		if t, ok := c.Next(); ok {
 			next = t
 		}
-		if t, ok := s.nextEvent(); ok && t.After(now) && t.Before(next) {
+		if t, ok := s.nextEvent(); ok && t.After(now) && (next.IsZero() || t.Before(next)) {
 			next = t
+		}
+		if next.IsZero() || (step > 0 && next.After(now.Add(step))) {
+			next = now.Add(max(step, DefaultRunStep))
+			if step > 0 {
+				next = now.Add(step)
+			}
 		}
 		if next.After(end) {
 			next = end

@@ -343,3 +343,22 @@ func TestControlSeedTrueNASJobsRunForceAndReset(t *testing.T) {
 		assert.Equal(t, 400, control(t, srv, "POST", "seed", bad).status, bad)
 	}
 }
+
+func TestRunUntilDoneJumpsToCloudSigmaCompletions(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{Clock: sim.NewClock(sim.Epoch)})
+	job := cloneWeb1(t, srv)
+	// Stepping by DefaultRunStep would take 1,200 steps for the 20-minute
+	// clone; the backend's NextEvent lets run jump from completion to
+	// completion, and a step caps each jump.
+	done, moved := srv.RunUntilDone(time.Hour, 0)
+	assert.True(t, done)
+	assert.Equal(t, 20*time.Minute, moved, "the largest disk (20 GiB) takes 20 fake minutes")
+	job2 := cloneWeb1(t, srv)
+	done, moved = srv.RunUntilDone(time.Hour, 7*time.Minute)
+	assert.True(t, done)
+	assert.Equal(t, 20*time.Minute, moved, "the largest disk (20 GiB) takes 20 fake minutes")
+	state, _ := jobState(t, srv, job)
+	assert.Equal(t, "success", state)
+	state, _ = jobState(t, srv, job2)
+	assert.Equal(t, "success", state)
+}
