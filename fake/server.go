@@ -146,6 +146,9 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s := &Server{opts: opts, env: sim.NewEnv(clk, opts.Users, opts.Logger), served: make(chan struct{})}
+	clk.SetPanicHandler(func(v any, stack []byte) {
+		s.env.Logger.Error("fake: clock callback panicked", "panic", fmt.Sprint(v), "stack", string(stack))
+	})
 	s.users = s.env.Users()
 	if opts.Control {
 		s.token = opts.ControlToken

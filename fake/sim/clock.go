@@ -8,6 +8,7 @@ package sim
 import (
 	"container/heap"
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -45,8 +46,9 @@ type Clock struct {
 	// firing serializes timer callbacks so they run in deadline order. It
 	// is released only while mu is held, so an auto After that finds it
 	// taken can leave its target in want for the firing loop to reach.
-	firing sync.Mutex
-	want   time.Time // the furthest instant an auto After asked for
+	firing  sync.Mutex
+	want    time.Time // the furthest instant an auto After asked for
+	onPanic func(v any, stack []byte)
 }
 
 // NewClock returns a manual clock at start (Epoch if start is zero).
@@ -176,8 +178,33 @@ func (c *Clock) armLocked() {
 	c.waker.Reset(d)
 }
 
+// SetPanicHandler sets what happens when a timer callback panics on a
+// scaled clock's own goroutine: fn gets the value and the stack, and the
+// clock goes on with its other timers. Without a handler the panic ends
+// the process, as a panic in a time.AfterFunc would. (In manual and auto
+// modes a callback's panic reaches the goroutine that moved the clock.)
+func (c *Clock) SetPanicHandler(fn func(v any, stack []byte)) {
+	c.mu.Lock()
+	c.onPanic = fn
+	c.mu.Unlock()
+}
+
 // wake fires the timers a scaled clock has reached.
 func (c *Clock) wake() {
+	c.mu.Lock()
+	onPanic := c.onPanic
+	c.mu.Unlock()
+	if onPanic != nil {
+		defer func() {
+			if v := recover(); v != nil {
+				buf := make([]byte, 64<<10)
+				onPanic(v, buf[:runtime.Stack(buf, false)])
+				c.mu.Lock()
+				c.armLocked()
+				c.mu.Unlock()
+			}
+		}()
+	}
 	c.firing.Lock()
 	c.mu.Lock()
 	target := c.nowLocked()

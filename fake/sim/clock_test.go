@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -210,4 +211,15 @@ func TestSpeedPauseResumeAndAdvanceOfAScaledClock(t *testing.T) {
 	stopped := m.Now()
 	assert.Equal(t, stopped, m.Now())
 	assert.GreaterOrEqual(t, stopped.Sub(sim.Epoch), time.Hour)
+}
+
+func TestScaledClockCallbackPanicGoesToTheHandlerAndTimersGoOn(t *testing.T) {
+	c := sim.NewScaledClock(1e6)
+	got := make(chan string, 1)
+	c.SetPanicHandler(func(v any, stack []byte) { got <- fmt.Sprint(v, " ", len(stack) > 0) })
+	c.AfterFunc(time.Minute, func() { panic("tick") })
+	done := make(chan struct{})
+	c.AfterFunc(time.Hour, func() { close(done) })
+	assert.Equal(t, "tick true", <-got)
+	<-done
 }
