@@ -103,10 +103,12 @@ func TestDialectOfAndStreaming(t *testing.T) {
 	} {
 		assert.Equal(t, want, DialectOf(path), path)
 	}
-	assert.True(t, streaming("/api/current"))
-	assert.True(t, streaming("/_download/3"))
-	assert.False(t, streaming("/api/2.0/jobs/"))
-	assert.False(t, streaming("/api"))
+	assert.False(t, bounded("/api/current"))
+	assert.False(t, bounded("/_download/3"))
+	assert.False(t, bounded("/ftrack-fake/upload/x"))
+	assert.True(t, bounded("/api/2.0/jobs/"))
+	assert.True(t, bounded("/api"))
+	assert.True(t, bounded("/v3/auth/tokens"))
 }
 
 func TestRequestLogIsABoundedRing(t *testing.T) {

@@ -39,17 +39,19 @@ import (
 	"github.com/longrun/longrun/fake/truenas"
 )
 
-// Server timeouts. Streaming routes (the TrueNAS websocket, /_upload,
-// /_download, ftrack's upload PUT and /component/get) get no read or write
-// deadline beyond ReadHeaderTimeout and IdleTimeout; every other request
-// gets RequestReadTimeout and RequestWriteTimeout, set per request.
+// Server timeouts. The JSON API routes (CloudSigma /api/2.0/, Freezer
+// /v1/ and /v2/, Keystone /v3, ftrack POST /api) get RequestReadTimeout
+// and RequestWriteTimeout, set per request; the streaming routes (the
+// TrueNAS websocket, /_upload, /_download, ftrack's upload PUT and
+// /component/get) get no read or write deadline beyond ReadHeaderTimeout
+// and IdleTimeout.
 const (
 	ReadHeaderTimeout   = 10 * time.Second
 	IdleTimeout         = 2 * time.Minute
 	RequestReadTimeout  = time.Minute
 	RequestWriteTimeout = 5 * time.Minute
-	// DefaultMaxBody is the per-request body limit of the non-streaming
-	// routes when Options.MaxBodyBytes is zero.
+	// DefaultMaxBody is the per-request body limit of the JSON API routes
+	// when Options.MaxBodyBytes is zero.
 	DefaultMaxBody = 16 << 20
 	// DefaultRequestLog is how many requests the request log keeps when
 	// Options.RequestLogSize is zero.
@@ -92,7 +94,7 @@ type Options struct {
 	// TrueNASVersion is the middleware release the TrueNAS backend
 	// emulates ("25.10" or "25.04"; empty: the backend's default).
 	TrueNASVersion string
-	// MaxBodyBytes limits each request body of the non-streaming routes
+	// MaxBodyBytes limits each request body of the JSON API routes
 	// (DefaultMaxBody when zero).
 	MaxBodyBytes int64
 	// RequestLogSize is how many requests the log keeps, oldest dropped
@@ -403,16 +405,17 @@ func (s *Server) closeBackends(set *backendSet) {
 
 func (s *Server) backend(name string) any { return s.set.Load().backend(name) }
 
-// streaming reports whether path is a route whose body may take longer
-// than the per-request deadlines: websockets, file transfers.
-func streaming(path string) bool {
+// bounded reports whether path is one of the JSON API routes, which get
+// per-request deadlines and a body limit. Every other route (the TrueNAS
+// websocket, /_upload, /_download, ftrack's upload and download, and any
+// streaming route a backend adds) keeps only the server's header and idle
+// timeouts, so long transfers and websockets are never cut.
+func bounded(path string) bool {
 	switch {
-	case path == "/api/current",
-		strings.HasPrefix(path, "/api/v"),
-		path == "/_upload", strings.HasPrefix(path, "/_upload/"),
-		path == "/_download", strings.HasPrefix(path, "/_download/"),
-		strings.HasPrefix(path, "/ftrack-fake/upload/"),
-		path == "/component/get":
+	case strings.HasPrefix(path, "/api/2.0/"),
+		strings.HasPrefix(path, "/v1/"), strings.HasPrefix(path, "/v2/"),
+		path == "/v3", strings.HasPrefix(path, "/v3/"),
+		path == "/api":
 		return true
 	}
 	return false
@@ -427,11 +430,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	if streaming(r.URL.Path) {
-		// Clear deadlines an earlier request on this connection set.
-		_ = rc.SetReadDeadline(time.Time{})
-		_ = rc.SetWriteDeadline(time.Time{})
-	} else {
+	if bounded(r.URL.Path) {
 		now := time.Now()
 		_ = rc.SetReadDeadline(now.Add(RequestReadTimeout))
 		_ = rc.SetWriteDeadline(now.Add(RequestWriteTimeout))
@@ -440,6 +439,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			limit = DefaultMaxBody
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+	} else {
+		// Clear deadlines an earlier request on this connection set.
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
 	}
 	rec := &recorder{ResponseWriter: w}
 	at := s.env.Clock.Now()
