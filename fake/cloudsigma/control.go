@@ -9,13 +9,18 @@ import (
 )
 
 // This file holds the hooks package fake's control API calls
-// (RunningJobs, ForceJob, Seed).
+// (RunningJobs, NextEvent, ForceJob, Seed). They bring the backend up to
+// the clock through Job (which does so before it looks) and then read the
+// job table's fields; only forceFinishLocked depends on how a clone ends.
+
+// catchUp brings every job and drive up to the clock's now.
+func (b *Backend) catchUp() { b.Job("") }
 
 // RunningJobs is how many jobs have not reached a final state.
 func (b *Backend) RunningJobs() int {
+	b.catchUp()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.tickLocked()
 	n := 0
 	for _, j := range b.jobs {
 		if j.finished.IsZero() && !j.frozen {
@@ -25,15 +30,35 @@ func (b *Backend) RunningJobs() int {
 	return n
 }
 
+// NextEvent is the earliest instant after now at which a running drive
+// clone completes (no clock timer marks it: a job's progress follows from
+// the clock); false when none runs.
+func (b *Backend) NextEvent() (time.Time, bool) {
+	b.catchUp()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	var next time.Time
+	for _, j := range b.jobs {
+		if !j.finished.IsZero() || j.frozen || j.duration <= 0 || len(j.children) > 0 {
+			continue
+		}
+		if end := j.start.Add(j.duration); end.After(now) && (next.IsZero() || end.Before(next)) {
+			next = end
+		}
+	}
+	return next, !next.IsZero()
+}
+
 // ForceJob ends job id now: "finish" completes it (and its children) with
 // success, "fail" puts it in state "error"; CloudSigma has no way to abort
 // a job, so "abort" is sim.ErrUnsupported.
 func (b *Backend) ForceJob(id, outcome string) error {
+	if _, ok := b.Job(id); !ok {
+		return fmt.Errorf("cloudsigma job %s: %w", id, sim.ErrNoJob)
+	}
 	switch outcome {
 	case sim.OutcomeFail:
-		if _, ok := b.Job(id); !ok {
-			return fmt.Errorf("cloudsigma job %s: %w", id, sim.ErrNoJob)
-		}
 		return b.FailJob(id, "error", "failed through the longrun fake's control API")
 	case sim.OutcomeAbort:
 		return fmt.Errorf("cloudsigma jobs cannot be aborted: %w", sim.ErrUnsupported)
@@ -42,27 +67,27 @@ func (b *Backend) ForceJob(id, outcome string) error {
 		return fmt.Errorf("cloudsigma: unknown outcome %q: %w", outcome, sim.ErrUnsupported)
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.tickLocked()
-	j, ok := b.jobs[id]
-	if !ok {
-		return fmt.Errorf("cloudsigma job %s: %w", id, sim.ErrNoJob)
+	j := b.jobs[id]
+	if j != nil {
+		b.forceFinishLocked(j, b.now())
 	}
-	now := b.now()
-	b.finishJobLocked(j, now)
-	if p := b.jobs[j.parent]; p != nil {
-		b.tickLocked() // the parent may be done now
+	b.mu.Unlock()
+	b.catchUp() // a parent whose children are all done now ends too
+	if j == nil {
+		return fmt.Errorf("cloudsigma job %s: %w", id, sim.ErrNoJob)
 	}
 	return nil
 }
 
-func (b *Backend) finishJobLocked(j *job, now time.Time) {
+// forceFinishLocked ends j and its children with success at now, as their
+// own completion would (drive statuses included).
+func (b *Backend) forceFinishLocked(j *job, now time.Time) {
 	if !j.finished.IsZero() {
 		return
 	}
 	for _, c := range j.children {
 		if cj := b.jobs[c]; cj != nil {
-			b.finishJobLocked(cj, now)
+			b.forceFinishLocked(cj, now)
 		}
 	}
 	j.progress, j.state, j.modified, j.finished, j.frozen = 100, "success", now, now, false
@@ -104,28 +129,4 @@ func (b *Backend) Seed(raw json.RawMessage) error {
 		}
 	}
 	return nil
-}
-
-// NextEvent is the earliest instant after now at which a running job
-// completes (its progress is computed from the clock on every read, so no
-// timer marks it); false when no job runs.
-func (b *Backend) NextEvent() (time.Time, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.tickLocked()
-	var next time.Time
-	for _, j := range b.jobs {
-		if !j.finished.IsZero() || j.frozen || j.duration <= 0 || len(j.children) > 0 {
-			continue
-		}
-		if end := j.start.Add(j.duration); next.IsZero() || end.Before(next) {
-			next = end
-		}
-	}
-	for _, d := range b.drives {
-		if d.status == "creating" && (next.IsZero() || d.readyAt.Before(next)) {
-			next = d.readyAt
-		}
-	}
-	return next, !next.IsZero()
 }
