@@ -338,6 +338,18 @@ func TestControlSeedTrueNASJobsRunForceAndReset(t *testing.T) {
 	<-func() <-chan struct{} { j, _ := srv.TrueNAS().JobByID(1); return j.Done() }()
 	assert.Equal(t, 0.0, running())
 
+	// Two scrubs of one pool: the second waits for the first's lock.
+	require.Equal(t, 200, control(t, srv, "POST", "seed", `{"truenas":{"jobs":[
+		{"method":"pool.scrub.scrub","params":["tank"]},{"method":"pool.scrub.scrub","params":["tank"]}]}}`).status)
+	r = control(t, srv, "POST", "jobs", `{"dialect":"truenas","id":"2","outcome":"finish"}`)
+	assert.Equal(t, 409, r.status, "%s", r.body)
+	assert.Contains(t, r.json(t)["error"], "WAITING")
+	require.Equal(t, 200, control(t, srv, "POST", "jobs", `{"dialect":"truenas","id":"1","outcome":"finish"}`).status)
+	m = control(t, srv, "POST", "clock", `{"action":"run"}`).json(t)
+	assert.Equal(t, true, m["done"], "the waiting scrub ran once the first one was finished")
+	j, _ = srv.TrueNAS().JobByID(2)
+	assert.Equal(t, "SUCCESS", j.State())
+
 	for _, bad := range []string{`{"truenas":{"jobs":[{"method":"nope"}]}}`, `{"truenas":{"jobs":[{"method":"filesystem.put"}]}}`,
 		`{"truenas":{"jobs":[{"user":"nobody","method":"pool.scrub.scrub","params":["x"]}]}}`, `{"truenas":{"bogus":1}}`} {
 		assert.Equal(t, 400, control(t, srv, "POST", "seed", bad).status, bad)

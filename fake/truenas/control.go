@@ -73,7 +73,9 @@ func (b *Backend) RunningJobs() int {
 
 // ForceJob ends job id (its decimal number) now: "abort" as
 // core.job_abort does, "fail" with a CallError the job's error shows,
-// "finish" with SUCCESS and a null result.
+// "finish" with SUCCESS and a null result. Fail and finish need a RUNNING
+// job (sim.ErrNotRunning otherwise: abort a WAITING one); the job's Run
+// is cancelled and its end lets the next queued job start, as usual.
 func (b *Backend) ForceJob(id, outcome string) error {
 	n, err := strconv.Atoi(id)
 	if err != nil {
@@ -94,13 +96,11 @@ func (b *Backend) ForceJob(id, outcome string) error {
 	default:
 		return fmt.Errorf("truenas: unknown outcome %q: %w", outcome, sim.ErrUnsupported)
 	}
-	b.hold.Lock()
 	b.mu.Lock()
-	for i, q := range b.queue {
-		if q == j {
-			b.queue = append(b.queue[:i], b.queue[i+1:]...)
-			break
-		}
+	if j.state != StateRunning || j.cancel == nil {
+		state := j.state
+		b.mu.Unlock()
+		return fmt.Errorf("truenas job %d is %s, not RUNNING: %w", n, state, sim.ErrNotRunning)
 	}
 	if end == nil {
 		b.finishLocked(j, json.RawMessage("null"), nil)
@@ -108,14 +108,7 @@ func (b *Backend) ForceJob(id, outcome string) error {
 		b.finishLocked(j, nil, end)
 	}
 	cancel := j.cancel
-	starts := b.scheduleLocked()
 	b.mu.Unlock()
-	for _, s := range starts {
-		b.launch(s)
-	}
-	b.hold.Unlock()
-	if cancel != nil {
-		cancel() // the job's Run ends; its own finish is a no-op now
-	}
+	cancel() // Run ends; its own finish is a no-op now
 	return nil
 }
