@@ -374,3 +374,58 @@ func TestRunUntilDoneJumpsToCloudSigmaCompletions(t *testing.T) {
 	state, _ = jobState(t, srv, job2)
 	assert.Equal(t, "success", state)
 }
+
+func TestControlJobsFreezerAndFtrack(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{Control: true, ControlToken: token, Clock: sim.NewClock(sim.Epoch)})
+	tok, ok := srv.Freezer().IssueToken("admin")
+	require.True(t, ok)
+	freezer := func(method, path, body string) reply {
+		req, _ := http.NewRequest(method, srv.URL()+path, strings.NewReader(body))
+		req.Header.Set("X-Auth-Token", tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return reply{resp.StatusCode, resp.Header, b}
+	}
+	c := freezer("POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "backup"}}]}`)
+	require.Equal(t, 201, c.status, "%s", c.body)
+	id := c.json(t)["job_id"].(string)
+	force := func(dialect, id, outcome string) reply {
+		return control(t, srv, "POST", "jobs", fmt.Sprintf(`{"dialect":%q,"id":%q,"outcome":%q}`, dialect, id, outcome))
+	}
+	assert.Equal(t, 409, force("freezer", id, "finish").status, "a stopped job has no run to end")
+	require.Equal(t, 202, freezer("POST", "/v1/jobs/"+id+"/event", `{"start": null}`).status)
+	control(t, srv, "POST", "clock", `{"action":"advance","by":"1s"}`) // the agent picks it up
+	assert.Equal(t, 1.0, control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["freezer"])
+	r := force("freezer", id, "fail")
+	require.Equal(t, 200, r.status, "%s", r.body)
+	sched := freezer("GET", "/v1/jobs/"+id, "").json(t)["job_schedule"].(map[string]any)
+	assert.Equal(t, "fail", sched["result"])
+	assert.Equal(t, "completed", sched["status"])
+	assert.Equal(t, 0.0, control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["freezer"])
+
+	// ftrack: a Job made through the API, finished from the control API.
+	req, _ := http.NewRequest("POST", srv.URL()+"/api", strings.NewReader(
+		`[{"action":"create","entity_type":"Job","entity_data":{"status":"running","user_id":"5b4a69a3-8e78-4c45-a8ba-8b13f0895e23"}}]`))
+	req.Header.Set("ftrack-user", "admin")
+	req.Header.Set("ftrack-api-key", "1-longrunfakeapikey")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var created []struct {
+		Data map[string]any `json:"data"`
+	}
+	body, _ := io.ReadAll(resp.Body)
+	require.NoError(t, json.Unmarshal(body, &created), "%s", body)
+	resp.Body.Close()
+	require.Len(t, created, 1)
+	fid := created[0].Data["id"].(string)
+	assert.Equal(t, 1.0, control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["ftrack"])
+	require.Equal(t, 200, force("ftrack", fid, "finish").status)
+	assert.Equal(t, "done", srv.Ftrack().Job(fid)["status"])
+	require.Equal(t, 200, force("ftrack", fid, "abort").status)
+	assert.Equal(t, "failed", srv.Ftrack().Job(fid)["status"])
+	assert.Equal(t, 0.0, control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["ftrack"])
+}
