@@ -110,21 +110,32 @@ func (b *Backend) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, "permission", "", "The async_auth cookie is missing, unknown or expired; POST /accounts/action/?do=authenticate_asynchronous first")
 		return
 	}
-	conn, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered
-	}
-	s := &subscriber{user: ac.user, conn: conn, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
+	// Listen before the handshake ends: a client may change something the
+	// moment its dial returns, and that change's frames must reach it.
+	s := &subscriber{user: ac.user, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		_ = conn.Close()
+		writeErr(w, http.StatusServiceUnavailable, "backend", "", "The fake is closing")
 		return
 	}
 	b.subs[s] = true
-	b.subsWG.Add(2)
 	b.advanceLocked()
 	b.armLocked()
+	b.mu.Unlock()
+	conn, err := upgrader.Upgrade(w, r, nil)
+	b.mu.Lock()
+	_, live := b.subs[s]
+	if err != nil || !live {
+		delete(b.subs, s)
+		b.mu.Unlock()
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return // the upgrader has answered a failed handshake
+	}
+	s.conn = conn
+	b.subsWG.Add(2)
 	b.mu.Unlock()
 	go b.writeLoop(s)
 	go b.readLoop(s)
@@ -165,10 +176,13 @@ func (b *Backend) dropSub(s *subscriber) {
 	b.mu.Lock()
 	_, live := b.subs[s]
 	delete(b.subs, s)
+	conn := s.conn
 	b.mu.Unlock()
 	if live {
 		close(s.done)
-		_ = s.conn.Close()
+		if conn != nil {
+			_ = conn.Close()
+		}
 	}
 }
 
@@ -232,7 +246,9 @@ func (b *Backend) publishLocked(owner, kind, uuid string, obj func() any) {
 		default: // too slow: drop it, as a server drops a stuck client
 			delete(b.subs, s)
 			close(s.done)
-			go s.conn.Close()
+			if s.conn != nil {
+				go s.conn.Close()
+			}
 		}
 	}
 }

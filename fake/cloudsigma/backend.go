@@ -604,7 +604,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.reqSeq++
 	n := b.reqSeq
 	b.mu.Unlock()
-	w.Header().Set("X-REQUEST-ID", fmt.Sprintf("fake-%012d", n))
+	w.Header().Set("X-REQUEST-ID", requestID(n))
 	rest := strings.TrimPrefix(r.URL.Path, Prefix)
 	if rest == "websocket" || rest == "websocket/" {
 		b.serveWebsocket(w, r)
@@ -651,6 +651,13 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "notexist", "", "No such resource "+parts[0])
 	}
 	b.armLocked()
+}
+
+// requestID is the X-REQUEST-ID of the n-th request: uuid shaped, like
+// every CloudSigma id, and distinct per request.
+func requestID(n uint64) string {
+	h := sha1.Sum(fmt.Appendf(nil, "request/%d", n))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
 func (b *Backend) auth(r *http.Request) (sim.User, bool) {
