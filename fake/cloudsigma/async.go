@@ -52,6 +52,32 @@ type subscriber struct {
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
+// serveLocations serves GET /locations/: one location, the fake itself,
+// whose websocket_url is where its async websocket listens (a real
+// location names wss://direct.<location>.cloudsigma.com/websocket).
+func (b *Backend) serveLocations(w http.ResponseWriter, r *http.Request, p []string) {
+	if len(p) != 0 {
+		writeErr(w, http.StatusNotFound, "notexist", "", "No such URL "+r.URL.Path)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, r, "GET")
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	base := scheme + "://" + r.Host
+	loc := map[string]any{
+		"alternative_frontend_url": base + "/ui/", "api_endpoint": base + Prefix, "country_code": "CH",
+		"default_frontend_signup_url": base + "/ui/", "default_frontend_url": base + "/ui/",
+		"display_name": "longrun fake", "documentation_url": "https://docs.cloudsigma.com", "id": "FAKE",
+		"upload_url": base + Prefix, "websocket_url": "ws" + strings.TrimPrefix(base, "http") + WebsocketPath,
+	}
+	b.serveList(w, r, []doc{{fields: loc}}, map[string]bool{}, map[string]bool{}, nil)
+}
+
 // serveAccounts serves /accounts/action/?do=authenticate_asynchronous.
 func (b *Backend) serveAccounts(w http.ResponseWriter, r *http.Request, u sim.User, p []string) {
 	if len(p) != 1 || p[0] != "action" {

@@ -215,3 +215,23 @@ func TestWebsocketDropFault(t *testing.T) {
 		t.Fatal("DropWebsockets left the socket open")
 	}
 }
+
+// /locations/ names the fake's own websocket, as a real location names
+// its direct host's.
+func TestLocationsNameTheWebsocket(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	l := getJSON(t, srv, "/api/2.0/locations/?limit=0")
+	objs := l["objects"].([]any)
+	if len(objs) != 1 {
+		t.Fatalf("locations %v", l)
+	}
+	loc := objs[0].(map[string]any)
+	if loc["websocket_url"] != srv.CloudSigmaWebsocketURL() || loc["api_endpoint"] != srv.CloudSigmaURL() {
+		t.Errorf("location %v", loc)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(loc["websocket_url"].(string), http.Header{"Cookie": {cloudsigma.AsyncCookie + "=" + asyncCookie(t, srv).Value}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.Close()
+}

@@ -33,7 +33,13 @@
 // upgrades with that cookie and sends a JSON text frame
 // {"resource_type", "resource_uri", "object"} each time one of the user's
 // drives, servers or jobs changes ("object" is absent when the resource
-// was deleted).
+// was deleted). GET /api/2.0/locations/ names that websocket as the
+// fake's websocket_url (the real locations name
+// wss://direct.<location>.cloudsigma.com/websocket, another host; the fake
+// keeps /websocket at its root free for TrueNAS's legacy protocol).
+//
+// GET /api/2.0/servers/{uuid}/runtime/ answers a running server's runtime
+// object, as pycloudsigma's Server.runtime reads it.
 //
 // Every seeded user owns a server "web-1" with three disks and a cdrom,
 // and an unattached disk "scratch".
@@ -647,6 +653,8 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveJobs(w, r, user, parts[1:])
 	case "accounts":
 		b.serveAccounts(w, r, user, parts[1:])
+	case "locations":
+		b.serveLocations(w, r, parts[1:])
 	default:
 		writeErr(w, http.StatusNotFound, "notexist", "", "No such resource "+parts[0])
 	}
