@@ -279,21 +279,66 @@ func (b *Backend) publishLocked(owner, kind, uuid string, obj func() any) {
 	}
 }
 
-func (b *Backend) notifyDriveLocked(d *drive) {
-	b.publishLocked(d.owner, "drives", d.uuid, func() any { return b.driveDoc(d) })
+// note is one frame to send: a resource that changed.
+type note struct {
+	owner, kind, uuid string
 }
 
-func (b *Backend) notifyServerLocked(s *server) {
-	b.publishLocked(s.owner, "servers", s.uuid, func() any { return b.serverDoc(s) })
+// noteLocked sends the frame of a changed resource now, or, while an
+// instant's changes are applied, once when they all are.
+func (b *Backend) noteLocked(owner, kind, uuid string) {
+	if len(b.subs) == 0 {
+		return
+	}
+	if b.batch != nil {
+		// The frame goes out once, in the place of the resource's last
+		// change: a job after the children that moved it.
+		b.batch[kind+"/"+uuid] = len(b.batchOrder)
+		b.batchOrder = append(b.batchOrder, note{owner, kind, uuid})
+		return
+	}
+	b.sendNoteLocked(note{owner, kind, uuid})
 }
 
-func (b *Backend) notifyJobLocked(j *job) {
-	b.publishLocked(j.owner, "jobs", j.uuid, func() any { return b.jobDoc(j, 0) })
+func (b *Backend) sendNoteLocked(n note) {
+	switch n.kind {
+	case "drives":
+		if d := b.drives[n.uuid]; d != nil {
+			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.driveDoc(d) })
+			return
+		}
+	case "servers":
+		if s := b.servers[n.uuid]; s != nil {
+			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.serverDoc(s) })
+			return
+		}
+	case "jobs":
+		if j := b.jobs[n.uuid]; j != nil {
+			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.jobDoc(j, 0) })
+			return
+		}
+	}
+	b.publishLocked(n.owner, n.kind, n.uuid, nil) // gone
 }
 
-func (b *Backend) notifyGoneLocked(kind, owner, uuid string) {
-	b.publishLocked(owner, kind, uuid, nil)
+// flushLocked sends the frames an instant's changes collected.
+func (b *Backend) flushLocked() {
+	notes, last := b.batchOrder, b.batch
+	b.batch, b.batchOrder = nil, nil
+	for i, n := range notes {
+		if last[n.kind+"/"+n.uuid] == i {
+			b.sendNoteLocked(n)
+		}
+	}
 }
+
+func (b *Backend) notifyDriveLocked(d *drive) { b.noteLocked(d.owner, "drives", d.uuid) }
+
+func (b *Backend) notifyServerLocked(s *server) { b.noteLocked(s.owner, "servers", s.uuid) }
+
+func (b *Backend) notifyJobLocked(j *job) { b.noteLocked(j.owner, "jobs", j.uuid) }
+
+func (b *Backend) notifyGoneLocked(kind, owner, uuid string) { b.noteLocked(owner, kind, uuid) }
 
 // ParseFrame decodes one websocket frame; it refuses a frame without a
 // resource_type or resource_uri.

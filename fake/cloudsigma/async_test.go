@@ -235,3 +235,47 @@ func TestLocationsNameTheWebsocket(t *testing.T) {
 	}
 	ws.Close()
 }
+
+// A server clone's disks move on together: each instant gives the root
+// job one frame, however many disks changed at it.
+func TestWebsocketOneFramePerInstant(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	id, err := srv.CloudSigma().AddServerWithDisks("admin@example.com", "wide", 20, cloudsigma.GiB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := dial(srv, asyncCookie(t, srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := admin(t, srv, "POST", "/api/2.0/servers/"+id+"/action/?do=clone", "")
+	var clone map[string]any
+	_ = json.Unmarshal(c.body, &clone)
+	root := clone["jobs"].([]any)[0].(map[string]any)["resource_uri"].(string)
+	srv.Clock().Advance(time.Minute) // every 1 GiB disk clone takes one minute
+	rootFrames, childFrames := 0, 0
+	for {
+		f, _ := readFrame(t, ws)
+		if f.ResourceType != "jobs" {
+			continue
+		}
+		var j map[string]any
+		_ = json.Unmarshal(f.Object, &j)
+		if f.ResourceURI != root {
+			childFrames++
+			continue
+		}
+		rootFrames++
+		if j["state"] == "success" {
+			break
+		}
+	}
+	// The clone's own frame, one per tenth, the end.
+	if rootFrames != 11 {
+		t.Errorf("%d frames of the root job", rootFrames)
+	}
+	if childFrames != 20*11 {
+		t.Errorf("%d frames of child jobs", childFrames)
+	}
+}

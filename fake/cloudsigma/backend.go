@@ -103,6 +103,12 @@ type Backend struct {
 	timer   *sim.Timer
 	timerAt time.Time
 
+	// batch, while not nil, collects the frames of one instant's changes
+	// (kind/uuid to its last place in batchOrder) for flushLocked to send
+	// once each.
+	batch      map[string]int
+	batchOrder []note
+
 	async   map[string]asyncCookie
 	subs    map[*subscriber]bool
 	closed  bool
@@ -812,11 +818,20 @@ func (b *Backend) schedule(at time.Time, kind int, id string, gen int) {
 
 // advanceLocked applies every queued change that is due, each at its own
 // instant, and nothing else.
+//
+// Changes due at one instant are published together: a resource that
+// several of them touch (a server clone's job, as each of its disks
+// moves on) gets one frame for that instant, with its state after all.
 func (b *Backend) advanceLocked() {
 	now := b.now()
 	for len(b.queue) > 0 && !b.queue[0].at.After(now) {
-		e := heap.Pop(&b.queue).(*event)
-		b.applyLocked(e)
+		at := b.queue[0].at
+		b.batch = map[string]int{}
+		for len(b.queue) > 0 && b.queue[0].at.Equal(at) {
+			e := heap.Pop(&b.queue).(*event)
+			b.applyLocked(e)
+		}
+		b.flushLocked()
 	}
 }
 
