@@ -24,7 +24,8 @@ const AsyncCookieLife = 2 * time.Minute
 const WebsocketPath = Prefix + "websocket"
 
 // FaultDropWebsocket is the named fault (sim.Faults.Inject) that closes an
-// async websocket abruptly right after its next frame.
+// async websocket abruptly at the next change it would hear of: the
+// change happens, its frame is lost with the connection.
 const FaultDropWebsocket = "cloudsigma.drop-websocket"
 
 // sendBuffer is how many frames a slow websocket may lag behind before the
@@ -178,10 +179,6 @@ func (b *Backend) writeLoop(s *subscriber) {
 				b.dropSub(s)
 				return
 			}
-			if b.env.Faults.Take(FaultDropWebsocket) {
-				b.dropSub(s)
-				return
-			}
 		}
 	}
 }
@@ -209,6 +206,15 @@ func (b *Backend) dropSub(s *subscriber) {
 		if conn != nil {
 			_ = conn.Close()
 		}
+	}
+}
+
+// dropLocked closes subscriber s at once, frames still queued included.
+func (b *Backend) dropLocked(s *subscriber) {
+	delete(b.subs, s)
+	close(s.done)
+	if s.conn != nil {
+		go s.conn.Close()
 	}
 }
 
@@ -267,14 +273,14 @@ func (b *Backend) publishLocked(owner, kind, uuid string, obj func() any) {
 			}
 			frame, _ = json.Marshal(f)
 		}
+		if b.env.Faults.Take(FaultDropWebsocket) {
+			b.dropLocked(s) // the change happened; its frame is lost
+			continue
+		}
 		select {
 		case s.send <- frame:
 		default: // too slow: drop it, as a server drops a stuck client
-			delete(b.subs, s)
-			close(s.done)
-			if s.conn != nil {
-				go s.conn.Close()
-			}
+			b.dropLocked(s)
 		}
 	}
 }

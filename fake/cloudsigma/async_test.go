@@ -180,7 +180,7 @@ func TestWebsocketCookieExpiry(t *testing.T) {
 	}
 }
 
-// The drop fault closes the socket after its next frame; frames of other
+// The drop fault closes the socket at the next change; frames of other
 // users never arrive.
 func TestWebsocketDropFault(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
@@ -193,12 +193,13 @@ func TestWebsocketDropFault(t *testing.T) {
 	if guest.status != 201 {
 		t.Fatal(guest.status)
 	}
-	srv.Faults().Inject(cloudsigma.FaultDropWebsocket, 1)
 	c := admin(t, srv, "POST", "/api/2.0/drives/", `{"name": "a", "size": 1073741824, "media": "disk"}`)
 	f, _ := readFrame(t, ws)
 	if f.ResourceURI != "/api/2.0/drives/"+firstObject(t, c)["uuid"].(string)+"/" {
 		t.Errorf("first frame is not the admin's drive: %+v", f)
 	}
+	srv.Faults().Inject(cloudsigma.FaultDropWebsocket, 1)
+	admin(t, srv, "POST", "/api/2.0/drives/", `{"name": "b", "size": 1073741824, "media": "disk"}`)
 	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, _, err := ws.ReadMessage(); err == nil {
 		t.Fatalf("socket still open: %v", err)
@@ -277,5 +278,49 @@ func TestWebsocketOneFramePerInstant(t *testing.T) {
 	}
 	if childFrames != 20*11 {
 		t.Errorf("%d frames of child jobs", childFrames)
+	}
+}
+
+// A socket dropped mid-clone: a new cookie and connection see the rest of
+// the job's frames, up to its end.
+func TestWebsocketReconnectMidClone(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	ws, _, err := dial(srv, asyncCookie(t, srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drives struct{ Objects []map[string]any }
+	_ = json.Unmarshal(admin(t, srv, "GET", "/api/2.0/drives/?name=scratch", "").body, &drives)
+	c := admin(t, srv, "POST", "/api/2.0/drives/"+drives.Objects[0]["uuid"].(string)+"/action/?do=clone", "")
+	jobURI := firstObject(t, c)["jobs"].([]any)[0].(map[string]any)["resource_uri"].(string)
+	for range 3 {
+		readFrame(t, ws)
+	}
+	srv.Faults().Inject(cloudsigma.FaultDropWebsocket, 1)
+	srv.Clock().Advance(30 * time.Second) // a quarter of the clone
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := ws.ReadMessage(); err == nil {
+		t.Fatal("the fault did not drop the socket")
+	}
+	ws.Close()
+	ws, _, err = dial(srv, asyncCookie(t, srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	srv.Clock().Advance(90 * time.Second)
+	for {
+		f, _ := readFrame(t, ws)
+		if f.ResourceURI != jobURI {
+			continue
+		}
+		var j map[string]any
+		_ = json.Unmarshal(f.Object, &j)
+		if j["state"] == "success" {
+			break
+		}
+	}
+	if j := getJSON(t, srv, jobURI); j["state"] != "success" {
+		t.Errorf("job after the clone %v", j)
 	}
 }
