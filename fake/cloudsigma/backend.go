@@ -842,10 +842,15 @@ func (b *Backend) applyLocked(e *event) {
 			b.finishLeafLocked(j, e.at)
 		}
 	case evJobStep:
+		// e.gen is the tenth reached; the next tenth is queued only now,
+		// so the queue holds two changes per running clone, not ten.
 		if j := b.jobs[e.id]; j != nil && !j.frozen && j.finished.IsZero() {
 			b.notifyJobLocked(j)
 			if p := b.jobs[j.parent]; p != nil {
 				b.notifyJobLocked(p)
+			}
+			if e.gen < 9 {
+				b.schedule(j.start.Add(j.duration*time.Duration(e.gen+1)/10), evJobStep, j.uuid, e.gen+1)
 			}
 		}
 	case evDriveDone:
