@@ -32,6 +32,11 @@ const FaultDropWebsocket = "cloudsigma.drop-websocket"
 // fake drops it.
 const sendBuffer = 4096
 
+// maxClientMessage is the largest message the fake reads from a websocket
+// client: a client has nothing to say on this socket, and a bigger
+// message closes the connection.
+const maxClientMessage = 64 << 10
+
 type asyncCookie struct {
 	user    string
 	expires time.Time
@@ -161,6 +166,7 @@ func (b *Backend) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		}
 		return // the upgrader has answered a failed handshake
 	}
+	conn.SetReadLimit(maxClientMessage)
 	s.conn = conn
 	b.subsWG.Add(2)
 	b.mu.Unlock()
