@@ -49,6 +49,11 @@ type Job struct {
 	aborted     bool
 	changed     chan struct{} // closed and replaced on each change
 
+	// raw caches encodeLocked's output and doc its decoded form (for
+	// core.get_jobs filters) until the job next changes.
+	raw json.RawMessage
+	doc any
+
 	run    *JobRun
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -127,15 +132,32 @@ type dollarDate struct {
 	Date int64 `json:"$date"`
 }
 
+// dateOrNil encodes a datetime as the middleware's JSON encoder does:
+// {"$date": whole seconds since the epoch * 1000} (calendar.timegm of the
+// time tuple drops the fraction).
 func dateOrNil(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return dollarDate{t.UnixMilli()}
+	return dollarDate{t.Unix() * 1000}
 }
 
-// encodeLocked is Job.__encode__: every field, in the real order.
+// dirtyLocked drops the job's cached encoding after a change.
+func (j *Job) dirtyLocked() {
+	j.raw, j.doc = nil, nil
+}
+
+// encodeLocked is Job.__encode__ (cached until the job changes).
 func (j *Job) encodeLocked() json.RawMessage {
+	if j.raw == nil {
+		j.raw = j.encodeFreshLocked()
+	}
+	return j.raw
+}
+
+// encodeFreshLocked is Job.__encode__: every field, in the real order of
+// the emulated release.
+func (j *Job) encodeFreshLocked() json.RawMessage {
 	type progress struct {
 		Percent     int    `json:"percent"`
 		Description string `json:"description"`
@@ -146,28 +168,29 @@ func (j *Job) encodeLocked() json.RawMessage {
 		Data map[string]any `json:"data"`
 	}
 	type entry struct {
-		ID                  int               `json:"id"`
-		MessageIDs          []json.RawMessage `json:"message_ids"`
-		Method              string            `json:"method"`
-		Arguments           []json.RawMessage `json:"arguments"`
-		Transient           bool              `json:"transient"`
-		Description         *string           `json:"description"`
-		Abortable           bool              `json:"abortable"`
-		LogsPath            *string           `json:"logs_path"`
-		LogsExcerpt         *string           `json:"logs_excerpt"`
-		Progress            progress          `json:"progress"`
-		Result              json.RawMessage   `json:"result"`
-		ResultEncodingError *string           `json:"result_encoding_error"`
-		Error               *string           `json:"error"`
-		Exception           *string           `json:"exception"`
-		ExcInfo             map[string]any    `json:"exc_info"`
-		State               string            `json:"state"`
-		TimeStarted         any               `json:"time_started"`
-		TimeFinished        any               `json:"time_finished"`
-		Credentials         *credentials      `json:"credentials"`
+		ID                  int                `json:"id"`
+		MessageIDs          *[]json.RawMessage `json:"message_ids,omitempty"`
+		Method              string             `json:"method"`
+		Arguments           []json.RawMessage  `json:"arguments"`
+		Transient           bool               `json:"transient"`
+		Description         *string            `json:"description"`
+		Abortable           bool               `json:"abortable"`
+		LogsPath            *string            `json:"logs_path"`
+		LogsExcerpt         *string            `json:"logs_excerpt"`
+		Progress            progress           `json:"progress"`
+		Result              json.RawMessage    `json:"result"`
+		ResultEncodingError *string            `json:"result_encoding_error"`
+		Error               *string            `json:"error"`
+		Exception           *string            `json:"exception"`
+		ExcInfo             map[string]any     `json:"exc_info"`
+		State               string             `json:"state"`
+		TimeStarted         any                `json:"time_started"`
+		TimeFinished        any                `json:"time_finished"`
+		Credentials         *credentials       `json:"credentials"`
 	}
+	rel := j.b.rel
 	e := entry{
-		ID: j.id, MessageIDs: j.messageIDs, Method: j.method, Arguments: j.params,
+		ID: j.id, Method: j.method, Arguments: j.params,
 		Transient: j.spec.Transient, Description: j.description, Abortable: j.spec.Abortable,
 		LogsExcerpt: j.logsExcerpt,
 		Progress:    progress{j.percent, j.pdesc, j.extra},
@@ -175,8 +198,12 @@ func (j *Job) encodeLocked() json.RawMessage {
 		Error:       j.errText, Exception: j.exception, ExcInfo: j.excInfo,
 		State: j.state, TimeStarted: dateOrNil(j.started), TimeFinished: dateOrNil(j.finished),
 	}
-	if e.MessageIDs == nil {
-		e.MessageIDs = []json.RawMessage{}
+	if rel.messageIDs {
+		ids := j.messageIDs
+		if ids == nil {
+			ids = []json.RawMessage{}
+		}
+		e.MessageIDs = &ids
 	}
 	if e.Arguments == nil {
 		e.Arguments = []json.RawMessage{}
@@ -189,9 +216,7 @@ func (j *Job) encodeLocked() json.RawMessage {
 		e.LogsPath = &p
 	}
 	if j.cred != nil {
-		data := map[string]any{"username": j.cred.User.Name, "login_id": j.cred.LoginID,
-			"login_at": dateOrNil(j.cred.LoginAt)}
-		e.Credentials = &credentials{Type: j.cred.Type, Data: data}
+		e.Credentials = &credentials{Type: j.cred.Type, Data: j.cred.dump(rel)}
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -412,10 +437,13 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 			break
 		}
 		j.result = raw
+		// set_state('SUCCESS') stamps time_finished; set_progress(100, '')
+		// then sends an event that keeps the last description (an empty
+		// one is ignored).
 		j.state = StateSuccess
+		j.finished = b.env.Clock.Now()
 		if j.percent != 100 {
 			j.percent = 100
-			j.pdesc = ""
 			b.emitLocked(j, "changed")
 		}
 	case errors.Is(err, context.Canceled):
@@ -433,7 +461,9 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 		j.exception = &exc
 		j.excInfo = map[string]any{"repr": repr, "type": typ, "errno": errno, "extra": extra}
 	}
-	j.finished = b.env.Clock.Now()
+	if j.finished.IsZero() {
+		j.finished = b.env.Clock.Now()
+	}
 	if len(j.logs) > 0 {
 		ex := logsExcerpt(j.logs)
 		j.logsExcerpt = &ex
@@ -449,30 +479,16 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 }
 
 func describeFailure(err error) (msg, typ string, errno, extra any, repr string) {
-	var (
-		ve  *ValidationError
-		ves ValidationErrors
-		ce  *CallError
-		ex  *Exception
-	)
+	f := factsOf(err)
 	switch {
-	case errors.As(err, &ve):
-		return ve.Error(), "VALIDATION", ve.errno(), [][]any{{nullable(ve.Attribute), ve.Message, ve.errno()}},
-			fmt.Sprintf("ValidationError(%s, %s, %d)", pyRepr(ve.Attribute), pyRepr(ve.Message), ve.errno())
-	case errors.As(err, &ves):
-		extra := make([][]any, 0, len(ves))
-		for _, v := range ves {
-			extra = append(extra, []any{nullable(v.Attribute), v.Message, v.errno()})
-		}
-		return ves.Error(), "VALIDATION", nil, extra, "ValidationErrors(" + fmt.Sprint(extra) + ")"
-	case errors.As(err, &ce):
-		return ce.Error(), "CallError", ce.errnum(), ce.Extra,
-			fmt.Sprintf("CallError(%s, %d, %v)", pyRepr(ce.Message), ce.errnum(), "None")
-	case errors.As(err, &ex):
-		return ex.Message, ex.Type, nil, nil, ex.Type + "(" + pyRepr(ex.Message) + ")"
-	default:
-		return err.Error(), "Exception", nil, nil, "Exception(" + pyRepr(err.Error()) + ")"
+	case f.validation && f.many:
+		return f.reason, "VALIDATION", nil, f.extra, f.repr
+	case f.validation:
+		return f.reason, "VALIDATION", f.errno, f.extra, f.repr
+	case f.class == "CallError":
+		return f.reason, "CallError", f.errno, f.extra, f.repr
 	}
+	return f.reason, f.class, nil, nil, f.repr
 }
 
 func logsExcerpt(lines []string) string {
@@ -536,37 +552,69 @@ func (b *Backend) appendLog(j *Job, line string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	j.logs = append(j.logs, line)
+	j.dirtyLocked()
 }
 
-// emitLocked sends a collection_update for j to every session subscribed
-// to core.get_jobs that may read it, and wakes local watchers.
+// emitLocked sends the job's event to every session subscribed to
+// core.get_jobs that may read it (collection_update on JSON-RPC, a
+// collection message on the legacy protocol), and wakes local watchers.
 func (b *Backend) emitLocked(j *Job, msg string) {
+	j.dirtyLocked()
 	close(j.changed)
 	j.changed = make(chan struct{})
 	if j.spec.Transient {
 		return
 	}
-	var frame []byte
+	var rpcFrame, legacyFrame []byte
 	for s := range b.sessions {
 		if !s.subscribed(collectionJobs) || !s.canRead(j) {
 			continue
 		}
-		if frame == nil {
-			fields := j.encodeLocked()
-			var err error
-			frame, err = json.Marshal(map[string]any{
-				"jsonrpc": "2.0",
-				"method":  notificationCollection,
-				"params": map[string]any{
-					"msg": msg, "collection": collectionJobs, "id": j.id, "fields": fields,
-				},
-			})
-			if err != nil {
-				return
+		var frame []byte
+		if s.legacy {
+			if legacyFrame == nil {
+				legacyFrame, _ = json.Marshal(legacyEvent{Msg: msg, Collection: collectionJobs, ID: j.id, Fields: j.encodeLocked()})
 			}
+			frame = legacyFrame
+		} else {
+			if rpcFrame == nil {
+				rpcFrame, _ = json.Marshal(rpcNotification{JSONRPC: "2.0", Method: notificationCollection,
+					Params: rpcEvent{Msg: msg, Collection: collectionJobs, ID: j.id, Fields: j.encodeLocked()}})
+			}
+			frame = rpcFrame
 		}
-		s.enqueueEvent(frame)
+		if frame != nil {
+			s.enqueueEvent(frame)
+		}
 	}
+}
+
+type rpcEvent struct {
+	Msg        string          `json:"msg"`
+	Collection string          `json:"collection"`
+	ID         int             `json:"id"`
+	Fields     json.RawMessage `json:"fields,omitempty"`
+}
+
+type rpcNotification struct {
+	JSONRPC string   `json:"jsonrpc"`
+	Method  string   `json:"method"`
+	Params  rpcEvent `json:"params"`
+}
+
+// dump is SessionManagerCredentials.dump() of the emulated release.
+func (c *Credentials) dump(rel release) map[string]any {
+	if rel.oldCreds {
+		if c.Type == CredAPIKey {
+			return map[string]any{"api_key": map[string]any{"id": c.APIKeyID, "name": c.APIKeyName}}
+		}
+		return map[string]any{"username": c.User.Name}
+	}
+	data := map[string]any{"username": c.User.Name, "login_id": c.LoginID, "login_at": dateOrNil(c.LoginAt)}
+	if c.Type == CredAPIKey {
+		data["api_key"] = map[string]any{"id": c.APIKeyID, "name": c.APIKeyName}
+	}
+	return data
 }
 
 // canRead is JobAccess.READ: full admins see every job, others their own.

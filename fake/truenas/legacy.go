@@ -1,0 +1,345 @@
+package truenas
+
+// The legacy websocket protocol of /websocket, as Application.on_message
+// (middlewared/main.py, 13.0 through 24.10, and the /websocket handler
+// kept by every later release) speaks it:
+//
+//	-> {"msg": "connect", "version": "1", "support": ["1"], "features": [...]}
+//	<- {"msg": "connected", "session": "<uuid>"}      version "1"
+//	<- {"msg": "failed", "version": "1"}              any other version, or
+//	                                                  anything before connect
+//	-> {"msg": "method", "id": "<id>", "method": "core.ping", "params": []}
+//	<- {"id": "<id>", "msg": "result", "result": "pong"}
+//	<- {"msg": "result", "id": "<id>", "error": {"error": errno, "errname":
+//	     "EINVAL", "type": null|"VALIDATION", "reason": "...", "trace":
+//	     null|{"class", "frames", "formatted", "repr"}, "extra": ...}}
+//	-> {"msg": "ping", "id": "x"}                 <- {"msg": "pong", "id": "x"}
+//	-> {"msg": "sub", "id": "s1", "name": "core.get_jobs"}
+//	<- {"msg": "ready", "subs": ["s1"]}
+//	<- {"msg": "added"|"changed"|"removed", "collection": "core.get_jobs",
+//	     "id": 7, "fields": {...}}
+//	-> {"msg": "unsub", "id": "s1"}               (no answer)
+//
+// A job method answers its job id at once. Frames the middleware cannot
+// parse close the connection: invalid JSON with 1007 and the decoder's
+// message, a frame without "msg" with 1011.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/gorilla/websocket"
+)
+
+// Legacy protocol errnos the middleware answers with.
+const (
+	errETOOMANYREFS = 109
+	errEBADMSG      = 74
+	// MaxExtendedMessage is the largest frame accepted for
+	// filesystem.file_receive (2 MiB); others are limited to MaxMessage.
+	MaxExtendedMessage = 2097152
+)
+
+// legacyErr is the error dict of Application.get_error_dict.
+type legacyErr struct {
+	errno  int
+	reason string
+	etype  any // nil or "VALIDATION"
+	trace  *errorFacts
+	extra  any
+}
+
+type legacyErrorDict struct {
+	Error   int          `json:"error"`
+	Errname string       `json:"errname"`
+	Type    any          `json:"type"`
+	Reason  string       `json:"reason"`
+	Trace   *legacyTrace `json:"trace"`
+	Extra   any          `json:"extra"`
+}
+
+type legacyErrorReply struct {
+	Msg   string          `json:"msg"`
+	ID    json.RawMessage `json:"id"`
+	Error legacyErrorDict `json:"error"`
+}
+
+func (e legacyErr) dict() legacyErrorDict {
+	d := legacyErrorDict{Error: e.errno, Errname: errname(e.errno), Type: e.etype, Reason: e.reason, Extra: e.extra}
+	if e.trace != nil {
+		d.Trace = &legacyTrace{
+			Class: e.trace.class,
+			Frames: []legacyFrame{{
+				Filename: "/usr/lib/python3/dist-packages/middlewared/main.py", Lineno: 211, Method: "call_method",
+				Line:    "                result = await self.middleware.call_with_audit(message['method'], serviceobj, methodobj, params, self)\n",
+				Argspec: []string{"self", "message", "serviceobj", "methodobj"},
+				Locals:  map[string]string{"self": "<middlewared.main.Application object>"},
+			}},
+			Formatted: formatted(e.trace),
+			Repr:      e.trace.repr,
+		}
+	}
+	return d
+}
+
+// sendLegacyError answers a legacy call with an error (send_error).
+func (s *Session) sendLegacyError(id json.RawMessage, e legacyErr) {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	s.send(legacyErrorReply{Msg: "result", ID: id, Error: e.dict()})
+}
+
+type legacyEvent struct {
+	Msg        string          `json:"msg"`
+	Collection string          `json:"collection"`
+	ID         int             `json:"id"`
+	Fields     json.RawMessage `json:"fields,omitempty"`
+}
+
+// legacyMessage handles one frame of the legacy protocol. It returns
+// false when the connection must end.
+func (s *Session) legacyMessage(data []byte, calls *sync.WaitGroup) bool {
+	if len(data) > MaxExtendedMessage {
+		s.closeWith(websocket.CloseMessageTooBig, "Max message length is 64 kB")
+		return false
+	}
+	var any0 any
+	if err := json.Unmarshal(data, &any0); err != nil {
+		s.closeWith(websocket.CloseInvalidFramePayloadData, pyJSONError(data, err))
+		return false
+	}
+	msg, ok := any0.(map[string]any)
+	if !ok {
+		s.closeWith(websocket.CloseInternalServerErr, fmt.Sprintf("'%s' object has no attribute 'get'", pyTypeName(any0)))
+		return false
+	}
+	if name, _ := msg["method"].(string); name != "filesystem.file_receive" && len(data) > MaxMessage {
+		s.closeWith(websocket.CloseMessageTooBig, "Max message length is 64 kB")
+		return false
+	}
+	raw := map[string]json.RawMessage{}
+	_ = json.Unmarshal(data, &raw)
+	kind, present := msg["msg"]
+	if !present {
+		s.closeWith(websocket.CloseInternalServerErr, "'msg'")
+		return false
+	}
+	s.mu.Lock()
+	handshake := s.handshake
+	s.mu.Unlock()
+	switch {
+	case kind == "connect":
+		if v, _ := msg["version"].(string); v != "1" || msg["version"] == nil {
+			s.send(map[string]string{"msg": "failed", "version": "1"})
+			return true
+		}
+		if features, ok := msg["features"].([]any); ok {
+			for _, f := range features {
+				if f == "PY_EXCEPTIONS" {
+					s.mu.Lock()
+					s.pyExceptions = true
+					s.mu.Unlock()
+				}
+			}
+		}
+		s.mu.Lock()
+		s.handshake = true
+		s.mu.Unlock()
+		s.send(struct {
+			Msg     string `json:"msg"`
+			Session string `json:"session"`
+		}{"connected", s.id})
+	case !handshake:
+		s.send(map[string]string{"msg": "failed", "version": "1"})
+	case kind == "method":
+		return s.legacyMethod(raw, msg, calls)
+	case kind == "ping":
+		if id, ok := raw["id"]; ok {
+			s.send(struct {
+				Msg string          `json:"msg"`
+				ID  json.RawMessage `json:"id"`
+			}{"pong", id})
+		} else {
+			s.send(map[string]string{"msg": "pong"})
+		}
+	case kind == "sub":
+		name, ok := msg["name"].(string)
+		if _, present := msg["name"]; !present {
+			s.closeWith(websocket.CloseInternalServerErr, "'name'")
+			return false
+		}
+		id, hasID := raw["id"]
+		if !ok {
+			s.closeWith(websocket.CloseInternalServerErr, fmt.Sprintf("'%s' object has no attribute 'split'", pyTypeName(msg["name"])))
+			return false
+		}
+		if !hasID {
+			s.closeWith(websocket.CloseInternalServerErr, "'id'")
+			return false
+		}
+		if s.Credentials() == nil {
+			s.sendLegacyError(id, legacyErr{errno: int(syscall.EACCES), reason: "Not authorized"})
+			return true
+		}
+		s.mu.Lock()
+		s.subs[legacyIdent(id)] = name
+		s.mu.Unlock()
+		s.send(struct {
+			Msg  string            `json:"msg"`
+			Subs []json.RawMessage `json:"subs"`
+		}{"ready", []json.RawMessage{id}})
+	case kind == "unsub":
+		id, ok := raw["id"]
+		if !ok {
+			s.closeWith(websocket.CloseInternalServerErr, "'id'")
+			return false
+		}
+		s.mu.Lock()
+		delete(s.subs, legacyIdent(id))
+		s.mu.Unlock()
+	}
+	return true
+}
+
+// legacyIdent keys a legacy subscription by its id's JSON text.
+func legacyIdent(id json.RawMessage) string { return "legacy:" + string(bytes.TrimSpace(id)) }
+
+func (s *Session) legacyMethod(raw map[string]json.RawMessage, msg map[string]any, calls *sync.WaitGroup) bool {
+	id, hasID := raw["id"]
+	fail := func(e legacyErr) bool {
+		if !hasID {
+			s.closeWith(websocket.CloseInternalServerErr, "'id'")
+			return false
+		}
+		s.sendLegacyError(id, e)
+		return true
+	}
+	nameAny, ok := msg["method"]
+	if !ok {
+		return fail(legacyErr{errno: int(syscall.EINVAL), reason: "Message is malformed: 'method' is absent."})
+	}
+	name, ok := nameAny.(string)
+	if !ok {
+		s.closeWith(websocket.CloseInternalServerErr, fmt.Sprintf("argument of type '%s' is not iterable", pyTypeName(nameAny)))
+		return false
+	}
+	m := s.b.lookupMethod(name)
+	if m == nil {
+		ce := s.b.lookupError(name)
+		f := factsOf(ce)
+		return fail(legacyErr{errno: ce.errnum(), reason: ce.Error(), trace: &f, extra: ce.Extra})
+	}
+	if !m.public && s.Credentials() == nil {
+		return fail(legacyErr{errno: ErrnoNotAuthenticated, reason: "Not authenticated"})
+	}
+	var params []json.RawMessage
+	if p, ok := raw["params"]; ok && !isFalsy(p) {
+		if json.Unmarshal(p, &params) != nil || bytes.TrimSpace(p)[0] != '[' {
+			return fail(legacyErr{errno: int(syscall.EINVAL), reason: "`params` must be a list."})
+		}
+	}
+	if params == nil {
+		params = []json.RawMessage{}
+	}
+	calls.Add(1)
+	go func() {
+		defer calls.Done()
+		s.call(m, id, hasID, params)
+	}()
+	return true
+}
+
+// lookupError is _method_lookup's CallError for a method that does not
+// exist.
+func (b *Backend) lookupError(name string) *CallError {
+	if !strings.Contains(name, ".") {
+		return &CallError{Message: "Invalid method name", Errno: errEBADMSG}
+	}
+	service, method, _ := cutLast(name, ".")
+	b.mu.Lock()
+	known := false
+	for n := range b.methods {
+		if strings.HasPrefix(n, service+".") {
+			known = true
+			break
+		}
+	}
+	b.mu.Unlock()
+	if !known {
+		return &CallError{Message: fmt.Sprintf("Service %s not found", pyRepr(service)), Errno: ErrnoMethodNotFound}
+	}
+	return &CallError{Message: fmt.Sprintf("Method %s not found in %s", pyRepr(method), pyRepr(service)), Errno: ErrnoMethodNotFound}
+}
+
+func cutLast(s, sep string) (string, string, bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// isFalsy reports whether a JSON value is false in Python (`params or []`).
+func isFalsy(raw json.RawMessage) bool {
+	switch t := string(bytes.TrimSpace(raw)); t {
+	case "null", "false", "0", `""`, "[]", "{}", "0.0":
+		return true
+	}
+	return false
+}
+
+func pyTypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case float64:
+		return "int"
+	case string:
+		return "str"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "dict"
+	}
+	return "object"
+}
+
+// pyJSONError renders a decode failure roughly as Python's json module
+// words it ("Expecting value: line 1 column 1 (char 0)").
+func pyJSONError(data []byte, err error) string {
+	var se *json.SyntaxError
+	off := 0
+	if ok := asSyntax(err, &se); ok {
+		off = int(se.Offset)
+		if off > 0 {
+			off--
+		}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return "Expecting value: line 1 column 1 (char 0)"
+	}
+	line, col := 1, 1
+	for i := 0; i < off && i < len(data); i++ {
+		if data[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Sprintf("Expecting value: line %d column %d (char %d)", line, col, off)
+}
+
+func asSyntax(err error, se **json.SyntaxError) bool {
+	s, ok := err.(*json.SyntaxError)
+	if ok {
+		*se = s
+	}
+	return ok
+}
