@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -110,23 +109,7 @@ func (b *Backend) registerCore() {
 		return nil, nil
 	})
 	b.RegisterMethod("core.get_jobs", func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
-		cred := s.Credentials()
-		b.mu.Lock()
-		docs := make([]any, 0, len(b.order))
-		for _, id := range b.order {
-			j := b.jobs[id]
-			if j == nil || !(cred.FullAdmin() || (j.cred != nil && j.cred.User.Name == cred.User.Name)) {
-				continue
-			}
-			var doc any
-			dec := json.NewDecoder(strings.NewReader(string(j.encodeLocked())))
-			dec.UseNumber()
-			if dec.Decode(&doc) == nil {
-				docs = append(docs, normNumbers(doc))
-			}
-		}
-		b.mu.Unlock()
-		return filterList(docs, param(params, 0), param(params, 1))
+		return b.getJobs(s.Credentials(), param(params, 0), param(params, 1))
 	})
 	b.RegisterMethod("core.job_abort", func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
 		id, err := decodeParam(params, 0, "id", 0)
