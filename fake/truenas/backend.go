@@ -132,10 +132,12 @@ type Backend struct {
 	boot     time.Time // system.info boottime
 	methods  map[string]*method
 	jobs     map[int]*Job
-	order    []int // job ids, oldest first
+	order    []int // job ids, oldest first (ids of forgotten jobs until compacted)
+	dead     int   // forgotten ids still in order
+	finished idHeap
 	nextID   int
-	queue    []*Job          // WAITING jobs, in order
-	locks    map[string]*Job // lock name -> running job
+	waiting  map[string][]*Job // WAITING jobs per lock name ("" unlocked), in order
+	locks    map[string]*Job   // lock name -> running job
 	sessions map[*Session]struct{}
 	tokens   map[string]*Token
 	closed   bool
@@ -168,6 +170,7 @@ func New(env *sim.Env) *Backend {
 		boot:     env.Clock.Now().UTC().Add(-bootAge),
 		methods:  map[string]*method{},
 		jobs:     map[int]*Job{},
+		waiting:  map[string][]*Job{},
 		locks:    map[string]*Job{},
 		sessions: map[*Session]struct{}{},
 		tokens:   map[string]*Token{},

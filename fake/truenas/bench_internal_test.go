@@ -78,3 +78,28 @@ func BenchmarkGeneratedRead(b *testing.B) {
 		}
 	}
 }
+
+func TestGeneratedReaderMatchesGeneratedByte(t *testing.T) {
+	for _, size := range []int64{0, 1, 250, 251, 252, 70000} {
+		for _, chunk := range []int{1, 7, 251, 4096, 100000} {
+			g := &generatedReader{size: size}
+			var got []byte
+			buf := make([]byte, chunk)
+			for {
+				n, err := g.Read(buf)
+				got = append(got, buf[:n]...)
+				if err == io.EOF {
+					break
+				}
+			}
+			if int64(len(got)) != size {
+				t.Fatalf("size %d chunk %d: read %d", size, chunk, len(got))
+			}
+			for i, c := range got {
+				if c != GeneratedByte(int64(i)) {
+					t.Fatalf("size %d chunk %d: byte %d = %d", size, chunk, i, c)
+				}
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package truenas
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -278,12 +279,7 @@ func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMess
 				return nil, &CallError{Message: "This job is already being performed", Errno: int(syscall.EBUSY)}
 			}
 		case size > 0:
-			var queued []*Job
-			for _, q := range b.queue {
-				if q.lockName == j.lockName {
-					queued = append(queued, q)
-				}
-			}
+			queued := b.waiting[j.lockName]
 			if len(queued) >= size {
 				for i := len(queued) - 1; i >= 0; i-- {
 					q := queued[i]
@@ -304,9 +300,9 @@ func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMess
 	b.nextID++
 	j.id = b.nextID
 	b.addLocked(j)
-	b.queue = append(b.queue, j)
+	b.waiting[j.lockName] = append(b.waiting[j.lockName], j)
 	b.emitLocked(j, "added")
-	starts := b.scheduleLocked()
+	starts := b.scheduleLocked(j.lockName)
 	b.mu.Unlock()
 	for _, s := range starts {
 		b.launch(s)
@@ -314,13 +310,15 @@ func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMess
 	return j, nil
 }
 
-// addLocked stores a job, dropping the oldest finished one past MaxJobs.
+// addLocked stores a job, dropping the oldest finished one past MaxJobs
+// (the finished job with the lowest id, as JobsDeque.add drops the first
+// finished job in insertion order), without scanning the table.
 func (b *Backend) addLocked(j *Job) {
 	if len(b.jobs) > MaxJobs {
-		for i, id := range b.order {
+		for b.finished.Len() > 0 {
+			id := heap.Pop(&b.finished).(int)
 			if o := b.jobs[id]; o != nil && terminal(o.state) {
-				delete(b.jobs, id)
-				b.order = append(b.order[:i], b.order[i+1:]...)
+				b.forgetLocked(id)
 				break
 			}
 		}
@@ -329,34 +327,69 @@ func (b *Backend) addLocked(j *Job) {
 	b.order = append(b.order, j.id)
 }
 
+// forgetLocked drops a job. Its id leaves b.order lazily: the order is
+// compacted once half of it names forgotten jobs.
 func (b *Backend) forgetLocked(id int) {
-	delete(b.jobs, id)
-	for i, x := range b.order {
-		if x == id {
-			b.order = append(b.order[:i], b.order[i+1:]...)
-			break
-		}
+	if _, ok := b.jobs[id]; !ok {
+		return
 	}
+	delete(b.jobs, id)
+	b.dead++
+	if b.dead > 64 && b.dead > len(b.order)/2 {
+		live := b.order[:0]
+		for _, x := range b.order {
+			if _, ok := b.jobs[x]; ok {
+				live = append(live, x)
+			}
+		}
+		clear(b.order[len(live):])
+		b.order = live
+		b.dead = 0
+	}
+}
+
+// idHeap is a min-heap of job ids.
+type idHeap []int
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+
+// Push implements heap.Interface.
+func (h *idHeap) Push(x any) { *h = append(*h, x.(int)) }
+
+// Pop implements heap.Interface.
+func (h *idHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func terminal(state string) bool {
 	return state == StateSuccess || state == StateFailed || state == StateAborted
 }
 
-// scheduleLocked takes every queued job whose lock is free off the queue,
+// scheduleLocked starts the waiting jobs of one lock (or the unlocked
+// ones, lock ""): while the lock is free, it takes the first waiting job,
 // marks it RUNNING (or ABORTED if it was aborted while waiting) and
-// returns the ones to launch.
-func (b *Backend) scheduleLocked() []*Job {
+// returns the ones to launch. Work is proportional to the jobs it starts.
+func (b *Backend) scheduleLocked(lock string) []*Job {
 	var starts []*Job
-	for i := 0; i < len(b.queue); {
-		j := b.queue[i]
-		if j.lockName != "" && b.locks[j.lockName] != nil {
-			i++
-			continue
+	for len(b.waiting[lock]) > 0 {
+		if lock != "" && b.locks[lock] != nil {
+			break
 		}
-		b.queue = append(b.queue[:i], b.queue[i+1:]...)
-		if j.lockName != "" {
-			b.locks[j.lockName] = j
+		q := b.waiting[lock]
+		j := q[0]
+		q[0] = nil
+		if len(q) == 1 {
+			delete(b.waiting, lock)
+		} else {
+			b.waiting[lock] = q[1:]
+		}
+		if lock != "" {
+			b.locks[lock] = j
 		}
 		if j.aborted {
 			b.finishLocked(j, nil, context.Canceled)
@@ -395,7 +428,7 @@ func (b *Backend) launch(j *Job) {
 		b.mu.Unlock()
 		b.hold.Lock()
 		b.mu.Lock()
-		starts := b.scheduleLocked()
+		starts := b.scheduleLocked(j.lockName)
 		b.mu.Unlock()
 		for _, s := range starts {
 			b.launch(s)
@@ -475,6 +508,8 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 	b.emitLocked(j, "changed")
 	if j.spec.Transient {
 		b.forgetLocked(j.id)
+	} else {
+		heap.Push(&b.finished, j.id)
 	}
 }
 
