@@ -165,8 +165,8 @@ func (j *Job) encodeFreshLocked() json.RawMessage {
 		Extra       any    `json:"extra"`
 	}
 	type credentials struct {
-		Type string         `json:"type"`
-		Data map[string]any `json:"data"`
+		Type string `json:"type"`
+		Data any    `json:"data"`
 	}
 	type entry struct {
 		ID                  int                `json:"id"`
@@ -637,19 +637,34 @@ type rpcNotification struct {
 	Params  rpcEvent `json:"params"`
 }
 
-// dump is SessionManagerCredentials.dump() of the emulated release.
-func (c *Credentials) dump(rel release) map[string]any {
-	if rel.oldCreds {
-		if c.Type == CredAPIKey {
-			return map[string]any{"api_key": map[string]any{"id": c.APIKeyID, "name": c.APIKeyName}}
-		}
-		return map[string]any{"username": c.User.Name}
-	}
-	data := map[string]any{"username": c.User.Name, "login_id": c.LoginID, "login_at": dateOrNil(c.LoginAt)}
+// dump is SessionManagerCredentials.dump() of the emulated release, in
+// its key order.
+func (c *Credentials) dump(rel release) any {
+	var key *apiKeyRef
 	if c.Type == CredAPIKey {
-		data["api_key"] = map[string]any{"id": c.APIKeyID, "name": c.APIKeyName}
+		key = &apiKeyRef{ID: c.APIKeyID, Name: c.APIKeyName}
 	}
-	return data
+	if rel.oldCreds {
+		if key != nil {
+			return struct {
+				APIKey *apiKeyRef `json:"api_key"`
+			}{key}
+		}
+		return struct {
+			Username string `json:"username"`
+		}{c.User.Name}
+	}
+	return struct {
+		Username string     `json:"username"`
+		LoginID  string     `json:"login_id"`
+		LoginAt  any        `json:"login_at"`
+		APIKey   *apiKeyRef `json:"api_key,omitempty"`
+	}{c.User.Name, c.LoginID, dateOrNil(c.LoginAt), key}
+}
+
+type apiKeyRef struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
 }
 
 // canRead is JobAccess.READ: full admins see every job, others their own.
