@@ -73,7 +73,7 @@ func (e legacyErr) dict() legacyErrorDict {
 	if e.trace != nil {
 		d.Trace = &legacyTrace{
 			Class: e.trace.class,
-			Frames: []legacyFrame{{
+			Frames: []legacyTraceFrame{{
 				Filename: "/usr/lib/python3/dist-packages/middlewared/main.py", Lineno: 211, Method: "call_method",
 				Line:    "                result = await self.middleware.call_with_audit(message['method'], serviceobj, methodobj, params, self)\n",
 				Argspec: []string{"self", "message", "serviceobj", "methodobj"},
@@ -101,53 +101,125 @@ type legacyEvent struct {
 	Fields     json.RawMessage `json:"fields,omitempty"`
 }
 
-// legacyMessage handles one frame of the legacy protocol. It returns
-// false when the connection must end.
-func (s *Session) legacyMessage(data []byte, calls *sync.WaitGroup) bool {
+// wsClose is how the middleware ends a connection over a frame it cannot
+// handle: a close code and its text.
+type wsClose struct {
+	code int
+	text string
+}
+
+// legacyFrame is one decoded frame of the legacy protocol.
+type legacyFrame struct {
+	kind     any // msg: "connect", "method", "ping", "sub", "unsub" or anything else
+	raw      map[string]json.RawMessage
+	version  any
+	features []string
+	id       json.RawMessage
+	hasID    bool
+	// method
+	hasMethod bool
+	method    string
+	params    []json.RawMessage
+	badParams bool // params given and neither falsy nor a list
+	// sub
+	name string
+}
+
+// decodeLegacy reads a client frame as parse_message and on_message do,
+// before any state is consulted. A frame the middleware would end the
+// connection over yields its close code and text.
+func decodeLegacy(data []byte) (*legacyFrame, *wsClose) {
 	if len(data) > MaxExtendedMessage {
-		s.closeWith(websocket.CloseMessageTooBig, "Max message length is 64 kB")
-		return false
+		return nil, &wsClose{websocket.CloseMessageTooBig, "Max message length is 64 kB"}
 	}
 	var any0 any
 	if err := json.Unmarshal(data, &any0); err != nil {
-		s.closeWith(websocket.CloseInvalidFramePayloadData, pyJSONError(data, err))
-		return false
+		return nil, &wsClose{websocket.CloseInvalidFramePayloadData, pyJSONError(data, err)}
 	}
 	msg, ok := any0.(map[string]any)
 	if !ok {
-		s.closeWith(websocket.CloseInternalServerErr, fmt.Sprintf("'%s' object has no attribute 'get'", pyTypeName(any0)))
-		return false
+		return nil, &wsClose{websocket.CloseInternalServerErr, fmt.Sprintf("'%s' object has no attribute 'get'", pyTypeName(any0))}
 	}
 	if name, _ := msg["method"].(string); name != "filesystem.file_receive" && len(data) > MaxMessage {
-		s.closeWith(websocket.CloseMessageTooBig, "Max message length is 64 kB")
-		return false
+		return nil, &wsClose{websocket.CloseMessageTooBig, "Max message length is 64 kB"}
 	}
-	raw := map[string]json.RawMessage{}
-	_ = json.Unmarshal(data, &raw)
+	f := &legacyFrame{raw: map[string]json.RawMessage{}}
+	_ = json.Unmarshal(data, &f.raw)
 	kind, present := msg["msg"]
 	if !present {
-		s.closeWith(websocket.CloseInternalServerErr, "'msg'")
+		return nil, &wsClose{websocket.CloseInternalServerErr, "'msg'"}
+	}
+	f.kind = kind
+	f.id, f.hasID = f.raw["id"]
+	switch kind {
+	case "connect":
+		f.version = msg["version"]
+		if features, ok := msg["features"].([]any); ok {
+			for _, x := range features {
+				if s, ok := x.(string); ok {
+					f.features = append(f.features, s)
+				}
+			}
+		}
+	case "method":
+		nameAny, ok := msg["method"]
+		if !ok {
+			break
+		}
+		f.hasMethod = true
+		if f.method, ok = nameAny.(string); !ok {
+			return nil, &wsClose{websocket.CloseInternalServerErr, fmt.Sprintf("argument of type '%s' is not iterable", pyTypeName(nameAny))}
+		}
+		if p, ok := f.raw["params"]; ok && !isFalsy(p) {
+			if json.Unmarshal(p, &f.params) != nil || bytes.TrimSpace(p)[0] != '[' {
+				f.params, f.badParams = nil, true
+			}
+		}
+		if f.params == nil && !f.badParams {
+			f.params = []json.RawMessage{}
+		}
+	case "sub":
+		nameAny, ok := msg["name"]
+		if !ok {
+			return nil, &wsClose{websocket.CloseInternalServerErr, "'name'"}
+		}
+		if f.name, ok = nameAny.(string); !ok {
+			return nil, &wsClose{websocket.CloseInternalServerErr, fmt.Sprintf("'%s' object has no attribute 'split'", pyTypeName(nameAny))}
+		}
+		if !f.hasID {
+			return nil, &wsClose{websocket.CloseInternalServerErr, "'id'"}
+		}
+	case "unsub":
+		if !f.hasID {
+			return nil, &wsClose{websocket.CloseInternalServerErr, "'id'"}
+		}
+	}
+	return f, nil
+}
+
+// legacyMessage handles one frame of the legacy protocol. It returns
+// false when the connection must end.
+func (s *Session) legacyMessage(data []byte, calls *sync.WaitGroup) bool {
+	f, cl := decodeLegacy(data)
+	if cl != nil {
+		s.closeWith(cl.code, cl.text)
 		return false
 	}
 	s.mu.Lock()
 	handshake := s.handshake
 	s.mu.Unlock()
 	switch {
-	case kind == "connect":
-		if v, _ := msg["version"].(string); v != "1" || msg["version"] == nil {
+	case f.kind == "connect":
+		if v, _ := f.version.(string); v != "1" {
 			s.send(map[string]string{"msg": "failed", "version": "1"})
 			return true
 		}
-		if features, ok := msg["features"].([]any); ok {
-			for _, f := range features {
-				if f == "PY_EXCEPTIONS" {
-					s.mu.Lock()
-					s.pyExceptions = true
-					s.mu.Unlock()
-				}
+		s.mu.Lock()
+		for _, x := range f.features {
+			if x == "PY_EXCEPTIONS" {
+				s.pyExceptions = true
 			}
 		}
-		s.mu.Lock()
 		s.handshake = true
 		s.mu.Unlock()
 		s.send(struct {
@@ -156,51 +228,32 @@ func (s *Session) legacyMessage(data []byte, calls *sync.WaitGroup) bool {
 		}{"connected", s.id})
 	case !handshake:
 		s.send(map[string]string{"msg": "failed", "version": "1"})
-	case kind == "method":
-		return s.legacyMethod(raw, msg, calls)
-	case kind == "ping":
-		if id, ok := raw["id"]; ok {
+	case f.kind == "method":
+		return s.legacyMethod(f, calls)
+	case f.kind == "ping":
+		if f.hasID {
 			s.send(struct {
 				Msg string          `json:"msg"`
 				ID  json.RawMessage `json:"id"`
-			}{"pong", id})
+			}{"pong", f.id})
 		} else {
 			s.send(map[string]string{"msg": "pong"})
 		}
-	case kind == "sub":
-		name, ok := msg["name"].(string)
-		if _, present := msg["name"]; !present {
-			s.closeWith(websocket.CloseInternalServerErr, "'name'")
-			return false
-		}
-		id, hasID := raw["id"]
-		if !ok {
-			s.closeWith(websocket.CloseInternalServerErr, fmt.Sprintf("'%s' object has no attribute 'split'", pyTypeName(msg["name"])))
-			return false
-		}
-		if !hasID {
-			s.closeWith(websocket.CloseInternalServerErr, "'id'")
-			return false
-		}
+	case f.kind == "sub":
 		if s.Credentials() == nil {
-			s.sendLegacyError(id, legacyErr{errno: int(syscall.EACCES), reason: "Not authorized"})
+			s.sendLegacyError(f.id, legacyErr{errno: int(syscall.EACCES), reason: "Not authorized"})
 			return true
 		}
 		s.mu.Lock()
-		s.subs[legacyIdent(id)] = name
+		s.subs[legacyIdent(f.id)] = f.name
 		s.mu.Unlock()
 		s.send(struct {
 			Msg  string            `json:"msg"`
 			Subs []json.RawMessage `json:"subs"`
-		}{"ready", []json.RawMessage{id}})
-	case kind == "unsub":
-		id, ok := raw["id"]
-		if !ok {
-			s.closeWith(websocket.CloseInternalServerErr, "'id'")
-			return false
-		}
+		}{"ready", []json.RawMessage{f.id}})
+	case f.kind == "unsub":
 		s.mu.Lock()
-		delete(s.subs, legacyIdent(id))
+		delete(s.subs, legacyIdent(f.id))
 		s.mu.Unlock()
 	}
 	return true
@@ -209,47 +262,34 @@ func (s *Session) legacyMessage(data []byte, calls *sync.WaitGroup) bool {
 // legacyIdent keys a legacy subscription by its id's JSON text.
 func legacyIdent(id json.RawMessage) string { return "legacy:" + string(bytes.TrimSpace(id)) }
 
-func (s *Session) legacyMethod(raw map[string]json.RawMessage, msg map[string]any, calls *sync.WaitGroup) bool {
-	id, hasID := raw["id"]
+func (s *Session) legacyMethod(f *legacyFrame, calls *sync.WaitGroup) bool {
 	fail := func(e legacyErr) bool {
-		if !hasID {
+		if !f.hasID {
 			s.closeWith(websocket.CloseInternalServerErr, "'id'")
 			return false
 		}
-		s.sendLegacyError(id, e)
+		s.sendLegacyError(f.id, e)
 		return true
 	}
-	nameAny, ok := msg["method"]
-	if !ok {
+	if !f.hasMethod {
 		return fail(legacyErr{errno: int(syscall.EINVAL), reason: "Message is malformed: 'method' is absent."})
 	}
-	name, ok := nameAny.(string)
-	if !ok {
-		s.closeWith(websocket.CloseInternalServerErr, fmt.Sprintf("argument of type '%s' is not iterable", pyTypeName(nameAny)))
-		return false
-	}
-	m := s.b.lookupMethod(name)
+	m := s.b.lookupMethod(f.method)
 	if m == nil {
-		ce := s.b.lookupError(name)
-		f := factsOf(ce)
-		return fail(legacyErr{errno: ce.errnum(), reason: ce.Error(), trace: &f, extra: ce.Extra})
+		ce := s.b.lookupError(f.method)
+		facts := factsOf(ce)
+		return fail(legacyErr{errno: ce.errnum(), reason: ce.Error(), trace: &facts, extra: ce.Extra})
 	}
 	if !m.public && s.Credentials() == nil {
 		return fail(legacyErr{errno: ErrnoNotAuthenticated, reason: "Not authenticated"})
 	}
-	var params []json.RawMessage
-	if p, ok := raw["params"]; ok && !isFalsy(p) {
-		if json.Unmarshal(p, &params) != nil || bytes.TrimSpace(p)[0] != '[' {
-			return fail(legacyErr{errno: int(syscall.EINVAL), reason: "`params` must be a list."})
-		}
-	}
-	if params == nil {
-		params = []json.RawMessage{}
+	if f.badParams {
+		return fail(legacyErr{errno: int(syscall.EINVAL), reason: "`params` must be a list."})
 	}
 	calls.Add(1)
 	go func() {
 		defer calls.Done()
-		s.call(m, id, hasID, params)
+		s.call(m, f.id, f.hasID, f.params)
 	}()
 	return true
 }

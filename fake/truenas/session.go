@@ -476,13 +476,13 @@ type rpcTrace struct {
 // legacyTrace is the legacy trace (Application._tb_error): class, frames
 // (one per traceback level, with locals), formatted, repr.
 type legacyTrace struct {
-	Class     string        `json:"class"`
-	Frames    []legacyFrame `json:"frames"`
-	Formatted string        `json:"formatted"`
-	Repr      string        `json:"repr"`
+	Class     string             `json:"class"`
+	Frames    []legacyTraceFrame `json:"frames"`
+	Formatted string             `json:"formatted"`
+	Repr      string             `json:"repr"`
 }
 
-type legacyFrame struct {
+type legacyTraceFrame struct {
 	Filename string            `json:"filename"`
 	Lineno   int               `json:"lineno"`
 	Method   string            `json:"method"`
