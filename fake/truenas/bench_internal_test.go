@@ -24,9 +24,14 @@ func benchBackend(b *testing.B) (*Backend, *Credentials) {
 	return be, &Credentials{User: u, Type: CredLoginPassword}
 }
 
-// BenchmarkGetJobs1000 is one core.get_jobs call (all jobs, then one id)
-// with MaxJobs finished jobs in the table.
+// BenchmarkGetJobs1000 is core.get_jobs with MaxJobs finished jobs in the
+// table: all of them, and one by id.
 func BenchmarkGetJobs1000(b *testing.B) {
+	b.Run("all", func(b *testing.B) { benchGetJobs(b, `[]`) })
+	b.Run("one", func(b *testing.B) { benchGetJobs(b, `[["id","=",500]]`) })
+}
+
+func benchGetJobs(b *testing.B, filter string) {
 	be, cred := benchBackend(b)
 	for range MaxJobs {
 		j, err := be.startJob(cred, "bench.noop", nil, Pipes{}, nil)
@@ -37,24 +42,27 @@ func BenchmarkGetJobs1000(b *testing.B) {
 	}
 	s := &Session{b: be, cred: cred, subs: map[string]string{}}
 	fn := be.methods["core.get_jobs"].fn
-	all := []json.RawMessage{json.RawMessage(`[]`)}
-	one := []json.RawMessage{json.RawMessage(`[["id","=",500]]`)}
+	p := []json.RawMessage{json.RawMessage(filter)}
 	b.ResetTimer()
 	for b.Loop() {
-		for _, p := range [][]json.RawMessage{all, one} {
-			res, err := fn(context.Background(), s, p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_ = encodeJSON(res)
+		res, err := fn(context.Background(), s, p)
+		if err != nil {
+			b.Fatal(err)
 		}
+		_ = encodeJSON(res)
 	}
 }
 
-// BenchmarkStartJobManyRunning starts a job with 2*MaxJobs jobs running.
+// BenchmarkStartJobManyRunning starts a job with 2,000 and 10,000 jobs
+// running: the cost must not grow with the table.
 func BenchmarkStartJobManyRunning(b *testing.B) {
+	b.Run("2000", func(b *testing.B) { benchStart(b, 2*MaxJobs) })
+	b.Run("10000", func(b *testing.B) { benchStart(b, 10*MaxJobs) })
+}
+
+func benchStart(b *testing.B, running int) {
 	be, cred := benchBackend(b)
-	for range 2 * MaxJobs {
+	for range running {
 		if _, err := be.startJob(cred, "bench.block", nil, Pipes{}, nil); err != nil {
 			b.Fatal(err)
 		}

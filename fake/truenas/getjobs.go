@@ -75,6 +75,13 @@ func (b *Backend) getJobs(cred *Credentials, filters, options json.RawMessage) (
 	switch r := res.(type) {
 	case []any:
 		var sb strings.Builder
+		n := 2
+		for _, d := range r {
+			if raw, ok := rawOf(d); ok {
+				n += len(raw) + 1
+			}
+		}
+		sb.Grow(n)
 		sb.WriteByte('[')
 		for i, d := range r {
 			if i > 0 {
@@ -87,10 +94,10 @@ func (b *Backend) getJobs(cred *Credentials, filters, options json.RawMessage) (
 			}
 		}
 		sb.WriteByte(']')
-		return json.RawMessage(sb.String()), nil
+		return trustedJSON(sb.String()), nil
 	case map[string]any:
 		if raw, ok := rawOf(r); ok {
-			return raw, nil
+			return trustedJSON(raw), nil
 		}
 	}
 	return res, nil

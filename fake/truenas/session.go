@@ -307,24 +307,26 @@ func (s *Session) call(m *method, id json.RawMessage, hasID bool, params []json.
 }
 
 // sendResult answers a call with its result in the session's protocol.
+// result and id are valid JSON (encodeJSON's output and a value of the
+// parsed request), so the frame is assembled without re-encoding them.
 func (s *Session) sendResult(id, result json.RawMessage) {
+	var b []byte
 	if s.legacy {
-		s.send(legacyResult{ID: id, Msg: "result", Result: result})
-		return
+		b = make([]byte, 0, len(result)+len(id)+32)
+		b = append(b, `{"id":`...)
+		b = append(b, id...)
+		b = append(b, `,"msg":"result","result":`...)
+		b = append(b, result...)
+		b = append(b, '}')
+	} else {
+		b = make([]byte, 0, len(result)+len(id)+36)
+		b = append(b, `{"jsonrpc":"2.0","result":`...)
+		b = append(b, result...)
+		b = append(b, `,"id":`...)
+		b = append(b, id...)
+		b = append(b, '}')
 	}
-	s.send(rpcResult{JSONRPC: "2.0", Result: result, ID: id})
-}
-
-type rpcResult struct {
-	JSONRPC string          `json:"jsonrpc"`
-	Result  json.RawMessage `json:"result"`
-	ID      json.RawMessage `json:"id"`
-}
-
-type legacyResult struct {
-	ID     json.RawMessage `json:"id"`
-	Msg    string          `json:"msg"`
-	Result json.RawMessage `json:"result"`
+	s.enqueue(b)
 }
 
 // tooManyArguments is the middleware's check of the positional arguments
