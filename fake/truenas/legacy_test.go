@@ -19,7 +19,7 @@ import (
 
 // legacyServer serves the backend and its file endpoints; it returns the
 // HTTP base URL.
-func legacyServer(t *testing.T, v truenas.Version) (*truenas.Backend, *sim.Clock, string) {
+func legacyServer(t testing.TB, v truenas.Version) (*truenas.Backend, *sim.Clock, string) {
 	t.Helper()
 	clk := sim.NewClock(sim.Epoch)
 	env := sim.NewEnv(clk, nil, nil)
