@@ -27,6 +27,7 @@ package truenas
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -132,25 +133,45 @@ func decodeLegacy(data []byte) (*legacyFrame, *wsClose) {
 	if len(data) > MaxExtendedMessage {
 		return nil, &wsClose{websocket.CloseMessageTooBig, "Max message length is 64 kB"}
 	}
-	var any0 any
-	if err := json.Unmarshal(data, &any0); err != nil {
+	f := &legacyFrame{}
+	if err := json.Unmarshal(data, &f.raw); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, &wsClose{websocket.CloseInternalServerErr, fmt.Sprintf("'%s' object has no attribute 'get'", pyTypeOfJSON(data))}
+		}
 		return nil, &wsClose{websocket.CloseInvalidFramePayloadData, pyJSONError(data, err)}
 	}
-	msg, ok := any0.(map[string]any)
-	if !ok {
-		return nil, &wsClose{websocket.CloseInternalServerErr, fmt.Sprintf("'%s' object has no attribute 'get'", pyTypeName(any0))}
+	if f.raw == nil { // the frame was null
+		return nil, &wsClose{websocket.CloseInternalServerErr, "'NoneType' object has no attribute 'get'"}
 	}
-	if name, _ := msg["method"].(string); name != "filesystem.file_receive" && len(data) > MaxMessage {
+	field := func(k string) (any, bool) {
+		r, ok := f.raw[k]
+		if !ok {
+			return nil, false
+		}
+		var v any
+		_ = json.Unmarshal(r, &v)
+		return v, true
+	}
+	methodAny, hasMethod := field("method")
+	if name, _ := methodAny.(string); name != "filesystem.file_receive" && len(data) > MaxMessage {
 		return nil, &wsClose{websocket.CloseMessageTooBig, "Max message length is 64 kB"}
 	}
-	f := &legacyFrame{raw: map[string]json.RawMessage{}}
-	_ = json.Unmarshal(data, &f.raw)
-	kind, present := msg["msg"]
+	kind, present := field("msg")
 	if !present {
 		return nil, &wsClose{websocket.CloseInternalServerErr, "'msg'"}
 	}
 	f.kind = kind
 	f.id, f.hasID = f.raw["id"]
+	msg := map[string]any{}
+	if hasMethod {
+		msg["method"] = methodAny
+	}
+	for _, k := range []string{"version", "features", "name"} {
+		if v, ok := field(k); ok {
+			msg[k] = v
+		}
+	}
 	switch kind {
 	case "connect":
 		f.version = msg["version"]
@@ -331,6 +352,28 @@ func isFalsy(raw json.RawMessage) bool {
 		return true
 	}
 	return false
+}
+
+// pyTypeOfJSON names the Python type of a JSON document's top value.
+func pyTypeOfJSON(data []byte) string {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 {
+		return "object"
+	}
+	switch t[0] {
+	case '[':
+		return "list"
+	case '"':
+		return "str"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "NoneType"
+	}
+	if bytes.ContainsAny(t, ".eE") {
+		return "float"
+	}
+	return "int"
 }
 
 func pyTypeName(v any) string {
