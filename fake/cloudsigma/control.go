@@ -80,9 +80,15 @@ func (b *Backend) ForceJob(id, outcome string) error {
 }
 
 // forceFinishLocked ends j and its children with success at now, as their
-// own completion would (drive statuses included).
+// own completion would (drive statuses, the parent, the history expiry
+// and the websocket notes included).
 func (b *Backend) forceFinishLocked(j *job, now time.Time) {
 	if !j.finished.IsZero() {
+		return
+	}
+	if len(j.children) == 0 {
+		j.frozen = false
+		b.finishLeafLocked(j, now)
 		return
 	}
 	for _, c := range j.children {
@@ -90,9 +96,12 @@ func (b *Backend) forceFinishLocked(j *job, now time.Time) {
 			b.forceFinishLocked(cj, now)
 		}
 	}
-	j.progress, j.state, j.modified, j.finished, j.frozen = 100, "success", now, now, false
-	if len(j.children) == 0 {
-		b.finishCloneLocked(j)
+	if j.finished.IsZero() { // a child that had failed kept the parent open
+		j.progress, j.state, j.modified, j.finished, j.frozen = 100, "success", now, now, false
+		if j.parent == "" {
+			b.schedule(now.Add(JobHistory), evExpire, j.uuid, 0)
+		}
+		b.notifyJobLocked(j)
 	}
 }
 
