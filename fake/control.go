@@ -357,9 +357,9 @@ func (s *Server) versions() map[string]any {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		fakeVersion = bi.Main.Version
 	}
-	tn := s.opts.TrueNASVersion
-	if tn == "" {
-		tn = string(truenas.Version2510)
+	tn := string(truenas.DefaultVersion)
+	if b, ok := s.set.Load().backend("truenas").(*truenas.Backend); ok {
+		tn = string(b.Version())
 	}
 	return map[string]any{
 		"longrun_fake": fakeVersion,
@@ -375,18 +375,26 @@ func (s *Server) versions() map[string]any {
 }
 
 // TrueNASVersions lists the middleware releases the TrueNAS backend can
-// emulate (Options.TrueNASVersion).
+// emulate (Options.TrueNASVersion), oldest first.
 func TrueNASVersions() []string {
-	return []string{string(truenas.Version2504), string(truenas.Version2510)}
+	var out []string
+	for _, v := range truenas.Versions() {
+		out = append(out, string(v))
+	}
+	return out
 }
 
-func checkTrueNASVersion(v string) error {
-	for _, k := range TrueNASVersions() {
-		if k == v {
-			return nil
-		}
+// parseTrueNASVersion reads Options.TrueNASVersion ("" is the backend's
+// default).
+func parseTrueNASVersion(v string) (truenas.Version, error) {
+	if v == "" {
+		return truenas.DefaultVersion, nil
 	}
-	return fmt.Errorf("fake: TrueNAS version %q is not emulated; use one of %s", v, strings.Join(TrueNASVersions(), ", "))
+	tv, err := truenas.ParseVersion(v)
+	if err != nil {
+		return "", fmt.Errorf("fake: TrueNAS version %q is not emulated; use one of %s or newest", v, strings.Join(TrueNASVersions(), ", "))
+	}
+	return tv, nil
 }
 
 // ClockState is what GET /_fake/clock answers.
@@ -683,3 +691,7 @@ func (s *Server) controlSeed(w http.ResponseWriter, r *http.Request) {
 	}
 	writeControlJSON(w, http.StatusOK, map[string]any{"seeded": true, "users": len(s.env.Users())})
 }
+
+// DefaultTrueNASVersion is the release the TrueNAS backend emulates when
+// Options.TrueNASVersion is empty.
+const DefaultTrueNASVersion = string(truenas.DefaultVersion)

@@ -96,7 +96,7 @@ func TestBodyLimitOnAPIRoutesOnly(t *testing.T) {
 
 func TestDialectOfAndStreaming(t *testing.T) {
 	for path, want := range map[string]string{
-		"/api/2.0/jobs/": DialectCloudSigma, "/api/current": DialectTrueNAS, "/api/v25.10.0": DialectTrueNAS,
+		"/api/2.0/jobs/": DialectCloudSigma, "/api/current": DialectTrueNAS, "/websocket": DialectTrueNAS, "/api/v25.10.0": DialectTrueNAS,
 		"/_upload": DialectTrueNAS, "/_download/12": DialectTrueNAS, "/v1/jobs": DialectFreezer,
 		"/v2/p/jobs": DialectFreezer, "/v3/auth/tokens": DialectKeystone, "/api": DialectFtrack,
 		"/ftrack-fake/upload/x": DialectFtrack, "/component/get": DialectFtrack, "/": "", "/_fake/clock": "",
@@ -104,6 +104,7 @@ func TestDialectOfAndStreaming(t *testing.T) {
 		assert.Equal(t, want, DialectOf(path), path)
 	}
 	assert.False(t, bounded("/api/current"))
+	assert.False(t, bounded("/websocket"))
 	assert.False(t, bounded("/_download/3"))
 	assert.False(t, bounded("/ftrack-fake/upload/x"))
 	assert.True(t, bounded("/api/2.0/jobs/"))

@@ -30,7 +30,7 @@ func DialectOf(path string) string {
 	switch {
 	case strings.HasPrefix(path, "/api/2.0/"):
 		return DialectCloudSigma
-	case path == "/api/current", strings.HasPrefix(path, "/api/v"),
+	case path == "/api/current", strings.HasPrefix(path, "/api/v"), path == "/websocket",
 		path == "/_upload", strings.HasPrefix(path, "/_upload/"),
 		path == "/_download", strings.HasPrefix(path, "/_download/"):
 		return DialectTrueNAS

@@ -112,6 +112,10 @@ func TestHealthAndVersion(t *testing.T) {
 
 	_, err := fake.New(fake.Options{TrueNASVersion: "9.3"})
 	assert.ErrorContains(t, err, "25.10")
+	newest := fake.NewServer(t, fake.Options{TrueNASVersion: "newest"})
+	v = call(t, "GET", newest.URL()+"/_fake/version", "", "").json(t)
+	assert.Equal(t, fake.TrueNASVersions()[len(fake.TrueNASVersions())-1],
+		v["services"].(map[string]any)["truenas"].(map[string]any)["emulating"])
 }
 
 func TestControlClockAdvanceRunSpeedPause(t *testing.T) {

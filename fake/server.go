@@ -92,7 +92,8 @@ type Options struct {
 	// and again by every reset.
 	Seed []byte
 	// TrueNASVersion is the middleware release the TrueNAS backend
-	// emulates ("25.10" or "25.04"; empty: the backend's default).
+	// emulates (one of TrueNASVersions(), or "newest"; empty: the
+	// backend's default, truenas.DefaultVersion).
 	TrueNASVersion string
 	// MaxBodyBytes limits each request body of the JSON API routes
 	// (DefaultMaxBody when zero).
@@ -110,6 +111,8 @@ type Server struct {
 	set    atomic.Pointer[backendSet]
 	resetM sync.Mutex
 	seed   *SeedDocument // guarded by resetM
+
+	truenasVersion truenas.Version
 
 	hs      *http.Server
 	ln      net.Listener
@@ -142,12 +145,11 @@ func New(opts Options) (*Server, error) {
 		clk = sim.NewClock(sim.Epoch)
 		clk.SetAuto(true)
 	}
-	if opts.TrueNASVersion != "" {
-		if err := checkTrueNASVersion(opts.TrueNASVersion); err != nil {
-			return nil, err
-		}
+	tnVersion, err := parseTrueNASVersion(opts.TrueNASVersion)
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{opts: opts, env: sim.NewEnv(clk, opts.Users, opts.Logger), served: make(chan struct{})}
+	s := &Server{opts: opts, env: sim.NewEnv(clk, opts.Users, opts.Logger), served: make(chan struct{}), truenasVersion: tnVersion}
 	clk.SetPanicHandler(func(v any, stack []byte) {
 		s.env.Logger.Error("fake: clock callback panicked", "panic", fmt.Sprint(v), "stack", string(stack))
 	})
@@ -251,10 +253,7 @@ func (s *Server) build() (*backendSet, error) {
 	set.add("ftrack", ftrack.New(s.env))
 	set.add("freezer", freezer.New(s.env))
 	set.add("cloudsigma", cloudsigma.New(s.env))
-	tn := truenas.New(s.env)
-	if s.opts.TrueNASVersion != "" {
-		tn.SetVersion(truenas.Version(s.opts.TrueNASVersion))
-	}
+	tn := truenas.NewWithOptions(s.env, truenas.Options{Version: s.truenasVersion})
 	set.add("truenas", tn)
 	set.add("truenas-files", truenas.NewFiles(tn))
 	set.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

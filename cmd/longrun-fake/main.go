@@ -19,7 +19,7 @@
 //	-addr             listen address (default 127.0.0.1:8088; port 0: a free port)
 //	-seed FILE        a seed document (JSON: users, per-dialect sections; see fake.SeedDocument)
 //	-speed N          fake seconds per wall second (default 60; 0: a stopped clock)
-//	-truenas-version  the TrueNAS middleware release to emulate (25.10 or 25.04)
+//	-truenas-version  the TrueNAS middleware release to emulate (24.10, 25.04, 25.10, 26.0 or newest)
 //	-control-token    the control API's bearer token (default: random, printed)
 //	-log-level        debug, info, warn or error (default info), on stderr
 package main
@@ -78,7 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8088", "listen address (port 0: a free port)")
 	fs.StringVar(&cfg.seedFile, "seed", "", "seed document `file` (JSON: users and per-dialect sections)")
 	fs.Float64Var(&cfg.speed, "speed", 60, "fake seconds per wall second (0: the clock stands still until the control API moves it)")
-	fs.StringVar(&cfg.truenasVersion, "truenas-version", "", "TrueNAS middleware release to emulate ("+strings.Join(fake.TrueNASVersions(), " or ")+")")
+	fs.StringVar(&cfg.truenasVersion, "truenas-version", "", "TrueNAS middleware release to emulate ("+strings.Join(fake.TrueNASVersions(), ", ")+" or newest; default "+fake.DefaultTrueNASVersion+")")
 	fs.StringVar(&cfg.token, "control-token", "", "bearer token of the control API under /_fake/ (default: random, printed)")
 	fs.StringVar(&level, "log-level", "info", "log level on stderr: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
