@@ -103,13 +103,20 @@ func TestDialectOfAndStreaming(t *testing.T) {
 	} {
 		assert.Equal(t, want, DialectOf(path), path)
 	}
-	assert.False(t, bounded("/api/current"))
-	assert.False(t, bounded("/websocket"))
-	assert.False(t, bounded("/_download/3"))
-	assert.False(t, bounded("/ftrack-fake/upload/x"))
-	assert.True(t, bounded("/api/2.0/jobs/"))
-	assert.True(t, bounded("/api"))
-	assert.True(t, bounded("/v3/auth/tokens"))
+	req := func(path string, upgrade bool) *http.Request {
+		r, _ := http.NewRequest("GET", "http://fake"+path, nil)
+		if upgrade {
+			r.Header.Set("Upgrade", "websocket")
+		}
+		return r
+	}
+	for _, p := range []string{"/api/current", "/websocket", "/_download/3", "/ftrack-fake/upload/x", "/api/2.0/websocket"} {
+		assert.False(t, bounded(req(p, false)), p)
+	}
+	for _, p := range []string{"/api/2.0/jobs/", "/api", "/v3/auth/tokens", "/v1/jobs"} {
+		assert.True(t, bounded(req(p, false)), p)
+	}
+	assert.False(t, bounded(req("/api/2.0/jobs/", true)), "an upgrade is never bounded")
 }
 
 func TestRequestLogIsABoundedRing(t *testing.T) {

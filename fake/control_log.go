@@ -160,6 +160,9 @@ func (r *recorder) Flush() {
 func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, rw, err := http.NewResponseController(r.ResponseWriter).Hijack()
 	if err == nil {
+		// The connection outlives the request: no request's deadline
+		// applies to it any more.
+		_ = c.SetDeadline(time.Time{})
 		r.hijacked = true
 		if r.status == 0 {
 			r.status = http.StatusSwitchingProtocols

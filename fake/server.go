@@ -404,13 +404,21 @@ func (s *Server) closeBackends(set *backendSet) {
 
 func (s *Server) backend(name string) any { return s.set.Load().backend(name) }
 
-// bounded reports whether path is one of the JSON API routes, which get
-// per-request deadlines and a body limit. Every other route (the TrueNAS
-// websocket, /_upload, /_download, ftrack's upload and download, and any
-// streaming route a backend adds) keeps only the server's header and idle
-// timeouts, so long transfers and websockets are never cut.
-func bounded(path string) bool {
+// bounded reports whether r goes to one of the JSON API routes, which get
+// per-request deadlines and a body limit. Every other request (websocket
+// upgrades wherever they are, such as CloudSigma's /api/2.0/websocket and
+// TrueNAS's /api/current and /websocket; /_upload, /_download, ftrack's
+// upload and download, and any streaming route a backend adds) keeps only
+// the server's header and idle timeouts, so long transfers and websockets
+// are never cut. A hijacked connection's deadlines are cleared too.
+func bounded(r *http.Request) bool {
+	if r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	path := r.URL.Path
 	switch {
+	case path == "/api/2.0/websocket", path == "/api/2.0/websocket/":
+		return false
 	case strings.HasPrefix(path, "/api/2.0/"),
 		strings.HasPrefix(path, "/v1/"), strings.HasPrefix(path, "/v2/"),
 		path == "/v3", strings.HasPrefix(path, "/v3/"),
@@ -429,7 +437,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	if bounded(r.URL.Path) {
+	if bounded(r) {
 		now := time.Now()
 		_ = rc.SetReadDeadline(now.Add(RequestReadTimeout))
 		_ = rc.SetWriteDeadline(now.Add(RequestWriteTimeout))
