@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/jobs"
@@ -15,13 +16,13 @@ func ExampleService_CloneAndWait() {
 	ctx := context.Background()
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
-	c, err := jobs.NewCloudSigmaClient(srv.URL(), "admin@example.com", "secret")
+	c, err := cloudsigma.New(srv.URL(), "admin@example.com", "secret")
 	if err != nil {
 		panic(err)
 	}
 	ds := drives.New(c)
 	var src *drives.Drive
-	for d, err := range ds.AllDetail(ctx, nil) {
+	for d, err := range ds.All(ctx, &cloudsigma.ListOptions{Detail: true}) {
 		if err != nil {
 			panic(err)
 		}
@@ -45,7 +46,7 @@ func ExampleService_All() {
 	ctx := context.Background()
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
-	c, _ := jobs.NewCloudSigmaClient(srv.URL(), "admin@example.com", "secret")
+	c, _ := cloudsigma.New(srv.URL(), "admin@example.com", "secret")
 	n := 0
 	for d, err := range drives.New(c).All(ctx, &drives.ListOptions{Limit: 2}) {
 		if err != nil {

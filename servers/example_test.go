@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/servers"
@@ -16,16 +17,16 @@ func ExampleService_CloneAndWait() {
 	ctx := context.Background()
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
-	c, err := jobs.NewCloudSigmaClient(srv.URL(), "admin@example.com", "secret")
+	c, err := cloudsigma.New(srv.URL(), "admin@example.com", "secret")
 	if err != nil {
 		panic(err)
 	}
 	svc := servers.New(c)
-	l, err := svc.ListDetail(ctx, &servers.ListOptions{Filters: map[string][]string{"name": {"web-1"}}})
+	l, err := svc.List(ctx, &servers.ListOptions{Detail: true, Filters: map[string][]string{"name": {"web-1"}}})
 	if err != nil {
 		panic(err)
 	}
-	clone, job, err := svc.CloneAndWait(ctx, l.Objects[0].UUID, &servers.CloneRequest{Name: "web-2"}, nil,
+	clone, job, err := svc.CloneAndWait(ctx, l.Items[0].UUID, &servers.CloneRequest{Name: "web-2"}, nil,
 		jobs.WithClock(srv.Clock()))
 	if err != nil {
 		panic(err)
