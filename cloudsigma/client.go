@@ -140,10 +140,10 @@ func New(baseURL, email, password string, opts ...Option) (*Client, error) {
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("cloudsigma: base URL %s does not parse", quoteURL(redact.RawURL(baseURL), password))
+		return nil, safeErr(fmt.Sprintf("cloudsigma: base URL %s does not parse", quoteURL(redact.RawURL(baseURL), password)), password)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("cloudsigma: base URL %s: scheme must be http or https", quoteURL(redact.URL(u), password))
+		return nil, safeErr(fmt.Sprintf("cloudsigma: base URL %s: scheme must be http or https", quoteURL(redact.URL(u), password)), password)
 	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/api/2.0/"
@@ -161,11 +161,7 @@ func New(baseURL, email, password string, opts ...Option) (*Client, error) {
 	}
 	rc, err := rest.New(u.String(), append(all, o.rest...)...)
 	if err != nil {
-		msg := redact.Secret(err.Error(), password)
-		if password != "" && strings.Contains(msg, password) {
-			msg = "cloudsigma: the REST client refused its options"
-		}
-		return nil, errors.New(msg)
+		return nil, safeErr(redact.Secret(err.Error(), password), password)
 	}
 	c := &Client{rest: rc, opt: o}
 	c.Jobs = &JobsService{c: c}
@@ -173,6 +169,18 @@ func New(baseURL, email, password string, opts ...Option) (*Client, error) {
 		c.hub = newHub(c)
 	}
 	return c, nil
+}
+
+// badURL is the message of a base URL error that cannot be shown safely.
+const badURL = "cloudsigma: bad base URL (not shown: it holds the password)"
+
+// safeErr returns msg as an error, or badURL when msg still holds the
+// password (one too short for redact.Secret to mask).
+func safeErr(msg, password string) error {
+	if password != "" && strings.Contains(msg, password) {
+		return errors.New(badURL)
+	}
+	return errors.New(msg)
 }
 
 // quoteURL quotes a redacted URL for an error message, or leaves it out
