@@ -172,5 +172,3 @@ func DecodeAPIError(e *rest.APIError, body []byte) {
 	e.Message = strings.Join(msgs, "; ")
 	e.Details = errs
 }
-
-

@@ -15,9 +15,9 @@ import (
 	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
-	"github.com/longrun/longrun/testutil/cstest"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
+	"github.com/longrun/longrun/testutil/cstest"
 )
 
 // startClones clones the seeded "scratch" drive n times and returns the

@@ -221,7 +221,7 @@ func TestWireDocumentedJobList(t *testing.T) {
 	if l.Meta.Limit != 20 || l.Meta.TotalCount != 500 || len(l.Objects) != 4 {
 		t.Fatalf("list %+v", l.Meta)
 	}
-		if len(l.Objects[3].Children) != 1 {
+	if len(l.Objects[3].Children) != 1 {
 		t.Errorf("children %d", len(l.Objects[3].Children))
 	}
 	out, err := json.Marshal(l)
