@@ -309,14 +309,42 @@ func (s *JobsService) Changes(ctx context.Context, id string) (<-chan *jobs.Job,
 					return
 				}
 			}
-			next, err := s.apply(ctx, tree, id, f)
-			if err != nil {
-				return // the wait polls, and sees what broke
+			// Take every frame already queued, and start from the last
+			// one that carries the whole tree: a busy clone sends a frame
+			// per step of each child and of the root, and only the newest
+			// state matters.
+			batch := []*Frame{f}
+		drain:
+			for len(batch) < subBuffer {
+				select {
+				case g, ok := <-sb.ch:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, g)
+				default:
+					break drain
+				}
 			}
-			if next == nil {
+			for i := len(batch) - 1; i > 0; i-- {
+				if batch[i].Object != nil && batch[i].UUID() == id {
+					batch = batch[i:]
+					break
+				}
+			}
+			changed := false
+			for _, f := range batch {
+				next, err := s.apply(ctx, tree, id, f)
+				if err != nil {
+					return // the wait polls, and sees what broke
+				}
+				if next != nil {
+					tree, changed = next, true
+				}
+			}
+			if !changed {
 				continue
 			}
-			tree = next
 			snap := tree.ToJob()
 			select { // keep only the newest snapshot
 			case <-out:
