@@ -1,6 +1,7 @@
 package cloudsigma_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -52,4 +53,26 @@ func TestAPIErrorMatchesSharedSentinels(t *testing.T) {
 	if errors.Is(&rest.APIError{StatusCode: 400}, jobs.ErrNotFound) {
 		t.Error("400 matches not found")
 	}
+}
+
+// FuzzParseFrame: any websocket message parses or fails with a typed
+// error, never a panic; a parsed object is valid JSON.
+func FuzzParseFrame(f *testing.F) {
+	f.Add([]byte(`{"resource_type":"jobs","resource_uri":"/api/2.0/jobs/a/","object":{"uuid":"a"}}`))
+	f.Add([]byte(`{"resource_type":"drives","resource_uri":"/api/2.0/drives/b/"}`))
+	f.Add([]byte(`{"resource_type":"","resource_uri":"x","object":null}`))
+	f.Add([]byte(`[`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := cloudsigma.ParseFrame(data)
+		if err != nil {
+			if !errors.Is(err, cloudsigma.ErrMalformed) && !errors.Is(err, jobs.ErrTooDeep) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if !json.Valid(data) || (fr.Object != nil && !json.Valid(fr.Object)) {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+		_ = fr.UUID()
+	})
 }
