@@ -221,7 +221,7 @@ func (c *Client) Do(ctx context.Context, method, path string, q url.Values, body
 	return resp, wrapErr(err)
 }
 
-// do is Do with a raw body decoder.
+// get sends a GET and returns the raw answer, for decoders of their own.
 func (c *Client) get(ctx context.Context, path string, q url.Values) (*rest.Response, error) {
 	return c.Do(ctx, http.MethodGet, path, q, nil, nil)
 }

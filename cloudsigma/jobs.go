@@ -6,7 +6,6 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -247,11 +246,9 @@ func (s *JobsService) fetchEach(ctx context.Context, ids []string) ([]*jobs.Job,
 		}
 		wg.Wait()
 	}
-	if err := errors.Join(errs...); err != nil {
-		for _, e := range errs {
-			if e != nil {
-				return nil, e
-			}
+	for _, e := range errs {
+		if e != nil {
+			return nil, e
 		}
 	}
 	res := out[:0]
@@ -261,16 +258,6 @@ func (s *JobsService) fetchEach(ctx context.Context, ids []string) ([]*jobs.Job,
 		}
 	}
 	return res, nil
-}
-
-// offsetQuery copies q with offset set.
-func offsetQuery(q url.Values, offset int) url.Values {
-	out := make(url.Values, len(q)+1)
-	for k, v := range q {
-		out[k] = v
-	}
-	out.Set("offset", strconv.Itoa(offset))
-	return out
 }
 
 var _ jobs.Pusher = (*JobsService)(nil)
