@@ -26,7 +26,7 @@ type asyncServer struct {
 	auths   int
 	conns   []string // the cookie each connection came with
 	gets    int
-	job     string // the job document GET /jobs/J/ answers
+	job     string   // the job document GET /jobs/J/ answers
 	got     chan int // the count of GETs, after each
 	onConn  func(n int, c *websocket.Conn)
 	upgrade websocket.Upgrader
