@@ -47,8 +47,9 @@ type options struct {
 	noPush   bool
 }
 
-// WithHTTPClient sends every request, the websocket's handshake included,
-// through hc.
+// WithHTTPClient sends every request through hc. The async websocket dials
+// with hc's proxy, dialer and TLS settings when its Transport is an
+// *http.Transport, and with the defaults otherwise.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error {
 		if hc == nil {

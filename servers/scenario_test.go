@@ -2,6 +2,7 @@ package servers_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -131,5 +132,59 @@ func TestScenarioServerLifecycle(t *testing.T) {
 		if err != nil || len(pd.Items) != 0 {
 			t.Errorf("drives left: %+v %v", pd, err)
 		}
+	}
+}
+
+// TestActionsRefusedAndWaitTimeout: CloudSigma's refusals come back as
+// *cloudsigma.Errors; a status wait that cannot end returns a
+// *jobs.TimeoutError when its ctx does.
+func TestActionsRefusedAndWaitTimeout(t *testing.T) {
+	ctx := context.Background()
+	srv := fake.NewServer(t, fake.Options{})
+	c, _ := cstest.Client(t, srv)
+	ds, ss := drives.New(c), servers.New(c)
+	d, err := ds.Create(ctx, &drives.CreateRequest{Name: "rt-disk", Size: 1 << 30, Media: drives.MediaDisk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = ds.WaitStatus(ctx, d.UUID, drives.StatusUnmounted); err != nil {
+		t.Fatal(err)
+	}
+	boot := 1
+	s, err := ss.Create(ctx, &servers.CreateRequest{Name: "rt", CPU: 1000, Mem: 1 << 30, VNCPassword: "vncpass1",
+		Drives: []*servers.ServerDrive{{BootOrder: &boot, DevChannel: "0:0", Device: "virtio", Drive: cloudsigma.RefTo(d.UUID)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Start(ctx, s.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.WaitStatus(ctx, s.UUID, servers.StatusRunning); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = ds.Get(ctx, d.UUID)
+	_, err = ds.Resize(ctx, d, 2<<30)
+	var ce *cloudsigma.Errors
+	if !errors.As(err, &ce) || ce.API.StatusCode != 403 || ce.Type() != cloudsigma.TypePermission {
+		t.Errorf("resize of a running server's drive: %v", err)
+	}
+	if err := ds.Delete(ctx, d.UUID); !errors.As(err, &ce) || ce.API.StatusCode != 403 {
+		t.Errorf("delete of a mounted drive: %v", err)
+	}
+	if r, err := ss.Shutdown(ctx, s.UUID); err != nil || r.Action != "shutdown" {
+		t.Fatalf("shutdown: %+v %v", r, err)
+	}
+	if _, err := ss.WaitStatus(ctx, s.UUID, servers.StatusStopped); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Get(ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, jobs.ErrNotFound) {
+		t.Errorf("unknown server: %v", err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = ss.WaitStatus(wctx, s.UUID, "paused")
+	var te *jobs.TimeoutError
+	if !errors.As(err, &te) || !errors.Is(err, context.Canceled) {
+		t.Errorf("wait past its ctx: %v", err)
 	}
 }
