@@ -236,6 +236,36 @@ func key(raw []byte, esc bool) string {
 	return out
 }
 
+// jobKey returns the member name of a job or its data, without an
+// allocation for the names CloudSigma always sends.
+func jobKey(raw []byte, esc bool) string {
+	if !esc {
+		switch string(raw) { // the compiler does not copy raw here
+		case "uuid":
+			return "uuid"
+		case "operation":
+			return "operation"
+		case "state":
+			return "state"
+		case "resource_uri":
+			return "resource_uri"
+		case "created":
+			return "created"
+		case "last_modified":
+			return "last_modified"
+		case "data":
+			return "data"
+		case "resources":
+			return "resources"
+		case "children":
+			return "children"
+		case "progress":
+			return "progress"
+		}
+	}
+	return key(raw, esc)
+}
+
 // number reads a JSON number and returns its text.
 func (s *scanner) number() ([]byte, error) {
 	start := s.i
@@ -336,7 +366,7 @@ func (s *scanner) job(lvl int) (*Job, error) {
 	start := s.i
 	j := &Job{keys: make(wire.Keys, 0, 9)}
 	ok, err := s.object(func(kb []byte, esc bool) error {
-		k := key(kb, esc)
+		k := jobKey(kb, esc)
 		j.keys = append(j.keys, k)
 		var err error
 		switch k {
@@ -404,7 +434,7 @@ func (s *scanner) job(lvl int) (*Job, error) {
 func (s *scanner) jobData() (*JobData, error) {
 	d := &JobData{}
 	ok, err := s.object(func(kb []byte, esc bool) error {
-		k := key(kb, esc)
+		k := jobKey(kb, esc)
 		d.keys = append(d.keys, k)
 		if k != "progress" {
 			raw, err := s.skip()
