@@ -3,6 +3,7 @@ package servers_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/fake"
@@ -38,10 +39,12 @@ func (n naiveSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, err
 // BenchmarkWaitServerClone clones a server with 100 disks and waits for
 // the whole tree. It reports HTTP requests per wait (the clone POST not
 // counted) and per poll round: "push" listens to the async websocket (the
-// goal: one fetch, whatever the clone's length), "poll" polls the tree in
-// one request a round, "naive" GETs every child each round (101).
+// goal: one fetch, whatever the clone's length; between pushes jobs.Wait
+// still reconciles every 30 s by default, "push-10m" every 10 minutes),
+// "poll" polls the tree in one request a round, "naive" GETs every child
+// each round (101).
 func BenchmarkWaitServerClone(b *testing.B) {
-	for _, mode := range []string{"push", "poll", "naive"} {
+	for _, mode := range []string{"push", "push-10m", "poll", "naive"} {
 		b.Run(mode, func(b *testing.B) {
 			ctx := context.Background()
 			srv := fake.NewServer(b, fake.Options{})
@@ -55,7 +58,12 @@ func BenchmarkWaitServerClone(b *testing.B) {
 			if mode == "naive" {
 				src = naiveSource{svc.Client().Jobs}
 			}
-			if mode == "push" {
+			push := mode == "push" || mode == "push-10m"
+			wopts := []jobs.Option{jobs.WithClock(srv.Clock())}
+			if mode == "push-10m" {
+				wopts = append(wopts, jobs.WithInterval(time.Second, 10*time.Minute))
+			}
+			if push {
 				// Open the client's one websocket before the clock starts.
 				if _, err := svc.Client().Jobs.Changes(ctx, "warm-up"); err != nil {
 					b.Fatal(err)
@@ -72,10 +80,10 @@ func BenchmarkWaitServerClone(b *testing.B) {
 				n := 0
 				before := cnt.N.Load()
 				var wsrc jobs.Source = &countingSource{Source: src, n: &n}
-				if mode == "push" {
+				if push {
 					wsrc = &countingPusher{countingSource{Source: src, n: &n}}
 				}
-				job, err := jobs.Wait(ctx, wsrc, clone.Jobs[0].UUID, jobs.WithClock(srv.Clock()))
+				job, err := jobs.Wait(ctx, wsrc, clone.Jobs[0].UUID, wopts...)
 				if err != nil || len(job.Children) != 100 {
 					b.Fatal(err)
 				}
