@@ -24,12 +24,18 @@ const AsyncCookieLife = 2 * time.Minute
 const WebsocketPath = Prefix + "websocket"
 
 // FaultDropWebsocket is the named fault (sim.Faults.Inject) that closes an
-// async websocket abruptly right after its next frame.
+// async websocket abruptly at the next change it would hear of: the
+// change happens, its frame is lost with the connection.
 const FaultDropWebsocket = "cloudsigma.drop-websocket"
 
 // sendBuffer is how many frames a slow websocket may lag behind before the
 // fake drops it.
 const sendBuffer = 4096
+
+// maxClientMessage is the largest message the fake reads from a websocket
+// client: a client has nothing to say on this socket, and a bigger
+// message closes the connection.
+const maxClientMessage = 64 << 10
 
 type asyncCookie struct {
 	user    string
@@ -51,6 +57,32 @@ type subscriber struct {
 }
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+// serveLocations serves GET /locations/: one location, the fake itself,
+// whose websocket_url is where its async websocket listens (a real
+// location names wss://direct.<location>.cloudsigma.com/websocket).
+func (b *Backend) serveLocations(w http.ResponseWriter, r *http.Request, p []string) {
+	if len(p) != 0 {
+		writeErr(w, http.StatusNotFound, "notexist", "", "No such URL "+r.URL.Path)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, r, "GET")
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	base := scheme + "://" + r.Host
+	loc := map[string]any{
+		"alternative_frontend_url": base + "/ui/", "api_endpoint": base + Prefix, "country_code": "CH",
+		"default_frontend_signup_url": base + "/ui/", "default_frontend_url": base + "/ui/",
+		"display_name": "longrun fake", "documentation_url": "https://docs.cloudsigma.com", "id": "FAKE",
+		"upload_url": base + Prefix, "websocket_url": "ws" + strings.TrimPrefix(base, "http") + WebsocketPath,
+	}
+	b.serveList(w, r, []doc{{fields: loc}}, map[string]bool{}, map[string]bool{}, nil)
+}
 
 // serveAccounts serves /accounts/action/?do=authenticate_asynchronous.
 func (b *Backend) serveAccounts(w http.ResponseWriter, r *http.Request, u sim.User, p []string) {
@@ -110,21 +142,33 @@ func (b *Backend) serveWebsocket(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusUnauthorized, "permission", "", "The async_auth cookie is missing, unknown or expired; POST /accounts/action/?do=authenticate_asynchronous first")
 		return
 	}
-	conn, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered
-	}
-	s := &subscriber{user: ac.user, conn: conn, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
+	// Listen before the handshake ends: a client may change something the
+	// moment its dial returns, and that change's frames must reach it.
+	s := &subscriber{user: ac.user, send: make(chan []byte, sendBuffer), done: make(chan struct{})}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		_ = conn.Close()
+		writeErr(w, http.StatusServiceUnavailable, "backend", "", "The fake is closing")
 		return
 	}
 	b.subs[s] = true
-	b.subsWG.Add(2)
 	b.advanceLocked()
 	b.armLocked()
+	b.mu.Unlock()
+	conn, err := upgrader.Upgrade(w, r, nil)
+	b.mu.Lock()
+	_, live := b.subs[s]
+	if err != nil || !live {
+		delete(b.subs, s)
+		b.mu.Unlock()
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return // the upgrader has answered a failed handshake
+	}
+	conn.SetReadLimit(maxClientMessage)
+	s.conn = conn
+	b.subsWG.Add(2)
 	b.mu.Unlock()
 	go b.writeLoop(s)
 	go b.readLoop(s)
@@ -138,10 +182,6 @@ func (b *Backend) writeLoop(s *subscriber) {
 			return
 		case f := <-s.send:
 			if err := s.conn.WriteMessage(websocket.TextMessage, f); err != nil {
-				b.dropSub(s)
-				return
-			}
-			if b.env.Faults.Take(FaultDropWebsocket) {
 				b.dropSub(s)
 				return
 			}
@@ -165,10 +205,22 @@ func (b *Backend) dropSub(s *subscriber) {
 	b.mu.Lock()
 	_, live := b.subs[s]
 	delete(b.subs, s)
+	conn := s.conn
 	b.mu.Unlock()
 	if live {
 		close(s.done)
-		_ = s.conn.Close()
+		if conn != nil {
+			_ = conn.Close()
+		}
+	}
+}
+
+// dropLocked closes subscriber s at once, frames still queued included.
+func (b *Backend) dropLocked(s *subscriber) {
+	delete(b.subs, s)
+	close(s.done)
+	if s.conn != nil {
+		go s.conn.Close()
 	}
 }
 
@@ -227,31 +279,78 @@ func (b *Backend) publishLocked(owner, kind, uuid string, obj func() any) {
 			}
 			frame, _ = json.Marshal(f)
 		}
+		if b.env.Faults.Take(FaultDropWebsocket) {
+			b.dropLocked(s) // the change happened; its frame is lost
+			continue
+		}
 		select {
 		case s.send <- frame:
 		default: // too slow: drop it, as a server drops a stuck client
-			delete(b.subs, s)
-			close(s.done)
-			go s.conn.Close()
+			b.dropLocked(s)
 		}
 	}
 }
 
-func (b *Backend) notifyDriveLocked(d *drive) {
-	b.publishLocked(d.owner, "drives", d.uuid, func() any { return b.driveDoc(d) })
+// note is one frame to send: a resource that changed.
+type note struct {
+	owner, kind, uuid string
 }
 
-func (b *Backend) notifyServerLocked(s *server) {
-	b.publishLocked(s.owner, "servers", s.uuid, func() any { return b.serverDoc(s) })
+// noteLocked sends the frame of a changed resource now, or, while an
+// instant's changes are applied, once when they all are.
+func (b *Backend) noteLocked(owner, kind, uuid string) {
+	if len(b.subs) == 0 {
+		return
+	}
+	if b.batch != nil {
+		// The frame goes out once, in the place of the resource's last
+		// change: a job after the children that moved it.
+		b.batch[kind+"/"+uuid] = len(b.batchOrder)
+		b.batchOrder = append(b.batchOrder, note{owner, kind, uuid})
+		return
+	}
+	b.sendNoteLocked(note{owner, kind, uuid})
 }
 
-func (b *Backend) notifyJobLocked(j *job) {
-	b.publishLocked(j.owner, "jobs", j.uuid, func() any { return b.jobDoc(j, 0) })
+func (b *Backend) sendNoteLocked(n note) {
+	switch n.kind {
+	case "drives":
+		if d := b.drives[n.uuid]; d != nil {
+			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.driveDoc(d) })
+			return
+		}
+	case "servers":
+		if s := b.servers[n.uuid]; s != nil {
+			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.serverDoc(s) })
+			return
+		}
+	case "jobs":
+		if j := b.jobs[n.uuid]; j != nil {
+			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.jobDoc(j, 0) })
+			return
+		}
+	}
+	b.publishLocked(n.owner, n.kind, n.uuid, nil) // gone
 }
 
-func (b *Backend) notifyGoneLocked(kind, owner, uuid string) {
-	b.publishLocked(owner, kind, uuid, nil)
+// flushLocked sends the frames an instant's changes collected.
+func (b *Backend) flushLocked() {
+	notes, last := b.batchOrder, b.batch
+	b.batch, b.batchOrder = nil, nil
+	for i, n := range notes {
+		if last[n.kind+"/"+n.uuid] == i {
+			b.sendNoteLocked(n)
+		}
+	}
 }
+
+func (b *Backend) notifyDriveLocked(d *drive) { b.noteLocked(d.owner, "drives", d.uuid) }
+
+func (b *Backend) notifyServerLocked(s *server) { b.noteLocked(s.owner, "servers", s.uuid) }
+
+func (b *Backend) notifyJobLocked(j *job) { b.noteLocked(j.owner, "jobs", j.uuid) }
+
+func (b *Backend) notifyGoneLocked(kind, owner, uuid string) { b.noteLocked(owner, kind, uuid) }
 
 // ParseFrame decodes one websocket frame; it refuses a frame without a
 // resource_type or resource_uri.

@@ -33,7 +33,13 @@
 // upgrades with that cookie and sends a JSON text frame
 // {"resource_type", "resource_uri", "object"} each time one of the user's
 // drives, servers or jobs changes ("object" is absent when the resource
-// was deleted).
+// was deleted). GET /api/2.0/locations/ names that websocket as the
+// fake's websocket_url (the real locations name
+// wss://direct.<location>.cloudsigma.com/websocket, another host; the fake
+// keeps /websocket at its root free for TrueNAS's legacy protocol).
+//
+// GET /api/2.0/servers/{uuid}/runtime/ answers a running server's runtime
+// object, as pycloudsigma's Server.runtime reads it.
 //
 // Every seeded user owns a server "web-1" with three disks and a cdrom,
 // and an unattached disk "scratch".
@@ -96,6 +102,12 @@ type Backend struct {
 	queue   eventQueue
 	timer   *sim.Timer
 	timerAt time.Time
+
+	// batch, while not nil, collects the frames of one instant's changes
+	// (kind/uuid to its last place in batchOrder) for flushLocked to send
+	// once each.
+	batch      map[string]int
+	batchOrder []note
 
 	async   map[string]asyncCookie
 	subs    map[*subscriber]bool
@@ -604,7 +616,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.reqSeq++
 	n := b.reqSeq
 	b.mu.Unlock()
-	w.Header().Set("X-REQUEST-ID", fmt.Sprintf("fake-%012d", n))
+	w.Header().Set("X-REQUEST-ID", requestID(n))
 	rest := strings.TrimPrefix(r.URL.Path, Prefix)
 	if rest == "websocket" || rest == "websocket/" {
 		b.serveWebsocket(w, r)
@@ -647,10 +659,19 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveJobs(w, r, user, parts[1:])
 	case "accounts":
 		b.serveAccounts(w, r, user, parts[1:])
+	case "locations":
+		b.serveLocations(w, r, parts[1:])
 	default:
 		writeErr(w, http.StatusNotFound, "notexist", "", "No such resource "+parts[0])
 	}
 	b.armLocked()
+}
+
+// requestID is the X-REQUEST-ID of the n-th request: uuid shaped, like
+// every CloudSigma id, and distinct per request.
+func requestID(n uint64) string {
+	h := sha1.Sum(fmt.Appendf(nil, "request/%d", n))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
 func (b *Backend) auth(r *http.Request) (sim.User, bool) {
@@ -797,11 +818,20 @@ func (b *Backend) schedule(at time.Time, kind int, id string, gen int) {
 
 // advanceLocked applies every queued change that is due, each at its own
 // instant, and nothing else.
+//
+// Changes due at one instant are published together: a resource that
+// several of them touch (a server clone's job, as each of its disks
+// moves on) gets one frame for that instant, with its state after all.
 func (b *Backend) advanceLocked() {
 	now := b.now()
 	for len(b.queue) > 0 && !b.queue[0].at.After(now) {
-		e := heap.Pop(&b.queue).(*event)
-		b.applyLocked(e)
+		at := b.queue[0].at
+		b.batch = map[string]int{}
+		for len(b.queue) > 0 && b.queue[0].at.Equal(at) {
+			e := heap.Pop(&b.queue).(*event)
+			b.applyLocked(e)
+		}
+		b.flushLocked()
 	}
 }
 
@@ -812,10 +842,15 @@ func (b *Backend) applyLocked(e *event) {
 			b.finishLeafLocked(j, e.at)
 		}
 	case evJobStep:
+		// e.gen is the tenth reached; the next tenth is queued only now,
+		// so the queue holds two changes per running clone, not ten.
 		if j := b.jobs[e.id]; j != nil && !j.frozen && j.finished.IsZero() {
 			b.notifyJobLocked(j)
 			if p := b.jobs[j.parent]; p != nil {
 				b.notifyJobLocked(p)
+			}
+			if e.gen < 9 {
+				b.schedule(j.start.Add(j.duration*time.Duration(e.gen+1)/10), evJobStep, j.uuid, e.gen+1)
 			}
 		}
 	case evDriveDone:

@@ -3,7 +3,6 @@ package cloudsigma
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/longrun/longrun/fake/sim"
 )
@@ -451,9 +450,7 @@ func (b *Backend) cloneDriveLocked(src *drive, m map[string]any, parent string, 
 		resources: []string{Prefix + "drives/" + src.uuid + "/", Prefix + "drives/" + d.uuid + "/"}}
 	b.jobs[j.uuid] = j
 	b.jobOrder = append(b.jobOrder, j.uuid)
-	for i := 1; i < 10; i++ {
-		b.schedule(j.start.Add(j.duration*time.Duration(i)/10), evJobStep, j.uuid, 0)
-	}
+	b.schedule(j.start.Add(j.duration/10), evJobStep, j.uuid, 1)
 	b.schedule(j.start.Add(j.duration), evJobDone, j.uuid, 0)
 	d.jobs = []string{j.uuid}
 	src.jobs = append(src.jobs, j.uuid)

@@ -278,6 +278,24 @@ func (b *Backend) serveServers(w http.ResponseWriter, r *http.Request, u sim.Use
 		default:
 			methodNotAllowed(w, r, "GET", "PUT", "DELETE")
 		}
+	case len(p) == 2 && p[1] == "runtime":
+		// GET /servers/{uuid}/runtime/, as pycloudsigma's Server.runtime
+		// reads it: the runtime object of a running server.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, r, "GET")
+			return
+		}
+		s, ok := b.servers[p[0]]
+		if !ok || s.owner != u.ID {
+			notExist(w, p[0])
+			return
+		}
+		rt := b.serverDoc(s)["runtime"]
+		if rt == nil {
+			writeErr(w, http.StatusNotFound, "notexist", "", "Server "+s.uuid+" is not running")
+			return
+		}
+		writeJSON(w, http.StatusOK, rt)
 	case len(p) == 2 && p[1] == "action":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, r, "POST")
