@@ -10,6 +10,7 @@
 package ftrack
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
@@ -29,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/longrun/longrun/fake/sim"
@@ -60,13 +62,75 @@ type Backend struct {
 	env    *sim.Env
 	secret []byte
 
-	mu      sync.Mutex
+	limits Limits
+
+	// mu guards the tables, uploads and files. A batch takes it per
+	// operation, never for the whole batch: queries share it (RLock),
+	// writes hold it alone for one operation; a failed batch is undone
+	// from its journal.
+	mu      sync.RWMutex
 	tables  map[string]map[string]entity
 	seq     int64
 	uploads map[string]*pendingUpload // component id -> expected upload
 	files   map[string]*storedFile    // component id -> bytes on disk
 	dir     string
-	calls   int
+	calls   atomic.Int64
+}
+
+// Limits bound what one request may ask of the backend, so that no request
+// can exhaust its memory or hold it for long. Past a limit the request
+// fails with an error in the server's shape and nothing of it applies.
+type Limits struct {
+	// MaxOperations bounds the operations of one POST /api.
+	MaxOperations int
+	// MaxQueryDepth bounds the nesting of parentheses, not, has and any
+	// in an expression (a ParseError past it).
+	MaxQueryDepth int
+	// MaxQueryTerms bounds the comparisons in one expression.
+	MaxQueryTerms int
+	// MaxInValues bounds the values of one in / not_in list.
+	MaxInValues int
+	// MaxResults bounds the entities one request answers, over all its
+	// queries (each after its offset and limit).
+	MaxResults int
+}
+
+// DefaultLimits are the limits New sets.
+var DefaultLimits = Limits{
+	MaxOperations: 10000,
+	MaxQueryDepth: DefaultMaxQueryDepth,
+	MaxQueryTerms: DefaultMaxQueryTerms,
+	MaxInValues:   DefaultMaxInValues,
+	MaxResults:    20000,
+}
+
+// SetLimits replaces the limits; a zero field keeps the default.
+func (b *Backend) SetLimits(l Limits) {
+	d := DefaultLimits
+	if l.MaxOperations <= 0 {
+		l.MaxOperations = d.MaxOperations
+	}
+	if l.MaxQueryDepth <= 0 {
+		l.MaxQueryDepth = d.MaxQueryDepth
+	}
+	if l.MaxQueryTerms <= 0 {
+		l.MaxQueryTerms = d.MaxQueryTerms
+	}
+	if l.MaxInValues <= 0 {
+		l.MaxInValues = d.MaxInValues
+	}
+	if l.MaxResults <= 0 {
+		l.MaxResults = d.MaxResults
+	}
+	b.mu.Lock()
+	b.limits = l
+	b.mu.Unlock()
+}
+
+func (b *Backend) currentLimits() Limits {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.limits
 }
 
 type pendingUpload struct {
@@ -87,7 +151,7 @@ type storedFile struct {
 // New returns a backend seeded with env's users and the built-in
 // locations.
 func New(env *sim.Env) *Backend {
-	b := &Backend{env: env, tables: map[string]map[string]entity{}, uploads: map[string]*pendingUpload{}, files: map[string]*storedFile{}}
+	b := &Backend{env: env, limits: DefaultLimits, tables: map[string]map[string]entity{}, uploads: map[string]*pendingUpload{}, files: map[string]*storedFile{}}
 	b.secret = make([]byte, 32)
 	_, _ = rand.Read(b.secret)
 	for name := range types {
@@ -102,21 +166,21 @@ func New(env *sim.Env) *Backend {
 		{ReviewLocationID, "ftrack.review", "Review"},
 		{ServerLocationID, "ftrack.server", "ftrack server"},
 	} {
-		b.insert(types["Location"], entity{"id": l.id, "name": l.name, "label": l.label, "description": nil})
+		b.insert(nil, types["Location"], entity{"id": l.id, "name": l.name, "label": l.label, "description": nil})
 	}
 	return b
 }
 
 func (b *Backend) seedUser(u sim.User) {
 	first, last, _ := strings.Cut(u.Name, " ")
-	b.insert(types["User"], entity{"id": u.ID, "username": u.Name, "first_name": first, "last_name": last,
+	b.insert(nil, types["User"], entity{"id": u.ID, "username": u.Name, "first_name": first, "last_name": last,
 		"email": u.Email, "is_active": true, "resource_type": "user"})
 }
 
-func (b *Backend) insert(t *typeDef, e entity) {
+func (b *Backend) insert(tx *txn, t *typeDef, e entity) {
 	b.seq++
 	e[seqKey] = b.seq
-	b.tables[t.name][keyOf(t, e)] = e
+	b.putRow(tx, t, keyOf(t, e), e)
 }
 
 func (b *Backend) now() time.Time { return b.env.Clock.Now().UTC() }
@@ -199,80 +263,212 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 		b.writeError(w, r, &apiError{Exception: "InvalidCredentialsError", Content: invalidCredentialsContent, status: http.StatusUnauthorized})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
-	if err != nil {
-		b.writeError(w, r, &apiError{Exception: "ServerError", Content: "Request body too large or unreadable.", status: http.StatusRequestEntityTooLarge})
-		return
-	}
-	var ops []map[string]any
-	if err := json.Unmarshal(body, &ops); err != nil {
-		b.writeError(w, r, &apiError{Exception: "ServerError", Content: "Request body must be a JSON list of operations: " + err.Error(), status: http.StatusBadRequest})
+	b.calls.Add(1)
+	lim := b.currentLimits()
+	ops, aerr := readOperations(http.MaxBytesReader(w, r.Body, MaxRequestBytes), lim.MaxOperations)
+	if aerr != nil {
+		b.writeError(w, r, aerr)
 		return
 	}
 	base := "http://" + r.Host
 	if r.TLS != nil {
 		base = "https://" + r.Host
 	}
-	b.mu.Lock()
-	b.calls++
-	snapshot := b.snapshot()
+	ctx := r.Context()
+	tx := &txn{limits: lim, base: base}
 	results := make([]any, 0, len(ops))
 	for i, op := range ops {
-		res, aerr := b.apply(op, base)
+		if ctx.Err() != nil {
+			// The client is gone: nobody reads the answer.
+			b.rollback(tx)
+			return
+		}
+		res, aerr := b.apply(ctx, tx, op, base)
 		if aerr != nil {
-			b.restore(snapshot)
-			b.mu.Unlock()
+			b.rollback(tx)
+			if ctx.Err() != nil {
+				return
+			}
 			b.env.Logger.Debug("ftrack fake: operation failed", "index", i, "exception", aerr.Exception)
 			b.writeError(w, r, aerr)
 			return
 		}
 		results = append(results, res)
 	}
-	b.mu.Unlock()
+	b.commit(tx)
 	writeJSON(w, http.StatusOK, results)
 }
 
-type snapshot struct {
-	tables  map[string]map[string]entity
-	uploads map[string]*pendingUpload
-	seq     int64
-}
-
-func (b *Backend) snapshot() snapshot {
-	s := snapshot{tables: make(map[string]map[string]entity, len(b.tables)), uploads: make(map[string]*pendingUpload, len(b.uploads)), seq: b.seq}
-	for name, t := range b.tables {
-		c := make(map[string]entity, len(t))
-		for k, e := range t {
-			c[k] = e
+// readOperations reads a POST /api body: a JSON list of operation objects.
+// It decodes one operation at a time and stops past max operations, so a
+// huge batch is refused before it is held in memory. Errors are in the
+// server's shape.
+func readOperations(r io.Reader, max int) ([]map[string]any, *apiError) {
+	dec := json.NewDecoder(r)
+	bad := func(err error) *apiError {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{Exception: "ServerError", Content: fmt.Sprintf("Request body is larger than %d bytes.", mbe.Limit), status: http.StatusRequestEntityTooLarge}
 		}
-		s.tables[name] = c
+		return &apiError{Exception: "ServerError", Content: "Request body must be a JSON list of operations: " + err.Error(), status: http.StatusBadRequest}
 	}
-	for k, v := range b.uploads {
-		s.uploads[k] = v
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, bad(err)
 	}
-	return s
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, bad(fmt.Errorf("expected a list, not %v", tok))
+	}
+	var ops []map[string]any
+	for dec.More() {
+		if len(ops) >= max {
+			return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Too many operations in one request: the limit is %d.", max), status: http.StatusRequestEntityTooLarge}
+		}
+		var op map[string]any
+		if err := dec.Decode(&op); err != nil {
+			return nil, bad(err)
+		}
+		if op == nil {
+			return nil, bad(errors.New("an operation must be an object"))
+		}
+		ops = append(ops, op)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, bad(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, bad(errors.New("data after the list"))
+	}
+	return ops, nil
 }
 
-func (b *Backend) restore(s snapshot) { b.tables, b.uploads, b.seq = s.tables, s.uploads, s.seq }
+// txn is the journal of one batch: how to undo what it wrote, what to do
+// once it succeeded (remove stored files), and how much it answered.
+type txn struct {
+	limits   Limits
+	base     string
+	undo     []func()
+	onCommit []func()
+	rendered int
+}
 
-func (b *Backend) apply(op map[string]any, base string) (any, *apiError) {
+func (b *Backend) rollback(tx *txn) {
+	if len(tx.undo) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		tx.undo[i]()
+	}
+	tx.undo = nil
+}
+
+func (b *Backend) commit(tx *txn) {
+	if len(tx.onCommit) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, f := range tx.onCommit {
+		f()
+	}
+}
+
+// putRow stores e under key and journals what was there.
+func (b *Backend) putRow(tx *txn, t *typeDef, key string, e entity) {
+	table := b.tables[t.name]
+	old, had := table[key]
+	table[key] = e
+	if tx != nil {
+		tx.undo = append(tx.undo, func() {
+			if had {
+				table[key] = old
+			} else {
+				delete(table, key)
+			}
+		})
+	}
+}
+
+// delRow deletes key and journals it.
+func (b *Backend) delRow(tx *txn, t *typeDef, key string) {
+	table := b.tables[t.name]
+	old, had := table[key]
+	if !had {
+		return
+	}
+	delete(table, key)
+	if tx != nil {
+		tx.undo = append(tx.undo, func() { table[key] = old })
+	}
+}
+
+// setUpload sets (up != nil) or clears the expected upload of a component
+// and journals it.
+func (b *Backend) setUpload(tx *txn, id string, up *pendingUpload) {
+	old, had := b.uploads[id]
+	if up == nil {
+		delete(b.uploads, id)
+	} else {
+		b.uploads[id] = up
+	}
+	if tx != nil {
+		tx.undo = append(tx.undo, func() {
+			if had {
+				b.uploads[id] = old
+			} else {
+				delete(b.uploads, id)
+			}
+		})
+	}
+}
+
+// dropFile removes a component's stored bytes once the batch commits
+// (at once without a batch).
+func (b *Backend) dropFile(tx *txn, id string) {
+	f := b.files[id]
+	if f == nil {
+		return
+	}
+	drop := func() {
+		if b.files[id] == f {
+			_ = os.Remove(f.path)
+			delete(b.files, id)
+		}
+	}
+	if tx == nil {
+		drop()
+		return
+	}
+	tx.onCommit = append(tx.onCommit, drop)
+}
+
+// apply runs one operation of a batch, taking the lock for it alone.
+func (b *Backend) apply(ctx context.Context, tx *txn, op map[string]any, base string) (any, *apiError) {
 	action, _ := op["action"].(string)
 	switch action {
 	case "query_server_information":
 		return b.serverInformation(), nil
 	case "query_schemas":
 		return schemas(), nil
-	case "create":
-		return b.create(op)
-	case "update":
-		return b.update(op)
-	case "delete":
-		return b.delete(op)
 	case "query":
 		expr, _ := op["expression"].(string)
-		return b.query(expr)
+		b.mu.RLock()
+		defer b.mu.RUnlock()
+		return b.query(ctx, tx, expr)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch action {
+	case "create":
+		return b.create(tx, op)
+	case "update":
+		return b.update(tx, op)
+	case "delete":
+		return b.delete(tx, op)
 	case "get_upload_metadata":
-		return b.uploadMetadata(op, base)
+		return b.uploadMetadata(tx, op, base)
 	}
 	return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Invalid action u'%s'", action), status: http.StatusBadRequest}
 }
@@ -370,7 +566,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (b *Backend) create(op map[string]any) (any, *apiError) {
+func (b *Backend) create(tx *txn, op map[string]any) (any, *apiError) {
 	t, key, aerr := typeAndKey(op)
 	if aerr != nil {
 		return nil, aerr
@@ -418,7 +614,7 @@ func (b *Backend) create(op map[string]any) (any, *apiError) {
 	if _, dup := b.tables[t.name][keyOf(t, e)]; dup {
 		return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Duplicate entry: %s with key %v already exists.", t.name, pkValues(t, e)), status: http.StatusConflict}
 	}
-	b.insert(t, e)
+	b.insert(tx, t, e)
 	return map[string]any{"action": "create", "data": b.render(t, e, nil)}, nil
 }
 
@@ -475,7 +671,7 @@ func (b *Backend) get(typeName, id string) entity {
 	return b.tables[t.name][id]
 }
 
-func (b *Backend) update(op map[string]any) (any, *apiError) {
+func (b *Backend) update(tx *txn, op map[string]any) (any, *apiError) {
 	t, old, aerr := b.target(op)
 	if aerr != nil {
 		return nil, aerr
@@ -491,7 +687,7 @@ func (b *Backend) update(op map[string]any) (any, *apiError) {
 			return nil, errValidation("%s.%s is required.", t.name, r)
 		}
 	}
-	b.tables[t.name][keyOf(t, e)] = e
+	b.putRow(tx, t, keyOf(t, e), e)
 	out := map[string]any{"__entity_type__": t.name}
 	for _, k := range append(append(append([]string{}, t.pk...), t.system...), set...) {
 		out[k] = encodeValue(e[k])
@@ -499,53 +695,68 @@ func (b *Backend) update(op map[string]any) (any, *apiError) {
 	return map[string]any{"action": "update", "data": out}, nil
 }
 
-func (b *Backend) delete(op map[string]any) (any, *apiError) {
+func (b *Backend) delete(tx *txn, op map[string]any) (any, *apiError) {
 	t, e, aerr := b.target(op)
 	if aerr != nil {
 		return nil, aerr
 	}
-	b.remove(t, e)
+	b.remove(tx, t, e)
 	return map[string]any{"action": "delete", "data": true}, nil
 }
 
 // remove deletes e and what depends on it: a job's and a component's
 // JobComponents, a component's ComponentLocations and stored bytes.
-func (b *Backend) remove(t *typeDef, e entity) {
-	delete(b.tables[t.name], keyOf(t, e))
+func (b *Backend) remove(tx *txn, t *typeDef, e entity) {
+	b.delRow(tx, t, keyOf(t, e))
 	id, _ := e["id"].(string)
 	switch t.name {
 	case "Job":
-		b.removeWhere("JobComponent", "job_id", id)
+		b.removeWhere(tx, "JobComponent", "job_id", id)
 	case "FileComponent":
-		b.removeWhere("JobComponent", "component_id", id)
-		b.removeWhere("ComponentLocation", "component_id", id)
-		delete(b.uploads, id)
-		if f := b.files[id]; f != nil {
-			_ = os.Remove(f.path)
-			delete(b.files, id)
+		b.removeWhere(tx, "JobComponent", "component_id", id)
+		b.removeWhere(tx, "ComponentLocation", "component_id", id)
+		if b.uploads[id] != nil {
+			b.setUpload(tx, id, nil)
 		}
+		b.dropFile(tx, id)
 	}
 }
 
-func (b *Backend) removeWhere(typeName, attr, val string) {
+func (b *Backend) removeWhere(tx *txn, typeName, attr, val string) {
 	t := types[typeName]
+	var doomed []entity
 	for _, e := range b.tables[t.name] {
 		if e[attr] == val {
-			b.remove(t, e)
+			doomed = append(doomed, e)
 		}
+	}
+	for _, e := range doomed {
+		b.remove(tx, t, e)
 	}
 }
 
 // --- queries ---
 
-func (b *Backend) query(expr string) (any, *apiError) {
-	q, err := parseQuery(expr)
+// errGone ends a query whose client went away.
+var errGone = &apiError{Exception: "ServerError", Content: "The client closed the request.", status: 499}
+
+// clip shortens an expression echoed in an error.
+func clip(expr string) string {
+	if len(expr) <= 200 {
+		return expr
+	}
+	return expr[:200] + "..."
+}
+
+func (b *Backend) query(ctx context.Context, tx *txn, expr string) (any, *apiError) {
+	lim := tx.limits
+	q, err := parseQueryLimits(expr, lim.MaxQueryDepth, lim.MaxQueryTerms, lim.MaxInValues)
 	if err != nil {
-		return nil, errParse(expr, err)
+		return nil, errParse(clip(expr), err)
 	}
 	t, ok := lookupType(q.entityType)
 	if !ok {
-		return nil, errParse(expr, fmt.Errorf("unknown entity type %q", q.entityType))
+		return nil, errParse(clip(expr), fmt.Errorf("unknown entity type %q", q.entityType))
 	}
 	projs := q.projections
 	if projs == nil {
@@ -553,39 +764,69 @@ func (b *Backend) query(expr string) (any, *apiError) {
 	}
 	for _, p := range projs {
 		if err := checkPath(t, p, true); err != nil {
-			return nil, errParse(expr, err)
+			return nil, errParse(clip(expr), err)
 		}
 	}
 	for _, k := range q.order {
 		if err := checkPath(t, k.path, false); err != nil {
-			return nil, errParse(expr, err)
+			return nil, errParse(clip(expr), err)
 		}
 	}
 	if q.where != nil {
 		if err := checkCond(t, q.where); err != nil {
-			return nil, errParse(expr, err)
+			return nil, errParse(clip(expr), err)
 		}
 	}
-	var rows []entity
+	type row struct {
+		e    entity
+		keys []any
+	}
+	var rows []row
+	n := 0
 	for _, e := range b.tables[t.name] {
-		ok, err := b.eval(t, e, q.where)
-		if err != nil {
-			return nil, errParse(expr, err)
+		if n++; n%1024 == 0 && ctx.Err() != nil {
+			return nil, errGone
 		}
-		if ok {
-			rows = append(rows, e)
+		if b.eval(t, e, q.where) {
+			r := row{e: e}
+			for _, k := range q.order {
+				r.keys = append(r.keys, first(b.values(t, e, k.path)))
+			}
+			rows = append(rows, r)
 		}
 	}
-	sortRows(rows, q.order, func(e entity, p string) []any { return b.values(t, e, p) })
+	if ctx.Err() != nil {
+		return nil, errGone
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		for k, o := range q.order {
+			if c := compare(rows[i].keys[k], rows[j].keys[k]); c != 0 {
+				if o.desc {
+					return c > 0
+				}
+				return c < 0
+			}
+		}
+		return rows[i].e[seqKey].(int64) < rows[j].e[seqKey].(int64)
+	})
 	total := len(rows)
 	start := min(q.offset, total)
 	end := total
 	if q.limit >= 0 {
 		end = min(start+q.limit, total)
 	}
+	if tx.rendered+end-start > lim.MaxResults {
+		return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf(
+			"The query %q would answer %d entities; one request may answer at most %d. Use limit and offset to page.", clip(expr), end-start, lim.MaxResults),
+			status: http.StatusBadRequest}
+	}
+	tx.rendered += end - start
 	data := make([]any, 0, end-start)
-	for _, e := range rows[start:end] {
-		data = append(data, b.render(t, e, projs))
+	for i, r := range rows[start:end] {
+		if i%1024 == 1023 && ctx.Err() != nil {
+			return nil, errGone
+		}
+		data = append(data, b.render(t, r.e, projs))
 	}
 	var next any
 	if end < total {
@@ -618,23 +859,30 @@ func checkPath(t *typeDef, path string, projection bool) error {
 	return nil
 }
 
+// checkCond verifies every path of the criteria and converts their
+// literals to the attributes' kinds, once for the whole query.
 func checkCond(t *typeDef, c cond) error {
 	switch x := c.(type) {
-	case andCond:
-		if err := checkCond(t, x.l); err != nil {
-			return err
+	case *andCond:
+		for _, c := range x.list {
+			if err := checkCond(t, c); err != nil {
+				return err
+			}
 		}
-		return checkCond(t, x.r)
-	case orCond:
-		if err := checkCond(t, x.l); err != nil {
-			return err
+	case *orCond:
+		for _, c := range x.list {
+			if err := checkCond(t, c); err != nil {
+				return err
+			}
 		}
-		return checkCond(t, x.r)
-	case notCond:
+	case *notCond:
 		return checkCond(t, x.c)
-	case cmpCond:
-		return checkPath(t, x.path, false)
-	case relCond:
+	case *cmpCond:
+		if err := checkPath(t, x.path, false); err != nil {
+			return err
+		}
+		return compileCmp(t, x)
+	case *relCond:
 		target, many, err := relTarget(t, x.path)
 		if err != nil {
 			return err
@@ -648,6 +896,41 @@ func checkCond(t *typeDef, c cond) error {
 		if x.sub != nil {
 			return checkCond(target, x.sub)
 		}
+	}
+	return nil
+}
+
+// compileCmp converts a comparison's literals to the attribute's kind.
+func compileCmp(t *typeDef, x *cmpCond) error {
+	x.kind = attrKind(t, x.path)
+	switch x.op {
+	case "in", "not_in":
+		x.lits = make([]any, 0, len(x.val.list))
+		for _, v := range x.val.list {
+			l, err := literal(x.kind, v)
+			if err != nil {
+				return err
+			}
+			x.lits = append(x.lits, l)
+		}
+		if x.kind == kString || x.kind == kJSON || x.kind == kInt {
+			x.set = make(map[any]bool, len(x.lits))
+			for _, l := range x.lits {
+				if l != nil {
+					x.set[l] = true
+				}
+			}
+		}
+	case "like", "not_like":
+		if x.val.kind != "string" {
+			return fmt.Errorf("like needs a string pattern")
+		}
+	default:
+		l, err := literal(x.kind, x.val)
+		if err != nil {
+			return err
+		}
+		x.lits = []any{l}
 	}
 	return nil
 }
@@ -718,88 +1001,72 @@ func attrKind(t *typeDef, path string) string {
 	return cur.attrs[parts[len(parts)-1]]
 }
 
-func (b *Backend) eval(t *typeDef, e entity, c cond) (bool, error) {
+func (b *Backend) eval(t *typeDef, e entity, c cond) bool {
 	switch x := c.(type) {
 	case nil:
-		return true, nil
-	case andCond:
-		l, err := b.eval(t, e, x.l)
-		if err != nil || !l {
-			return false, err
+		return true
+	case *andCond:
+		for _, c := range x.list {
+			if !b.eval(t, e, c) {
+				return false
+			}
 		}
-		return b.eval(t, e, x.r)
-	case orCond:
-		l, err := b.eval(t, e, x.l)
-		if err != nil || l {
-			return l, err
+		return true
+	case *orCond:
+		for _, c := range x.list {
+			if b.eval(t, e, c) {
+				return true
+			}
 		}
-		return b.eval(t, e, x.r)
-	case notCond:
-		v, err := b.eval(t, e, x.c)
-		return !v, err
-	case relCond:
-		return b.evalRel(t, e, x)
-	case cmpCond:
+		return false
+	case *notCond:
+		return !b.eval(t, e, x.c)
+	case *relCond:
+		return b.evalRel(t, e, x.path, x.sub)
+	case *cmpCond:
 		return b.evalCmp(t, e, x)
 	}
-	return false, fmt.Errorf("unsupported criterion")
+	return false
 }
 
-func (b *Backend) evalRel(t *typeDef, e entity, x relCond) (bool, error) {
-	head, rest, more := strings.Cut(x.path, ".")
+func (b *Backend) evalRel(t *typeDef, e entity, path string, sub cond) bool {
+	head, rest, more := strings.Cut(path, ".")
 	rel := t.relations[head]
 	target := types[rel.target]
 	for _, r := range b.related(rel, e) {
 		var ok bool
-		var err error
 		if more {
-			ok, err = b.evalRel(target, r, relCond{path: rest, op: x.op, sub: x.sub})
+			ok = b.evalRel(target, r, rest, sub)
 		} else {
-			ok, err = b.eval(target, r, x.sub)
+			ok = b.eval(target, r, sub)
 		}
-		if err != nil || ok {
-			return ok, err
+		if ok {
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
-func (b *Backend) evalCmp(t *typeDef, e entity, x cmpCond) (bool, error) {
-	kind := attrKind(t, x.path)
+func (b *Backend) evalCmp(t *typeDef, e entity, x *cmpCond) bool {
 	vals := b.values(t, e, x.path)
 	if len(vals) == 0 {
 		// a path through an empty relation compares as null
 		vals = []any{nil}
 	}
 	negated := x.op == "is_not" || x.op == "not_in" || x.op == "not_like"
-	var lits []any
-	switch x.op {
-	case "in", "not_in":
-		for _, v := range x.val.list {
-			l, err := literal(kind, v)
-			if err != nil {
-				return false, err
-			}
-			lits = append(lits, l)
-		}
-	case "like", "not_like":
-		if x.val.kind != "string" {
-			return false, fmt.Errorf("like needs a string pattern")
-		}
-	default:
-		l, err := literal(kind, x.val)
-		if err != nil {
-			return false, err
-		}
-		lits = []any{l}
-	}
 	match := func(v any) bool {
 		switch x.op {
 		case "is", "is_not":
-			return compare(v, lits[0]) == 0 && (v == nil) == (lits[0] == nil)
+			return compare(v, x.lits[0]) == 0 && (v == nil) == (x.lits[0] == nil)
 		case "in", "not_in":
-			for _, l := range lits {
-				if v != nil && l != nil && compare(v, l) == 0 {
+			if v == nil {
+				return false
+			}
+			if x.set != nil {
+				return x.set[v]
+			}
+			for _, l := range x.lits {
+				if l != nil && compare(v, l) == 0 {
 					return true
 				}
 			}
@@ -808,10 +1075,10 @@ func (b *Backend) evalCmp(t *typeDef, e entity, x cmpCond) (bool, error) {
 			s, ok := v.(string)
 			return ok && likeMatch(x.val.s, s)
 		}
-		if v == nil || lits[0] == nil {
+		if v == nil || x.lits[0] == nil {
 			return false
 		}
-		c := compare(v, lits[0])
+		c := compare(v, x.lits[0])
 		switch x.op {
 		case "gt":
 			return c > 0
@@ -826,10 +1093,10 @@ func (b *Backend) evalCmp(t *typeDef, e entity, x cmpCond) (bool, error) {
 	}
 	for _, v := range vals {
 		if match(v) {
-			return !negated, nil
+			return !negated
 		}
 	}
-	return negated, nil
+	return negated
 }
 
 // render returns e as the server sends it: __entity_type__, the primary
@@ -896,7 +1163,7 @@ func (b *Backend) sign(id string, expires int64) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func (b *Backend) uploadMetadata(op map[string]any, base string) (any, *apiError) {
+func (b *Backend) uploadMetadata(tx *txn, op map[string]any, base string) (any, *apiError) {
 	// The component need not exist yet: the reference Python client asks
 	// for the upload URL before it commits the new FileComponent.
 	id, _ := op["component_id"].(string)
@@ -921,7 +1188,7 @@ func (b *Backend) uploadMetadata(op map[string]any, base string) (any, *apiError
 		return nil, errValidation("checksum must be a string or null.")
 	}
 	exp := b.now().Add(UploadTTL)
-	b.uploads[id] = &pendingUpload{size: size, checksum: sum, fileName: name, expires: exp}
+	b.setUpload(tx, id, &pendingUpload{size: size, checksum: sum, fileName: name, expires: exp})
 	q := url.Values{}
 	q.Set("expires", strconv.FormatInt(exp.Unix(), 10))
 	q.Set("signature", b.sign(id, exp.Unix()))
@@ -1133,11 +1400,7 @@ func (b *Backend) File(componentID string) (size int64, md5sum string, ok bool) 
 }
 
 // Calls is the number of POST /api requests that passed authentication.
-func (b *Backend) Calls() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.calls
-}
+func (b *Backend) Calls() int { return int(b.calls.Load()) }
 
 func newID() string {
 	var x [16]byte

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 )
@@ -351,22 +350,6 @@ func likeMatch(pattern, s string) bool {
 		prev = cur
 	}
 	return prev[len(t)]
-}
-
-// sortRows sorts rows by the order keys, then by insertion.
-func sortRows(rows []entity, keys []orderKey, get func(entity, string) []any) {
-	sort.SliceStable(rows, func(i, j int) bool {
-		for _, k := range keys {
-			a, b := first(get(rows[i], k.path)), first(get(rows[j], k.path))
-			if c := compare(a, b); c != 0 {
-				if k.desc {
-					return c > 0
-				}
-				return c < 0
-			}
-		}
-		return rows[i][seqKey].(int64) < rows[j][seqKey].(int64)
-	})
 }
 
 func first(vs []any) any {
