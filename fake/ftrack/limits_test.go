@@ -128,9 +128,9 @@ func TestQueryLimits(t *testing.T) {
 	b.SetLimits(Limits{MaxQueryTerms: 3, MaxInValues: 2, MaxResults: 3, MaxQueryDepth: 2})
 	for expr, want := range map[string]string{
 		`select id from Job where status is done and status is done and status is done and status is done`: "more than 3 criteria",
-		`select id from Job where id in ("a", "b", "c")`:                                                    "more than 2 values",
-		`select id from Job where ((status is done))`:                                                       "nested deeper than 2 levels",
-		`select id from Job where not not not status is done`:                                               "nested deeper than 2 levels",
+		`select id from Job where id in ("a", "b", "c")`:                                                   "more than 2 values",
+		`select id from Job where ((status is done))`:                                                      "nested deeper than 2 levels",
+		`select id from Job where not not not status is done`:                                              "nested deeper than 2 levels",
 	} {
 		_, aerr := b.query(context.Background(), &txn{limits: b.limits}, expr)
 		if aerr == nil || aerr.Exception != "ParseError" || !strings.Contains(aerr.Content, want) {
