@@ -154,8 +154,8 @@ func New(env *sim.Env) *Backend {
 	b := &Backend{env: env, limits: DefaultLimits, tables: map[string]map[string]entity{}, uploads: map[string]*pendingUpload{}, files: map[string]*storedFile{}}
 	b.secret = make([]byte, 32)
 	_, _ = rand.Read(b.secret)
-	for name := range types {
-		b.tables[name] = map[string]entity{}
+	for _, t := range types {
+		b.tables[t.table] = map[string]entity{}
 	}
 	for _, u := range env.Users() {
 		b.seedUser(u)
@@ -377,7 +377,7 @@ func (b *Backend) commit(tx *txn) {
 
 // putRow stores e under key and journals what was there.
 func (b *Backend) putRow(tx *txn, t *typeDef, key string, e entity) {
-	table := b.tables[t.name]
+	table := b.tables[t.table]
 	old, had := table[key]
 	table[key] = e
 	if tx != nil {
@@ -393,7 +393,7 @@ func (b *Backend) putRow(tx *txn, t *typeDef, key string, e entity) {
 
 // delRow deletes key and journals it.
 func (b *Backend) delRow(tx *txn, t *typeDef, key string) {
-	table := b.tables[t.name]
+	table := b.tables[t.table]
 	old, had := table[key]
 	if !had {
 		return
@@ -518,7 +518,7 @@ func (b *Backend) setAttrs(t *typeDef, e entity, data map[string]any, creating b
 	for _, k := range names {
 		v := data[k]
 		if k == "__entity_type__" {
-			if s, _ := v.(string); storeName(s) != t.name {
+			if s, _ := v.(string); s != t.name {
 				return nil, errValidation("__entity_type__ %v does not match %s.", v, t.name)
 			}
 			continue
@@ -539,6 +539,9 @@ func (b *Backend) setAttrs(t *typeDef, e entity, data map[string]any, creating b
 		}
 		kind, ok := t.attrs[k]
 		if !ok {
+			if t.isComputed(k) {
+				return nil, errValidation("%s.%s is computed by the server and cannot be set.", t.name, k)
+			}
 			return nil, errValidation("%s has no attribute %q.", t.name, k)
 		}
 		if !creating && contains(t.immutable, k) {
@@ -608,14 +611,21 @@ func (b *Backend) create(tx *txn, op map[string]any) (any, *apiError) {
 			return nil, errValidation("%s.%s: no %s with id %q.", t.name, rel.local, rel.target, id)
 		}
 	}
+	if t.systemType != "" && e["system_type"] != t.systemType {
+		return nil, errValidation("%s.system_type must be %q.", t.name, t.systemType)
+	}
 	if t.name == "Job" && e["user_id"] == nil {
 		return nil, errValidation("Job.user_id is required.")
 	}
-	if _, dup := b.tables[t.name][keyOf(t, e)]; dup {
+	if _, dup := b.tables[t.table][keyOf(t, e)]; dup {
 		return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Duplicate entry: %s with key %v already exists.", t.name, pkValues(t, e)), status: http.StatusConflict}
 	}
 	b.insert(tx, t, e)
-	return map[string]any{"action": "create", "data": b.render(t, e, nil)}, nil
+	base := ""
+	if tx != nil {
+		base = tx.base
+	}
+	return map[string]any{"action": "create", "data": b.renderer(base).sparse(t, e)}, nil
 }
 
 func pkValues(t *typeDef, e entity) []any {
@@ -656,7 +666,7 @@ func (b *Backend) find(t *typeDef, key []string) (entity, *apiError) {
 	if len(key) != len(t.pk) {
 		return nil, errValidation("%s is keyed by %s.", t.name, strings.Join(t.pk, ", "))
 	}
-	e := b.tables[t.name][strings.Join(key, "\x1f")]
+	e := b.tables[t.table][strings.Join(key, "\x1f")]
 	if e == nil {
 		return nil, errNotFound("%s with key %q not found.", t.name, key)
 	}
@@ -668,7 +678,7 @@ func (b *Backend) get(typeName, id string) entity {
 	if !ok || len(t.pk) != 1 {
 		return nil
 	}
-	return b.tables[t.name][id]
+	return b.tables[t.table][id]
 }
 
 func (b *Backend) update(tx *txn, op map[string]any) (any, *apiError) {
@@ -712,7 +722,7 @@ func (b *Backend) remove(tx *txn, t *typeDef, e entity) {
 	switch t.name {
 	case "Job":
 		b.removeWhere(tx, "JobComponent", "job_id", id)
-	case "FileComponent":
+	case "Component", "FileComponent", "ContainerComponent":
 		b.removeWhere(tx, "JobComponent", "component_id", id)
 		b.removeWhere(tx, "ComponentLocation", "component_id", id)
 		if b.uploads[id] != nil {
@@ -725,7 +735,7 @@ func (b *Backend) remove(tx *txn, t *typeDef, e entity) {
 func (b *Backend) removeWhere(tx *txn, typeName, attr, val string) {
 	t := types[typeName]
 	var doomed []entity
-	for _, e := range b.tables[t.name] {
+	for _, e := range b.tables[t.table] {
 		if e[attr] == val {
 			doomed = append(doomed, e)
 		}
@@ -783,11 +793,11 @@ func (b *Backend) query(ctx context.Context, tx *txn, expr string) (any, *apiErr
 	}
 	var rows []row
 	n := 0
-	for _, e := range b.tables[t.name] {
+	for _, e := range b.tables[t.table] {
 		if n++; n%1024 == 0 && ctx.Err() != nil {
 			return nil, errGone
 		}
-		if b.eval(t, e, q.where) {
+		if rowMatches(t, e) && b.eval(t, e, q.where) {
 			r := row{e: e}
 			for _, k := range q.order {
 				r.keys = append(r.keys, first(b.values(t, e, k.path)))
@@ -822,11 +832,12 @@ func (b *Backend) query(ctx context.Context, tx *txn, expr string) (any, *apiErr
 	}
 	tx.rendered += end - start
 	data := make([]any, 0, end-start)
+	rr := b.renderer(tx.base)
 	for i, r := range rows[start:end] {
 		if i%1024 == 1023 && ctx.Err() != nil {
 			return nil, errGone
 		}
-		data = append(data, b.render(t, r.e, projs))
+		data = append(data, rr.entity(t, r.e, projs))
 	}
 	var next any
 	if end < total {
@@ -957,14 +968,14 @@ func (b *Backend) related(rel relation, e entity) []entity {
 	}
 	target := types[rel.target]
 	if !rel.many && len(target.pk) == 1 && rel.remote == target.pk[0] {
-		if x := b.tables[target.name][v]; x != nil {
+		if x := b.tables[target.table][v]; x != nil {
 			return []entity{x}
 		}
 		return nil
 	}
 	var out []entity
-	for _, x := range b.tables[target.name] {
-		if x[rel.remote] == v {
+	for _, x := range b.tables[target.table] {
+		if x[rel.remote] == v && rowMatches(target, x) {
 			out = append(out, x)
 		}
 	}
@@ -1099,16 +1110,43 @@ func (b *Backend) evalCmp(t *typeDef, e entity, x *cmpCond) bool {
 	return negated
 }
 
-// render returns e as the server sends it: __entity_type__, the primary
-// key, the system projections and the projected attributes, with
-// relations nested.
-func (b *Backend) render(t *typeDef, e entity, projections []string) map[string]any {
+// renderer renders the entities of one answer as the server does: an
+// entity that appears again in the same answer is sent as a bare
+// reference, {__entity_type__, <primary key>}.
+type renderer struct {
+	b    *Backend
+	base string // the server's URL, for computed URLs
+	seen map[string]bool
+}
+
+func (b *Backend) renderer(base string) *renderer {
+	return &renderer{b: b, base: base, seen: map[string]bool{}}
+}
+
+// ref is e as a bare reference.
+func ref(t *typeDef, e entity) map[string]any {
 	out := map[string]any{"__entity_type__": t.name}
 	for _, k := range t.pk {
 		out[k] = e[k]
 	}
+	return out
+}
+
+// entity renders e with __entity_type__, the primary key, the system
+// projections and the projected attributes, relations nested; nil
+// projections means every attribute.
+func (r *renderer) entity(t *typeDef, e entity, projections []string) map[string]any {
+	t = rowType(t, e)
+	id := t.table + "\x1e" + keyOf(t, e)
+	if r.seen[id] {
+		return ref(t, e)
+	}
+	r.seen[id] = true
+	out := ref(t, e)
 	for _, k := range t.system {
-		out[k] = encodeValue(e[k])
+		if t.hasAttr(k) {
+			out[k] = encodeValue(e[k])
+		}
 	}
 	if projections == nil {
 		for name := range t.attrs {
@@ -1122,6 +1160,10 @@ func (b *Backend) render(t *typeDef, e entity, projections []string) map[string]
 		head, rest, more := strings.Cut(p, ".")
 		if t.hasAttr(head) {
 			out[head] = encodeValue(e[head])
+			continue
+		}
+		if t.isComputed(head) {
+			out[head] = r.b.computed(t, e, head, r.base)
 			continue
 		}
 		if _, ok := nested[head]; !ok {
@@ -1139,20 +1181,80 @@ func (b *Backend) render(t *typeDef, e entity, projections []string) map[string]
 		if len(sub) == 0 {
 			sub = target.projections
 		}
-		rs := b.related(rel, e)
+		rs := r.b.related(rel, e)
 		if rel.many {
 			list := make([]any, 0, len(rs))
-			for _, r := range rs {
-				list = append(list, b.render(target, r, sub))
+			for _, x := range rs {
+				list = append(list, r.entity(target, x, sub))
 			}
 			out[head] = list
 		} else if len(rs) == 1 {
-			out[head] = b.render(target, rs[0], sub)
+			out[head] = r.entity(target, rs[0], sub)
 		} else {
 			out[head] = nil
 		}
 	}
 	return out
+}
+
+// sparse renders a created entity as the server answers a create: its
+// type, key and every attribute that is not null.
+func (r *renderer) sparse(t *typeDef, e entity) map[string]any {
+	t = rowType(t, e)
+	r.seen[t.table+"\x1e"+keyOf(t, e)] = true
+	out := ref(t, e)
+	for name := range t.attrs {
+		if v := e[name]; v != nil {
+			out[name] = encodeValue(v)
+		}
+	}
+	return out
+}
+
+// computed returns a computed attribute: url of a ComponentLocation in
+// ftrack.server, and of a JobComponent whose component is there, is
+// {"value": a signed download URL, "name": the file's name}; elsewhere
+// null.
+func (b *Backend) computed(t *typeDef, e entity, name, base string) any {
+	if name != "url" || base == "" {
+		return nil
+	}
+	var compID string
+	switch t.name {
+	case "ComponentLocation":
+		if e["location_id"] != ServerLocationID {
+			return nil
+		}
+		compID, _ = e["resource_identifier"].(string)
+	case "JobComponent":
+		id, _ := e["component_id"].(string)
+		for _, cl := range b.tables["ComponentLocation"] {
+			if cl["component_id"] == id && cl["location_id"] == ServerLocationID {
+				compID, _ = cl["resource_identifier"].(string)
+				break
+			}
+		}
+	}
+	if compID == "" {
+		return nil
+	}
+	fileName := ""
+	if c := b.tables["Component"][compID]; c != nil {
+		n, _ := c["name"].(string)
+		ft, _ := c["file_type"].(string)
+		fileName = n + ft
+	}
+	return map[string]any{"value": b.signedDownloadURL(base, compID), "name": fileName}
+}
+
+// signedDownloadURL is a /component/get URL that needs no api key.
+func (b *Backend) signedDownloadURL(base, id string) string {
+	exp := b.now().Add(UploadTTL).Unix()
+	q := url.Values{}
+	q.Set("id", id)
+	q.Set("expires", strconv.FormatInt(exp, 10))
+	q.Set("signature", b.sign("get\n"+id, exp))
+	return base + "/component/get?" + q.Encode()
 }
 
 // --- uploads and downloads ---
@@ -1353,7 +1455,7 @@ func (b *Backend) Job(id string) map[string]any {
 	if e == nil {
 		return nil
 	}
-	return b.render(types["Job"], e, nil)
+	return b.renderer("").entity(types["Job"], e, nil)
 }
 
 // JobCount is the number of stored jobs.
