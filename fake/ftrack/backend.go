@@ -1,31 +1,32 @@
 // Package ftrack is the fake's ftrack backend: POST /api with batches of
 // operations (create, update, delete, query, query_server_information,
-// query_schemas, get_upload_metadata) over User, Job, JobComponent,
-// FileComponent (and its base Component), ComponentLocation and Location;
-// signed upload URLs the fake accepts itself; /component/get downloads;
+// query_schemas, get_upload_metadata, complete_multipart_upload) over the
+// entity types a job and its attachments reach, described by the real
+// server's schemas (query_schemas) and hashed as ftrack does
+// (schema_hash); signed upload URLs the fake accepts itself, whole or in
+// parts as S3 does; /component/get downloads and /component/remove;
 // authentication by the ftrack-user and ftrack-api-key headers against the
 // seeded users (Name and APIKey). Errors have the real body
 // {"exception", "content", "error_code"}: with status 200, or, when the
 // request carries ftrack-strict-api: true, with an HTTP error status.
+//
+// One request cannot take the backend down: query expressions are parsed
+// with a depth limit, and operations, criteria, in-lists and answers are
+// bounded (Limits); a query stops when its client goes away, and a batch
+// holds the lock one operation at a time.
 package ftrack
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,21 +134,6 @@ func (b *Backend) currentLimits() Limits {
 	return b.limits
 }
 
-type pendingUpload struct {
-	size     int64
-	checksum string // base64 MD5, empty when not given
-	fileName string
-	expires  time.Time
-}
-
-type storedFile struct {
-	path     string
-	size     int64
-	md5      string
-	fileName string
-	ctype    string
-}
-
 // New returns a backend seeded with env's users and the built-in
 // locations.
 func New(env *sim.Env) *Backend {
@@ -190,7 +176,9 @@ func (b *Backend) now() time.Time { return b.env.Clock.Now().UTC() }
 func (b *Backend) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api", b.serveAPI)
 	mux.HandleFunc("PUT /ftrack-fake/upload/{id}", b.serveUpload)
+	mux.HandleFunc("PUT /ftrack-fake/upload/{id}/{upload}/{part}", b.servePart)
 	mux.HandleFunc("GET /component/get", b.serveDownload)
+	mux.HandleFunc("GET /component/remove", b.serveRemove)
 }
 
 // Close removes the stored files.
@@ -405,9 +393,11 @@ func (b *Backend) delRow(tx *txn, t *typeDef, key string) {
 }
 
 // setUpload sets (up != nil) or clears the expected upload of a component
-// and journals it.
+// and journals it; the parts received for the upload it replaces are
+// removed when the batch commits.
 func (b *Backend) setUpload(tx *txn, id string, up *pendingUpload) {
 	old, had := b.uploads[id]
+	dropParts(tx, old)
 	if up == nil {
 		delete(b.uploads, id)
 	} else {
@@ -457,6 +447,8 @@ func (b *Backend) apply(ctx context.Context, tx *txn, op map[string]any, base st
 		b.mu.RLock()
 		defer b.mu.RUnlock()
 		return b.query(ctx, tx, expr)
+	case "complete_multipart_upload":
+		return b.completeMultipart(ctx, tx, op, base)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -852,14 +844,20 @@ func checkPath(t *typeDef, path string, projection bool) error {
 	cur := t
 	parts := strings.Split(path, ".")
 	for i, p := range parts {
-		if cur.hasAttr(p) {
+		if cur.hasAttr(p) || cur.isComputed(p) {
 			if i != len(parts)-1 {
 				return fmt.Errorf("%s.%s is not a relation", cur.name, p)
+			}
+			if !cur.hasAttr(p) && !projection {
+				return fmt.Errorf("%s.%s is computed and cannot be compared or ordered by", cur.name, p)
 			}
 			return nil
 		}
 		rel, ok := cur.relations[p]
 		if !ok {
+			if cur.unsupported[p] {
+				return fmt.Errorf("the fake does not follow %s.%s", cur.name, p)
+			}
 			return fmt.Errorf("%s has no attribute %q", cur.name, p)
 		}
 		if i == len(parts)-1 && !projection {
@@ -1255,193 +1253,6 @@ func (b *Backend) signedDownloadURL(base, id string) string {
 	q.Set("expires", strconv.FormatInt(exp, 10))
 	q.Set("signature", b.sign("get\n"+id, exp))
 	return base + "/component/get?" + q.Encode()
-}
-
-// --- uploads and downloads ---
-
-func (b *Backend) sign(id string, expires int64) string {
-	m := hmac.New(sha256.New, b.secret)
-	fmt.Fprintf(m, "%s\n%d", id, expires)
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-func (b *Backend) uploadMetadata(tx *txn, op map[string]any, base string) (any, *apiError) {
-	// The component need not exist yet: the reference Python client asks
-	// for the upload URL before it commits the new FileComponent.
-	id, _ := op["component_id"].(string)
-	if id == "" {
-		return nil, errValidation("get_upload_metadata needs a component_id.")
-	}
-	name, _ := op["file_name"].(string)
-	sizeF, ok := op["file_size"].(float64)
-	if !ok || sizeF < 0 || sizeF != float64(int64(sizeF)) {
-		return nil, errValidation("file_size must be a non-negative integer.")
-	}
-	size := int64(sizeF)
-	sum := ""
-	switch cs := op["checksum"].(type) {
-	case nil:
-	case string:
-		if raw, err := base64.StdEncoding.DecodeString(cs); err != nil || len(raw) != md5.Size {
-			return nil, errValidation("checksum must be the base64 MD5 digest of the file.")
-		}
-		sum = cs
-	default:
-		return nil, errValidation("checksum must be a string or null.")
-	}
-	exp := b.now().Add(UploadTTL)
-	b.setUpload(tx, id, &pendingUpload{size: size, checksum: sum, fileName: name, expires: exp})
-	q := url.Values{}
-	q.Set("expires", strconv.FormatInt(exp.Unix(), 10))
-	q.Set("signature", b.sign(id, exp.Unix()))
-	ctype := mime.TypeByExtension(filepath.Ext(name))
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	headers := map[string]any{"Content-Type": ctype, "Content-Length": strconv.FormatInt(size, 10)}
-	if sum != "" {
-		headers["Content-MD5"] = sum
-	}
-	return map[string]any{
-		"url":          base + "/ftrack-fake/upload/" + url.PathEscape(id) + "?" + q.Encode(),
-		"headers":      headers,
-		"component_id": id,
-	}, nil
-}
-
-// s3Error writes a storage error in the XML shape of S3, which stands
-// behind the real upload URLs.
-func s3Error(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>\n", code, msg)
-}
-
-func (b *Backend) serveUpload(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	exp, err := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
-	if err != nil || !hmac.Equal([]byte(b.sign(id, exp)), []byte(r.URL.Query().Get("signature"))) {
-		s3Error(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
-		return
-	}
-	if b.now().Unix() > exp {
-		s3Error(w, http.StatusForbidden, "AccessDenied", "Request has expired")
-		return
-	}
-	b.mu.Lock()
-	up := b.uploads[id]
-	dir, derr := b.ensureDir()
-	b.mu.Unlock()
-	if up == nil {
-		s3Error(w, http.StatusForbidden, "AccessDenied", "No upload is expected for this component.")
-		return
-	}
-	if derr != nil {
-		s3Error(w, http.StatusInternalServerError, "InternalError", "cannot store the file")
-		return
-	}
-	if r.ContentLength >= 0 && r.ContentLength != up.size {
-		s3Error(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Content-Length %d does not match the signed size %d.", r.ContentLength, up.size))
-		return
-	}
-	f, err := os.CreateTemp(dir, "component-*")
-	if err != nil {
-		s3Error(w, http.StatusInternalServerError, "InternalError", "cannot store the file")
-		return
-	}
-	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r.Body, up.size+1))
-	cerr := f.Close()
-	fail := func(status int, code, msg string) {
-		_ = os.Remove(f.Name())
-		s3Error(w, status, code, msg)
-	}
-	if err != nil || cerr != nil {
-		fail(http.StatusBadRequest, "IncompleteBody", "The request body terminated unexpectedly.")
-		return
-	}
-	if n != up.size {
-		fail(http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("You did not provide the number of bytes specified by the Content-Length HTTP header (%d of %d).", n, up.size))
-		return
-	}
-	sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
-	if want := r.Header.Get("Content-MD5"); want != "" && want != sum {
-		fail(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
-		return
-	}
-	if up.checksum != "" && up.checksum != sum {
-		fail(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.uploads[id] != up {
-		_ = os.Remove(f.Name())
-		s3Error(w, http.StatusConflict, "OperationAborted", "The component changed during the upload.")
-		return
-	}
-	if old := b.files[id]; old != nil {
-		_ = os.Remove(old.path)
-	}
-	b.files[id] = &storedFile{path: f.Name(), size: n, md5: sum, fileName: up.fileName, ctype: r.Header.Get("Content-Type")}
-	delete(b.uploads, id)
-	w.Header().Set("ETag", `"`+hex.EncodeToString(h.Sum(nil))+`"`)
-	w.WriteHeader(http.StatusOK)
-}
-
-func (b *Backend) ensureDir() (string, error) {
-	if b.dir != "" {
-		return b.dir, nil
-	}
-	d, err := os.MkdirTemp("", "longrun-ftrack-fake-")
-	if err != nil {
-		return "", err
-	}
-	b.dir = d
-	return d, nil
-}
-
-func (b *Backend) serveDownload(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if !b.authenticate(q.Get("username"), q.Get("apiKey")) {
-		writeJSON(w, http.StatusUnauthorized, &apiError{Exception: "InvalidCredentialsError", Content: invalidCredentialsContent})
-		return
-	}
-	id := q.Get("id")
-	b.mu.Lock()
-	f := b.files[id]
-	inServer := false
-	for _, cl := range b.tables["ComponentLocation"] {
-		if cl["resource_identifier"] == id && cl["location_id"] == ServerLocationID {
-			inServer = true
-			break
-		}
-	}
-	var name string
-	if c := b.get("FileComponent", id); c != nil {
-		n, _ := c["name"].(string)
-		ft, _ := c["file_type"].(string)
-		name = n + ft
-	}
-	b.mu.Unlock()
-	if f == nil || !inServer {
-		writeJSON(w, http.StatusNotFound, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Component %q is not in the ftrack.server location.", id)})
-		return
-	}
-	fh, err := os.Open(f.path)
-	if err != nil {
-		writeJSON(w, http.StatusNotFound, &apiError{Exception: "ServerError", Content: "The component's file is gone."})
-		return
-	}
-	defer fh.Close()
-	if name == "" {
-		name = f.fileName
-	}
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	if f.ctype != "" {
-		w.Header().Set("Content-Type", f.ctype)
-	}
-	http.ServeContent(w, r, name, time.Time{}, fh)
 }
 
 // --- accessors for tests ---
