@@ -65,7 +65,7 @@ func ExampleSession_Attach() {
 }
 
 // Jobs pages through a query with metadata.next.offset.
-func ExampleSession_Jobs() {
+func ExampleSession_All() {
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
 	ctx := context.Background()
@@ -74,8 +74,8 @@ func ExampleSession_Jobs() {
 		_, _ = s.CreateJob(ctx, ftrack.CreateJobRequest{Status: st, Description: fmt.Sprintf("task %d", i)})
 		srv.Clock().Advance(1e9)
 	}
-	opts := ftrack.JobListOptions{Status: []ftrack.Status{ftrack.StatusRunning}, Descending: true, PageSize: 1}
-	for job, err := range s.Jobs(ctx, opts) {
+	opts := &ftrack.ListOptions{Status: []ftrack.Status{ftrack.StatusRunning}, Descending: true, PageSize: 1}
+	for job, err := range s.All(ctx, opts) {
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -132,9 +132,9 @@ func ExampleSession_Call() {
 	// true ftrack.server true
 }
 
-// JobListOptions builds a query expression.
-func ExampleJobListOptions_Expression() {
-	o := ftrack.JobListOptions{Status: []ftrack.Status{ftrack.StatusFailed}, Username: "jane", Descending: true}
+// ListOptions builds a query expression.
+func ExampleListOptions_Expression() {
+	o := &ftrack.ListOptions{Status: []ftrack.Status{ftrack.StatusFailed}, Username: "jane", Descending: true}
 	fmt.Println(o.Expression())
 	// Output:
 	// select id, status, type, data, user_id, created_at, finished_at from Job where status in ("failed") and user.username is "jane" order by created_at descending, id

@@ -40,7 +40,7 @@ func FuzzDecodeResults(f *testing.F) {
 			if r.Decode(&jobs) == nil {
 				for i := range jobs {
 					_ = jobs[i].Description()
-					n := jobs[i].Normalize()
+					n := jobs[i].ToJob()
 					if n.Progress.Known && (n.Progress.Percent < 0 || n.Progress.Percent > 100) {
 						t.Fatalf("percent %v", n.Progress.Percent)
 					}

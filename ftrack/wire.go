@@ -27,16 +27,26 @@ const (
 // {"__type__": "datetime", "value": "2022-10-10T10:12:09"}. The server sends
 // naive values, which are UTC when its timezone support is on; DateTime
 // reads them as UTC and also accepts values with a zone or an offset, and
-// {"__type__": "date"} values (midnight UTC). It encodes in UTC with a Z.
-type DateTime struct{ time.Time }
+// {"__type__": "date"} values (midnight UTC). A decoded value re-encodes
+// exactly as it came (naive stays naive) while its time is unchanged; a
+// new or changed one encodes in UTC with a Z.
+type DateTime struct {
+	time.Time
+	// as decoded: __type__ and value, and the time they meant
+	typ, text string
+	was       time.Time
+}
 
 // NewDateTime returns t as a DateTime.
-func NewDateTime(t time.Time) DateTime { return DateTime{t} }
+func NewDateTime(t time.Time) DateTime { return DateTime{Time: t} }
 
 // MarshalJSON encodes the ftrack datetime object, or null for the zero time.
 func (d DateTime) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {
 		return []byte("null"), nil
+	}
+	if d.text != "" && d.Time.Equal(d.was) {
+		return json.Marshal(map[string]string{"__type__": d.typ, "value": d.text})
 	}
 	return json.Marshal(map[string]string{"__type__": "datetime", "value": d.UTC().Format("2006-01-02T15:04:05.999999999Z")})
 }
@@ -61,7 +71,7 @@ func (d *DateTime) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	d.Time = t
+	*d = DateTime{Time: t, typ: w.Type, text: w.Value, was: t}
 	return nil
 }
 
@@ -191,13 +201,16 @@ func (o QuerySchemasOperation) MarshalJSON() ([]byte, error) { return encodeOp(o
 
 // GetUploadMetadataOperation asks where to PUT a component's bytes:
 // {"action": "get_upload_metadata", "component_id", "file_name",
-// "file_size", "checksum"}. Checksum is the base64 MD5 of the bytes (the
-// Content-MD5 of RFC 1864) or empty, which is sent as null.
+// "file_size", "checksum", "parts"}. Checksum is the base64 MD5 of the
+// bytes (the Content-MD5 of RFC 1864) or empty, which is sent as null.
+// Parts is the number of parts of a multipart upload, 0 (sent as null)
+// for one PUT; with parts the server answers a MultipartUploadMetadata.
 type GetUploadMetadataOperation struct {
 	ComponentID string
 	FileName    string
 	FileSize    int64
 	Checksum    string
+	Parts       int
 	Extra       map[string]any
 }
 
@@ -210,8 +223,41 @@ func (o GetUploadMetadataOperation) MarshalJSON() ([]byte, error) {
 	if o.Checksum != "" {
 		sum = o.Checksum
 	}
-	return encodeOp(o.Action(), o.Extra, "component_id", o.ComponentID, "file_name", o.FileName,
-		"file_size", o.FileSize, "checksum", sum)
+	kv := []any{"component_id", o.ComponentID, "file_name", o.FileName, "file_size", o.FileSize, "checksum", sum}
+	if o.Parts > 0 {
+		kv = append(kv, "parts", o.Parts)
+	}
+	return encodeOp(o.Action(), o.Extra, kv...)
+}
+
+// CompleteMultipartUploadOperation ends a multipart upload once every part
+// is stored: {"action": "complete_multipart_upload", "upload_id", "parts":
+// [{"part_number", "e_tag"}], "component_id"}, the parts in ascending
+// order.
+type CompleteMultipartUploadOperation struct {
+	ComponentID string
+	UploadID    string
+	Parts       []UploadedPart
+	Extra       map[string]any
+}
+
+// UploadedPart is a stored part: its number and the ETag the storage
+// answered (without quotes).
+type UploadedPart struct {
+	PartNumber int    `json:"part_number"`
+	ETag       string `json:"e_tag"`
+}
+
+// Action returns "complete_multipart_upload".
+func (CompleteMultipartUploadOperation) Action() string { return "complete_multipart_upload" }
+
+// MarshalJSON encodes the operation.
+func (o CompleteMultipartUploadOperation) MarshalJSON() ([]byte, error) {
+	parts := o.Parts
+	if parts == nil {
+		parts = []UploadedPart{}
+	}
+	return encodeOp(o.Action(), o.Extra, "upload_id", o.UploadID, "parts", parts, "component_id", o.ComponentID)
 }
 
 func encodeOp(action string, extra map[string]any, kv ...any) ([]byte, error) {
@@ -461,6 +507,35 @@ func (u UploadMetadata) MarshalJSON() ([]byte, error) {
 	return encodeRaw(plain(u), u.Raw)
 }
 
+// MultipartUploadMetadata is the get_upload_metadata payload when parts
+// were asked: PUT part n to URLs[i].SignedURL where URLs[i].PartNumber is
+// n, then complete UploadID.
+type MultipartUploadMetadata struct {
+	ComponentID string       `json:"component_id"`
+	UploadID    string       `json:"upload_id"`
+	URLs        []UploadPart `json:"urls"`
+	// Raw is the object as the server sent it, unknown fields included.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UploadPart is where one part goes.
+type UploadPart struct {
+	SignedURL  string `json:"signed_url"`
+	PartNumber int    `json:"part_number"`
+}
+
+// UnmarshalJSON decodes the object and keeps it whole in Raw.
+func (u *MultipartUploadMetadata) UnmarshalJSON(b []byte) error {
+	type plain MultipartUploadMetadata
+	return decodeRaw(b, (*plain)(u), &u.Raw)
+}
+
+// MarshalJSON encodes the fields, plus the fields of Raw it does not model.
+func (u MultipartUploadMetadata) MarshalJSON() ([]byte, error) {
+	type plain MultipartUploadMetadata
+	return encodeRaw(plain(u), u.Raw)
+}
+
 // --- unknown-field keeping ---
 
 // decodeRaw decodes b into v (a pointer to a struct without its own
@@ -478,7 +553,9 @@ func decodeRaw(b []byte, v any, raw *json.RawMessage) error {
 // encodeRaw encodes v (a struct without its own MarshalJSON) and adds the
 // fields of raw that v's type does not name, so that attributes a newer
 // server sent survive a round trip. Fields v names win, even when v
-// leaves them out (omitempty), so clearing a field is not undone by raw.
+// leaves them out (omitempty), so clearing a field is not undone by raw;
+// but a field v leaves out that raw holds as null, [], {} or "" is kept
+// as raw has it, so finished_at: null and job_components: [] survive.
 func encodeRaw(v any, raw json.RawMessage) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil || len(raw) == 0 {
@@ -489,22 +566,31 @@ func encodeRaw(v any, raw json.RawMessage) ([]byte, error) {
 		return b, nil // raw is not an object: nothing to add
 	}
 	known := jsonNames(reflect.TypeOf(v))
-	for k := range extra {
-		if known[k] {
-			delete(extra, k)
-		}
-	}
-	if len(extra) == 0 {
-		return b, nil
-	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
+	added := false
 	for k, val := range extra {
+		if _, sent := m[k]; sent || known[k] && !emptyJSON(val) {
+			continue
+		}
 		m[k] = val
+		added = true
+	}
+	if !added {
+		return b, nil
 	}
 	return json.Marshal(m)
+}
+
+// emptyJSON reports whether v is null, [], {} or "".
+func emptyJSON(v json.RawMessage) bool {
+	switch string(bytes.Join(bytes.Fields(v), nil)) {
+	case "null", "[]", "{}", `""`:
+		return true
+	}
+	return false
 }
 
 // jsonNames lists the json names of t's fields.

@@ -60,7 +60,7 @@ func run() error {
 		srv := fake.NewServer(nil, fake.Options{})
 		defer srv.Close()
 		*server, *user, *apiKey = srv.URL(), "admin", "1-longrunfakeapikey"
-		opts = append(opts, ftrack.WithNow(srv.Clock().Now)) // finished_at on the fake's clock
+		opts = append(opts, ftrack.WithClock(srv.Clock())) // finished_at on the fake's clock
 		fmt.Println("using the in-process fake ftrack at", *server)
 	}
 	if *user == "" || *apiKey == "" {
