@@ -1,0 +1,229 @@
+package ftrack_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/ftrack"
+	"github.com/longrun/longrun/jobs"
+)
+
+func TestPartSize(t *testing.T) {
+	const mib, gib = 1 << 20, 1 << 30
+	for _, c := range []struct{ size, part int64 }{
+		{0, 8 * mib}, {16 * mib, 8 * mib}, {128 * mib, 8 * mib}, {128*mib + 1, 16 * mib}, {gib, 16 * mib},
+		{gib + 1, 32 * mib}, {8 * gib, 32 * mib}, {8*gib + 1, 64 * mib}, {64*gib + 1, 128 * mib}, {ftrack.MaxUploadSize, 128 * mib},
+	} {
+		if got, err := ftrack.PartSize(c.size); err != nil || got != c.part {
+			t.Errorf("PartSize(%d) = %d, %v; want %d", c.size, got, err, c.part)
+		}
+	}
+	if _, err := ftrack.PartSize(ftrack.MaxUploadSize + 1); err == nil {
+		t.Error("no error past 1,280 GB")
+	}
+}
+
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*31 + i>>9)
+	}
+	return b
+}
+
+func download(t *testing.T, s *ftrack.Session, id string) []byte {
+	t.Helper()
+	rc, _, err := s.Download(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Above 16 MiB Attach uploads in 8 MiB parts, in parallel from a file and
+// one after the other from a plain reader; both read back byte-identical.
+// At 16 MiB it is one PUT.
+func TestAttachMultipart(t *testing.T) {
+	ct := &countingTransport{}
+	srv, s := newSession(t, ftrack.WithHTTPClient(&http.Client{Transport: ct}), ftrack.WithUploadParallelism(3))
+	ctx := context.Background()
+	job, err := s.CreateJob(ctx, ftrack.CreateJobRequest{Description: "Rendering"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(40<<20 + 12345)
+	path := filepath.Join(t.TempDir(), "frames.tar")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	calls := srv.Ftrack().Calls()
+	a, err := s.Attach(ctx, job.ID, "frames.tar", f, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Ftrack().Calls() - calls; n != 2 {
+		t.Errorf("%d batches, want 2 (create + metadata, complete + register)", n)
+	}
+	if got := download(t, s, a.ComponentID); !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes, not the %d sent", len(got), len(data))
+	}
+	if puts, most := ct.report(); puts != 6 || most > 3 {
+		t.Errorf("%d part PUTs (want 6 of 8 MiB), %d at once (at most 3)", puts, most)
+	}
+	// a plain reader: parts one after the other
+	b, err := s.Attach(ctx, job.ID, "frames2.tar", io.MultiReader(bytes.NewReader(data)), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := download(t, s, b.ComponentID); !bytes.Equal(got, data) {
+		t.Fatal("plain reader: read back differs")
+	}
+	size, sum, _ := srv.Ftrack().File(b.ComponentID)
+	want := md5.Sum(data)
+	if size != int64(len(data)) || sum == "" || sum != b64(want[:]) {
+		t.Errorf("stored %d %s", size, sum)
+	}
+	list, err := s.Attachments(ctx, job.ID)
+	if err != nil || len(list) != 2 || list[0].Size != int64(len(data)) {
+		t.Fatalf("attachments %+v %v", list, err)
+	}
+}
+
+// countingTransport counts PUTs and the most in flight at once.
+type countingTransport struct {
+	mu             sync.Mutex
+	puts, now, max int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPut {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	c.mu.Lock()
+	c.puts++
+	c.now++
+	c.max = max(c.max, c.now)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.now--
+		c.mu.Unlock()
+	}()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) report() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, m := c.puts, c.max
+	c.puts, c.max = 0, 0
+	return p, m
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// A part that fails ends the upload: the other parts stop, nothing is
+// retried, and the FileComponent is deleted (with what the storage held of
+// it); the job has no attachment.
+func TestAttachMultipartFailureCleansUp(t *testing.T) {
+	srv, s := newSession(t)
+	ctx := context.Background()
+	job, err := s.CreateJob(ctx, ftrack.CreateJobRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(24 << 20)
+	srv.Faults().Add(sim.Fault{Method: "PUT", PathPrefix: "/ftrack-fake/upload/", Times: 1, Status: 500,
+		Body: "<Error><Code>InternalError</Code></Error>"})
+	_, err = s.Attach(ctx, job.ID, "x.bin", bytes.NewReader(data), int64(len(data)))
+	var ue *ftrack.UploadError
+	if !errors.As(err, &ue) || ue.StatusCode != 500 || strings.Contains(err.Error(), adminKey) {
+		t.Fatalf("failed part: %v", err)
+	}
+	comps, _, err := ftrack.Query[map[string]any](ctx, s, "select id from FileComponent where id is "+ftrack.Quote(ue.ComponentID))
+	if err != nil || len(comps) != 0 {
+		t.Fatalf("component after the failed upload: %v %v", comps, err)
+	}
+	if list, err := s.Attachments(ctx, job.ID); err != nil || len(list) != 0 {
+		t.Fatalf("attachments %v %v", list, err)
+	}
+	// A short reader fails the same way.
+	_, err = s.Attach(ctx, job.ID, "y.bin", io.LimitReader(bytes.NewReader(data), 20<<20), int64(len(data)))
+	if err == nil {
+		t.Fatal("a short reader attached")
+	}
+	if list, _ := s.Attachments(ctx, job.ID); len(list) != 0 {
+		t.Fatalf("attachments after a short reader %v", list)
+	}
+}
+
+// Remove deletes the data and the component; a second Remove is not found.
+func TestRemove(t *testing.T) {
+	srv, s := newSession(t)
+	ctx := context.Background()
+	job, _ := s.CreateJob(ctx, ftrack.CreateJobRequest{})
+	a, err := s.Attach(ctx, job.ID, "r.txt", strings.NewReader("remove me"), 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(ctx, a.ComponentID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := srv.Ftrack().File(a.ComponentID); ok {
+		t.Error("the data stayed")
+	}
+	if list, _ := s.Attachments(ctx, job.ID); len(list) != 0 {
+		t.Errorf("attachments %v", list)
+	}
+	if err := s.Remove(ctx, a.ComponentID); !errors.Is(err, jobs.ErrNotFound) {
+		t.Errorf("second remove: %v", err)
+	}
+	bad, _ := ftrack.NewSession(srv.URL(), adminUser, "wrong-key")
+	if err := bad.Remove(ctx, a.ComponentID); !errors.Is(err, jobs.ErrUnauthorized) || strings.Contains(err.Error(), "wrong-key") {
+		t.Errorf("remove with a wrong key: %v", err)
+	}
+}
+
+// A job re-encodes as it came: null, [] and naive datetimes stay.
+func TestLosslessReencode(t *testing.T) {
+	doc := `{"__entity_type__":"Job","created_at":{"__type__":"datetime","value":"2022-10-10T10:12:09"},"data":null,"finished_at":null,"id":"j","job_components":[],"status":"running","user_id":"u"}`
+	var j ftrack.Job
+	if err := json.Unmarshal([]byte(doc), &j); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != doc {
+		t.Fatalf("re-encoded\n got %s\nwant %s", out, doc)
+	}
+	// A changed time is sent in UTC with a Z.
+	j.CreatedAt = ftrack.NewDateTime(j.CreatedAt.Add(1e9))
+	out, _ = json.Marshal(j)
+	if !strings.Contains(string(out), `"created_at":{"__type__":"datetime","value":"2022-10-10T10:12:10Z"}`) {
+		t.Fatalf("changed time %s", out)
+	}
+}
