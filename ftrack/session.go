@@ -4,7 +4,8 @@
 //
 // Every call is one POST {server}/api carrying a batch of operations
 // (create, update, delete, query, query_server_information, query_schemas,
-// get_upload_metadata) and answered by a list of results in the same order.
+// get_upload_metadata, complete_multipart_upload) and answered by a list
+// of results in the same order.
 // A Session sends them with the ftrack-user and ftrack-api-key headers:
 //
 //	s, _ := ftrack.NewSession("https://example.ftrackapp.com", "jane", apiKey)
@@ -12,9 +13,15 @@
 //	_, _ = s.Attach(ctx, job.ID, "export.log", f, size)
 //	_, _ = s.SetStatus(ctx, job.ID, ftrack.StatusDone, "Exported")
 //
-// A Session is also a jobs.Source, so jobs.Wait follows a job another
-// process reports. The api key never appears in an error or a log line;
-// DownloadURL, which must carry it, is the one exception and says so.
+// Attach uploads a file above 16 MiB in parts, as ftrack's JavaScript
+// client does; Remove deletes an attachment. List returns one page of
+// jobs (a *jobs.Page), All iterates over every page, and Job.ToJob
+// converts a job to the shared jobs.Job. A Session is also a jobs.Source,
+// so jobs.Wait follows a job another process reports.
+//
+// The api key never appears in an error or a log line; DownloadURL, which
+// must carry it, is the one exception and says so. A not-found matches
+// jobs.ErrNotFound, a refused key or permission jobs.ErrUnauthorized.
 package ftrack
 
 import (
