@@ -17,6 +17,7 @@
 package ftrack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -27,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -781,6 +783,7 @@ func (b *Backend) query(ctx context.Context, tx *txn, expr string) (any, *apiErr
 	}
 	type row struct {
 		e    entity
+		seq  int64
 		keys []any
 	}
 	var rows []row
@@ -790,9 +793,12 @@ func (b *Backend) query(ctx context.Context, tx *txn, expr string) (any, *apiErr
 			return nil, errGone
 		}
 		if rowMatches(t, e) && b.eval(t, e, q.where) {
-			r := row{e: e}
-			for _, k := range q.order {
-				r.keys = append(r.keys, first(b.values(t, e, k.path)))
+			r := row{e: e, seq: e[seqKey].(int64)}
+			if len(q.order) > 0 {
+				r.keys = make([]any, len(q.order))
+				for i, k := range q.order {
+					r.keys[i] = first(b.values(t, e, k.path))
+				}
 			}
 			rows = append(rows, r)
 		}
@@ -800,18 +806,25 @@ func (b *Backend) query(ctx context.Context, tx *txn, expr string) (any, *apiErr
 	if ctx.Err() != nil {
 		return nil, errGone
 	}
-	sort.Slice(rows, func(i, j int) bool {
+	cmpRows := func(x, y row) int {
 		for k, o := range q.order {
-			if c := compare(rows[i].keys[k], rows[j].keys[k]); c != 0 {
+			if c := compare(x.keys[k], y.keys[k]); c != 0 {
 				if o.desc {
-					return c > 0
+					return -c
 				}
-				return c < 0
+				return c
 			}
 		}
-		return rows[i].e[seqKey].(int64) < rows[j].e[seqKey].(int64)
-	})
+		return cmp.Compare(x.seq, y.seq)
+	}
 	total := len(rows)
+	if q.limit >= 0 && q.offset+q.limit < total/4 {
+		// Only the first offset+limit rows are answered: select them
+		// with a bounded heap instead of sorting every row.
+		rows = smallest(rows, q.offset+q.limit, cmpRows)
+	} else {
+		slices.SortFunc(rows, cmpRows)
+	}
 	start := min(q.offset, total)
 	end := total
 	if q.limit >= 0 {
@@ -1057,8 +1070,10 @@ func (b *Backend) evalRel(t *typeDef, e entity, path string, sub cond) bool {
 }
 
 func (b *Backend) evalCmp(t *typeDef, e entity, x *cmpCond) bool {
-	vals := b.values(t, e, x.path)
-	if len(vals) == 0 {
+	var vals []any
+	if strings.IndexByte(x.path, '.') < 0 {
+		vals = []any{e[x.path]}
+	} else if vals = b.values(t, e, x.path); len(vals) == 0 {
 		// a path through an empty relation compares as null
 		vals = []any{nil}
 	}
@@ -1322,4 +1337,49 @@ func newID() string {
 	x[8] = x[8]&0x3f | 0x80
 	h := hex.EncodeToString(x[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// smallest returns the k smallest rows by cmp, in order, keeping a
+// max-heap of k rows while it scans.
+func smallest[T any](rows []T, k int, cmp func(a, b T) int) []T {
+	if k <= 0 {
+		return rows[:0]
+	}
+	h := make([]T, 0, k)
+	down := func(i int) {
+		for {
+			l, big := 2*i+1, i
+			if l < len(h) && cmp(h[l], h[big]) > 0 {
+				big = l
+			}
+			if r := l + 1; r < len(h) && cmp(h[r], h[big]) > 0 {
+				big = r
+			}
+			if big == i {
+				return
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	for _, r := range rows {
+		if len(h) < k {
+			h = append(h, r)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if cmp(h[i], h[p]) <= 0 {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if cmp(r, h[0]) < 0 {
+			h[0] = r
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmp)
+	return h
 }
