@@ -227,3 +227,53 @@ func TestLosslessReencode(t *testing.T) {
 		t.Fatalf("changed time %s", out)
 	}
 }
+
+// The server sends an entity repeated in one answer as a bare reference;
+// Decode fills it in from its first occurrence, and leaves a reference to
+// an enclosing entity bare.
+func TestDecodeResolvesReferences(t *testing.T) {
+	_, s := newSession(t)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := s.CreateJob(ctx, ftrack.CreateJobRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, _, err := ftrack.Query[ftrack.Job](ctx, s, "select id, user.username, user.email from Job")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("%v %v", list, err)
+	}
+	for _, j := range list {
+		if j.User == nil || j.User.Username != adminUser {
+			t.Errorf("job %s user %+v", j.ID, j.User)
+		}
+	}
+	res := []byte(`[{"action":"create","data":` + recCreateFileComponentData + `}]`)
+	out, err := ftrack.DecodeResults(res, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c ftrack.FileComponent
+	if err := out[0].Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	_ = out[0].Decode(&m)
+	back := m["component_locations"].([]any)[0].(map[string]any)["component"].(map[string]any)
+	if c.Name != "data" || len(back) != 2 {
+		t.Errorf("component %+v, back reference %v", c, back)
+	}
+	// Two entities that refer to each other: no cycle, each decodes.
+	cyc := []byte(`[{"action":"query","data":[{"__entity_type__":"Job","id":"1","status":"done","user":{"__entity_type__":"User","id":"2"}},` +
+		`{"__entity_type__":"User","id":"2","username":"u","thumbnail":{"__entity_type__":"Job","id":"1"}}],"metadata":{"next":{"offset":null}}}]`)
+	out, err = ftrack.DecodeResults(cyc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := out[0].Decode(&rows); err != nil || len(rows) != 2 {
+		t.Fatalf("mutual references: %v %v", rows, err)
+	}
+}
+
+const recCreateFileComponentData = `{"name": "data", "component_locations": [{"resource_identifier": "ebc0ace8-fe6f-497b-bf87-54f6f318014a", "__entity_type__": "ComponentLocation", "component": {"__entity_type__": "FileComponent", "id": "ebc0ace8-fe6f-497b-bf87-54f6f318014a"}, "id": "beedc0e5-95f1-4902-a43e-6df5cc0ccf48", "component_id": "ebc0ace8-fe6f-497b-bf87-54f6f318014a"}], "file_type": ".json", "__entity_type__": "FileComponent", "system_type": "file", "id": "ebc0ace8-fe6f-497b-bf87-54f6f318014a", "size": 13}`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 )
@@ -385,11 +386,15 @@ func (r Result) MarshalJSON() ([]byte, error) {
 }
 
 // Decode decodes the result's data (or, for a bare payload, the whole
-// entry) into v.
+// entry) into v. The server sends an entity that appears again in the same
+// result as a bare reference ({"__entity_type__", "id"}); Decode puts the
+// entity's attributes in its place, as ftrack's own clients merge them, so
+// every occurrence decodes whole (a reference to an entity that encloses
+// it stays bare).
 func (r Result) Decode(v any) error {
 	src := r.Raw
 	if r.Action != "" {
-		src = r.Data
+		src = resolveReferences(r.Data)
 	}
 	if len(src) == 0 {
 		return errors.New("ftrack: empty result")
@@ -534,6 +539,135 @@ func (u *MultipartUploadMetadata) UnmarshalJSON(b []byte) error {
 func (u MultipartUploadMetadata) MarshalJSON() ([]byte, error) {
 	type plain MultipartUploadMetadata
 	return encodeRaw(plain(u), u.Raw)
+}
+
+// resolveReferences replaces the bare references of data with the entities
+// they name, when the same data holds them whole. It returns data as it is
+// when there is nothing to replace or data is not what it expects.
+func resolveReferences(data json.RawMessage) json.RawMessage {
+	n := bytes.Count(data, []byte(`"__entity_type__"`))
+	if n < 2 {
+		return data
+	}
+	if d := bytes.TrimSpace(data); len(d) > 0 && d[0] == '[' {
+		var rows []json.RawMessage
+		if json.Unmarshal(d, &rows) != nil || n <= len(rows) {
+			return data // one entity per row: nothing nested
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var tree any
+	if dec.Decode(&tree) != nil {
+		return data
+	}
+	r := refResolver{seen: map[string]map[string]any{}}
+	r.collect(tree)
+	tree = r.replace(tree)
+	if !r.changed {
+		return data
+	}
+	out, err := json.Marshal(tree)
+	if err != nil {
+		return data // such as a cycle, which encoding/json detects
+	}
+	return out
+}
+
+type refResolver struct {
+	seen    map[string]map[string]any // identity -> the fullest object seen
+	stack   []map[string]any          // the objects being walked, innermost last
+	changed bool
+}
+
+// identity names an entity by its type and id, or by its type and the
+// *_id attributes of a composite key (JobComponent).
+func identity(m map[string]any) (string, bool) {
+	t, ok := m["__entity_type__"].(string)
+	if !ok {
+		return "", false
+	}
+	if id, ok := m["id"].(string); ok {
+		return t + "\x00id\x00" + id, true
+	}
+	var parts []string
+	for k, v := range m {
+		if s, ok := v.(string); ok && strings.HasSuffix(k, "_id") {
+			parts = append(parts, k+"\x00"+s)
+		}
+	}
+	if len(parts) == 0 {
+		return "", false
+	}
+	sort.Strings(parts)
+	return t + "\x00" + strings.Join(parts, "\x00"), true
+}
+
+// isReference reports whether m holds nothing but the type and its key.
+func isReference(m map[string]any) bool {
+	for k := range m {
+		if k != "__entity_type__" && k != "id" && !strings.HasSuffix(k, "_id") {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *refResolver) collect(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if id, ok := identity(x); ok && !isReference(x) {
+			if cur := r.seen[id]; cur == nil || len(x) > len(cur) {
+				r.seen[id] = x
+			}
+		}
+		for _, e := range x {
+			r.collect(e)
+		}
+	case []any:
+		for _, e := range x {
+			r.collect(e)
+		}
+	}
+}
+
+// replace swaps references for the full entity unless that entity
+// encloses the reference (which would make a cycle).
+func (r *refResolver) replace(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if id, ok := identity(x); ok && isReference(x) {
+			if full := r.seen[id]; full != nil && !r.encloses(full) {
+				r.changed = true
+				return full
+			}
+			return x
+		}
+		r.stack = append(r.stack, x)
+		for k, e := range x {
+			x[k] = r.replace(e)
+		}
+		r.stack = r.stack[:len(r.stack)-1]
+	case []any:
+		for i, e := range x {
+			x[i] = r.replace(e)
+		}
+	}
+	return v
+}
+
+func (r *refResolver) encloses(full map[string]any) bool {
+	for _, m := range r.stack {
+		if sameMap(m, full) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameMap reports whether a and b are the same map (not equal contents).
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // --- unknown-field keeping ---
