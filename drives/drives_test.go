@@ -188,8 +188,9 @@ func TestCloneAndWait(t *testing.T) {
 	if len(seen) < 3 || seen[0] >= 100 {
 		t.Errorf("progress snapshots %v", seen)
 	}
+	// web-data is attached to the seeded server web-1: back to mounted.
 	after, _ := svc.Get(ctx, src.UUID)
-	if after.Status != drives.StatusUnmounted || len(after.Jobs) != 1 {
+	if after.Status != drives.StatusMounted || len(after.Jobs) != 1 {
 		t.Errorf("source after clone %+v", after)
 	}
 	// Smaller than the source is refused with CloudSigma's validation error.
