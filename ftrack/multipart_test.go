@@ -277,3 +277,39 @@ func TestDecodeResolvesReferences(t *testing.T) {
 }
 
 const recCreateFileComponentData = `{"name": "data", "component_locations": [{"resource_identifier": "ebc0ace8-fe6f-497b-bf87-54f6f318014a", "__entity_type__": "ComponentLocation", "component": {"__entity_type__": "FileComponent", "id": "ebc0ace8-fe6f-497b-bf87-54f6f318014a"}, "id": "beedc0e5-95f1-4902-a43e-6df5cc0ccf48", "component_id": "ebc0ace8-fe6f-497b-bf87-54f6f318014a"}], "file_type": ".json", "__entity_type__": "FileComponent", "system_type": "file", "id": "ebc0ace8-fe6f-497b-bf87-54f6f318014a", "size": 13}`
+
+// cancelAfter is a reader that cancels a context once n bytes were read.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if c.n -= int64(k); c.n <= 0 {
+		c.cancel()
+	}
+	return k, err
+}
+
+// A context that ends in the middle of a multipart upload ends it: the
+// error is the context's, and the FileComponent is cleaned up even so.
+func TestAttachCancelledCleansUp(t *testing.T) {
+	_, s := newSession(t)
+	job, err := s.CreateJob(context.Background(), ftrack.CreateJobRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pattern(24 << 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = s.Attach(ctx, job.ID, "c.bin", &cancelAfter{r: bytes.NewBuffer(data), n: 10 << 20, cancel: cancel}, int64(len(data)))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled upload: %v", err)
+	}
+	comps, _, err := ftrack.Query[map[string]any](context.Background(), s, `select id from FileComponent where name is "c"`)
+	if err != nil || len(comps) != 0 {
+		t.Fatalf("components after the cancelled upload: %v %v", comps, err)
+	}
+}
