@@ -425,7 +425,7 @@ func (b *Backend) dropFile(tx *txn, id string) {
 	}
 	drop := func() {
 		if b.files[id] == f {
-			_ = os.Remove(f.path)
+			f.remove()
 			delete(b.files, id)
 		}
 	}
@@ -1323,6 +1323,11 @@ func (b *Backend) File(componentID string) (size int64, md5sum string, ok bool) 
 	f := b.files[componentID]
 	if f == nil {
 		return 0, "", false
+	}
+	if f.md5 == "" {
+		if sum, err := f.checksum(); err == nil {
+			f.md5 = sum
+		}
 	}
 	return f.size, f.md5, true
 }

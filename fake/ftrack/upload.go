@@ -44,17 +44,100 @@ type pendingUpload struct {
 }
 
 type storedPart struct {
+	n    int
 	path string
 	size int64
 	etag string // hex MD5
 }
 
+// storedFile is a component's bytes: one file, or the parts of a
+// multipart upload in order (completing an upload moves no byte).
 type storedFile struct {
-	path     string
+	paths    []string
 	size     int64
-	md5      string
+	md5      string // base64; computed when first asked for a multipart file
 	fileName string
 	ctype    string
+}
+
+func (f *storedFile) remove() {
+	for _, p := range f.paths {
+		_ = os.Remove(p)
+	}
+}
+
+// open returns the file's bytes as one io.ReadSeeker, and what to close.
+func (f *storedFile) open() (io.ReadSeeker, func(), error) {
+	var files []*os.File
+	closeAll := func() {
+		for _, fh := range files {
+			fh.Close()
+		}
+	}
+	var sizes []int64
+	for _, p := range f.paths {
+		fh, err := os.Open(p)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		files = append(files, fh)
+		st, err := fh.Stat()
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		sizes = append(sizes, st.Size())
+	}
+	if len(files) == 1 {
+		return files[0], closeAll, nil
+	}
+	return io.NewSectionReader(&multiFile{files: files, sizes: sizes}, 0, f.size), closeAll, nil
+}
+
+// checksum computes the base64 MD5 of the bytes.
+func (f *storedFile) checksum() (string, error) {
+	r, done, err := f.open()
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	h := md5.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
+}
+
+// multiFile reads files one after the other as one io.ReaderAt.
+type multiFile struct {
+	files []*os.File
+	sizes []int64
+}
+
+// ReadAt reads from the file that holds off, and on into the next ones.
+func (m *multiFile) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for i, f := range m.files {
+		if len(p) == 0 {
+			break
+		}
+		if off >= m.sizes[i] {
+			off -= m.sizes[i]
+			continue
+		}
+		k, err := f.ReadAt(p[:min(int64(len(p)), m.sizes[i]-off)], off)
+		n += k
+		p = p[k:]
+		off = 0
+		if err != nil && err != io.EOF {
+			return n, err
+		}
+	}
+	if len(p) > 0 {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 func (b *Backend) sign(what string, expires int64) string {
@@ -229,7 +312,7 @@ func (b *Backend) serveUpload(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusConflict, "OperationAborted", "The component changed during the upload.")
 		return
 	}
-	b.setFile(nil, id, &storedFile{path: path, size: n, md5: sum, fileName: up.fileName, ctype: r.Header.Get("Content-Type")})
+	b.setFile(nil, id, &storedFile{paths: []string{path}, size: n, md5: sum, fileName: up.fileName, ctype: r.Header.Get("Content-Type")})
 	delete(b.uploads, id)
 	w.Header().Set("ETag", `"`+hex.EncodeToString(h)+`"`)
 	w.WriteHeader(http.StatusOK)
@@ -276,7 +359,7 @@ func (b *Backend) servePart(w http.ResponseWriter, r *http.Request) {
 	if old := up.parts[n]; old != nil {
 		_ = os.Remove(old.path)
 	}
-	up.parts[n] = &storedPart{path: path, size: size, etag: etag}
+	up.parts[n] = &storedPart{n: n, path: path, size: size, etag: etag}
 	w.Header().Set("ETag", `"`+etag+`"`)
 	w.WriteHeader(http.StatusOK)
 }
@@ -326,66 +409,63 @@ func (b *Backend) completeMultipart(ctx context.Context, tx *txn, op map[string]
 	if aerr != nil {
 		return nil, aerr
 	}
-	path, size, sum, err := b.join(ctx, parts)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, errGone
+	f := &storedFile{fileName: up.fileName, ctype: mime.TypeByExtension(filepath.Ext(up.fileName))}
+	for _, p := range parts {
+		f.paths = append(f.paths, p.path)
+		f.size += p.size
+	}
+	if up.checksum != "" {
+		// Read the parts without the lock; a part replaced meanwhile is
+		// caught below.
+		sum, err := f.checksum()
+		if err != nil {
+			return nil, errServer("NoSuchUpload: a part of the upload %q is gone.", uploadID)
 		}
-		return nil, errServer("Cannot store the file: %v.", err)
+		if sum != up.checksum {
+			return nil, errServer("BadDigest: the parts' MD5 %s does not match the checksum %s.", sum, up.checksum)
+		}
+		f.md5 = sum
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.uploads[id] != up {
-		_ = os.Remove(path)
 		return nil, errServer("NoSuchUpload: the upload %q of component %q changed while it completed.", uploadID, id)
 	}
-	if up.checksum != "" && up.checksum != sum {
-		_ = os.Remove(path)
-		return nil, errServer("BadDigest: the parts' MD5 %s does not match the checksum %s.", sum, up.checksum)
-	}
-	b.setUpload(tx, id, nil)
-	b.setFile(tx, id, &storedFile{path: path, size: size, md5: sum, fileName: up.fileName, ctype: mime.TypeByExtension(filepath.Ext(up.fileName))})
-	return map[string]any{"action": "complete_multipart_upload", "component_id": id, "url": b.signedDownloadURL(base, id)}, nil
-}
-
-// join concatenates parts into a new file.
-func (b *Backend) join(ctx context.Context, parts []*storedPart) (string, int64, string, error) {
-	b.mu.Lock()
-	dir, err := b.ensureDir()
-	b.mu.Unlock()
-	if err != nil {
-		return "", 0, "", err
-	}
-	f, err := os.CreateTemp(dir, "component-*")
-	if err != nil {
-		return "", 0, "", err
-	}
-	h := md5.New()
-	var total int64
+	used := map[*storedPart]bool{}
 	for _, p := range parts {
-		if err = ctx.Err(); err != nil {
-			break
+		if up.parts[p.n] != p {
+			return nil, errServer("InvalidPart: part %d was uploaded again while the upload completed.", p.n)
 		}
-		var pf *os.File
-		if pf, err = os.Open(p.path); err != nil {
-			break
+		used[p] = true
+	}
+	// The parts become the file: take them from the upload, so clearing
+	// it removes none of them; a rollback gives them back.
+	taken := up.parts
+	up.parts = map[int]*storedPart{}
+	b.setUpload(tx, id, nil)
+	old := b.files[id]
+	b.files[id] = f
+	tx.undo = append(tx.undo, func() {
+		if b.files[id] == f {
+			if old != nil {
+				b.files[id] = old
+			} else {
+				delete(b.files, id)
+			}
+			up.parts = taken
 		}
-		var n int64
-		n, err = io.Copy(io.MultiWriter(f, h), pf)
-		pf.Close()
-		total += n
-		if err != nil {
-			break
+	})
+	tx.onCommit = append(tx.onCommit, func() {
+		for _, p := range taken {
+			if !used[p] {
+				_ = os.Remove(p.path)
+			}
 		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-		return "", 0, "", err
-	}
-	return f.Name(), total, base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
+		if old != nil {
+			old.remove()
+		}
+	})
+	return map[string]any{"action": "complete_multipart_upload", "component_id": id, "url": b.signedDownloadURL(base, id)}, nil
 }
 
 // setFile installs a component's stored bytes and journals it: the file
@@ -396,13 +476,13 @@ func (b *Backend) setFile(tx *txn, id string, f *storedFile) {
 	b.files[id] = f
 	if tx == nil {
 		if old != nil {
-			_ = os.Remove(old.path)
+			old.remove()
 		}
 		return
 	}
 	tx.undo = append(tx.undo, func() {
 		if b.files[id] == f {
-			_ = os.Remove(f.path)
+			f.remove()
 			if old != nil {
 				b.files[id] = old
 			} else {
@@ -411,7 +491,7 @@ func (b *Backend) setFile(tx *txn, id string, f *storedFile) {
 		}
 	})
 	if old != nil {
-		tx.onCommit = append(tx.onCommit, func() { _ = os.Remove(old.path) })
+		tx.onCommit = append(tx.onCommit, old.remove)
 	}
 }
 
@@ -478,11 +558,12 @@ func (b *Backend) serveDownload(w http.ResponseWriter, r *http.Request) {
 		ft, _ := c["file_type"].(string)
 		name = n + ft
 	}
-	var fh *os.File
+	var rs io.ReadSeeker
+	var done func()
 	var err error
 	if f != nil && inServer {
 		// Open while the file cannot be replaced or removed.
-		fh, err = os.Open(f.path)
+		rs, done, err = f.open()
 	}
 	b.mu.RUnlock()
 	if f == nil || !inServer {
@@ -493,7 +574,7 @@ func (b *Backend) serveDownload(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, &apiError{Exception: "ServerError", Content: "The component's file is gone."})
 		return
 	}
-	defer fh.Close()
+	defer done()
 	if name == "" {
 		name = f.fileName
 	}
@@ -501,7 +582,7 @@ func (b *Backend) serveDownload(w http.ResponseWriter, r *http.Request) {
 	if f.ctype != "" {
 		w.Header().Set("Content-Type", f.ctype)
 	}
-	http.ServeContent(w, r, name, time.Time{}, fh)
+	http.ServeContent(w, r, name, time.Time{}, rs)
 }
 
 // serveRemove is GET /component/remove?id=&username=&apiKey=, with which

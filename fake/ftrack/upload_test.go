@@ -124,6 +124,18 @@ func TestMultipartUpload(t *testing.T) {
 	if status != 200 || !bytes.Equal(got, data) {
 		t.Fatalf("download of the completed upload: %d, %d bytes", status, len(got))
 	}
+	// The parts are the file: a range across a part boundary reads through.
+	req, _ := http.NewRequest("GET", done["url"].(string), nil)
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", MinPartSize-3, MinPartSize+2))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	span, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(span, data[MinPartSize-3:MinPartSize+3]) {
+		t.Errorf("range across parts: %d %x", resp.StatusCode, span)
+	}
 	size, sum, _ := b.File(id)
 	want := md5.Sum(data)
 	if size != int64(len(data)) || sum != base64.StdEncoding.EncodeToString(want[:]) {
