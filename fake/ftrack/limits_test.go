@@ -92,6 +92,7 @@ func TestHostileRequests(t *testing.T) {
 	if alloc > 32<<20 {
 		t.Errorf("million parentheses allocated %d MiB", alloc>>20)
 	}
+	t.Logf("million parentheses (%d KiB of JSON): %s, %.1f MiB allocated", len(body)>>10, exc, float64(alloc)/(1<<20))
 
 	var batch bytes.Buffer
 	batch.WriteString("[")
@@ -113,6 +114,7 @@ func TestHostileRequests(t *testing.T) {
 	if alloc > 64<<20 {
 		t.Errorf("100,000 operations (%d MiB of JSON) allocated %d MiB", size>>20, alloc>>20)
 	}
+	t.Logf("100,000 operations (%.1f MiB of JSON): %s, %.1f MiB allocated", float64(size)/(1<<20), exc, float64(alloc)/(1<<20))
 
 	status, answer = post(t, hs, strings.NewReader(`[{"action":"query","expression":"select id from Job"}]`), true)
 	if list, ok := answer.([]any); status != 200 || !ok || len(list) != 1 {
