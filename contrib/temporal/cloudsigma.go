@@ -8,6 +8,7 @@ import (
 
 	sdktemporal "go.temporal.io/sdk/temporal"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 	"github.com/longrun/longrun/servers"
@@ -16,7 +17,7 @@ import (
 // DialectCloudSigma is the dialect name WaitJob uses for the jobs of the
 // CloudSigma accounts registered with WithCloudSigma. Its Config is the
 // account name as a JSON string.
-const DialectCloudSigma = "cloudsigma"
+const DialectCloudSigma = string(cloudsigma.Dialect)
 
 // Server is a CloudSigma server a clone activity made (or found).
 type Server struct {
@@ -164,16 +165,17 @@ func permanent(err error) error {
 }
 
 // NewCloudSigmaAccount adapts a longrun CloudSigma client (see
-// jobs.NewCloudSigmaClient) to CloudSigmaAccount.
-func NewCloudSigmaAccount(c *rest.Client) CloudSigmaAccount {
-	return &csAccount{servers: servers.New(c)}
+// cloudsigma.New) to CloudSigmaAccount.
+func NewCloudSigmaAccount(c *cloudsigma.Client) CloudSigmaAccount {
+	return &csAccount{servers: servers.New(c), jobs: c.Jobs}
 }
 
 type csAccount struct {
 	servers *servers.Service
+	jobs    *cloudsigma.JobsService
 }
 
-func (a *csAccount) Jobs() jobs.Source { return a.servers.Jobs() }
+func (a *csAccount) Jobs() jobs.Source { return a.jobs }
 
 func toServer(s *servers.Server) *Server {
 	out := &Server{UUID: s.UUID, Name: s.Name}
@@ -187,12 +189,12 @@ func toServer(s *servers.Server) *Server {
 }
 
 func (a *csAccount) FindServer(ctx context.Context, name string) (*Server, error) {
-	page, err := a.servers.ListDetail(ctx, &servers.ListOptions{NoLimit: true, Filters: map[string][]string{"name": {name}}})
+	page, err := a.servers.List(ctx, &servers.ListOptions{Detail: true, NoLimit: true, Filters: map[string][]string{"name": {name}}})
 	if err != nil {
 		return nil, err
 	}
 	var found []*servers.Server
-	for _, s := range page.Objects {
+	for _, s := range page.Items {
 		if s != nil && s.Name == name {
 			found = append(found, s)
 		}

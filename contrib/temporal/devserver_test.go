@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/longrun/longrun/cloudsigma"
 	lrtemporal "github.com/longrun/longrun/contrib/temporal"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
@@ -63,16 +64,17 @@ func quietLogger() log.Logger {
 
 // runWorker runs a worker of cloneAndWait against the fake at fakeURL until
 // ctx ends, printing each heartbeat as a progress line.
-func runWorker(ctx context.Context, hostPort, fakeURL string, progress io.Writer) error {
+func runWorker(ctx context.Context, hostPort, fakeURL, email, password string, progress io.Writer) error {
 	cl, err := client.Dial(client.Options{HostPort: hostPort, Logger: quietLogger()})
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	c, err := jobs.NewCloudSigmaClient(fakeURL, "admin@example.com", "secret")
+	c, err := cloudsigma.New(fakeURL, email, password)
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	acc := lrtemporal.NewCloudSigmaAccount(c)
 	acts, err := lrtemporal.NewActivities(
 		lrtemporal.WithCloudSigma(func(context.Context, string) (lrtemporal.CloudSigmaAccount, error) { return acc, nil }),
@@ -100,7 +102,8 @@ func TestHelperWorker(t *testing.T) {
 	if os.Getenv(envWorker) == "" {
 		t.Skip("helper process of TestWorkerKilledMidWaitResumes")
 	}
-	_ = runWorker(context.Background(), os.Getenv(envHostPort), os.Getenv(envFakeURL), os.Stdout)
+	u := sim.DefaultUsers()[0]
+	_ = runWorker(context.Background(), os.Getenv(envHostPort), os.Getenv(envFakeURL), u.Email, u.Password, os.Stdout)
 }
 
 // TestWorkerKilledMidWaitResumes runs a clone wait on a real Temporal
@@ -125,12 +128,15 @@ func TestWorkerKilledMidWaitResumes(t *testing.T) {
 
 	// Fake time runs 60x: the seeded server's clone takes a few seconds.
 	srv := fake.NewServer(t, fake.Options{Clock: sim.NewScaledClock(60)})
-	c, err := jobs.NewCloudSigmaClient(srv.CloudSigmaURL(), "admin@example.com", "secret")
+	u := srv.Env().Users()[0]
+	require.Equal(t, sim.DefaultUsers()[0].Email, u.Email, "the worker process logs in as the fake's first seeded user")
+	c, err := cloudsigma.New(srv.CloudSigmaURL(), u.Email, u.Password)
 	require.NoError(t, err)
+	defer c.Close()
 	ss := servers.New(c)
 	page, err := ss.List(ctx, &servers.ListOptions{Filters: map[string][]string{"name": {"web-1"}}})
 	require.NoError(t, err)
-	require.Len(t, page.Objects, 1)
+	require.Len(t, page.Items, 1)
 
 	// Worker one: a separate process, to be killed.
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperWorker$", "-test.v")
@@ -141,7 +147,7 @@ func TestWorkerKilledMidWaitResumes(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 
 	run, err := dev.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "worker-kill", TaskQueue: testQueue},
-		"cloneAndWait", lrtemporal.CloneRequest{Account: "main", Source: page.Objects[0].UUID, Name: "survivor"})
+		"cloneAndWait", lrtemporal.CloneRequest{Account: "main", Source: page.Items[0].UUID, Name: "survivor"})
 	require.NoError(t, err)
 
 	// Kill it once it has heartbeated some progress.
@@ -165,7 +171,7 @@ func TestWorkerKilledMidWaitResumes(t *testing.T) {
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
-		_ = runWorker(wctx, dev.FrontendHostPort(), srv.CloudSigmaURL(), progress)
+		_ = runWorker(wctx, dev.FrontendHostPort(), srv.CloudSigmaURL(), u.Email, u.Password, progress)
 	}()
 	defer func() { stop(); <-workerDone; t.Logf("worker two:\n%s", progress.String()) }()
 

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/longrun/longrun/cloudsigma"
 	lrtemporal "github.com/longrun/longrun/contrib/temporal"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
@@ -185,12 +186,14 @@ func TestWaitJobErrors(t *testing.T) {
 // account, the seeded server's uuid and the servers service.
 func cloudSigma(t *testing.T) (*fake.Server, *lrtemporal.Activities, string, *servers.Service) {
 	srv := fake.NewServer(t, fake.Options{})
-	c, err := jobs.NewCloudSigmaClient(srv.CloudSigmaURL(), "admin@example.com", "secret")
+	u := srv.Env().Users()[0]
+	c, err := cloudsigma.New(srv.CloudSigmaURL(), u.Email, u.Password)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
 	ss := servers.New(c)
 	page, err := ss.List(context.Background(), &servers.ListOptions{Filters: map[string][]string{"name": {"web-1"}}})
 	require.NoError(t, err)
-	require.Len(t, page.Objects, 1)
+	require.Len(t, page.Items, 1)
 	acc := lrtemporal.NewCloudSigmaAccount(c)
 	a, err := lrtemporal.NewActivities(
 		lrtemporal.WithCloudSigma(func(ctx context.Context, account string) (lrtemporal.CloudSigmaAccount, error) {
@@ -201,7 +204,7 @@ func cloudSigma(t *testing.T) (*fake.Server, *lrtemporal.Activities, string, *se
 		}),
 		lrtemporal.WithJobOptions(jobs.WithClock(srv.Clock()), jobs.WithInterval(time.Second, 10*time.Second)))
 	require.NoError(t, err)
-	return srv, a, page.Objects[0].UUID, ss
+	return srv, a, page.Items[0].UUID, ss
 }
 
 func countNamed(t *testing.T, ss *servers.Service, prefix string) []string {

@@ -31,6 +31,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/longrun/longrun/cloudsigma"
 	lrtemporal "github.com/longrun/longrun/contrib/temporal"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
@@ -51,22 +52,27 @@ func main() {
 }
 
 func run(n int, fail bool, hostPort string, speed float64) error {
-	srv := fake.NewServer(nil, fake.Options{Clock: sim.NewScaledClock(speed)})
-	defer srv.Close()
-	c, err := jobs.NewCloudSigmaClient(srv.CloudSigmaURL(), "admin@example.com", "secret")
+	srv, err := fake.New(fake.Options{Clock: sim.NewScaledClock(speed)})
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
+	u := srv.Env().Users()[0]
+	c, err := cloudsigma.New(srv.CloudSigmaURL(), u.Email, u.Password)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
 	ctx := context.Background()
 	ss := servers.New(c)
 	page, err := ss.List(ctx, &servers.ListOptions{Filters: map[string][]string{"name": {"web-1"}}})
 	if err != nil {
 		return err
 	}
-	if len(page.Objects) == 0 {
+	if len(page.Items) == 0 {
 		return errors.New("the fake has no server web-1")
 	}
-	source := page.Objects[0].UUID
+	source := page.Items[0].UUID
 	if fail {
 		srv.Faults().Add(sim.Fault{Method: http.MethodPost, PathPrefix: "/api/2.0/servers/" + source + "/action/", Times: 1,
 			Status: http.StatusConflict, Body: `[{"error_point": null, "error_type": "permission", "error_message": "Cannot clone: the server is busy"}]`})
