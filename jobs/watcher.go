@@ -18,8 +18,7 @@ type BatchLimiter interface {
 }
 
 // MultiPusher is a Source that pushes the changes of every job over one
-// stream (a TrueNAS core.get_jobs subscription, CloudSigma's async
-// websocket). A Watcher over a MultiPusher subscribes once for all its
+// stream (a service's job event subscription, one per connection). A Watcher over a MultiPusher subscribes once for all its
 // waits, so a hundred thousand waits share one stream and one goroutine;
 // Wait uses it too, keeping only its own job's snapshots.
 type MultiPusher interface {
@@ -31,7 +30,7 @@ type MultiPusher interface {
 }
 
 // RunningLister is a Source that can list, a page at a time, the jobs the
-// service has not finished (CloudSigma: /jobs/?state=started). When a
+// service has not finished (a list filtered on the running state). When a
 // Watcher follows more jobs than a list costs, it lists them instead of
 // asking by id, and asks by id only for the jobs the list left out.
 type RunningLister interface {
