@@ -164,21 +164,23 @@ func BenchmarkWatcherScale(b *testing.B) {
 		name     string
 		maxBatch int
 		listPage int
+		async    bool
 	}{
-		{"batch=1000", 1000, 0},
-		{"batch=100/list=1000", 100, 1000},
+		{"batch=1000", 1000, 0, false},
+		{"batch=1000/async", 1000, 0, true},
+		{"batch=100/list=1000", 100, 1000, false},
 	} {
 		for _, n := range []int{1000, 10000, 100000} {
 			b.Run(fmt.Sprintf("%s/jobs=%d", tc.name, n), func(b *testing.B) {
 				for b.Loop() {
-					scaleRun(b, n, tc.maxBatch, tc.listPage)
+					scaleRun(b, n, tc.maxBatch, tc.listPage, tc.async)
 				}
 			})
 		}
 	}
 }
 
-func scaleRun(b *testing.B, n, maxBatch, listPage int) {
+func scaleRun(b *testing.B, n, maxBatch, listPage int, async bool) {
 	clk := sim.NewClock(sim.Epoch)
 	ss := newScaleSource(n, maxBatch, listPage)
 	var src jobs.Source = ss
@@ -196,6 +198,18 @@ func scaleRun(b *testing.B, n, maxBatch, listPage int) {
 	var failed atomic.Int64
 	for _, id := range ss.ids {
 		wg.Add(1)
+		if async {
+			err := w.WaitAsync(context.Background(), id, func(job *jobs.Job, err error) {
+				if err != nil || !job.TreeDone() {
+					failed.Add(1)
+				}
+				wg.Done()
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
 		go func() {
 			defer wg.Done()
 			job, err := w.Wait(context.Background(), id)
@@ -255,7 +269,11 @@ func scaleRun(b *testing.B, n, maxBatch, listPage int) {
 	stack := float64(after.StackInuse) - float64(before.StackInuse)
 	b.ReportMetric(heap/float64(n), "heap-B/job")
 	b.ReportMetric(stack/float64(n), "waiter-stack-B/job")
-	b.ReportMetric(float64(goroutines-n), "goroutines-beyond-waiters")
+	if async {
+		b.ReportMetric(float64(goroutines), "goroutines")
+	} else {
+		b.ReportMetric(float64(goroutines-n), "goroutines-beyond-waiters")
+	}
 	b.ReportMetric(float64(st1.Fetches-st0.Fetches)/rounds, "requests/round")
 	b.ReportMetric(float64(elapsed.Microseconds())/1000/rounds, "ms/round")
 }

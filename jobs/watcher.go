@@ -106,6 +106,20 @@ type watch struct {
 	mu      sync.Mutex
 	closed  bool // a final update was sent
 	pushing bool // a push stream of its own is live for this wait
+
+	// async is the state of a WaitAsync wait (no out channel, no
+	// goroutine of its own); nil for Wait.
+	async *asyncWait
+}
+
+// asyncWait is the state of a wait started with WaitAsync.
+type asyncWait struct {
+	w      *Watcher
+	done   func(*Job, error)
+	ob     *observed
+	last   *Job // under watch.mu
+	stop   func() bool
+	cancel context.CancelFunc
 }
 
 func (wt *watch) isClosed() bool {
@@ -191,25 +205,9 @@ func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (job *Job
 
 	wt := &watch{id: id, ctx: ctx, cfg: cfg, out: make(chan watchUpdate, 1)}
 	wt.tr = newTracker(id, &wt.cfg)
-
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
+	if !w.add(wt) {
 		return nil, ErrWatcherClosed
 	}
-	w.watches[wt] = struct{}{}
-	w.fresh = append(w.fresh, wt)
-	if w.byID != nil {
-		w.byID[id] = append(w.byID[id], wt)
-	}
-	if !w.running {
-		w.running = true
-		lctx, cancel := context.WithCancel(context.Background())
-		w.cancel = cancel
-		w.done = make(chan struct{})
-		go w.loop(lctx, cancel, w.done)
-	}
-	w.mu.Unlock()
 	defer w.remove(wt)
 
 	if w.push != nil {
@@ -245,6 +243,122 @@ func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (job *Job
 			}
 		}
 	}
+}
+
+// add registers wt and starts the poller if it is not running; it reports
+// false when the Watcher is closed.
+func (w *Watcher) add(wt *watch) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.watches[wt] = struct{}{}
+	w.fresh = append(w.fresh, wt)
+	if w.byID != nil {
+		w.byID[wt.id] = append(w.byID[wt.id], wt)
+	}
+	if !w.running {
+		w.running = true
+		lctx, cancel := context.WithCancel(context.Background())
+		w.cancel = cancel
+		w.done = make(chan struct{})
+		go w.loop(lctx, cancel, w.done)
+	}
+	return true
+}
+
+// WaitAsync follows job id like Wait, without blocking and without a
+// goroutine of its own: done is called once, with what Wait would return,
+// when the tree is done or fails, when ctx ends, or when the Watcher
+// closes. The progress callback (WithOnProgress) and done run on the
+// Watcher's poller (on the goroutine context.AfterFunc starts when ctx
+// ends, or on Close's), so they must return quickly and must not call
+// Close. Over a MultiPusher or a Source that does not push, a hundred
+// thousand WaitAsync waits cost no goroutine at all; over a Pusher each
+// still has its stream's forwarder. After Close it returns
+// ErrWatcherClosed and never calls done.
+func (w *Watcher) WaitAsync(ctx context.Context, id string, done func(*Job, error), opts ...Option) error {
+	cfg := w.cfg
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ctx, ob := startObserved(ctx, &cfg, w.src, id, true, w.push != nil || w.multi != nil)
+	wt := &watch{id: id, ctx: ctx, cfg: cfg}
+	wt.tr = newTracker(id, &wt.cfg)
+	aw := &asyncWait{w: w, done: done, ob: ob}
+	wt.async = aw
+	// Set up before the poller can see the wait: deliver reads them.
+	var pctx context.Context
+	if w.push != nil {
+		pctx, aw.cancel = context.WithCancel(ctx)
+	}
+	aw.stop = context.AfterFunc(ctx, func() {
+		send(wt, watchUpdate{err: &TimeoutError{Last: aw.lastJob(wt), Cause: ctx.Err()}})
+	})
+	if !w.add(wt) {
+		aw.stop()
+		if aw.cancel != nil {
+			aw.cancel()
+		}
+		return ErrWatcherClosed
+	}
+	if wt.isClosed() { // ctx had ended already
+		w.remove(wt)
+		return nil
+	}
+	if w.push != nil {
+		if ch, err := w.push.Changes(pctx, id); err == nil {
+			wt.setPushing(true)
+			go w.forward(pctx, wt, ch)
+		}
+	}
+	w.kick()
+	return nil
+}
+
+func (aw *asyncWait) lastJob(wt *watch) *Job {
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	return aw.last
+}
+
+// deliver hands u to the wait's callbacks; after the final update the
+// wait leaves the Watcher and done is called.
+func (aw *asyncWait) deliver(wt *watch, u watchUpdate) {
+	wt.mu.Lock()
+	if wt.closed {
+		wt.mu.Unlock()
+		return
+	}
+	final := u.err != nil || u.final
+	if final {
+		wt.closed = true
+	}
+	if u.job != nil {
+		aw.last = u.job
+	}
+	last := aw.last
+	wt.mu.Unlock()
+	if u.job != nil && u.err == nil {
+		aw.ob.snapshot(u.job, u.via, u.at)
+		if wt.cfg.onProgress != nil {
+			wt.cfg.onProgress(u.job)
+		}
+	}
+	if !final {
+		return
+	}
+	aw.stop()
+	if aw.cancel != nil {
+		aw.cancel()
+	}
+	if u.err != nil {
+		aw.ob.arrived(u.via, u.at)
+	}
+	aw.w.remove(wt)
+	aw.ob.end(last, u.err)
+	aw.done(last, u.err)
 }
 
 // forward hands wt's pushed snapshots to the poller until pctx ends. When
@@ -293,10 +407,14 @@ func (w *Watcher) Close() error {
 	}
 	w.closed = true
 	cancel, done, running := w.cancel, w.done, w.running
+	pending := make([]*watch, 0, len(w.watches))
 	for wt := range w.watches {
-		send(wt, watchUpdate{err: ErrWatcherClosed})
+		pending = append(pending, wt)
 	}
 	w.mu.Unlock()
+	for _, wt := range pending {
+		send(wt, watchUpdate{err: ErrWatcherClosed})
+	}
 	if running {
 		cancel()
 		<-done
@@ -336,6 +454,10 @@ func (w *Watcher) kick() {
 // send delivers u, replacing an unread non-final update. After a final
 // update nothing more is sent.
 func send(wt *watch, u watchUpdate) {
+	if wt.async != nil {
+		wt.async.deliver(wt, u)
+		return
+	}
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
 	if wt.closed {

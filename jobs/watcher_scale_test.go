@@ -181,3 +181,68 @@ func TestWaitFollowsAMultiPusher(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "x", job.ID)
 }
+
+func TestWatcherWaitAsyncNeedsNoGoroutinePerWait(t *testing.T) {
+	const n = 2000
+	clk := sim.NewClock(sim.Epoch)
+	src := newMemSource(clk)
+	for i := range n {
+		src.add(&spec{id: fmt.Sprintf("job-%04d", i), dur: time.Duration(1+i%5) * time.Minute})
+	}
+	w := jobs.NewWatcher(src, jobs.WithClock(clk), jobs.WithInterval(time.Second, 10*time.Second))
+	defer w.Close()
+	g0 := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	errs := map[string]error{}
+	var progress atomic.Int64
+	for i := range n {
+		id := fmt.Sprintf("job-%04d", i)
+		wg.Add(1)
+		err := w.WaitAsync(context.Background(), id, func(job *jobs.Job, err error) {
+			defer wg.Done()
+			if err == nil && (job == nil || !job.TreeDone() || job.ID != id) {
+				err = fmt.Errorf("%s: not done: %+v", id, job)
+			}
+			mu.Lock()
+			errs[id] = err
+			mu.Unlock()
+		}, jobs.WithOnProgress(func(*jobs.Job) { progress.Add(1) }))
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine()-g0, 2, "the poller (and a fetch), nothing per wait")
+	stepUntilDone(clk, &wg)
+	require.Len(t, errs, n)
+	for id, err := range errs {
+		require.NoError(t, err, id)
+	}
+	assert.Greater(t, progress.Load(), int64(n), "progress callbacks ran")
+	assert.Zero(t, w.Watching())
+}
+
+func TestWatcherWaitAsyncEndsWithItsContextAndWithClose(t *testing.T) {
+	src := newMemSource(autoClock())
+	src.add(&spec{id: "x", dur: time.Hour})
+	w := jobs.NewWatcher(src, jobs.WithClock(stuckClock{make(chan time.Time)}))
+	got := make(chan error, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, w.WaitAsync(ctx, "x", func(_ *jobs.Job, err error) { got <- err }))
+	require.NoError(t, w.WaitAsync(context.Background(), "x", func(_ *jobs.Job, err error) { got <- err }))
+	cancel()
+	err := <-got
+	var te *jobs.TimeoutError
+	require.ErrorAs(t, err, &te)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, w.Close())
+	require.ErrorIs(t, <-got, jobs.ErrWatcherClosed)
+	require.ErrorIs(t, w.WaitAsync(context.Background(), "x", func(*jobs.Job, error) { t.Error("called after Close") }), jobs.ErrWatcherClosed)
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	w2 := jobs.NewWatcher(src, jobs.WithClock(stuckClock{make(chan time.Time)}))
+	defer w2.Close()
+	require.NoError(t, w2.WaitAsync(done, "x", func(_ *jobs.Job, err error) { got <- err }))
+	require.ErrorIs(t, <-got, context.Canceled, "a context that had ended already")
+	for w2.Watching() > 0 {
+		runtime.Gosched()
+	}
+}
