@@ -72,6 +72,12 @@ type Files struct {
 	closed    bool
 	quit      chan struct{}
 	wg        sync.WaitGroup
+
+	// Where file contents and buffered downloads live: spoolMemory bytes
+	// each in memory (sim.DefaultSpoolMemory when 0), the rest in
+	// temporary files in spoolDir (os.TempDir() when empty).
+	spoolMemory int64
+	spoolDir    string
 }
 
 type download struct {
@@ -95,6 +101,9 @@ func NewFiles(b *Backend) *Files {
 		config: DefaultConfigDatabase(),
 	}
 	f.registerMethods()
+	// The backend closing closes the file side too, so no temporary file
+	// outlives the fake.
+	context.AfterFunc(b.ctx, f.Close)
 	return f
 }
 
@@ -107,7 +116,9 @@ func (f *Files) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/_download/", f.serveDownload)
 }
 
-// Close closes every pipe, so no job stays blocked on a transfer.
+// Close closes every pipe, so no job stays blocked on a transfer, and
+// removes the fake filesystem's files and the buffered downloads with
+// their temporary files. The Backend closing closes its Files too.
 func (f *Files) Close() {
 	f.mu.Lock()
 	if f.closed {
@@ -120,6 +131,7 @@ func (f *Files) Close() {
 	for id, d := range f.downloads {
 		timers = append(timers, d.timer)
 		delete(f.downloads, id)
+		d.pipe.closeRead(errBrokenPipe)
 	}
 	for _, p := range f.outputs {
 		p.closeRead(errBrokenPipe)
@@ -127,6 +139,7 @@ func (f *Files) Close() {
 	for _, s := range f.inputs {
 		s.close(errJobEnded)
 	}
+	f.closeFilesLocked()
 	f.mu.Unlock()
 	for _, t := range timers {
 		t.Stop()
@@ -259,7 +272,7 @@ func (f *Files) slow(ctx context.Context) error {
 func (f *Files) startDownload(cred *Credentials, method string, args []json.RawMessage, filename string, buffered bool) (int, string, error) {
 	var pipe outPipe
 	if buffered {
-		pipe = &filePipe{}
+		pipe = newFilePipe(f.newSpool())
 	} else {
 		pipe = newSyncPipe()
 	}
