@@ -71,6 +71,7 @@ type Files struct {
 	reboots   int
 	closed    bool
 	quit      chan struct{}
+	done      chan struct{} // closed when Close has finished
 	wg        sync.WaitGroup
 
 	// Where file contents and buffered downloads live: spoolMemory bytes
@@ -97,7 +98,7 @@ func NewFiles(b *Backend) *Files {
 		b: b, env: b.Env(),
 		downloads: map[int]*download{}, outputs: map[int]outPipe{}, inputs: map[int]*inputSet{},
 		awaiting: map[int]*JobRun{},
-		changed:  make(chan struct{}), fs: map[string]*fsFile{}, quit: make(chan struct{}),
+		changed:  make(chan struct{}), fs: map[string]*fsFile{}, quit: make(chan struct{}), done: make(chan struct{}),
 		config: DefaultConfigDatabase(),
 	}
 	f.registerMethods()
@@ -118,14 +119,17 @@ func (f *Files) Register(mux *http.ServeMux) {
 
 // Close closes every pipe, so no job stays blocked on a transfer, and
 // removes the fake filesystem's files and the buffered downloads with
-// their temporary files. The Backend closing closes its Files too.
+// their temporary files. The Backend closing closes its Files too; a
+// Close while another is under way waits for it.
 func (f *Files) Close() {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
+		<-f.done // a Close under way (the Backend's) finishes first
 		return
 	}
 	f.closed = true
+	defer close(f.done)
 	close(f.quit)
 	var timers []*sim.Timer
 	for id, d := range f.downloads {
@@ -145,6 +149,16 @@ func (f *Files) Close() {
 		t.Stop()
 	}
 	f.wg.Wait()
+}
+
+// SetSpool sets where file contents and buffered downloads live from now
+// on: up to memory bytes each in memory (sim.DefaultSpoolMemory when
+// memory <= 0), the rest in temporary files in dir (os.TempDir() when
+// empty). Files already stored stay where they are.
+func (f *Files) SetSpool(memory int64, dir string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.spoolMemory, f.spoolDir = memory, dir
 }
 
 // PendingDownloads is how many download jobs wait for their GET.

@@ -58,6 +58,8 @@ type fsContent struct {
 
 // newSpool is an empty spool for a file or a buffered download.
 func (f *Files) newSpool() *sim.Spool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return sim.NewSpool(f.spoolMemory, f.spoolDir)
 }
 
