@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/longrun/longrun/fake/fakecmd"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -180,25 +182,25 @@ func TestStartAnswerAndShutDownOnSIGTERM(t *testing.T) {
 func TestBadFlagsAndListenFailure(t *testing.T) {
 	var stderr bytes.Buffer
 	for _, args := range [][]string{{"-speed", "-1"}, {"-log-level", "loud"}, {"extra"}, {"-nope"}} {
-		_, err := parseFlags(args, &stderr)
+		_, err := fakecmd.ParseFlags("longrun-fake", args, &stderr)
 		assert.Error(t, err, "%q", args)
 	}
-	_, err := parseFlags([]string{"-h"}, &stderr)
+	_, err := fakecmd.ParseFlags("longrun-fake", []string{"-h"}, &stderr)
 	assert.ErrorIs(t, err, flag.ErrHelp)
-	cfg, err := parseFlags(nil, &stderr)
+	cfg, err := fakecmd.ParseFlags("longrun-fake", nil, &stderr)
 	require.NoError(t, err)
-	assert.Len(t, cfg.token, 32, "a random control token by default")
-	assert.Equal(t, "127.0.0.1:8088", cfg.addr)
+	assert.Len(t, cfg.Token, 32, "a random control token by default")
+	assert.Equal(t, "127.0.0.1:8088", cfg.Addr)
 
 	// A port in use is an error from run, not a panic.
 	s := start(t, "-speed", "0")
-	cfg.addr = strings.TrimPrefix(s.url, "http://")
-	err = run(context.Background(), cfg, io.Discard, io.Discard)
+	cfg.Addr = strings.TrimPrefix(s.url, "http://")
+	err = fakecmd.Run(context.Background(), cfg, io.Discard, io.Discard)
 	assert.ErrorContains(t, err, "listen")
-	cfg.addr, cfg.seedFile = "127.0.0.1:0", filepath.Join(t.TempDir(), "missing.json")
-	assert.Error(t, run(context.Background(), cfg, io.Discard, io.Discard))
-	cfg.seedFile, cfg.truenasVersion = "", "1.0"
-	assert.ErrorContains(t, run(context.Background(), cfg, io.Discard, io.Discard), "25.10")
+	cfg.Addr, cfg.SeedFile = "127.0.0.1:0", filepath.Join(t.TempDir(), "missing.json")
+	assert.Error(t, fakecmd.Run(context.Background(), cfg, io.Discard, io.Discard))
+	cfg.SeedFile, cfg.TrueNASVersion = "", "1.0"
+	assert.ErrorContains(t, fakecmd.Run(context.Background(), cfg, io.Discard, io.Discard), "25.10")
 }
 
 func TestSeedFlag(t *testing.T) {
