@@ -303,6 +303,12 @@ func (f *Files) startDownload(cred *Credentials, method string, args []json.RawM
 	}
 	d := &download{job: job, pipe: pipe, buffered: buffered}
 	f.mu.Lock()
+	if f.closed {
+		// The fake is closing: nothing will fetch it, nothing may stay.
+		f.mu.Unlock()
+		pipe.closeRead(errBrokenPipe)
+		return 0, "", errJobEnded
+	}
 	f.downloads[id] = d
 	f.mu.Unlock()
 	d.timer = f.env.Clock.AfterFunc(keep, func() { f.expire(id) })
