@@ -13,7 +13,7 @@ import (
 
 	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/freezer"
-	"github.com/longrun/longrun/internal/freezertest"
+	"github.com/longrun/longrun/testutil/freezertest"
 )
 
 // debianPython is the interpreter Debian's python3-freezer-api and

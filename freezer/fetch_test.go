@@ -11,8 +11,8 @@ import (
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/freezer"
-	"github.com/longrun/longrun/internal/freezertest"
 	"github.com/longrun/longrun/rest"
+	"github.com/longrun/longrun/testutil/freezertest"
 )
 
 // inFlight counts requests: all of them, those under way, and the most

@@ -4,9 +4,10 @@ import (
 	"testing"
 
 	"github.com/longrun/longrun/fake"
+	ffake "github.com/longrun/longrun/fake/freezer"
 	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/freezer"
-	"github.com/longrun/longrun/internal/freezertest"
+	"github.com/longrun/longrun/testutil/freezertest"
 )
 
 func fakeTarget(t *testing.T, v freezer.APIVersion) (*fake.Server, freezertest.Target) {
@@ -17,7 +18,7 @@ func fakeTarget(t *testing.T, v freezer.APIVersion) (*fake.Server, freezertest.T
 	}
 	return srv, freezertest.Target{
 		BaseURL: srv.URL(), Token: tok, Version: v, ProjectID: sim.DefaultUsers()[0].Project,
-		Agent: true, Clock: srv.Clock(), SetResult: srv.Freezer().SetResult,
+		Agent: true, Clock: srv.Clock(), SetResult: func(id, r string) { srv.Freezer().SetResult(id, ffake.Result(r)) },
 	}
 }
 

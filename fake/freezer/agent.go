@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-
-	fz "github.com/longrun/longrun/freezer"
 )
 
 // The simulated Freezer scheduler agent (openstack/freezer
@@ -105,7 +103,7 @@ func (b *Backend) pickup(id string) {
 			if j.timer != nil {
 				j.timer.Stop()
 			}
-			j.timer = b.env.Clock.AfterFunc(PickupDelay, func() { b.finish(id, fz.ResultAborted) })
+			j.timer = b.env.Clock.AfterFunc(PickupDelay, func() { b.finish(id, ResultAborted) })
 		}
 	}
 }
@@ -121,7 +119,7 @@ func (b *Backend) scheduleLocked(j *job, sched map[string]any, first bool) {
 	var at time.Time
 	date, _ := sched["schedule_date"].(string)
 	interval, _ := sched["schedule_interval"].(string)
-	_, isInterval := fz.ParseInterval(interval)
+	_, isInterval := parseInterval(interval)
 	hasCron := false
 	for _, k := range []string{"schedule_year", "schedule_month", "schedule_day", "schedule_week", "schedule_day_of_week", "schedule_hour", "schedule_minute", "schedule_second"} {
 		if _, ok := sched[k]; ok {
@@ -141,7 +139,7 @@ func (b *Backend) scheduleLocked(j *job, sched map[string]any, first bool) {
 		if first {
 			at = now.Add(StartDelay)
 		} else {
-			secs, _ := fz.ParseInterval(interval)
+			secs, _ := parseInterval(interval)
 			at = now.Add(time.Duration(secs) * time.Second)
 		}
 	case hasCron:
@@ -189,7 +187,7 @@ func (b *Backend) run(id string) {
 	if acts, ok := j.doc["job_actions"].([]any); ok && len(acts) > 0 {
 		n = len(acts)
 	}
-	res := fz.ResultSuccess
+	res := ResultSuccess
 	if r, ok := b.results[id]; ok {
 		res = r
 	}
@@ -197,7 +195,7 @@ func (b *Backend) run(id string) {
 }
 
 // finish ends job id's run with res.
-func (b *Backend) finish(id string, res fz.Result) {
+func (b *Backend) finish(id string, res Result) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	j, sched := b.live(id)
@@ -211,13 +209,13 @@ func (b *Backend) finish(id string, res fz.Result) {
 	// shows a scheduled job with its last run's pid).
 	ev, _ := sched["event"].(string)
 	interval, _ := sched["schedule_interval"].(string)
-	_, recurring := fz.ParseInterval(interval)
+	_, recurring := parseInterval(interval)
 	date, _ := sched["schedule_date"].(string)
 	if date != "" {
 		recurring = false
 	}
 	switch {
-	case ev == "stop" || ev == "abort" || res == fz.ResultAborted:
+	case ev == "stop" || ev == "abort" || res == ResultAborted:
 		sched["event"] = ""
 		sched["status"] = "completed"
 		j.agent = agentStopped

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/fake/sim"
-	fz "github.com/longrun/longrun/freezer"
 )
 
 // Agent timings on the fake clock.
@@ -43,7 +42,7 @@ type Backend struct {
 	order    []string // insertion order, as the SQL table lists
 	tokens   map[string]token
 	actions  map[string]map[string]any // user/action_id -> freezer_action
-	results  map[string]fz.Result      // job id -> scripted result of its next runs
+	results  map[string]Result         // job id -> scripted result of its next runs
 	duration time.Duration
 	pid      int64
 	closed   bool
@@ -70,7 +69,7 @@ const (
 // New returns a Backend on env.
 func New(env *sim.Env) *Backend {
 	return &Backend{env: env, jobs: map[string]*job{}, tokens: map[string]token{},
-		actions: map[string]map[string]any{}, results: map[string]fz.Result{}, duration: DefaultActionDuration, pid: 4100}
+		actions: map[string]map[string]any{}, results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
 }
 
 // Register mounts /v1/, /v2/ and /v3 on mux.
@@ -102,7 +101,7 @@ func (b *Backend) Close() {
 
 // SetResult scripts the result of job id's next runs (success, fail or
 // aborted); the default is success.
-func (b *Backend) SetResult(id string, r fz.Result) {
+func (b *Backend) SetResult(id string, r Result) {
 	b.mu.Lock()
 	b.results[id] = r
 	b.mu.Unlock()
@@ -377,7 +376,7 @@ func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
 		return
 	}
 	if limit == 0 {
-		limit = fz.DefaultLimit
+		limit = defaultLimit
 	}
 	body, ok := readBody(w, r)
 	if !ok {
@@ -536,9 +535,9 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 // actionRules is freezer-api's action_schema properties (freezer_action's
 // keys and action_id, user_id, project_id, checked on the action itself).
 var actionRules = append(append([]rule(nil), freezerActionRules...),
-	rule{name: "action_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
-	rule{name: "user_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
-	rule{name: "project_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
+	rule{name: "action_id", typ: "string", re: idRE, pysrc: pyID},
+	rule{name: "user_id", typ: "string", re: idRE, pysrc: pyID},
+	rule{name: "project_id", typ: "string", re: idRE, pysrc: pyID},
 )
 
 func sameAction(stored map[string]any, fa any) bool {

@@ -32,7 +32,7 @@ func ExampleBackend_SetResult() {
 		fmt.Println(err)
 		return
 	}
-	srv.Freezer().SetResult(id, fz.ResultFail)
+	srv.Freezer().SetResult(id, freezer.ResultFail)
 	start := srv.Clock().Now()
 	_, err = c.Run(ctx, id, jobs.WithClock(srv.Clock()))
 	fmt.Println("failed:", errors.Is(err, jobs.ErrJobFailed))

@@ -36,7 +36,7 @@ type Target struct {
 	// Clock is what waits sleep on (the fake's clock), nil for wall time.
 	Clock jobs.Clock
 	// SetResult scripts a job's next result (fake only).
-	SetResult func(id string, r freezer.Result)
+	SetResult func(id string, r string)
 	// SkipEvents names why events cannot run here ("" runs them).
 	SkipEvents string
 }
@@ -580,7 +580,7 @@ func Wait(t *testing.T, tg Target) {
 	// A failing run.
 	if tg.SetResult != nil {
 		id2 := created(t, c, "")
-		tg.SetResult(id2, freezer.ResultFail)
+		tg.SetResult(id2, string(freezer.ResultFail))
 		last, err := c.Run(ctx, id2, opts...)
 		var fe *jobs.FailedError
 		if !errors.As(err, &fe) || !errors.Is(err, jobs.ErrJobFailed) || errors.Is(err, jobs.ErrJobAborted) || last.RawState != "completed/fail" {
