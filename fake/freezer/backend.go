@@ -155,10 +155,7 @@ func hexID() string {
 
 // writeJSON writes v as the falcon app does: application/json.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		code, data = http.StatusInternalServerError, []byte(`{"title": "500 Internal Server Error"}`)
-	}
+	data := pyDumps(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(data)
@@ -167,9 +164,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // falconError writes {"title", "description"} (description omitted when
 // empty), as falcon renders an HTTPError.
 func falconError(w http.ResponseWriter, code int, title, desc string) {
-	body := map[string]any{"title": title}
+	body := obj{{"title", title}}
 	if desc != "" {
-		body["description"] = desc
+		body = append(body, kv{"description", desc})
 	}
 	w.Header().Set("Vary", "Accept")
 	writeJSON(w, code, body)
@@ -333,6 +330,19 @@ func (j *job) render() map[string]any {
 	return out
 }
 
+// jobOrder is a rendered job in the SQL backend's key order (get_job
+// builds job_id, project_id, user_id, job_schedule, client_id, session_id,
+// session_tag, description, job_actions).
+func jobOrder(m map[string]any) obj {
+	out := make(obj, 0, len(topOrder))
+	for _, k := range topOrder {
+		if v, ok := m[k]; ok {
+			out = append(out, kv{k, v})
+		}
+	}
+	return out
+}
+
 // stored keeps the columns the SQL backend stores, with its defaults.
 func stored(doc map[string]any) map[string]any {
 	out := map[string]any{
@@ -405,7 +415,11 @@ func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
 	} else {
 		out = filterSearch(all, search, offset, limit)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+	docs := make([]obj, len(out))
+	for i, d := range out {
+		docs[i] = jobOrder(d)
+	}
+	writeJSON(w, http.StatusOK, obj{{"jobs", docs}})
 }
 
 func (b *Backend) get(w http.ResponseWriter, sc scope, id string) {
@@ -418,7 +432,7 @@ func (b *Backend) get(w http.ResponseWriter, sc scope, id string) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	doc := j.render()
+	doc := jobOrder(j.render())
 	b.mu.Unlock()
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -626,7 +640,7 @@ func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
 	b.order = append(b.order, id)
 	b.autostartLocked(j)
 	b.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"job_id": id})
+	writeJSON(w, http.StatusCreated, obj{{"job_id", id}})
 }
 
 func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id string) {
@@ -666,7 +680,7 @@ func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id str
 		}
 	}
 	b.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"job_id": id, "version": 0})
+	writeJSON(w, http.StatusOK, obj{{"job_id", id}, {"version", 0}})
 }
 
 func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id string) {
@@ -690,7 +704,7 @@ func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id s
 		b.order = append(b.order, id)
 	}
 	b.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"job_id": id, "version": id})
+	writeJSON(w, http.StatusCreated, obj{{"job_id", id}, {"version", id}})
 }
 
 func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id string) {
@@ -732,5 +746,5 @@ func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id str
 		b.pickupLocked(j)
 	}
 	b.mu.Unlock()
-	writeJSON(w, http.StatusAccepted, map[string]any{"result": result})
+	writeJSON(w, http.StatusAccepted, obj{{"result", result}})
 }

@@ -86,27 +86,27 @@ func TestHTTPRefusals(t *testing.T) {
 		code               int
 		want, allow        string
 	}{
-		{"PUT", "/v1/jobs", "", 405, `{"title":"405 Method Not Allowed"}`, "GET, POST, OPTIONS"},
-		{"PUT", "/v1/jobs/x", "", 405, `{"title":"405 Method Not Allowed"}`, "DELETE, GET, PATCH, POST, OPTIONS"},
-		{"GET", "/v2/p/jobs/x/event", "", 405, `{"title":"405 Method Not Allowed"}`, "POST, OPTIONS"},
-		{"GET", "/v1/nothing", "", 404, `{"title":"404 Not Found"}`, ""},
-		{"GET", "/v1/jobs?limit=abc", "", 400, `{"description":"The \"limit\" parameter is invalid. The value must be an integer.","title":"Invalid parameter"}`, ""},
-		{"GET", "/v1/jobs", `[1]`, 500, `{"title":"500 Internal Server Error"}`, ""},
-		{"GET", "/v1/jobs", `{"match": "x"}`, 500, `{"title":"500 Internal Server Error"}`, ""},
-		{"POST", "/v1/jobs", `[1]`, 500, `{"title":"500 Internal Server Error"}`, ""},
-		{"POST", "/v1/jobs", `{"job_actions": {"a": 1}, "client_id": "n"}`, 500, `{"title":"500 Internal Server Error"}`, ""},
+		{"PUT", "/v1/jobs", "", 405, `{"title": "405 Method Not Allowed"}`, "GET, POST, OPTIONS"},
+		{"PUT", "/v1/jobs/x", "", 405, `{"title": "405 Method Not Allowed"}`, "DELETE, GET, PATCH, POST, OPTIONS"},
+		{"GET", "/v2/p/jobs/x/event", "", 405, `{"title": "405 Method Not Allowed"}`, "POST, OPTIONS"},
+		{"GET", "/v1/nothing", "", 404, `{"title": "404 Not Found"}`, ""},
+		{"GET", "/v1/jobs?limit=abc", "", 400, `{"title": "Invalid parameter", "description": "The \"limit\" parameter is invalid. The value must be an integer."}`, ""},
+		{"GET", "/v1/jobs", `[1]`, 500, `{"title": "500 Internal Server Error"}`, ""},
+		{"GET", "/v1/jobs", `{"match": "x"}`, 500, `{"title": "500 Internal Server Error"}`, ""},
+		{"POST", "/v1/jobs", `[1]`, 500, `{"title": "500 Internal Server Error"}`, ""},
+		{"POST", "/v1/jobs", `{"job_actions": {"a": 1}, "client_id": "n"}`, 500, `{"title": "500 Internal Server Error"}`, ""},
 		{"POST", "/v1/jobs", `{"a": 1} {"b": 2}`, 753, `{"title": "Malformed JSON"}`, ""},
-		{"POST", "/v1/jobs", job + `, "action_defaults": 5}`, 400, `{"description":"action_defaults shouldbe a dictionary","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"max_retries": 1}]}`, 400, `{"description":"'freezer_action' is a required property","title":"Bad request format"}`, ""},
-		{"PATCH", "/v1/jobs/x", `{"session_name": "s"}`, 500, `{"description":"sql operation failed Invalid expression type: 'session_name'","title":"Internal Storage Error"}`, ""},
-		{"POST", "/v1/jobs/x/event", `{"start": null, "pause": null}`, 400, `{"description":"'job_actions' is a required property","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs/x/event", `{"pause": null, "start": null}`, 400, `{"description":"Bad Action Method","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs/x/event", `[1]`, 400, `{"description":"Bad event request format","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"event": 5}}`, 400, `{"description":"5 is not of type 'string'","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"b": 1, "a": 2}}`, 400, `{"description":"Additional properties are not allowed ('a', 'b' were unexpected)","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", job + `, "action_defaults": 5}`, 400, `{"title": "Bad request format", "description": "action_defaults shouldbe a dictionary"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"max_retries": 1}]}`, 400, `{"title": "Bad request format", "description": "'freezer_action' is a required property"}`, ""},
+		{"PATCH", "/v1/jobs/x", `{"session_name": "s"}`, 500, `{"title": "Internal Storage Error", "description": "sql operation failed Invalid expression type: 'session_name'"}`, ""},
+		{"POST", "/v1/jobs/x/event", `{"start": null, "pause": null}`, 400, `{"title": "Bad request format", "description": "'job_actions' is a required property"}`, ""},
+		{"POST", "/v1/jobs/x/event", `{"pause": null, "start": null}`, 400, `{"title": "Bad request format", "description": "Bad Action Method"}`, ""},
+		{"POST", "/v1/jobs/x/event", `[1]`, 400, `{"title": "Bad request format", "description": "Bad event request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"event": 5}}`, 400, `{"title": "Bad request format", "description": "5 is not of type 'string'"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"b": 1, "a": 2}}`, 400, `{"title": "Bad request format", "description": "Additional properties are not allowed ('a', 'b' were unexpected)"}`, ""},
 		{"POST", "/v1/jobs", `{"client_id": "it's bad", "job_actions": [], "job_schedule": {}}`, 400, "", ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "session_tag": 1.5}`, 400, `{"description":"1.5 is not of type 'integer'","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "b"}, "mandatory": "yes"}]}`, 400, `{"description":"'yes' is not of type 'boolean'","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "session_tag": 1.5}`, 400, `{"title": "Bad request format", "description": "1.5 is not of type 'integer'"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "b"}, "mandatory": "yes"}]}`, 400, `{"title": "Bad request format", "description": "'yes' is not of type 'boolean'"}`, ""},
 	}
 	for _, c := range cases {
 		code, h, body := admin.do(c.method, c.path, c.body)
@@ -164,7 +164,7 @@ func TestScopingAndDocuments(t *testing.T) {
 		t.Errorf("v1 list: %s", body)
 	}
 	_, _, body = admin.do("GET", "/v2/other/jobs", "")
-	if body != `{"jobs":[]}` {
+	if body != `{"jobs": []}` {
 		t.Errorf("other project: %s", body)
 	}
 	_, _, body = admin.do("GET", "/v1/jobs/"+v1, "")
@@ -176,7 +176,7 @@ func TestScopingAndDocuments(t *testing.T) {
 		t.Errorf("v1 document: %s", body)
 	}
 	_, _, body = admin.do("GET", "/v2/"+p+"/jobs/"+v2, "")
-	if !strings.Contains(body, `"project_id":"`+p+`"`) {
+	if !strings.Contains(body, `"project_id": "`+p+`"`) {
 		t.Errorf("v2 document: %s", body)
 	}
 	// Replace with the stored action: kept; with a changed action under
@@ -184,7 +184,7 @@ func TestScopingAndDocuments(t *testing.T) {
 	_ = json.Unmarshal([]byte(body), &d)
 	delete(d, "project_id")
 	same, _ := json.Marshal(d)
-	if code, _, out := admin.do("POST", "/v2/"+p+"/jobs/"+v2, string(same)); code != 201 || out != `{"job_id":"`+v2+`","version":"`+v2+`"}` {
+	if code, _, out := admin.do("POST", "/v2/"+p+"/jobs/"+v2, string(same)); code != 201 || out != `{"job_id": "`+v2+`", "version": "`+v2+`"}` {
 		t.Errorf("replace: %d %s", code, out)
 	}
 	d["job_actions"].([]any)[0].(map[string]any)["freezer_action"].(map[string]any)["mode"] = "mysql"
@@ -240,7 +240,7 @@ func TestAgentSchedules(t *testing.T) {
 	clk := srv.Clock()
 	clk.SetAuto(false)
 	start := func(id string) {
-		if code, _, body := admin.do("POST", "/v1/jobs/"+id+"/event", `{"start": null}`); code != 202 || body != `{"result":"success"}` {
+		if code, _, body := admin.do("POST", "/v1/jobs/"+id+"/event", `{"start": null}`); code != 202 || body != `{"result": "success"}` {
 			t.Fatalf("start: %d %s", code, body)
 		}
 	}

@@ -73,7 +73,7 @@ func (b *Backend) authenticate(r *http.Request) (sim.User, bool) {
 }
 
 func keystoneError(w http.ResponseWriter, code int, title, msg string) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "title": title, "message": msg}})
+	writeGoJSON(w, code, map[string]any{"error": map[string]any{"code": code, "title": title, "message": msg}})
 }
 
 func unauthorized(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +94,7 @@ func (b *Backend) keystoneVersion(w http.ResponseWriter, r *http.Request) {
 		keystoneError(w, http.StatusMethodNotAllowed, "Method Not Allowed", "The method is not allowed for the requested URL.")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"version": map[string]any{
+	writeGoJSON(w, http.StatusOK, map[string]any{"version": map[string]any{
 		"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
 		"links":       []any{map[string]any{"rel": "self", "href": baseURL(r) + "/v3/"}},
 		"media-types": []any{map[string]any{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}},
@@ -190,7 +190,7 @@ func (b *Backend) keystoneTokens(w http.ResponseWriter, r *http.Request) {
 		return out
 	}
 	w.Header().Set("X-Subject-Token", secret)
-	writeJSON(w, http.StatusCreated, map[string]any{"token": map[string]any{
+	writeGoJSON(w, http.StatusCreated, map[string]any{"token": map[string]any{
 		"methods":    id.Methods,
 		"user":       map[string]any{"id": user.ID, "name": user.Name, "domain": dom, "password_expires_at": nil},
 		"audit_ids":  []any{newSecret()[7:29]},
@@ -204,4 +204,13 @@ func (b *Backend) keystoneTokens(w http.ResponseWriter, r *http.Request) {
 			map[string]any{"id": "b4c0e5f3d7a25a1f9e3c2d1b0f9a8e7d", "type": "identity", "name": "keystone", "endpoints": endpoints(base + "/v3")},
 		},
 	}})
+}
+
+// writeGoJSON writes v as Keystone does (compact JSON, Go's key order is
+// as good as Keystone's, which sorts nothing but is not compared).
+func writeGoJSON(w http.ResponseWriter, code int, v any) {
+	data, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(data)
 }
