@@ -24,6 +24,7 @@ func fakeTarget(t *testing.T, v freezer.APIVersion) (*fake.Server, freezertest.T
 
 func TestScenariosFakeV1(t *testing.T) {
 	_, tg := fakeTarget(t, freezer.V1)
+	tg.SkipEvents = "the fake answers a v1 event as freezer-api 13's SQL backend does: 400 \"None is not of type 'string'\""
 	freezertest.Run(t, tg)
 }
 

@@ -204,6 +204,7 @@ func (b *Backend) finish(id string, res Result) {
 	}
 	j.timer = nil
 	sched["result"] = string(res)
+	b.endSessionLocked(j, res)
 	setNum(sched, "time_ended", b.env.Clock.Now().Unix())
 	// current_pid stays: the agent never clears it (the api-ref sample
 	// shows a scheduled job with its last run's pid).
@@ -224,5 +225,32 @@ func (b *Backend) finish(id string, res Result) {
 	default:
 		sched["status"] = "completed"
 		j.agent = agentStopped
+	}
+}
+
+// runSessionJobLocked is the agent running a job whose session start it
+// was granted: as a start event it sees at once.
+func (b *Backend) runSessionJobLocked(id string) {
+	j, sched := b.live(id)
+	if j == nil || j.agent != agentStopped {
+		return
+	}
+	sched["event"] = "start"
+	sched["status"] = ""
+	sched["result"] = ""
+	b.pickupLocked(j)
+}
+
+// endSessionLocked is the agent reporting a session job's end to its
+// session ({"end": {"job_id", "result"}}).
+func (b *Backend) endSessionLocked(j *job, res Result) {
+	sid, _ := j.doc["session_id"].(string)
+	if sid == "" {
+		return
+	}
+	for _, s := range b.sessions {
+		if s.id == sid && s.user == j.user {
+			b.endSessionJobLocked(s, j.id, string(res), b.env.Clock.Now().Unix())
+		}
 	}
 }

@@ -37,16 +37,20 @@ const (
 type Backend struct {
 	env *sim.Env
 
-	mu       sync.Mutex
-	jobs     map[string]*job
-	order    []string // insertion order, as the SQL table lists
-	tokens   map[string]token
-	actions  map[string]map[string]any // user/action_id -> freezer_action
-	results  map[string]Result         // job id -> scripted result of its next runs
-	duration time.Duration
-	pid      int64
-	closed   bool
-	auto     bool
+	mu      sync.Mutex
+	jobs    map[string]*job
+	order   []string // insertion order, as the SQL table lists
+	tokens  map[string]token
+	results map[string]Result // job id -> scripted result of its next runs
+
+	clients    []*client
+	actionRows []*action
+	sessions   []*session
+	backups    []*backup
+	duration   time.Duration
+	pid        int64
+	closed     bool
+	auto       bool
 }
 
 type job struct {
@@ -69,11 +73,14 @@ const (
 // New returns a Backend on env.
 func New(env *sim.Env) *Backend {
 	return &Backend{env: env, jobs: map[string]*job{}, tokens: map[string]token{},
-		actions: map[string]map[string]any{}, results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
+		results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
 }
 
 // Register mounts /v1/, /v2/ and /v3 on mux.
 func (b *Backend) Register(mux *http.ServeMux) {
+	mux.HandleFunc("/{$}", b.versions)
+	mux.HandleFunc("/v1", b.serveAPI)
+	mux.HandleFunc("/v2", b.serveAPI)
 	mux.HandleFunc("/v1/", b.serveAPI)
 	mux.HandleFunc("/v2/", b.serveAPI)
 	mux.HandleFunc("/v3", b.keystoneVersion)
@@ -275,11 +282,19 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if !acceptsJSON(r) {
+		notAcceptable(w)
+		return
+	}
 	sc := scope{user: u}
 	switch {
-	case parts[0] == "v1":
+	case parts[0] == "v1" || (parts[0] == "v2" && len(parts) == 1):
+		if len(parts) == 1 {
+			b.homeDoc(w, r, parts[0])
+			return
+		}
 		parts = parts[1:]
-	case parts[0] == "v2" && len(parts) >= 2:
+	case parts[0] == "v2":
 		p := parts[1]
 		sc.project = &p
 		parts = parts[2:]
@@ -287,8 +302,28 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 		falconError(w, http.StatusNotFound, "404 Not Found", "")
 		return
 	}
-	if len(parts) == 0 || parts[0] != "jobs" || len(parts) > 3 || (len(parts) == 3 && parts[2] != "event") {
+	if len(parts) == 0 || routeAllow(parts) == "" {
 		falconError(w, http.StatusNotFound, "404 Not Found", "")
+		return
+	}
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Allow", routeAllow(parts))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	switch parts[0] {
+	case "clients":
+		b.serveClients(w, r, sc, parts)
+		return
+	case "actions":
+		b.serveActions(w, r, sc, parts)
+		return
+	case "sessions":
+		b.serveSessions(w, r, sc, parts)
+		return
+	case "backups":
+		b.serveBackups(w, r, sc, parts)
 		return
 	}
 	switch {
@@ -307,14 +342,60 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 3 && r.Method == http.MethodPost:
 		b.event(w, r, sc, parts[1])
 	default:
-		allow := map[int]string{1: "GET, POST, OPTIONS", 2: "DELETE, GET, PATCH, POST, OPTIONS", 3: "POST, OPTIONS"}[len(parts)]
-		w.Header().Set("Allow", allow)
-		if r.Method == http.MethodOptions {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
+		methodNotAllowed(w, r, parts)
 	}
+}
+
+// routeAllow is the methods a route answers, as falcon lists them in
+// Allow (without OPTIONS); "" for no route.
+func routeAllow(parts []string) string {
+	coll := map[string]string{"jobs": "GET, POST", "clients": "GET, POST", "actions": "GET, POST", "sessions": "GET, POST", "backups": "GET, POST"}
+	item := map[string]string{"jobs": "DELETE, GET, PATCH, POST", "clients": "DELETE, GET", "actions": "DELETE, GET, PATCH, POST", "sessions": "DELETE, GET, PATCH, POST", "backups": "DELETE, GET"}
+	switch {
+	case len(parts) == 1:
+		return coll[parts[0]]
+	case len(parts) == 2:
+		return item[parts[0]]
+	case len(parts) == 3 && parts[0] == "jobs" && parts[2] == "event":
+		return "POST"
+	case len(parts) == 3 && parts[0] == "sessions" && parts[2] == "action":
+		return "POST"
+	case len(parts) == 4 && parts[0] == "sessions" && parts[2] == "jobs":
+		return "DELETE, PUT"
+	}
+	return ""
+}
+
+// methodNotAllowed is falcon's 405 for a route without the method.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, parts []string) {
+	w.Header().Set("Allow", routeAllow(parts)+", OPTIONS")
+	falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
+}
+
+// acceptsJSON is falcon's req.client_accepts_json, which the API's
+// RequireJSON middleware checks first.
+func acceptsJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch strings.ToLower(strings.TrimSpace(mt)) {
+		case "*/*", "application/*", "application/json":
+			return true
+		}
+	}
+	return false
+}
+
+// notAcceptable is falcon's HTTPNotAcceptable, rendered as XML because
+// the client does not take JSON.
+func notAcceptable(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Vary", "Accept")
+	w.WriteHeader(http.StatusNotAcceptable)
+	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><error><title>Freezer-api only supports responses encoded as JSON.</title><link><text>Documentation related to this error</text><href>http://docs.examples.com/api/json</href><rel>help</rel></link></error>`))
 }
 
 // render is the document GET returns, in the SQL backend's shape.
@@ -500,6 +581,10 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 		doc["job_schedule"] = map[string]any{}
 	}
 	if raw, present := doc["job_actions"]; present {
+		if m, ok := raw.(map[string]any); ok && len(m) == 0 {
+			// Iterating an empty dict registers nothing: stored as {}.
+			return doc, 0, ""
+		}
 		acts, ok := raw.([]any)
 		if !ok {
 			return nil, http.StatusInternalServerError, ""
@@ -512,10 +597,9 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 				return nil, http.StatusInternalServerError, ""
 			}
 			aid, _ := am["action_id"].(string)
-			key := sc.user.ID + "/" + aid
 			if aid != "" {
-				if old, found := b.actions[key]; found {
-					if sameAction(old, am["freezer_action"]) {
+				if old := b.findActionLocked(sc, aid); old != nil {
+					if m, _ := old.meta.(map[string]any); sameAction(m, am["freezer_action"]) {
 						continue
 					}
 					am["action_id"] = ""
@@ -540,7 +624,9 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 				return nil, statusNoAction, ""
 			}
 			id, _ := am["action_id"].(string)
-			b.actions[sc.user.ID+"/"+id] = deepCopy(am["freezer_action"]).(map[string]any)
+			if code, msg := b.addActionLocked(sc, id, am); code != 0 {
+				return nil, code, msg
+			}
 		}
 	}
 	return doc, 0, ""
@@ -577,6 +663,10 @@ func answer(w http.ResponseWriter, code int, msg string) {
 	if code == statusNoAction {
 		falconError(w, http.StatusInternalServerError, "Internal Storage Error",
 			"Mysql operation failed (sqlite3.IntegrityError) NOT NULL constraint failed: actions.action")
+		return
+	}
+	if code == http.StatusInternalServerError && msg != "" {
+		falconError(w, code, "Internal Storage Error", msg)
 		return
 	}
 	if code == http.StatusInternalServerError {
@@ -736,6 +826,13 @@ func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id str
 		j.doc["job_schedule"] = sched
 	}
 	result := ev + " already requested"
+	if sched["event"] != ev && sc.project == nil {
+		// The SQL backend writes the event back with the whole document,
+		// whose project_id is null on v1, and its schema refuses that.
+		b.mu.Unlock()
+		badRequest(w, "None is not of type 'string'")
+		return
+	}
 	if sched["event"] != ev {
 		sched["event"] = ev
 		if ev == "start" {
@@ -747,4 +844,66 @@ func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id str
 	}
 	b.mu.Unlock()
 	writeJSON(w, http.StatusAccepted, obj{{"result", result}})
+}
+
+// homeDoc is the json-home document freezer-api serves at /v1 and /v2.
+func (b *Backend) homeDoc(w http.ResponseWriter, r *http.Request, version string) {
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Allow", "GET")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, OPTIONS")
+		falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
+		return
+	}
+	vars := `
+                "backup_id": "param/backup_id"`
+	tmpl := "/v1/backups/{backup_id}"
+	if version == "v2" {
+		vars = `
+                "project_id": "param/project_id",
+                "backup_id": "param/backup_id"`
+		tmpl = "/v2/{project_id}/backups/{backup_id}"
+	}
+	doc := `{
+    "resources": {
+        "rel/backups": {
+            "href-template": "` + tmpl + `",
+            "href-vars": {` + vars + `
+            },
+            "hints": {
+                "allow": [
+                    "GET"
+                ],
+                "formats": {
+                    "application/json": {}
+                }
+            }
+        }
+    }
+}`
+	w.Header().Set("Content-Type", "application/json-home")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(doc))
+}
+
+// versions is the version document freezer-api's VersionNegotiator
+// answers at / (300 Multiple Choices). freezer-api 13 lists v1 alone when
+// enable_v1_api is set and v2 alone otherwise; the fake serves both and
+// lists both.
+func (b *Backend) versions(w http.ResponseWriter, r *http.Request) {
+	if !acceptsJSON(r) {
+		notAcceptable(w)
+		return
+	}
+	base := baseURL(r) + "/"
+	doc := obj{{"versions", []obj{
+		{{"id", "v2"}, {"status", "CURRENT"}, {"updated", "2018-02-21T13:30:00"}, {"links", []obj{{{"href", base + "v2/"}, {"rel", "self"}}}}},
+		{{"id", "v1"}, {"status", "DEPRECATED"}, {"updated", "2018-02-21T13:30:00"}, {"links", []obj{{{"href", base + "v1/"}, {"rel", "self"}}}}},
+	}}}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusMultipleChoices)
+	_, _ = w.Write(pyDumps(doc))
 }

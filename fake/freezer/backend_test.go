@@ -240,51 +240,51 @@ func TestAgentSchedules(t *testing.T) {
 	clk := srv.Clock()
 	clk.SetAuto(false)
 	start := func(id string) {
-		if code, _, body := admin.do("POST", "/v1/jobs/"+id+"/event", `{"start": null}`); code != 202 || body != `{"result": "success"}` {
+		if code, _, body := admin.do("POST", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+id+"/event", `{"start": null}`); code != 202 || body != `{"result": "success"}` {
 			t.Fatalf("start: %d %s", code, body)
 		}
 	}
 	future := clk.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z")
 	past := clk.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05")
-	dated := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_date": "`+future+`"}}`)
-	late := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_date": "`+past+`"}}`)
-	cron := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_hour": "3"}}`)
-	every := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_interval": "10 minutes"}}`)
+	dated := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_date": "`+future+`"}}`)
+	late := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_date": "`+past+`"}}`)
+	cron := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_hour": "3"}}`)
+	every := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_interval": "10 minutes"}}`)
 	for _, id := range []string{dated, late, cron, every} {
 		start(id)
 	}
 	clk.Advance(time.Second)
 	want := map[string]string{dated: "scheduled", late: "completed", cron: "completed", every: "scheduled"}
 	for id, st := range want {
-		if s := admin.schedule("/v1/jobs/" + id); s["status"] != st || s["event"] != "" {
+		if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + id); s["status"] != st || s["event"] != "" {
 			t.Errorf("%s after pickup: %v, want %s", id, s, st)
 		}
 	}
 	clk.Advance(2 * time.Second) // the interval job starts
-	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "running" || s["time_started"] == -1.0 {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + every); s["status"] != "running" || s["time_started"] == -1.0 {
 		t.Errorf("interval job: %v", s)
 	}
 	clk.Advance(5 * time.Second)
-	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "scheduled" || s["result"] != "success" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + every); s["status"] != "scheduled" || s["result"] != "success" {
 		t.Errorf("interval job after its run: %v", s)
 	}
 	// Stop while scheduled: status stop, no more runs.
-	admin.do("POST", "/v1/jobs/"+every+"/event", `{"stop": null}`)
+	admin.do("POST", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+every+"/event", `{"stop": null}`)
 	clk.Advance(time.Second)
-	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "stop" || s["event"] != "" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + every); s["status"] != "stop" || s["event"] != "" {
 		t.Errorf("after stop: %v", s)
 	}
 	clk.Advance(time.Hour)
 	admin.token, _ = srv.Freezer().IssueToken("admin") // the old one expired
-	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "stop" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + every); s["status"] != "stop" {
 		t.Errorf("a stopped job ran: %v", s)
 	}
-	if s := admin.schedule("/v1/jobs/" + dated); s["status"] != "completed" || s["result"] != "success" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + dated); s["status"] != "completed" || s["result"] != "success" {
 		t.Errorf("dated job an hour later: %v", s)
 	}
 	// A deleted job's timers do nothing.
-	admin.do("POST", "/v1/jobs/"+every+"/event", `{"start": null}`)
-	admin.do("DELETE", "/v1/jobs/"+every, "")
+	admin.do("POST", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+every+"/event", `{"start": null}`)
+	admin.do("DELETE", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+every, "")
 	clk.Advance(time.Hour)
 	if _, ok := srv.Freezer().Job(every); ok {
 		t.Error("deleted job came back")
@@ -296,13 +296,13 @@ func TestAgentAutostart(t *testing.T) {
 	clk := srv.Clock()
 	clk.SetAuto(false)
 	srv.Freezer().SetAutostart(true)
-	id := admin.create("/v1/jobs", job+`}`)
-	stopped := admin.create("/v1/jobs", job+`, "job_schedule": {"status": "stop"}}`)
+	id := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`}`)
+	stopped := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"status": "stop"}}`)
 	clk.Advance(time.Second + 2*time.Second + 5*time.Second)
-	if s := admin.schedule("/v1/jobs/" + id); s["status"] != "completed" || s["result"] != "success" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + id); s["status"] != "completed" || s["result"] != "success" {
 		t.Errorf("autostarted job: %v", s)
 	}
-	if s := admin.schedule("/v1/jobs/" + stopped); s["status"] != "stop" || s["result"] != nil {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + stopped); s["status"] != "stop" || s["result"] != nil {
 		t.Errorf("stopped job ran: %v", s)
 	}
 }
@@ -314,16 +314,16 @@ func TestAgentRunDocument(t *testing.T) {
 	srv, admin, _ := newClient(t)
 	clk := srv.Clock()
 	clk.SetAuto(false)
-	id := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_interval": "1 minutes"}}`)
-	admin.do("POST", "/v1/jobs/"+id+"/event", `{"start": null}`)
+	id := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_interval": "1 minutes"}}`)
+	admin.do("POST", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+id+"/event", `{"start": null}`)
 	clk.Advance(freezer.PickupDelay + freezer.StartDelay + freezer.DefaultActionDuration)
-	s := admin.schedule("/v1/jobs/" + id)
+	s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + id)
 	if s["status"] != "scheduled" || s["result"] != "success" || s["current_pid"] == nil || s["time_ended"] == -1.0 {
 		t.Fatalf("after the first run: %v", s)
 	}
 	pid := s["current_pid"]
 	clk.Advance(time.Minute)
-	s = admin.schedule("/v1/jobs/" + id)
+	s = admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + id)
 	if s["status"] != "running" || s["result"] != "" || s["time_ended"] != -1.0 || s["current_pid"] == pid {
 		t.Errorf("second run under way: %v", s)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/freezer"
+	"github.com/longrun/longrun/fake/sim"
 	fz "github.com/longrun/longrun/freezer"
 	"github.com/longrun/longrun/jobs"
 )
@@ -18,7 +19,7 @@ func ExampleBackend_SetResult() {
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
 	tok, _ := srv.Freezer().IssueToken("admin")
-	c, err := fz.New(srv.URL(), fz.WithToken(tok))
+	c, err := fz.New(srv.URL(), fz.WithToken(tok), fz.WithAPIVersion(fz.V2), fz.WithProjectID(sim.DefaultUsers()[0].Project))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -60,7 +61,7 @@ func ExampleBackend_SetAutostart() {
 	srv.Clock().SetAuto(false)
 	srv.Freezer().SetAutostart(true)
 	tok, _ := srv.Freezer().IssueToken("admin")
-	c, err := fz.New(srv.URL(), fz.WithToken(tok))
+	c, err := fz.New(srv.URL(), fz.WithToken(tok), fz.WithAPIVersion(fz.V2), fz.WithProjectID(sim.DefaultUsers()[0].Project))
 	if err != nil {
 		fmt.Println(err)
 		return

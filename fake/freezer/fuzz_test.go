@@ -70,7 +70,7 @@ func FuzzJobsAPI(f *testing.F) {
 		if rec := serve("POST", "/v2/p1/jobs/j1", seed); rec.Code != 201 {
 			t.Fatalf("seed job: %d %s", rec.Code, rec.Body)
 		}
-		if rec := serve("POST", "/v1/jobs/j1/event", `{"start": null}`); rec.Code != 202 {
+		if rec := serve("POST", "/v2/p1/jobs/j1/event", `{"start": null}`); rec.Code != 202 {
 			t.Fatalf("seed start: %d %s", rec.Code, rec.Body)
 		}
 		env.Clock.Advance(freezer.PickupDelay)

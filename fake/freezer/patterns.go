@@ -22,6 +22,7 @@ var (
 	intervalRE  = regexp.MustCompile(`^(continuous|(` + pyDig + `+ +(weeks|days|hours|minutes|seconds)))` + pyTail)
 	dateRE      = regexp.MustCompile(`^(-?(?:[1-9][0-9]*)?[0-9]{4})-(1[0-2]|0[1-9])-(3[01]|0[1-9]|[12][0-9])T(2[0-3]|[01][0-9]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?(Z|[+-](?:2[0-3]|[01][0-9]):[0-5][0-9])?` + pyTail)
 	yearRE      = regexp.MustCompile(`^` + pyDig + `{4}` + pyTail)
+	hostnameRE  = regexp.MustCompile(`([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d])(\.([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d]))*`)
 	clientIDRE  = regexp.MustCompile(`^(?:(` + pyWord[:len(pyWord)-1] + `\-]+)_)?` +
 		`([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d])(\.([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d]))*` + pyTail)
 )

@@ -147,6 +147,9 @@ func Run(t *testing.T, tg Target) {
 		if !tg.Agent {
 			t.Skip("no scheduler agent runs jobs on this server")
 		}
+		if tg.SkipEvents != "" {
+			t.Skip(tg.SkipEvents)
+		}
 		Wait(t, tg)
 	})
 	t.Run("WaitOnAgentWrites", func(t *testing.T) {
