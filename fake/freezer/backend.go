@@ -43,6 +43,7 @@ type Backend struct {
 	tokens  map[string]token
 	results map[string]Result // job id -> scripted result of its next runs
 
+	gone       map[string]bool // table/id of soft-deleted rows: their ids stay taken
 	clients    []*client
 	actionRows []*action
 	sessions   []*session
@@ -57,6 +58,7 @@ type job struct {
 	id, user    string
 	project     *string // nil: created through v1 (null in documents)
 	doc         map[string]any
+	sh          *shape // the key order of doc's values, as they were sent
 	agent       agentState
 	timer       *sim.Timer
 	pickupTimer *sim.Timer
@@ -73,7 +75,7 @@ const (
 // New returns a Backend on env.
 func New(env *sim.Env) *Backend {
 	return &Backend{env: env, jobs: map[string]*job{}, tokens: map[string]token{},
-		results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
+		gone: map[string]bool{}, results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
 }
 
 // Register mounts /v1/, /v2/ and /v3 on mux.
@@ -193,14 +195,20 @@ const statusSyntaxError = 753
 // readBody reads a JSON body as freezer-api's json_body does: no body is
 // {}; bad JSON is 753 "Malformed JSON". ok is false when an answer was sent.
 func readBody(w http.ResponseWriter, r *http.Request) (any, bool) {
+	v, _, ok := readShaped(w, r)
+	return v, ok
+}
+
+// readShaped is readBody with the body's key order.
+func readShaped(w http.ResponseWriter, r *http.Request) (any, *shape, bool) {
 	data, ok := readRaw(w, r)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	if len(data) == 0 {
-		return map[string]any{}, true
+		return map[string]any{}, nil, true
 	}
-	return decode(data), true
+	return decode(data), shapeOf(data), true
 }
 
 // readRaw reads a body and answers 753 when it is not JSON; an empty body
@@ -424,6 +432,16 @@ func jobOrder(m map[string]any) obj {
 	return out
 }
 
+// ordered is a rendered job in the server's key order, its values in the
+// order they were sent.
+func (j *job) ordered(m map[string]any) obj {
+	out := jobOrder(m)
+	for i := range out {
+		out[i].v = ordered(out[i].v, j.sh.kid(out[i].k))
+	}
+	return out
+}
+
 // stored keeps the columns the SQL backend stores, with its defaults.
 func stored(doc map[string]any) map[string]any {
 	out := map[string]any{
@@ -479,27 +497,30 @@ func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
 		return
 	}
 	b.mu.Lock()
-	var all []map[string]any
+	var seen []*job
 	for _, id := range b.order {
 		if j := b.jobs[id]; j != nil && sc.sees(j) {
-			all = append(all, j.render())
+			seen = append(seen, j)
+		}
+	}
+	docs := []obj{}
+	if search == nil {
+		// LIMIT/OFFSET in SQL (a negative limit is no limit in SQLite):
+		// only the page is rendered.
+		start := max(offset, 0)
+		for i := start; i < len(seen) && (limit < 0 || i-start < limit); i++ {
+			docs = append(docs, seen[i].ordered(seen[i].render()))
+		}
+	} else {
+		all := make([]map[string]any, len(seen))
+		for i, j := range seen {
+			all[i] = j.render()
+		}
+		for _, i := range searchIndex(all, search, offset, limit, topOrder) {
+			docs = append(docs, seen[i].ordered(all[i]))
 		}
 	}
 	b.mu.Unlock()
-	out := []map[string]any{}
-	if search == nil {
-		// LIMIT/OFFSET in SQL (a negative limit is no limit in SQLite).
-		start := max(offset, 0)
-		for i := start; i < len(all) && (limit < 0 || i-start < limit); i++ {
-			out = append(out, all[i])
-		}
-	} else {
-		out = filterSearch(all, search, offset, limit)
-	}
-	docs := make([]obj, len(out))
-	for i, d := range out {
-		docs[i] = jobOrder(d)
-	}
 	writeJSON(w, http.StatusOK, obj{{"jobs", docs}})
 }
 
@@ -513,7 +534,7 @@ func (b *Backend) get(w http.ResponseWriter, sc scope, id string) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	doc := jobOrder(j.render())
+	doc := j.ordered(j.render())
 	b.mu.Unlock()
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -532,6 +553,7 @@ func (b *Backend) delete(w http.ResponseWriter, sc scope, id string) {
 	}
 	j.stopTimers()
 	delete(b.jobs, id)
+	b.gone["jobs/"+id] = true
 	for i, o := range b.order {
 		if o == id {
 			b.order = append(b.order[:i], b.order[i+1:]...)
@@ -546,7 +568,7 @@ func (b *Backend) delete(w http.ResponseWriter, sc scope, id string) {
 // action_defaults, default job_schedule to {}, and register the actions
 // (action_id, user_id, and project_id on v2). It returns an HTTP status and
 // message when the server would refuse.
-func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
+func (b *Backend) prepare(body any, sh *shape, sc scope) (map[string]any, int, string) {
 	doc, ok := body.(map[string]any)
 	if !ok {
 		return nil, http.StatusInternalServerError, ""
@@ -591,7 +613,7 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		for _, a := range acts {
+		for i, a := range acts {
 			am, ok := a.(map[string]any)
 			if !ok {
 				return nil, http.StatusInternalServerError, ""
@@ -624,7 +646,7 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 				return nil, statusNoAction, ""
 			}
 			id, _ := am["action_id"].(string)
-			if code, msg := b.addActionLocked(sc, id, am); code != 0 {
+			if code, msg := b.addActionLocked(sc, id, am, sh.kid("job_actions").elem(i)); code != 0 {
 				return nil, code, msg
 			}
 		}
@@ -678,17 +700,32 @@ func answer(w http.ResponseWriter, code int, msg string) {
 
 // readJob reads a job body and prepares it as freezer-api does for create,
 // patch and replace; false when it has answered.
-func (b *Backend) readJob(w http.ResponseWriter, r *http.Request, sc scope) (map[string]any, bool) {
-	body, ok := readBody(w, r)
+func (b *Backend) readJob(w http.ResponseWriter, r *http.Request, sc scope) (map[string]any, *shape, bool) {
+	body, sh, ok := readShaped(w, r)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	doc, code, msg := b.prepare(body, sc)
+	doc, code, msg := b.prepare(body, sh, sc)
 	if code != 0 {
 		answer(w, code, msg)
-		return nil, false
+		return nil, nil, false
 	}
-	return doc, true
+	// The keys the server adds to each action: ActionDoc.create's
+	// user_id, project_id (v2) and action_id.
+	if acts, ok := doc["job_actions"].([]any); ok {
+		for i := range acts {
+			ash := sh.kid("job_actions").elem(i)
+			if sc.project != nil {
+				ash = ash.add("user_id", "project_id", "action_id")
+			} else {
+				ash = ash.add("user_id", "action_id")
+			}
+			if sh != nil && sh.kid("job_actions") != nil && i < len(sh.kid("job_actions").elems) {
+				sh.kid("job_actions").elems[i] = ash
+			}
+		}
+	}
+	return doc, sh, true
 }
 
 // validOwned gives a full document its owner and id, and checks it
@@ -707,10 +744,11 @@ func validOwned(w http.ResponseWriter, doc map[string]any, sc scope, id string) 
 }
 
 func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
-	doc, ok := b.readJob(w, r, sc)
+	doc, sh, ok := b.readJob(w, r, sc)
 	if !ok {
 		return
 	}
+	sh = sh.put("job_schedule", sh.kid("job_schedule").add("time_created", "time_started", "time_ended"))
 	sched, ok := doc["job_schedule"].(map[string]any)
 	if !ok {
 		serverError(w)
@@ -725,7 +763,7 @@ func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
 		return
 	}
 	b.mu.Lock()
-	j := &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
+	j := &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc), sh: sh}
 	b.jobs[id] = j
 	b.order = append(b.order, id)
 	b.autostartLocked(j)
@@ -734,7 +772,7 @@ func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
 }
 
 func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id string) {
-	doc, ok := b.readJob(w, r, sc)
+	doc, sh, ok := b.readJob(w, r, sc)
 	if !ok {
 		return
 	}
@@ -763,6 +801,7 @@ func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id str
 		switch k {
 		case "job_schedule", "client_id", "session_id", "session_tag", "description", "job_actions":
 			j.doc[k] = deepCopy(v)
+			j.sh = j.sh.put(k, sh.kid(k).clone())
 		case "project_id":
 			if s, ok := v.(string); ok {
 				j.project = &s
@@ -774,7 +813,7 @@ func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id str
 }
 
 func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id string) {
-	doc, ok := b.readJob(w, r, sc)
+	doc, sh, ok := b.readJob(w, r, sc)
 	if !ok {
 		return
 	}
@@ -782,15 +821,15 @@ func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id s
 		return
 	}
 	b.mu.Lock()
-	if j := b.jobs[id]; j != nil {
-		if !sc.sees(j) {
+	if j := b.jobs[id]; j != nil || b.gone["jobs/"+id] {
+		if j == nil || !sc.sees(j) {
 			b.mu.Unlock()
 			falconError(w, http.StatusInternalServerError, "Internal Storage Error", "Mysql operation failed (sqlite3.IntegrityError) UNIQUE constraint failed: jobs.id")
 			return
 		}
-		j.doc = stored(doc)
+		j.doc, j.sh = stored(doc), sh
 	} else {
-		b.jobs[id] = &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
+		b.jobs[id] = &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc), sh: sh}
 		b.order = append(b.order, id)
 	}
 	b.mu.Unlock()

@@ -31,6 +31,7 @@ type action struct {
 	mode               any
 	maxRetries, maxInt any
 	meta               any // freezer_action as it was sent
+	sh                 *shape
 }
 
 type session struct {
@@ -38,7 +39,8 @@ type session struct {
 	project  *string
 	cols     obj // description, hold_off, session_tag, status, time_*, result
 	schedule any
-	jobs     obj // job id -> obj; nil: no job ever added (no "jobs" key)
+	sh       *shape // schedule's key order
+	jobs     obj    // job id -> obj; nil: no job ever added (no "jobs" key)
 }
 
 type backup struct {
@@ -46,6 +48,7 @@ type backup struct {
 	project  *string
 	userName any
 	meta     any
+	sh       *shape
 }
 
 func strPtrValue(p *string) any {
@@ -146,21 +149,21 @@ func deleted(w http.ResponseWriter, sc scope, found bool, what, id string) {
 
 // requireBody reads a body that must not be empty ("Missing request
 // body" for none or {}); false when it has answered.
-func requireBody(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
-	body, ok := readBody(w, r)
+func requireBody(w http.ResponseWriter, r *http.Request) (map[string]any, *shape, bool) {
+	body, sh, ok := readShaped(w, r)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	if isEmpty(body) {
 		badRequest(w, "Missing request body")
-		return nil, false
+		return nil, nil, false
 	}
 	m, ok := body.(map[string]any)
 	if !ok {
 		serverError(w)
-		return nil, false
+		return nil, nil, false
 	}
-	return m, true
+	return m, sh, true
 }
 
 // isEmpty is Python's "not doc" on a decoded body.
@@ -215,7 +218,7 @@ func (b *Backend) serveClients(w http.ResponseWriter, r *http.Request, sc scope,
 			writeJSON(w, http.StatusOK, obj{{"clients", out}})
 		}
 	case len(parts) == 1 && r.Method == http.MethodPost:
-		doc, ok := requireBody(w, r)
+		doc, _, ok := requireBody(w, r)
 		if !ok {
 			return
 		}
@@ -281,9 +284,9 @@ func (a *action) freezerAction(order []string) (map[string]any, obj) {
 	m := map[string]any{}
 	var o obj
 	if meta, ok := a.meta.(map[string]any); ok {
-		for _, k := range sortedKeys(meta) {
-			m[k] = meta[k]
-			o = append(o, kv{k, meta[k]})
+		o = ordered(meta, a.sh).(obj)
+		for k, v := range meta {
+			m[k] = v
 		}
 	}
 	for _, k := range order {
@@ -329,8 +332,9 @@ func (a *action) listed(sc scope) (map[string]any, obj) {
 }
 
 // setFrom copies freezer_action's column keys, mode and the whole
-// document into the row.
-func (a *action) setFrom(fa any, all bool) {
+// document (sh: its key order) into the row.
+func (a *action) setFrom(fa any, sh *shape) {
+	a.sh = sh.clone()
 	fm, _ := fa.(map[string]any)
 	if a.cols == nil {
 		a.cols = map[string]any{}
@@ -349,18 +353,20 @@ func (a *action) setFrom(fa any, all bool) {
 
 // addActionLocked inserts a row; it returns a status and message when the
 // table refuses it (an id taken in any project: ids are the primary key).
-func (b *Backend) addActionLocked(sc scope, id string, doc map[string]any) (int, string) {
+func (b *Backend) addActionLocked(sc scope, id string, doc map[string]any, sh *shape) (int, string) {
 	fa, _ := doc["freezer_action"].(map[string]any)
 	if fa["action"] == nil {
 		return statusNoAction, ""
 	}
+	taken := b.gone["actions/"+id]
 	for _, a := range b.actionRows {
-		if a.id == id {
-			return http.StatusInternalServerError, "Mysql operation failed (sqlite3.IntegrityError) UNIQUE constraint failed: actions.id"
-		}
+		taken = taken || a.id == id
+	}
+	if taken {
+		return http.StatusInternalServerError, "Mysql operation failed (sqlite3.IntegrityError) UNIQUE constraint failed: actions.id"
 	}
 	a := &action{id: id, user: sc.user.ID, project: sc.project, maxRetries: orDefault(doc, "max_retries", json.Number("5")), maxInt: orDefault(doc, "max_retries_interval", json.Number("6"))}
-	a.setFrom(fa, true)
+	a.setFrom(fa, sh.kid("freezer_action"))
 	b.actionRows = append(b.actionRows, a)
 	return 0, ""
 }
@@ -414,7 +420,7 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 			writeJSON(w, http.StatusOK, obj{{"actions", out}})
 		}
 	case len(parts) == 1 && r.Method == http.MethodPost:
-		doc, ok := requireBody(w, r)
+		doc, sh, ok := requireBody(w, r)
 		if !ok {
 			return
 		}
@@ -433,7 +439,7 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 			falconError(w, http.StatusConflict, "Document already existing", "Action already registered with ID "+id)
 			return
 		}
-		if code, msg := b.addActionLocked(sc, id, doc); code != 0 {
+		if code, msg := b.addActionLocked(sc, id, doc, sh); code != 0 {
 			storageAnswer(w, code, msg)
 			return
 		}
@@ -450,12 +456,13 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 		b.mu.Lock()
 		i := slices.IndexFunc(b.actionRows, func(a *action) bool { return a.id == parts[1] && sc.owns(a.user, a.project) })
 		if i >= 0 {
+			b.gone["actions/"+parts[1]] = true
 			b.actionRows = slices.Delete(b.actionRows, i, i+1)
 		}
 		b.mu.Unlock()
 		deleted(w, sc, i >= 0, "action", parts[1])
 	case len(parts) == 2 && (r.Method == http.MethodPatch || r.Method == http.MethodPost):
-		body, ok := readBody(w, r)
+		body, sh, ok := readShaped(w, r)
 		if !ok {
 			return
 		}
@@ -484,7 +491,7 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 			return
 		}
 		if a == nil {
-			if code, msg := b.addActionLocked(sc, id, doc); code != 0 {
+			if code, msg := b.addActionLocked(sc, id, doc, sh); code != 0 {
 				storageAnswer(w, code, msg)
 				return
 			}
@@ -492,7 +499,7 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 			// update_action and replace_action set both retry columns
 			// (None when absent) and replace backup_metadata.
 			a.maxRetries, a.maxInt = doc["max_retries"], doc["max_retries_interval"]
-			a.setFrom(doc["freezer_action"], false)
+			a.setFrom(doc["freezer_action"], sh.kid("freezer_action"))
 		}
 		code := http.StatusOK
 		if r.Method == http.MethodPost {
@@ -507,11 +514,11 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 // ---- backups ----
 
 func (bk *backup) get() obj {
-	return obj{{"project_id", strPtrValue(bk.project)}, {"backup_id", bk.id}, {"user_id", bk.user}, {"user_name", bk.userName}, {"backup_metadata", bk.meta}}
+	return obj{{"project_id", strPtrValue(bk.project)}, {"backup_id", bk.id}, {"user_id", bk.user}, {"user_name", bk.userName}, {"backup_metadata", ordered(bk.meta, bk.sh)}}
 }
 
 func (bk *backup) listed(sc scope) (map[string]any, obj) {
-	o := obj{{"project_id", strPtrValue(sc.project)}, {"user_id", sc.user.ID}, {"backup_id", bk.id}, {"user_name", bk.userName}, {"backup_metadata", bk.meta}}
+	o := obj{{"project_id", strPtrValue(sc.project)}, {"user_id", sc.user.ID}, {"backup_id", bk.id}, {"user_name", bk.userName}, {"backup_metadata", ordered(bk.meta, bk.sh)}}
 	m := map[string]any{"project_id": strPtrValue(sc.project), "user_id": sc.user.ID, "backup_id": bk.id, "user_name": bk.userName, "backup_metadata": bk.meta}
 	return m, o
 }
@@ -532,7 +539,7 @@ func (b *Backend) serveBackups(w http.ResponseWriter, r *http.Request, sc scope,
 			writeJSON(w, http.StatusOK, obj{{"backups", out}})
 		}
 	case len(parts) == 1 && r.Method == http.MethodPost:
-		doc, ok := requireBody(w, r)
+		doc, sh, ok := requireBody(w, r)
 		if !ok {
 			return
 		}
@@ -546,7 +553,7 @@ func (b *Backend) serveBackups(w http.ResponseWriter, r *http.Request, sc scope,
 		}
 		id := hexID()
 		b.mu.Lock()
-		b.backups = append(b.backups, &backup{id: id, user: sc.user.ID, project: sc.project, userName: sc.user.Name, meta: doc})
+		b.backups = append(b.backups, &backup{id: id, user: sc.user.ID, project: sc.project, userName: sc.user.Name, meta: doc, sh: sh})
 		b.mu.Unlock()
 		writeJSON(w, http.StatusCreated, obj{{"backup_id", id}})
 	case len(parts) == 2 && r.Method == http.MethodGet:

@@ -56,7 +56,7 @@ func (s *session) get() obj {
 	for _, k := range sessionColumns {
 		o = append(o, kv{k, s.col(k)})
 	}
-	o = append(o, kv{"schedule", s.schedule})
+	o = append(o, kv{"schedule", ordered(s.schedule, s.sh)})
 	if s.jobs != nil {
 		o = append(o, kv{"jobs", s.jobs})
 	}
@@ -69,7 +69,7 @@ func (s *session) listed(sc scope) (map[string]any, obj) {
 	for _, k := range []string{"description", "session_tag", "result", "hold_off", "status", "time_ended", "time_end", "time_started", "time_start"} {
 		o = append(o, kv{k, s.col(k)})
 	}
-	o = append(o, kv{"schedule", s.schedule})
+	o = append(o, kv{"schedule", ordered(s.schedule, s.sh)})
 	if s.jobs != nil {
 		o = append(o, kv{"jobs", s.jobs})
 	}
@@ -126,7 +126,7 @@ func (b *Backend) serveSessions(w http.ResponseWriter, r *http.Request, sc scope
 			writeJSON(w, http.StatusOK, obj{{"sessions", out}})
 		}
 	case len(parts) == 1 && r.Method == http.MethodPost:
-		doc, ok := requireBody(w, r)
+		doc, sh, ok := requireBody(w, r)
 		if !ok {
 			return
 		}
@@ -142,7 +142,7 @@ func (b *Backend) serveSessions(w http.ResponseWriter, r *http.Request, sc scope
 			badRequest(w, m)
 			return
 		}
-		s := &session{id: id, user: sc.user.ID, project: sc.project, schedule: doc["schedule"]}
+		s := &session{id: id, user: sc.user.ID, project: sc.project, schedule: doc["schedule"], sh: sh.kid("schedule")}
 		s.cols = obj{{"description", doc["description"]}, {"session_tag", doc["session_tag"]}, {"result", doc["result"]},
 			{"hold_off", doc["hold_off"]}, {"status", "active"},
 			{"time_ended", orDefault(doc, "time_ended", json.Number("-1"))}, {"time_started", orDefault(doc, "time_started", json.Number("-1"))},
@@ -163,12 +163,13 @@ func (b *Backend) serveSessions(w http.ResponseWriter, r *http.Request, sc scope
 		b.mu.Lock()
 		i := slices.IndexFunc(b.sessions, func(s *session) bool { return s.id == parts[1] && sc.owns(s.user, s.project) })
 		if i >= 0 {
+			b.gone["sessions/"+parts[1]] = true
 			b.sessions = slices.Delete(b.sessions, i, i+1)
 		}
 		b.mu.Unlock()
 		deleted(w, sc, i >= 0, "session", parts[1])
 	case len(parts) == 2 && r.Method == http.MethodPatch:
-		body, ok := readBody(w, r)
+		body, sh, ok := readShaped(w, r)
 		if !ok {
 			return
 		}
@@ -179,19 +180,19 @@ func (b *Backend) serveSessions(w http.ResponseWriter, r *http.Request, sc scope
 		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if code, msg := b.updateSessionLocked(sc, parts[1], doc); code != 0 {
+		if code, msg := b.updateSessionLocked(sc, parts[1], doc, sh); code != 0 {
 			sessionAnswer(w, code, msg)
 			return
 		}
 		writeJSON(w, http.StatusOK, obj{{"session_id", parts[1]}, {"version", 0}})
 	case len(parts) == 2 && r.Method == http.MethodPost:
-		doc, ok := requireBody(w, r)
+		doc, sh, ok := requireBody(w, r)
 		if !ok {
 			return
 		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if code, msg := b.replaceSessionLocked(sc, parts[1], doc); code != 0 {
+		if code, msg := b.replaceSessionLocked(sc, parts[1], doc, sh); code != 0 {
 			sessionAnswer(w, code, msg)
 			return
 		}
@@ -220,7 +221,7 @@ func sessionAnswer(w http.ResponseWriter, code int, msg string) {
 
 // updateSessionLocked is update_session: validate the patch, merge its
 // jobs into the stored ones, set the other columns.
-func (b *Backend) updateSessionLocked(sc scope, id string, patch map[string]any) (int, string) {
+func (b *Backend) updateSessionLocked(sc scope, id string, patch map[string]any, sh *shape) (int, string) {
 	delete(patch, "user_id")
 	delete(patch, "session_id")
 	if m := validSession(patch, false); m != "" {
@@ -237,6 +238,7 @@ func (b *Backend) updateSessionLocked(sc scope, id string, patch map[string]any)
 			s.mergeJobs(v)
 		case "schedule":
 			s.schedule = deepCopy(v)
+			s.sh = sh.kid("schedule").clone()
 		case "project_id":
 			if p, ok := v.(string); ok {
 				s.project = &p
@@ -277,7 +279,7 @@ func (s *session) mergeJobs(v any) {
 
 // replaceSessionLocked is replace_session: a full document, the columns
 // it gives set (a new row when the id is unknown).
-func (b *Backend) replaceSessionLocked(sc scope, id string, doc map[string]any) (int, string) {
+func (b *Backend) replaceSessionLocked(sc scope, id string, doc map[string]any, sh *shape) (int, string) {
 	doc["user_id"] = sc.user.ID
 	doc["session_id"] = id
 	if m := validSession(doc, true); m != "" {
@@ -286,7 +288,7 @@ func (b *Backend) replaceSessionLocked(sc scope, id string, doc map[string]any) 
 	s := b.findSessionLocked(sc, id)
 	if s == nil {
 		for _, o := range b.sessions {
-			if o.id == id {
+			if o.id == id || b.gone["sessions/"+id] {
 				return http.StatusInternalServerError, "Mysql operation failed (sqlite3.IntegrityError) UNIQUE constraint failed: sessions.id"
 			}
 		}
@@ -298,6 +300,7 @@ func (b *Backend) replaceSessionLocked(sc scope, id string, doc map[string]any) 
 	}
 	if v, ok := doc["schedule"]; ok && v != nil {
 		s.schedule = deepCopy(v)
+		s.sh = sh.kid("schedule").clone()
 	}
 	if v, ok := doc["jobs"]; ok && v != nil {
 		s.jobs = nil
@@ -495,7 +498,7 @@ func (b *Backend) sessionAddJob(w http.ResponseWriter, sc scope, sid, jid string
 	}
 	entry := obj{{"client_id", j.doc["client_id"]}, {"status", get("status", "")}, {"result", get("result", "")},
 		{"time_started", get("time_started", "")}, {"time_ended", get("time_ended", "")}}
-	if code, msg := b.updateSessionLocked(sc, sid, map[string]any{"jobs": obj{{jid, entry}}}); code != 0 {
+	if code, msg := b.updateSessionLocked(sc, sid, map[string]any{"jobs": obj{{jid, entry}}}, nil); code != 0 {
 		sessionAnswer(w, code, msg)
 		return
 	}
@@ -503,6 +506,7 @@ func (b *Backend) sessionAddJob(w http.ResponseWriter, sc scope, sid, jid string
 	j.doc["session_id"] = sid
 	j.doc["session_tag"] = s.col("session_tag")
 	j.doc["job_schedule"] = deepCopy(s.schedule)
+	j.sh = j.sh.put("job_schedule", s.sh.clone())
 	w.WriteHeader(http.StatusNoContent)
 }
 
