@@ -55,14 +55,19 @@ type Progress struct {
 	Description string `json:"description,omitempty"`
 }
 
+// Dialect names the service a Job came from. The jobs package knows no
+// service: each dialect package declares its own Dialect constant, and
+// code that needs to tell jobs apart compares with those.
+type Dialect string
+
 // Job is one node of a job tree, normalized from a dialect's wire document.
 type Job struct {
 	// ID is the service's identifier: a CloudSigma uuid, a TrueNAS job id
 	// in decimal, a Freezer job_id, an ftrack Job id.
 	ID string `json:"id"`
-	// Dialect names the service the job came from: "cloudsigma",
-	// "truenas", "freezer" or "ftrack".
-	Dialect string `json:"dialect,omitempty"`
+	// Dialect names the service the job came from; each dialect package
+	// declares its own constant (such as freezer.Dialect).
+	Dialect Dialect `json:"dialect,omitempty"`
 	// Operation is what the job does: a CloudSigma operation such as
 	// drive_clone, a TrueNAS method such as filesystem.copy, a Freezer
 	// action, an ftrack job type.

@@ -52,9 +52,14 @@ var (
 	ErrJobFailed = errors.New("jobs: job failed")
 	// ErrJobAborted matches a *FailedError whose node was aborted.
 	ErrJobAborted = errors.New("jobs: job aborted")
-	// ErrNotFound means the service does not know the job (CloudSigma
-	// discards finished jobs after 3 days).
+	// ErrNotFound means the service does not know the job or resource
+	// (some services forget finished jobs after a few days). Every
+	// dialect's not-found error matches it.
 	ErrNotFound = errors.New("jobs: job not found")
+	// ErrUnauthorized matches every refused login or credential of every
+	// dialect (a 401 or 403 from a REST service, a refused TrueNAS login,
+	// an expired token that could not be renewed).
+	ErrUnauthorized = errors.New("jobs: unauthorized")
 	// ErrUnknownState matches an *UnknownStateError.
 	ErrUnknownState = errors.New("jobs: unknown job state")
 )

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/longrun/longrun/internal/redact"
 )
 
 // Sentinels an *APIError matches with errors.Is, by status code.
@@ -136,80 +138,13 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the decoder's error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// secretParams are query parameters whose values never reach an error or a
-// log line.
-var secretParams = map[string]bool{
-	"auth_token": true, "token": true, "apikey": true, "api_key": true, "password": true,
-	"secret": true, "signature": true, "x-amz-signature": true, "key": true, "sig": true,
-	"x-auth-token": true, "access_token": true,
-}
-
 // RedactURL renders u with secret query values and any userinfo password
-// replaced by REDACTED.
-func RedactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	if c.User != nil {
-		if _, has := c.User.Password(); has {
-			c.User = url.UserPassword(c.User.Username(), "REDACTED")
-		}
-	}
-	if c.RawQuery != "" {
-		q, err := url.ParseQuery(c.RawQuery)
-		if err != nil {
-			c.RawQuery = "REDACTED"
-		} else {
-			changed := false
-			for k := range q {
-				if secretParams[strings.ToLower(k)] {
-					q[k] = []string{"REDACTED"}
-					changed = true
-				}
-			}
-			if changed {
-				c.RawQuery = q.Encode()
-			}
-		}
-	}
-	return c.String()
-}
+// replaced by REDACTED (longrun's one redaction rule, internal/redact).
+func RedactURL(u *url.URL) string { return redact.URL(u) }
 
-// RedactString redacts URL-query secrets (auth_token=..., apiKey=...) in s,
-// for messages that echo a URL.
-func RedactString(s string) string {
-	lower := asciiLower(s) // byte for byte, so indexes into s stay valid
-	var b strings.Builder
-	last := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] != '?' && s[i] != '&' {
-			continue
-		}
-		eq := strings.IndexByte(lower[i+1:], '=')
-		if eq < 0 {
-			break
-		}
-		name := lower[i+1 : i+1+eq]
-		if !secretParams[name] {
-			continue
-		}
-		start := i + 1 + eq + 1
-		end := start
-		for end < len(s) && !strings.ContainsRune("& \"'<>\n", rune(s[end])) {
-			end++
-		}
-		b.WriteString(s[last:start])
-		b.WriteString("REDACTED")
-		last = end
-		i = end - 1
-	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
+// RedactString redacts URL-query secrets (auth_token=..., apiKey=...),
+// secret name=value pairs and JSON members, and userinfo passwords in s.
+func RedactString(s string) string { return redact.String(s) }
 
 // maxRetryAfterSeconds bounds a Retry-After so it cannot overflow a Duration.
 const maxRetryAfterSeconds = 24 * 60 * 60
@@ -237,100 +172,6 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 	return 0
 }
 
-// asciiLower lowers ASCII letters only, keeping every byte where it was
-// (strings.ToLower rewrites invalid UTF-8 and shifts offsets).
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-// secretKeyParts mark a JSON member whose value is a secret
-// ("vnc_password", "auth_token", "api_key", "client_secret").
-var secretKeyParts = []string{"password", "passwd", "secret", "token", "apikey", "api_key", "api-key"}
-
-// redactSnippet renders the start of a body for an error message: the
-// values of JSON members with a secret-looking name are replaced by
-// REDACTED (also when the body is cut in the middle of one), and so are
-// URL-query secrets.
-func redactSnippet(data []byte) string {
-	s := string(data)
-	var b strings.Builder
-	last := 0
-	for i := 0; i < len(s); {
-		if s[i] != '"' {
-			i++
-			continue
-		}
-		end, closed := jsonStringEnd(s, i)
-		if !closed {
-			break
-		}
-		key := asciiLower(s[i+1 : end-1])
-		j := skipSpace(s, end)
-		if j >= len(s) || s[j] != ':' || !secretKey(key) {
-			i = end
-			continue
-		}
-		j = skipSpace(s, j+1)
-		var start, stop, next int
-		if j < len(s) && s[j] == '"' {
-			vend, vclosed := jsonStringEnd(s, j)
-			start, stop, next = j+1, vend, vend
-			if vclosed {
-				stop = vend - 1 // keep the closing quote
-			}
-		} else {
-			start, stop = j, j
-			for stop < len(s) && strings.IndexByte(",}] \t\r\n", s[stop]) < 0 {
-				stop++
-			}
-			next = stop
-		}
-		b.WriteString(s[last:start])
-		b.WriteString("REDACTED")
-		last, i = stop, next
-	}
-	if last == 0 {
-		return RedactString(s)
-	}
-	b.WriteString(s[last:])
-	return RedactString(b.String())
-}
-
-// jsonStringEnd returns the index just past the JSON string that opens at
-// s[i] (a quote) and true, or len(s) and false when it is not closed.
-func jsonStringEnd(s string, i int) (int, bool) {
-	for j := i + 1; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, true
-		}
-	}
-	return len(s), false
-}
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && strings.IndexByte(" \t\r\n", s[i]) >= 0 {
-		i++
-	}
-	return i
-}
-
-func secretKey(key string) bool {
-	if secretParams[key] {
-		return true
-	}
-	for _, p := range secretKeyParts {
-		if strings.Contains(key, p) {
-			return true
-		}
-	}
-	return false
-}
+// redactSnippet renders the start of a body for an error message, secret
+// values redacted (also when the body is cut in the middle of one).
+func redactSnippet(data []byte) string { return redact.Body(data) }
