@@ -82,7 +82,7 @@ func ExampleFreezerAction_Set() {
 }
 
 // Normalize maps a job_schedule to longrun's states.
-func ExampleJob_Normalize() {
+func ExampleJob_ToJob() {
 	for _, s := range []freezer.JobSchedule{
 		{Event: freezer.EventStart},
 		{Status: freezer.StatusRunning},
@@ -90,7 +90,7 @@ func ExampleJob_Normalize() {
 		{Status: freezer.StatusCompleted, Result: freezer.ResultFail},
 		{Status: freezer.StatusStop},
 	} {
-		j := (&freezer.Job{JobID: "j1", JobSchedule: s}).Normalize()
+		j := (&freezer.Job{JobID: "j1", JobSchedule: s}).ToJob()
 		fmt.Println(strings.TrimSpace(fmt.Sprintf("%-9s %s", j.State, j.RawState)))
 	}
 	// Output:
@@ -117,7 +117,7 @@ func ExampleClient_List() {
 		}
 	}
 	n := 0
-	for j, err := range c.List(ctx, &freezer.ListOptions{Limit: 2, Search: &freezer.Search{
+	for j, err := range c.All(ctx, &freezer.ListOptions{Limit: 2, Search: &freezer.Search{
 		Match: []map[string]any{{"client_id": "db1"}}}}) {
 		if err != nil {
 			fmt.Println(err)

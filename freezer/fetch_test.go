@@ -116,7 +116,7 @@ func TestListIterator(t *testing.T) {
 		}
 	}
 	before := tr.total
-	for _, err := range c.List(ctx, &freezer.ListOptions{Limit: 2}) {
+	for _, err := range c.All(ctx, &freezer.ListOptions{Limit: 2}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestListIterator(t *testing.T) {
 	}
 
 	var items, errs int
-	for _, err := range c.List(ctx, &freezer.ListOptions{Limit: 2}) {
+	for _, err := range c.All(ctx, &freezer.ListOptions{Limit: 2}) {
 		if err != nil {
 			errs++
 			if !isAPIError(err, 503) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
 
@@ -238,7 +239,8 @@ func Authenticate(ctx context.Context, creds Credentials, opts ...rest.Option) (
 	var out ksTokenResponse
 	resp, err := rc.Do(ctx, http.MethodPost, "auth/tokens", nil, body, &out)
 	if err != nil {
-		return nil, fmt.Errorf("freezer: keystone: %w", err)
+		// A refused password matches jobs.ErrUnauthorized.
+		return nil, fmt.Errorf("freezer: keystone: %w", classify(err))
 	}
 	value := resp.Header.Get("X-Subject-Token")
 	if value == "" {
@@ -259,13 +261,14 @@ func Authenticate(ctx context.Context, creds Credentials, opts ...rest.Option) (
 // allow.
 type tokenSource struct {
 	creds Credentials
+	clock jobs.Clock
 	opts  []rest.Option
 	turn  chan struct{} // holds one value while a caller checks or renews
 	tok   *Token
 }
 
-func newTokenSource(creds Credentials, opts []rest.Option) *tokenSource {
-	return &tokenSource{creds: creds, opts: opts, turn: make(chan struct{}, 1)}
+func newTokenSource(creds Credentials, clock jobs.Clock, opts []rest.Option) *tokenSource {
+	return &tokenSource{creds: creds, clock: clock, opts: opts, turn: make(chan struct{}, 1)}
 }
 
 func (s *tokenSource) lock(ctx context.Context) error {
@@ -287,13 +290,14 @@ func (s *tokenSource) token(ctx context.Context) (*Token, error) {
 		return nil, err
 	}
 	defer s.unlock()
-	if s.tok.valid(time.Now()) {
+	if s.tok.valid(s.clock.Now()) {
 		return s.tok, nil
 	}
 	t, err := Authenticate(ctx, s.creds, s.opts...)
 	if err != nil {
 		return nil, err
 	}
+	t.obtained = s.clock.Now()
 	s.tok = t
 	return t, nil
 }

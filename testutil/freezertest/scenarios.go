@@ -382,7 +382,7 @@ func ListSearchPaging(t *testing.T, tg Target) {
 	})
 	mine := &freezer.Search{Match: []map[string]any{{"client_id": client}}}
 	var got []string
-	for j, err := range c.List(ctx, &freezer.ListOptions{Limit: 2, Search: mine}) {
+	for j, err := range c.All(ctx, &freezer.ListOptions{Limit: 2, Search: mine}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -391,23 +391,23 @@ func ListSearchPaging(t *testing.T, tg Target) {
 	if strings.Join(got, ",") != strings.Join(ids, ",") {
 		t.Errorf("paged search listed %v, want %v", got, ids)
 	}
-	page, err := c.ListPage(ctx, &freezer.ListOptions{Limit: 1, Offset: 1, Search: mine})
+	page, err := Items(c.List(ctx, &freezer.ListOptions{Limit: 1, Offset: 1, Search: mine}))
 	if err != nil || len(page) != 1 || page[0].JobID != ids[1] {
 		t.Errorf("page 2 of 1: %v %v", page, err)
 	}
 	// match (at any depth: status is in job_schedule) and match_not.
-	stopped, err := c.ListPage(ctx, &freezer.ListOptions{Search: &freezer.Search{
-		Match: []map[string]any{{"client_id": client}, {"status": "stop"}}}})
+	stopped, err := Items(c.List(ctx, &freezer.ListOptions{Search: &freezer.Search{
+		Match: []map[string]any{{"client_id": client}, {"status": "stop"}}}}))
 	if err != nil || len(stopped) != 1 || stopped[0].JobID != ids[2] {
 		t.Errorf("match status=stop: %v %v", stopped, err)
 	}
-	notStopped, err := c.ListPage(ctx, &freezer.ListOptions{Search: &freezer.Search{
-		Match: []map[string]any{{"client_id": client}}, MatchNot: []map[string]any{{"status": "stop"}}}})
+	notStopped, err := Items(c.List(ctx, &freezer.ListOptions{Search: &freezer.Search{
+		Match: []map[string]any{{"client_id": client}}, MatchNot: []map[string]any{{"status": "stop"}}}}))
 	if err != nil || len(notStopped) != 2 {
 		t.Errorf("match_not status=stop: %v %v", notStopped, err)
 	}
 	// Without a search, the first page holds the server's default 10 at most.
-	all, err := c.ListPage(ctx, nil)
+	all, err := Items(c.List(ctx, nil))
 	if err != nil || len(all) == 0 || len(all) > freezer.DefaultLimit {
 		t.Errorf("default page: %d jobs, %v", len(all), err)
 	}
@@ -431,7 +431,7 @@ func Events(t *testing.T, tg Target) {
 		if err != nil || j.JobSchedule.Event != freezer.EventStart || j.JobSchedule.Status != "" || j.JobSchedule.Result != "" {
 			t.Errorf("after start: %+v %v", j.JobSchedule, err)
 		}
-		if n := j.Normalize(); n.State != jobs.StateQueued {
+		if n := j.ToJob(); n.State != jobs.StateQueued {
 			t.Errorf("started job normalizes to %s", n.State)
 		}
 	}
@@ -543,7 +543,7 @@ func ClientValidation(t *testing.T, tg Target) {
 			t.Errorf("%s: %v, want a *ValidationError for it", b.field, err)
 		}
 	}
-	left, err := c.ListPage(ctx, &freezer.ListOptions{Search: &freezer.Search{Match: []map[string]any{{"client_id": client}}}})
+	left, err := Items(c.List(ctx, &freezer.ListOptions{Search: &freezer.Search{Match: []map[string]any{{"client_id": client}}}}))
 	if err != nil || len(left) != 0 {
 		t.Errorf("refused jobs reached the server: %v %v", left, err)
 	}
@@ -632,4 +632,12 @@ func Wait(t *testing.T, tg Target) {
 	if !errors.Is(err, jobs.ErrJobAborted) || last.RawState != "completed/aborted" {
 		t.Errorf("aborted run: %v %+v", err, last)
 	}
+}
+
+// Items is a page's jobs (List's page, for the checks that want a slice).
+func Items[T any](p *jobs.Page[T], err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return p.Items, nil
 }
