@@ -229,16 +229,29 @@ func (b *Backend) finish(id string, res Result) {
 }
 
 // runSessionJobLocked is the agent running a job whose session start it
-// was granted: as a start event it sees at once.
+// was granted: PickupDelay later it starts the job as a start event would.
 func (b *Backend) runSessionJobLocked(id string) {
-	j, sched := b.live(id)
-	if j == nil || j.agent != agentStopped {
+	j, _ := b.live(id)
+	if j == nil || j.agent != agentStopped || b.closed {
 		return
 	}
-	sched["event"] = "start"
-	sched["status"] = ""
-	sched["result"] = ""
-	b.pickupLocked(j)
+	if j.pickupTimer != nil {
+		j.pickupTimer.Stop()
+	}
+	j.pickupTimer = b.env.Clock.AfterFunc(PickupDelay, func() {
+		b.mu.Lock()
+		j, sched := b.live(id)
+		if j != nil && j.agent == agentStopped {
+			sched["event"] = "start"
+			sched["status"] = ""
+			sched["result"] = ""
+			j.pickupTimer = nil
+			b.mu.Unlock()
+			b.pickup(id)
+			return
+		}
+		b.mu.Unlock()
+	})
 }
 
 // endSessionLocked is the agent reporting a session job's end to its
