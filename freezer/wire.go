@@ -208,6 +208,21 @@ func set(p, v any) bool {
 		}
 		*p = f
 		return true
+	case *map[string]SessionJob:
+		o, ok := v.(*jobject)
+		if !ok {
+			return false
+		}
+		m := make(map[string]SessionJob, len(o.keys))
+		for _, k := range o.keys {
+			var sj SessionJob
+			if !object(o.vals[k]) || sj.fromValue(o.vals[k]) != nil {
+				return false
+			}
+			m[k] = sj
+		}
+		*p = m
+		return true
 	case *[]JobAction:
 		list, ok := v.([]any)
 		if !ok {

@@ -142,6 +142,10 @@ func Run(t *testing.T, tg Target) {
 		Events(t, tg)
 	})
 	t.Run("ServerErrors", func(t *testing.T) { ServerErrors(t, tg) })
+	t.Run("Clients", func(t *testing.T) { Clients(t, tg) })
+	t.Run("Actions", func(t *testing.T) { Actions(t, tg) })
+	t.Run("Sessions", func(t *testing.T) { Sessions(t, tg) })
+	t.Run("Backups", func(t *testing.T) { Backups(t, tg) })
 	t.Run("ClientValidation", func(t *testing.T) { ClientValidation(t, tg) })
 	t.Run("Wait", func(t *testing.T) {
 		if !tg.Agent {
