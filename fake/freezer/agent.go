@@ -205,6 +205,9 @@ func (b *Backend) finish(id string, res Result) {
 	j.timer = nil
 	sched["result"] = string(res)
 	b.endSessionLocked(j, res)
+	if res == ResultSuccess {
+		b.recordBackupsLocked(j)
+	}
 	setNum(sched, "time_ended", b.env.Clock.Now().Unix())
 	// current_pid stays: the agent never clears it (the api-ref sample
 	// shows a scheduled job with its last run's pid).
@@ -265,5 +268,42 @@ func (b *Backend) endSessionLocked(j *job, res Result) {
 		if s.id == sid && s.user == j.user {
 			b.endSessionJobLocked(s, j.id, string(res), b.env.Clock.Now().Unix())
 		}
+	}
+}
+
+// recordBackupsLocked is the agent reporting what a successful run's
+// backup actions produced (POST .../backups, as freezer's agent does
+// after a backup): container, hostname (the job's client_id),
+// backup_name, job_id, time_stamp, level and the action's mode and path.
+func (b *Backend) recordBackupsLocked(j *job) {
+	acts, _ := j.doc["job_actions"].([]any)
+	now := b.env.Clock.Now().Unix()
+	for _, a := range acts {
+		am, _ := a.(map[string]any)
+		fa, _ := am["freezer_action"].(map[string]any)
+		if fa["action"] != "backup" {
+			continue
+		}
+		meta := map[string]any{}
+		for _, k := range []string{"container", "backup_name", "mode", "path_to_backup", "storage"} {
+			if v, ok := fa[k]; ok {
+				meta[k] = v
+			}
+		}
+		if meta["container"] == nil || meta["backup_name"] == nil {
+			continue // the server would refuse the report (Bad Data Format)
+		}
+		meta["hostname"] = j.doc["client_id"]
+		meta["job_id"] = j.id
+		meta["time_stamp"] = json.Number(strconv.FormatInt(now, 10))
+		meta["level"] = json.Number("0")
+		sh := (&shape{}).add("container", "hostname", "backup_name", "job_id", "time_stamp", "level", "mode", "path_to_backup", "storage")
+		name := ""
+		for _, u := range b.env.Users() {
+			if u.ID == j.user {
+				name = u.Name
+			}
+		}
+		b.backups = append(b.backups, &backup{id: hexID(), user: j.user, project: j.project, userName: name, meta: meta, sh: sh})
 	}
 }
