@@ -46,6 +46,7 @@ type Backend struct {
 	gone       map[string]bool // table/id of soft-deleted rows: their ids stay taken
 	clients    []*client
 	actionRows []*action
+	actionByID map[string]*action // the live rows of actionRows by id
 	sessions   []*session
 	backups    []*backup
 	duration   time.Duration
@@ -75,7 +76,7 @@ const (
 // New returns a Backend on env.
 func New(env *sim.Env) *Backend {
 	return &Backend{env: env, jobs: map[string]*job{}, tokens: map[string]token{},
-		gone: map[string]bool{}, results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
+		gone: map[string]bool{}, actionByID: map[string]*action{}, results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
 }
 
 // Register mounts /v1/, /v2/ and /v3 on mux.

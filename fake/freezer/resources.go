@@ -358,24 +358,19 @@ func (b *Backend) addActionLocked(sc scope, id string, doc map[string]any, sh *s
 	if fa["action"] == nil {
 		return statusNoAction, ""
 	}
-	taken := b.gone["actions/"+id]
-	for _, a := range b.actionRows {
-		taken = taken || a.id == id
-	}
-	if taken {
+	if b.gone["actions/"+id] || b.actionByID[id] != nil {
 		return http.StatusInternalServerError, "Mysql operation failed (sqlite3.IntegrityError) UNIQUE constraint failed: actions.id"
 	}
 	a := &action{id: id, user: sc.user.ID, project: sc.project, maxRetries: orDefault(doc, "max_retries", json.Number("5")), maxInt: orDefault(doc, "max_retries_interval", json.Number("6"))}
 	a.setFrom(fa, sh.kid("freezer_action"))
 	b.actionRows = append(b.actionRows, a)
+	b.actionByID[id] = a
 	return 0, ""
 }
 
 func (b *Backend) findActionLocked(sc scope, id string) *action {
-	for _, a := range b.actionRows {
-		if a.id == id && sc.owns(a.user, a.project) {
-			return a
-		}
+	if a := b.actionByID[id]; a != nil && sc.owns(a.user, a.project) {
+		return a
 	}
 	return nil
 }
@@ -457,6 +452,7 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 		i := slices.IndexFunc(b.actionRows, func(a *action) bool { return a.id == parts[1] && sc.owns(a.user, a.project) })
 		if i >= 0 {
 			b.gone["actions/"+parts[1]] = true
+			delete(b.actionByID, parts[1])
 			b.actionRows = slices.Delete(b.actionRows, i, i+1)
 		}
 		b.mu.Unlock()
