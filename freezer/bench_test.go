@@ -2,16 +2,16 @@ package freezer_test
 
 import (
 	"context"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/freezer"
 	"github.com/longrun/longrun/jobs"
-	"github.com/longrun/longrun/fake/sim"
 )
 
 func BenchmarkJobDecode(b *testing.B) {
