@@ -211,7 +211,10 @@ type statusError struct {
 	sentinel error
 }
 
-func (e *statusError) Error() string   { return e.err.Error() }
+// Error is the API error's message.
+func (e *statusError) Error() string { return e.err.Error() }
+
+// Unwrap gives the API error and the sentinel it matches.
 func (e *statusError) Unwrap() []error { return []error{e.err, e.sentinel} }
 
 // classify makes a 404 match jobs.ErrNotFound and a 401 jobs.ErrUnauthorized.

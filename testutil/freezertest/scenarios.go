@@ -173,7 +173,10 @@ type stepClock struct {
 	steps []func()
 }
 
+// Now is the wall time.
 func (c *stepClock) Now() time.Time { return time.Now() }
+
+// After runs the next step and fires at once.
 
 func (c *stepClock) After(time.Duration) <-chan time.Time {
 	if len(c.steps) > 0 {
