@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
@@ -48,6 +49,9 @@ func run(addr string, speed float64) (err error) {
 	defer stop()
 	srv := fake.NewServer(nil, fake.Options{Addr: addr, Clock: sim.NewScaledClock(speed)})
 	defer srv.Close()
+	// Keystone tokens last an hour of wall time: expires_at is written on
+	// the fake clock, where that is speed hours.
+	srv.Freezer().SetTokenLifetime(time.Duration(speed * float64(time.Hour)))
 	base := srv.URL()
 	fmt.Printf("longrun fake listening on %s (fake time x%g)\n", base, speed)
 	fmt.Printf("  CloudSigma API 2.0: %s/api/2.0/   (HTTP Basic: email + password)\n", base)

@@ -50,6 +50,7 @@ type Backend struct {
 	sessions   []*session
 	backups    []*backup
 	duration   time.Duration
+	tokenLife  time.Duration // 0: TokenLifetime
 	pid        int64
 	closed     bool
 	auto       bool

@@ -328,3 +328,103 @@ func TestAgentRunDocument(t *testing.T) {
 		t.Errorf("second run under way: %v", s)
 	}
 }
+
+// TestServerAnswers checks the answers freezer-api 13 gives outside the
+// job documents, as the real server gave them (probed through
+// testdata/realserver.py): json-home at /v1 and /v2, 406 for XML,
+// OPTIONS with Allow and no body, v1 events refused by the SQL backend,
+// job_actions {} accepted, and the command line's _all search.
+func TestServerAnswers(t *testing.T) {
+	_, admin, _ := newClient(t)
+	p := sim.DefaultUsers()[0].Project
+	code, h, body := admin.do("GET", "/v1", "")
+	if code != 200 || h.Get("Content-Type") != "application/json-home" || !strings.Contains(body, `"href-template": "/v1/backups/{backup_id}"`) {
+		t.Errorf("GET /v1: %d %q %s", code, h.Get("Content-Type"), body)
+	}
+	if code, _, body := admin.do("GET", "/v2/", ""); code != 200 || !strings.Contains(body, `"project_id": "param/project_id"`) {
+		t.Errorf("GET /v2/: %d %s", code, body)
+	}
+	if code, _, body := admin.do("GET", "/v2/"+p, ""); code != 404 || body != `{"title": "404 Not Found"}` {
+		t.Errorf("GET /v2/{project}: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("GET", admin.base+"/v1/jobs", nil)
+	req.Header.Set("X-Auth-Token", admin.token)
+	req.Header.Set("Accept", "application/xml")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 406 || resp.Header.Get("Content-Type") != "application/xml" {
+		t.Errorf("Accept: application/xml: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for path, allow := range map[string]string{
+		"/v1/jobs": "GET, POST", "/v2/" + p + "/jobs/x": "DELETE, GET, PATCH, POST", "/v1/clients/x": "DELETE, GET",
+		"/v2/" + p + "/sessions/x/action": "POST", "/v1/sessions/s/jobs/j": "DELETE, PUT", "/v1/backups": "GET, POST",
+	} {
+		code, h, body := admin.do("OPTIONS", path, "")
+		if code != 200 || h.Get("Allow") != allow || body != "" || h.Get("Content-Type") != "application/json" {
+			t.Errorf("OPTIONS %s: %d Allow %q %q %q", path, code, h.Get("Allow"), h.Get("Content-Type"), body)
+		}
+	}
+	v1 := admin.create("/v1/jobs", job+`}`)
+	if code, _, body := admin.do("POST", "/v1/jobs/"+v1+"/event", `{"start": null}`); code != 400 || body != `{"title": "Bad request format", "description": "None is not of type 'string'"}` {
+		t.Errorf("v1 event: %d %s", code, body)
+	}
+	empty := admin.create("/v2/"+p+"/jobs", `{"job_actions": {}, "client_id": "n1", "description": "empty"}`)
+	_, _, body = admin.do("GET", "/v2/"+p+"/jobs/"+empty, "")
+	if !strings.HasPrefix(body, `{"job_id": "`+empty+`", "project_id": "`+p+`", "user_id": "`) || !strings.HasSuffix(body, `"description": "empty", "job_actions": {}}`) {
+		t.Errorf("job_actions {}: %s", body)
+	}
+	_, _, body = admin.do("GET", "/v2/"+p+"/jobs", `{"match": [{"_all": "[{\"description\": \"empty\"}]"}]}`)
+	if strings.Count(body, `"job_id"`) != 1 || !strings.Contains(body, empty) {
+		t.Errorf("_all search: %s", body)
+	}
+	_, _, body = admin.do("GET", "/v2/"+p+"/jobs", `{"match": [{"_all": "not json"}]}`)
+	if !strings.Contains(body, empty) {
+		t.Errorf("_all search that is not a JSON list lists everything: %s", body)
+	}
+}
+
+// TestSessionRound runs a session as a scheduler would: two jobs added,
+// both started in round 1 (the second with the old tag, inside the
+// hold-off), the agent runs them, and the session completes; the key
+// order of the documents is the SQL backend's.
+func TestSessionRound(t *testing.T) {
+	srv, admin, guest := newClient(t)
+	p := "/v2/" + sim.DefaultUsers()[0].Project
+	code, _, body := admin.do("POST", p+"/sessions", `{"description": "s", "schedule": {}}`)
+	var s struct {
+		SessionID string `json:"session_id"`
+	}
+	_ = json.Unmarshal([]byte(body), &s)
+	if code != 201 || s.SessionID == "" {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	const bk = `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "backup", "container": "c", "backup_name": "b"}}]}`
+	j1 := admin.create(p+"/jobs", bk)
+	j2 := admin.create(p+"/jobs", bk)
+	for _, j := range []string{j1, j2} {
+		if code, _, body := admin.do("PUT", p+"/sessions/"+s.SessionID+"/jobs/"+j, ""); code != 204 {
+			t.Fatalf("add: %d %s", code, body)
+		}
+	}
+	for _, j := range []string{j1, j2} {
+		code, _, body := admin.do("POST", p+"/sessions/"+s.SessionID+"/action", `{"start": {"job_id": "`+j+`", "current_tag": 0}}`)
+		if code != 202 || body != `{"result": "success", "session_tag": 1}` {
+			t.Fatalf("start %s: %d %s", j, code, body)
+		}
+	}
+	if code, _, _ := guest.do("GET", "/v2/"+sim.DefaultUsers()[1].Project+"/sessions/"+s.SessionID, ""); code != 404 {
+		t.Errorf("another user's session: %d", code)
+	}
+	srv.Clock().RunUntilIdle(time.Hour)
+	_, _, body = admin.do("GET", p+"/sessions/"+s.SessionID, "")
+	if !strings.HasPrefix(body, `{"project_id": "`) || !strings.Contains(body, `"session_tag": 1, "result": "success", "hold_off": 30, "status": "completed"`) {
+		t.Errorf("after the round: %s", body)
+	}
+	_, _, body = admin.do("GET", p+"/backups", "")
+	if strings.Count(body, `"backup_id"`) != 2 {
+		t.Errorf("backups the runs recorded: %s", body)
+	}
+}
