@@ -1,5 +1,5 @@
 // Command clone-drive clones a CloudSigma drive and follows the clone job
-// to 100%, printing a progress bar as it moves.
+// until it is done, printing a progress bar as it moves.
 //
 // By default it starts longrun's fake in-process, with fake time running
 // fast enough that the seeded 20 GiB drive "web-data" clones in a couple of
@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
@@ -60,7 +61,7 @@ func run(ctx context.Context, url, user, password, driveID, name string, speed f
 		interval = jobs.WithInterval(100*time.Millisecond, 300*time.Millisecond)
 		fmt.Printf("using the in-process fake at %s (fake time x%g)\n", url, speed)
 	}
-	c, err := jobs.NewCloudSigmaClient(url, user, password)
+	c, err := cloudsigma.New(url, user, password)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func run(ctx context.Context, url, user, password, driveID, name string, speed f
 		return errors.New("the clone answer carries no job")
 	}
 	fmt.Printf("new drive %s %q in status %s, job %s\n", d.UUID, d.Name, d.Status, d.Jobs[0].UUID)
-	job, err := jobs.Wait(ctx, ds.Jobs(), d.Jobs[0].UUID, interval, jobs.WithOnProgress(func(j *jobs.Job) {
+	job, err := jobs.Wait(ctx, c.Jobs, d.Jobs[0].UUID, interval, jobs.WithOnProgress(func(j *jobs.Job) {
 		pct := j.Progress.Percent
 		n := min(max(int(pct/5), 0), 20)
 		fmt.Printf("  %s [%s%s] %3.0f%% %s\n", j.Operation, strings.Repeat("#", n), strings.Repeat(".", 20-n), pct, j.RawState)
@@ -89,7 +90,7 @@ func run(ctx context.Context, url, user, password, driveID, name string, speed f
 	if err != nil {
 		return err
 	}
-	fmt.Printf("job %s reached 100%%, state %s\n", job.ID, job.RawState)
+	fmt.Printf("job %s is done, state %s\n", job.ID, job.RawState)
 	final, err := ds.Get(ctx, d.UUID)
 	if err != nil {
 		return err
@@ -103,7 +104,7 @@ func pickDrive(ctx context.Context, ds *drives.Service, id string) (*drives.Driv
 		return ds.Get(ctx, id)
 	}
 	var first *drives.Drive
-	for d, err := range ds.AllDetail(ctx, nil) {
+	for d, err := range ds.All(ctx, &cloudsigma.ListOptions{Detail: true}) {
 		if err != nil {
 			return nil, err
 		}

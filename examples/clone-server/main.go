@@ -1,5 +1,5 @@
 // Command clone-server clones a CloudSigma server and follows the clone
-// job until every drive clone under it reaches 100%, printing a progress
+// job until it and every drive clone under it are done, printing a progress
 // bar per sub-job.
 //
 // By default it starts longrun's fake in-process, with fake time running
@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
@@ -62,7 +63,7 @@ func run(ctx context.Context, url, user, password, serverID, name string, speed 
 		interval = []jobs.Option{jobs.WithInterval(100*time.Millisecond, 300*time.Millisecond)}
 		fmt.Printf("using the in-process fake at %s (fake time x%g)\n", url, speed)
 	}
-	c, err := jobs.NewCloudSigmaClient(url, user, password)
+	c, err := cloudsigma.New(url, user, password)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func run(ctx context.Context, url, user, password, serverID, name string, speed 
 
 	p := &printer{names: names, last: map[string]float64{}, done: map[string]bool{}}
 	opts := append(interval, jobs.WithOnProgress(p.show))
-	job, err := jobs.Wait(ctx, svc.Jobs(), clone.Jobs[0].UUID, opts...)
+	job, err := jobs.Wait(ctx, c.Jobs, clone.Jobs[0].UUID, opts...)
 	if err != nil {
 		var te *jobs.TimeoutError
 		if errors.As(err, &te) && te.Last != nil {
@@ -105,7 +106,7 @@ func run(ctx context.Context, url, user, password, serverID, name string, speed 
 	if err != nil {
 		return err
 	}
-	fmt.Printf("all %d sub-jobs reached 100%%; server %s %q is %s with %d drives:\n", len(job.Children), final.UUID, final.Name, final.Status, len(final.Drives))
+	fmt.Printf("all %d sub-jobs are done; server %s %q is %s with %d drives:\n", len(job.Children), final.UUID, final.Name, final.Status, len(final.Drives))
 	for _, d := range final.Drives {
 		fmt.Printf("  %-6s %s  %s\n", d.Device, d.DevChannel, d.Drive.UUID)
 	}
@@ -117,7 +118,7 @@ func pickServer(ctx context.Context, svc *servers.Service, id string) (*servers.
 		return svc.Get(ctx, id)
 	}
 	var first *servers.Server
-	for s, err := range svc.AllDetail(ctx, nil) {
+	for s, err := range svc.All(ctx, &cloudsigma.ListOptions{Detail: true}) {
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +160,7 @@ func (p *printer) show(root *jobs.Job) {
 		fmt.Printf("  sub-job %2d/%d %s %-28s %s %3.0f%%\n", i+1, len(subs), short(j.ID), p.label(j), bar(pct), pct)
 		if pct >= 100 && !p.done[j.ID] {
 			p.done[j.ID] = true
-			fmt.Printf("  sub-job %s (%s of %s) reached 100%%, state %s\n", j.ID, j.Operation, p.label(j), j.RawState)
+			fmt.Printf("  sub-job %s (%s of %s) is done, state %s\n", j.ID, j.Operation, p.label(j), j.RawState)
 		}
 	}
 	agg := root.Aggregate()
