@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/longrun/longrun/internal/redact"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
@@ -163,7 +164,15 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 	}
 	rc, err := rest.New(endpoint, append(ropts, cfg.rest...)...)
 	if err != nil {
-		return nil, fmt.Errorf("freezer: %w", err)
+		// Whatever the endpoint holds, no token or password is echoed.
+		var secrets []string
+		if cfg.token != "" {
+			secrets = append(secrets, cfg.token)
+		}
+		if cfg.creds != nil {
+			secrets = append(secrets, cfg.creds.Password)
+		}
+		return nil, &redactedError{msg: "freezer: " + redact.Secret(redact.String(err.Error()), secrets...), err: err}
 	}
 	c.rc = rc
 	return c, nil
@@ -202,6 +211,19 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any) 
 	}
 	return resp, classify(err)
 }
+
+// redactedError is an error whose message had secrets taken out; Unwrap
+// still gives the cause for errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+// Error is the redacted message.
+func (e *redactedError) Error() string { return e.msg }
+
+// Unwrap gives the cause.
+func (e *redactedError) Unwrap() error { return e.err }
 
 // statusError is an API error that also matches the shared sentinel of
 // its kind (jobs.ErrNotFound, jobs.ErrUnauthorized); errors.As still

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longrun/longrun/internal/redact"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
@@ -38,7 +39,7 @@ type Credentials struct {
 
 // String shows the credentials without the password.
 func (c Credentials) String() string {
-	c.Password = "REDACTED"
+	c.Password = redact.Mask
 	type plain Credentials // no String method: no recursion
 	return fmt.Sprintf("freezer.Credentials%+v", plain(c))
 }
@@ -73,13 +74,13 @@ func (t *Token) Value() string { return t.value }
 
 // String hides the secret. (String, GoString and LogValue have value
 // receivers so that a Token printed or logged by value hides it too.)
-func (t Token) String() string { return "freezer.Token(REDACTED)" }
+func (t Token) String() string { return "freezer.Token(" + redact.Mask + ")" }
 
 // GoString hides the secret from %#v.
 func (t Token) GoString() string { return t.String() }
 
 // LogValue hides the secret from slog.
-func (t Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+func (t Token) LogValue() slog.Value { return slog.StringValue(redact.Mask) }
 
 // valid reports whether the token is worth sending at local time now: its
 // lifetime (expires_at minus issued_at, immune to clock skew) less a minute

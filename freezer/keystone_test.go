@@ -214,3 +214,25 @@ func TestLoginWaitHonoursContext(t *testing.T) {
 		t.Errorf("first call: %v", err)
 	}
 }
+
+// FuzzNewNeverEchoesSecrets: whatever the endpoint, New's error never
+// holds the token or the password.
+func FuzzNewNeverEchoesSecrets(f *testing.F) {
+	f.Add("http://user:s3cr3t-token@host:notaport/", "s3cr3t-token")
+	f.Add("ht tp://x/?auth_token=s3cr3t-token", "s3cr3t-token")
+	f.Add("http://h/\ns3cr3t-token", "s3cr3t-token")
+	f.Add("::s3cr3t-token", "s3cr3t-token")
+	f.Fuzz(func(t *testing.T, endpoint, secret string) {
+		if len(secret) < 4 || strings.Contains("freezer: REDACTED", secret) {
+			return // too short to mask, or a word of the message itself
+		}
+		_, err := fz.New(endpoint, fz.WithToken(secret))
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Fatalf("token in %q", err)
+		}
+		_, err = fz.New(endpoint, fz.WithPassword(fz.Credentials{AuthURL: "http://k/v3", Password: secret}))
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Fatalf("password in %q", err)
+		}
+	})
+}
