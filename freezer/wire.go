@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"reflect"
 	"slices"
@@ -29,13 +28,13 @@ type field struct {
 
 // parse reads one JSON document, numbers as json.Number.
 func parse(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := parseValue(dec)
+	s := &scanner{data: data}
+	v, err := s.value()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	s.space()
+	if s.i != len(data) {
 		return nil, errors.New("freezer: data after the JSON document")
 	}
 	return v, nil
@@ -70,61 +69,6 @@ func (o *jobject) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
-}
-
-func parseValue(dec *json.Decoder) (any, error) {
-	return parseDepth(dec, 0)
-}
-
-func parseDepth(dec *json.Decoder, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, errors.New("freezer: JSON nested too deep")
-	}
-	t, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	d, ok := t.(json.Delim)
-	if !ok {
-		return t, nil
-	}
-	switch d {
-	case '{':
-		o := &jobject{vals: map[string]any{}}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			k, _ := kt.(string)
-			v, err := parseDepth(dec, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			if _, dup := o.vals[k]; !dup {
-				o.keys = append(o.keys, k)
-			}
-			o.vals[k] = v
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, err
-		}
-		return o, nil
-	case '[':
-		list := []any{}
-		for dec.More() {
-			v, err := parseDepth(dec, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, v)
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, err
-		}
-		return list, nil
-	}
-	return nil, fmt.Errorf("freezer: unexpected %v", d)
 }
 
 // unmarshal parses data and hands it to a wire type's fromValue.

@@ -351,3 +351,33 @@ func TestNullsAndOrderKept(t *testing.T) {
 		t.Errorf("set null field: %s", out)
 	}
 }
+
+// FuzzDecodeAgreesWithEncodingJSON: a job document decodes exactly when
+// encoding/json accepts it, and a string field reads as encoding/json
+// reads it.
+func FuzzDecodeAgreesWithEncodingJSON(f *testing.F) {
+	f.Add([]byte(apiRefJob))
+	f.Add([]byte(`{"description": "caf\u00e9 \ud83d\ude00 \ud800", "client_id": "a\"b"}`))
+	f.Add([]byte(`{"description": "\xff\xfe", "session_tag": -0.5e+3}`))
+	f.Add([]byte(`{"a": [1, 2, {"b": [true, false, null]}], "job_id": "x"} `))
+	f.Add([]byte(`{"a": 01}`))
+	f.Add([]byte(`{"a": 1.}`))
+	f.Add([]byte("{\"a\": \"\t\"}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var j freezer.Job
+		err := json.Unmarshal(data, &j)
+		var generic map[string]any
+		gerr := json.Unmarshal(data, &generic)
+		if (err == nil) != (gerr == nil) {
+			t.Fatalf("%q: freezer %v, encoding/json %v", data, err, gerr)
+		}
+		if err != nil {
+			return
+		}
+		for k, got := range map[string]string{"job_id": j.JobID, "client_id": j.ClientID, "description": j.Description} {
+			if want, ok := generic[k].(string); ok && want != got {
+				t.Fatalf("%s: %q, encoding/json reads %q", k, got, want)
+			}
+		}
+	})
+}
