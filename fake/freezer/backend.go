@@ -499,21 +499,29 @@ func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
 		return
 	}
 	b.mu.Lock()
-	var seen []*job
-	for _, id := range b.order {
-		if j := b.jobs[id]; j != nil && sc.sees(j) {
-			seen = append(seen, j)
-		}
-	}
 	docs := []obj{}
 	if search == nil {
 		// LIMIT/OFFSET in SQL (a negative limit is no limit in SQLite):
 		// only the page is rendered.
-		start := max(offset, 0)
-		for i := start; i < len(seen) && (limit < 0 || i-start < limit); i++ {
-			docs = append(docs, seen[i].ordered(seen[i].render()))
+		start, n := max(offset, 0), 0
+		for _, id := range b.order {
+			if limit >= 0 && len(docs) >= limit {
+				break
+			}
+			if j := b.jobs[id]; j != nil && sc.sees(j) {
+				if n >= start {
+					docs = append(docs, j.ordered(j.render()))
+				}
+				n++
+			}
 		}
 	} else {
+		var seen []*job
+		for _, id := range b.order {
+			if j := b.jobs[id]; j != nil && sc.sees(j) {
+				seen = append(seen, j)
+			}
+		}
 		all := make([]map[string]any, len(seen))
 		for i, j := range seen {
 			all[i] = j.render()
