@@ -41,6 +41,7 @@ type session struct {
 	schedule any
 	sh       *shape // schedule's key order
 	jobs     obj    // job id -> obj; nil: no job ever added (no "jobs" key)
+	jobsNull bool   // the job column holds JSON null (a replace without jobs)
 }
 
 type backup struct {
@@ -535,10 +536,15 @@ func (b *Backend) serveBackups(w http.ResponseWriter, r *http.Request, sc scope,
 			writeJSON(w, http.StatusOK, obj{{"backups", out}})
 		}
 	case len(parts) == 1 && r.Method == http.MethodPost:
-		doc, sh, ok := requireBody(w, r)
+		body, sh, ok := readShaped(w, r)
 		if !ok {
 			return
 		}
+		if isEmpty(body) {
+			badRequest(w, "Missing request body")
+			return
+		}
+		doc, _ := body.(map[string]any)
 		// BackupMetadataDoc.is_valid: container, hostname and backup_name
 		// present and not "".
 		for _, k := range []string{"container", "hostname", "backup_name"} {

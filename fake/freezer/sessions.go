@@ -59,6 +59,8 @@ func (s *session) get() obj {
 	o = append(o, kv{"schedule", ordered(s.schedule, s.sh)})
 	if s.jobs != nil {
 		o = append(o, kv{"jobs", s.jobs})
+	} else if s.jobsNull {
+		o = append(o, kv{"jobs", nil})
 	}
 	return o
 }
@@ -72,6 +74,8 @@ func (s *session) listed(sc scope) (map[string]any, obj) {
 	o = append(o, kv{"schedule", ordered(s.schedule, s.sh)})
 	if s.jobs != nil {
 		o = append(o, kv{"jobs", s.jobs})
+	} else if s.jobsNull {
+		o = append(o, kv{"jobs", nil})
 	}
 	return toMap(o).(map[string]any), o
 }
@@ -268,7 +272,7 @@ func (s *session) mergeJobs(v any) {
 		s.jobs = nil
 		return
 	}
-	out := append(obj(nil), in...)
+	out := append(obj{}, in...)
 	for _, e := range s.jobs {
 		if !slices.ContainsFunc(in, func(p kv) bool { return p.k == e.k }) {
 			out = append(out, e)
@@ -292,9 +296,12 @@ func (b *Backend) replaceSessionLocked(sc scope, id string, doc map[string]any, 
 				return http.StatusInternalServerError, "Mysql operation failed (sqlite3.IntegrityError) UNIQUE constraint failed: sessions.id"
 			}
 		}
+		// A new row takes the table's defaults (models.Session).
 		s = &session{id: id, user: sc.user.ID, project: sc.project}
+		defaults := map[string]any{"session_tag": json.Number("0"), "hold_off": json.Number("30"), "time_ended": json.Number("-1"),
+			"time_started": json.Number("-1"), "time_end": json.Number("-1"), "time_start": json.Number("-1")}
 		for _, k := range sessionColumns {
-			s.cols = append(s.cols, kv{k, nil})
+			s.cols = append(s.cols, kv{k, defaults[k]})
 		}
 		b.sessions = append(b.sessions, s)
 	}
@@ -302,9 +309,12 @@ func (b *Backend) replaceSessionLocked(sc scope, id string, doc map[string]any, 
 		s.schedule = deepCopy(v)
 		s.sh = sh.kid("schedule").clone()
 	}
+	// replace_session writes json_encode(doc.get('jobs')): "null" when
+	// the document has none.
+	s.jobs, s.jobsNull = nil, true
 	if v, ok := doc["jobs"]; ok && v != nil {
-		s.jobs = nil
 		s.mergeJobs(v)
+		s.jobsNull = s.jobs == nil
 	}
 	for _, k := range sessionColumns {
 		if v, ok := doc[k]; ok && v != nil {
