@@ -241,7 +241,7 @@ func (h *hub) read(conn *websocket.Conn) {
 		}
 		h.mu.Lock()
 		for s := range h.subs {
-			if s.kind != f.ResourceType {
+			if s.kind != "" && s.kind != f.ResourceType {
 				continue
 			}
 			select {
@@ -295,6 +295,43 @@ func (c *Client) Connects() int {
 	c.hub.mu.Lock()
 	defer c.hub.mu.Unlock()
 	return c.hub.connects
+}
+
+// Frames subscribes to the async websocket: every frame of one resource
+// type ("drives", "servers" or "jobs"; "" for all), as the service sends
+// it. The channel is closed when ctx ends, when the websocket drops, or
+// when the reader falls more than a few hundred frames behind; subscribe
+// again to reconnect (with a fresh cookie) and fetch what you follow to
+// catch up on what the gap hid.
+func (c *Client) Frames(ctx context.Context, resourceType string) (<-chan *Frame, error) {
+	if c.hub == nil {
+		return nil, errors.New("cloudsigma: push is off (WithoutPush)")
+	}
+	sb, cancel, err := c.hub.subscribe(ctx, resourceType)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *Frame)
+	go func() {
+		defer close(out)
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case f, ok := <-sb.ch:
+				if !ok {
+					return
+				}
+				select {
+				case out <- f:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }
 
 // Changes makes the service a jobs.Pusher: it returns a channel that

@@ -117,3 +117,27 @@ func (a *app) csClone(use, short string) *cobra.Command {
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up waiting after this long (exit code 3)")
 	return cmd
 }
+
+// Discover streams the uuids of jobs the async websocket reports, so watch
+// sees a new clone the moment it starts.
+func (s *csService) Discover(ctx context.Context) (<-chan string, error) {
+	frames, err := s.c.Frames(ctx, "jobs")
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan string)
+	go func() {
+		defer close(out)
+		for f := range frames {
+			if f.Object == nil {
+				continue // a deleted job
+			}
+			select {
+			case out <- f.UUID():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
