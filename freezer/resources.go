@@ -359,6 +359,23 @@ func (c *Client) UpdateAction(ctx context.Context, id string, a *Action) error {
 	return err
 }
 
+// ReplaceAction stores a in place of action id, or as a new action with
+// that id (POST .../actions/{action_id}, 201). The id must not belong to
+// another project's (or a deleted) action: the server's table answers 500.
+func (c *Client) ReplaceAction(ctx context.Context, id string, a *Action) error {
+	if err := a.validate(); err != nil {
+		return err
+	}
+	p, err := c.itemPath(ctx, "actions", "action_id", id)
+	if err != nil {
+		return err
+	}
+	body := a.outgoing()
+	delete(body, "action_id")
+	_, err = c.do(ctx, http.MethodPost, p, nil, body, nil)
+	return err
+}
+
 // DeleteAction removes action id (v1: 404 when unknown; v2: 204 always).
 // Its id stays taken: the server only marks the row deleted.
 func (c *Client) DeleteAction(ctx context.Context, id string) error {

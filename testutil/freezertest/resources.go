@@ -96,6 +96,13 @@ func Actions(t *testing.T, tg Target) {
 	if err != nil || a.MaxRetries != 7 || string(a.Extra["max_retries_interval"]) != "null" || a.FreezerAction.Mode != "mysql" || a.FreezerAction.Extra["overwrite"] != nil {
 		t.Errorf("after patch: %+v %v", a, err)
 	}
+	// Replace: a full document in place.
+	if err := c.ReplaceAction(ctx, id, &freezer.Action{FreezerAction: freezer.FreezerAction{Action: "restore", Mode: "mysql", BackupName: "db"}, MaxRetries: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := c.GetAction(ctx, id); err != nil || a.FreezerAction.BackupName != "db" || a.MaxRetries != 7 {
+		t.Errorf("after replace: %+v %v", a, err)
+	}
 	p, err := c.ListActions(ctx, &freezer.ListOptions{Search: &freezer.Search{Match: []map[string]any{{"mode": "mysql"}}}})
 	if err != nil || len(p.Items) == 0 || p.Total != -1 {
 		t.Errorf("search by mode: %+v %v", p, err)
