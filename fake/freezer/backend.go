@@ -593,7 +593,12 @@ func (b *Backend) prepare(body any, sh *shape, sc scope) (map[string]any, int, s
 		if !ok {
 			return nil, http.StatusInternalServerError, ""
 		}
-		for _, a := range acts {
+		// The defaults' keys, in the order they were sent.
+		order := sortedKeys(dm)
+		if dsh := sh.kid("action_defaults"); dsh != nil {
+			order = dsh.keys
+		}
+		for i, a := range acts {
 			am, ok := a.(map[string]any)
 			if !ok {
 				return nil, http.StatusInternalServerError, ""
@@ -602,9 +607,11 @@ func (b *Backend) prepare(body any, sh *shape, sc scope) (map[string]any, int, s
 			if !ok {
 				return nil, http.StatusBadRequest, "Missing request body"
 			}
-			for k, v := range dm {
-				if fa[k] == nil {
+			fsh := sh.kid("job_actions").elem(i).kid("freezer_action")
+			for _, k := range order {
+				if v, ok := dm[k]; ok && fa[k] == nil {
 					fa[k] = v
+					fsh.add(k) // a new key goes last, as in a Python dict
 				}
 			}
 		}

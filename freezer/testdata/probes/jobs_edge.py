@@ -12,3 +12,7 @@ req("POST", "{v}/jobs", {"client_id": "n", "job_actions": [{"freezer_action": {"
 req("POST", "{v}/jobs", {"client_id": "n", "job_actions": [{"freezer_action": {"action": "restore"}, "action_id": "fixedact"}]})
 req("GET", "{v}/jobs?limit=0&offset=-1")
 req("GET", "{v}/jobs", {"match_not": [{"status": "stop"}], "match": [{"_all": "[]"}]})
+# action_defaults: merged into every action, new keys last in their order.
+d = req("POST", "{v}/jobs", {"client_id": "n", "job_actions": [{"freezer_action": {"action": "backup", "zz": 1}}, {"freezer_action": {"action": "restore", "mode": None}}], "action_defaults": {"mode": "fs", "container": "c", "backup_name": "b"}}, show=False)
+vars["d"] = d["job_id"]
+req("GET", "{v}/jobs/{d}")
