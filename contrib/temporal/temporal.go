@@ -40,6 +40,7 @@ type Option func(*options) error
 type options struct {
 	sources    map[string]SourceFunc
 	cloudsigma CloudSigmaFunc
+	ftrack     FtrackFunc
 	jobOpts    []jobs.Option
 	onProgress func(Progress)
 }
