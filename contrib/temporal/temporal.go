@@ -41,6 +41,7 @@ type options struct {
 	sources    map[string]SourceFunc
 	cloudsigma CloudSigmaFunc
 	ftrack     FtrackFunc
+	truenas    TrueNASFunc
 	jobOpts    []jobs.Option
 	onProgress func(Progress)
 }
