@@ -42,6 +42,7 @@ type options struct {
 	cloudsigma CloudSigmaFunc
 	ftrack     FtrackFunc
 	truenas    TrueNASFunc
+	freezer    FreezerFunc
 	jobOpts    []jobs.Option
 	onProgress func(Progress)
 }
