@@ -153,7 +153,7 @@ func permanent(err error) error {
 		return err
 	}
 	if errors.Is(err, jobs.ErrUnauthorized) {
-		return sdktemporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnreachable, err)
+		return sdktemporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnauthorized, err)
 	}
 	if errors.Is(err, jobs.ErrNotFound) {
 		return sdktemporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, err)

@@ -1,15 +1,26 @@
-// Package temporal makes longrun's waits durable on Temporal: activities
-// that wait on a job of any dialect and survive a worker crash, activities
-// that start jobs idempotently, and a workflow that clones N CloudSigma
-// servers in parallel and deletes them again when one fails.
+// Package temporal makes longrun's waits durable on Temporal: an activity
+// that waits on a job of any dialect and survives a worker crash,
+// activities that start each dialect's job idempotently, and a workflow
+// that clones N CloudSigma servers in parallel and deletes them again when
+// one fails.
 //
-// A wait heartbeats each changed snapshot of the job (its progress as the
-// heartbeat details). When the activity is retried, on this worker or
-// another, after a crash, it reads the last heartbeat's details and goes on
-// waiting on the job they name; it never starts the job again. Secrets
-// never travel through Temporal: a request names an account (or carries a
-// config without secrets) and the worker's own constructor turns it into a
-// client.
+// The activities are the exported methods of *Activities (register it with
+// worker.RegisterActivity):
+//
+//   - WaitJob waits on a job of any registered dialect. It heartbeats each
+//     changed snapshot (its progress as the heartbeat details, a Progress)
+//     and, retried after a crash on this worker or another, reads the last
+//     heartbeat's details and goes on waiting on the job they name; it
+//     never starts the job again.
+//   - CloneServer (CloudSigma, keyed by the clone's name), CallTrueNASJob
+//     (keyed by method and arguments), StartFreezerJob (never restarts a
+//     run under way) and CreateFtrackJob (the job id derives from a key)
+//     start a job so that a retry does not start a second one.
+//   - DeleteServer removes a clone by name (CloneN's compensation).
+//
+// Secrets never travel through Temporal: a request names an account and
+// the worker's own constructors (WithCloudSigma, WithTrueNAS, WithFreezer,
+// WithFtrack, WithSource) turn it into a client.
 //
 // It is a module of its own (go.temporal.io/sdk is large), so longrun's core
 // does not depend on Temporal.
@@ -138,10 +149,10 @@ type WaitResult struct {
 
 // Error types of the activities' non-retryable application errors.
 const (
-	ErrTypeJobFailed   = "longrun.JobFailed"
-	ErrTypeNotFound    = "longrun.NotFound"
-	ErrTypeBadRequest  = "longrun.BadRequest"
-	ErrTypeUnreachable = "longrun.Unauthorized"
+	ErrTypeJobFailed    = "longrun.JobFailed"
+	ErrTypeNotFound     = "longrun.NotFound"
+	ErrTypeBadRequest   = "longrun.BadRequest"
+	ErrTypeUnauthorized = "longrun.Unauthorized"
 )
 
 // WaitJob waits until job req.JobID is done, heartbeating each changed
@@ -255,7 +266,7 @@ func waitError(err error, id string) error {
 	case errors.Is(err, jobs.ErrNotFound):
 		return sdktemporal.NewNonRetryableApplicationError(fmt.Sprintf("job %s: %v", id, err), ErrTypeNotFound, err)
 	case errors.Is(err, jobs.ErrUnauthorized):
-		return sdktemporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnreachable, err)
+		return sdktemporal.NewNonRetryableApplicationError(err.Error(), ErrTypeUnauthorized, err)
 	}
 	return err // transient or unknown: retried by the activity's policy
 }
