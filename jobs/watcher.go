@@ -293,9 +293,13 @@ func (w *Watcher) WaitAsync(ctx context.Context, id string, done func(*Job, erro
 	if w.push != nil {
 		pctx, aw.cancel = context.WithCancel(ctx)
 	}
+	// Under wt.mu: when ctx has ended already the function runs at once
+	// on a goroutine of its own, and deliver reads aw.stop.
+	wt.mu.Lock()
 	aw.stop = context.AfterFunc(ctx, func() {
 		send(wt, watchUpdate{err: &TimeoutError{Last: aw.lastJob(wt), Cause: ctx.Err()}})
 	})
+	wt.mu.Unlock()
 	if !w.add(wt) {
 		aw.stop()
 		if aw.cancel != nil {
@@ -338,7 +342,7 @@ func (aw *asyncWait) deliver(wt *watch, u watchUpdate) {
 	if u.job != nil {
 		aw.last = u.job
 	}
-	last := aw.last
+	last, stop, cancel := aw.last, aw.stop, aw.cancel
 	wt.mu.Unlock()
 	if u.job != nil && u.err == nil {
 		aw.ob.snapshot(u.job, u.via, u.at)
@@ -349,9 +353,11 @@ func (aw *asyncWait) deliver(wt *watch, u watchUpdate) {
 	if !final {
 		return
 	}
-	aw.stop()
-	if aw.cancel != nil {
-		aw.cancel()
+	if stop != nil {
+		stop()
+	}
+	if cancel != nil {
+		cancel()
 	}
 	if u.err != nil {
 		aw.ob.arrived(u.via, u.at)
