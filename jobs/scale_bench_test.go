@@ -277,3 +277,61 @@ func scaleRun(b *testing.B, n, maxBatch, listPage int, async bool) {
 	b.ReportMetric(float64(st1.Fetches-st0.Fetches)/rounds, "requests/round")
 	b.ReportMetric(float64(elapsed.Microseconds())/1000/rounds, "ms/round")
 }
+
+// BenchmarkWatcherPushScale follows n jobs with WaitAsync over one shared
+// push stream (a MultiPusher) and pushes every job's end: it reports the
+// subscriptions (one), the goroutines in all, the heap per job while
+// waiting, and the time from the first final push to the last wait's end,
+// per job.
+func BenchmarkWatcherPushScale(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(fmt.Sprint("jobs=", n), func(b *testing.B) {
+			for b.Loop() {
+				ids := make([]string, n)
+				for i := range ids {
+					ids[i] = fmt.Sprintf("job-%07d", i)
+				}
+				src := &multiSource{ch: make(chan *jobs.Job, 1024)}
+				runtime.GC()
+				var before runtime.MemStats
+				runtime.ReadMemStats(&before)
+				g0 := runtime.NumGoroutine()
+				w := jobs.NewWatcher(src, jobs.WithClock(stuckClock{make(chan time.Time)}))
+				var wg sync.WaitGroup
+				var failed atomic.Int64
+				wg.Add(n)
+				for _, id := range ids {
+					if err := w.WaitAsync(context.Background(), id, func(job *jobs.Job, err error) {
+						if err != nil || !job.TreeDone() {
+							failed.Add(1)
+						}
+						wg.Done()
+					}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for src.fetches.Load() == 0 { // the first poll round is under way
+					runtime.Gosched()
+				}
+				runtime.GC()
+				var after runtime.MemStats
+				runtime.ReadMemStats(&after)
+				goroutines := runtime.NumGoroutine() - g0
+				start := time.Now()
+				for _, id := range ids {
+					src.ch <- &jobs.Job{ID: id, State: jobs.StateSucceeded}
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				_ = w.Close()
+				if f := failed.Load(); f > 0 {
+					b.Fatalf("%d waits failed", f)
+				}
+				b.ReportMetric(float64(src.subs.Load()), "subscriptions")
+				b.ReportMetric(float64(goroutines), "goroutines")
+				b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/float64(n), "heap-B/job")
+				b.ReportMetric(float64(elapsed.Nanoseconds())/float64(n)/1000, "µs-per-push")
+			}
+		})
+	}
+}
