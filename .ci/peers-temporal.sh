@@ -13,7 +13,7 @@ dir="${LONGRUN_PEERS_DIR:-$HOME/.cache/longrun}/temporal-$temporal_version"
 if [ ! -x "$dir/temporal" ]; then
 	mkdir -p "$dir"
 	echo "temporal CLI: building $temporal_version (first run only)"
-	if ! timeout 40m env GOBIN="$dir" go install "github.com/temporalio/cli/cmd/temporal@$temporal_version"; then
+	if ! timeout 25m env GOBIN="$dir" go install "github.com/temporalio/cli/cmd/temporal@$temporal_version"; then
 		echo "temporal CLI: build failed or timed out; the worker-kill test will skip"
 	fi
 fi
