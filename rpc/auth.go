@@ -2,8 +2,15 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/xdg-go/scram"
 )
 
 type authKind int
@@ -21,6 +28,7 @@ type authMethod struct {
 	kind   authKind
 	user   string
 	secret string
+	plain  bool // API key: never SCRAM
 }
 
 // LoginResult is auth.login_ex's answer (a tagged union on ResponseType).
@@ -29,10 +37,30 @@ type LoginResult struct {
 	URLs          []string `json:"urls,omitempty"`
 	Username      string   `json:"username,omitempty"`
 	Authenticator string   `json:"authenticator,omitempty"`
+	// ScramType and RFCStr carry a SCRAM_RESPONSE step.
+	ScramType string `json:"scram_type,omitempty"`
+	RFCStr    string `json:"rfc_str,omitempty"`
 }
+
+// SCRAM limits of the reference client (truenas_api_client/scram_impl.py):
+// a server-first message outside them is refused.
+const (
+	SCRAMMinIterations = 50000
+	SCRAMMaxIterations = 5000000
+)
+
+// rawKeyPattern is the shape of an API key as the middleware issues it:
+// "<key id>-<key material>" (auth_api_key.py RAW_KEY_PATTERN).
+var rawKeyPattern = regexp.MustCompile(`^\d+-[a-zA-Z0-9]+$`)
 
 func (c *Conn) login(ctx context.Context, g *generation) error {
 	a := c.cfg.auth
+	if a.kind == authNone {
+		return nil
+	}
+	if c.legacy {
+		return c.loginLegacy(ctx, g)
+	}
 	var (
 		mech     string
 		data     map[string]any
@@ -40,13 +68,19 @@ func (c *Conn) login(ctx context.Context, g *generation) error {
 		fbParams []any
 	)
 	switch a.kind {
-	case authNone:
-		return nil
 	case authPassword:
 		mech, fallback = "PASSWORD_PLAIN", "auth.login"
 		data = map[string]any{"mechanism": mech, "username": a.user, "password": a.secret}
 		fbParams = []any{a.user, a.secret}
 	case authAPIKey:
+		if !a.plain && a.user != "" && rawKeyPattern.MatchString(a.secret) {
+			done, err := c.loginSCRAM(ctx, g)
+			if done || err != nil {
+				return err
+			}
+		} else if c.cfg.requireSCRAM {
+			return &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: "SCRAM needs a username and a raw <id>-<key> API key"}
+		}
 		mech, fallback = "API_KEY_PLAIN", "auth.login_with_api_key"
 		data = map[string]any{"mechanism": mech, "username": a.user, "api_key": a.secret}
 		fbParams = []any{a.secret}
@@ -71,6 +105,146 @@ func (c *Conn) login(ctx context.Context, g *generation) error {
 		return &AuthError{ResponseType: res.ResponseType, Mechanism: mech, URLs: res.URLs}
 	}
 	return nil
+}
+
+// loginLegacy logs in as LegacyClient does: auth.login, auth.login_with_api_key,
+// auth.login_with_token (auth.token on CORE 13). The legacy protocol has
+// no SCRAM.
+func (c *Conn) loginLegacy(ctx context.Context, g *generation) error {
+	a := c.cfg.auth
+	switch a.kind {
+	case authPassword:
+		return c.legacyLogin(ctx, g, "auth.login", []any{a.user, a.secret})
+	case authAPIKey:
+		if c.cfg.requireSCRAM {
+			return &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: "the legacy protocol has no SCRAM"}
+		}
+		return c.legacyLogin(ctx, g, "auth.login_with_api_key", []any{a.secret})
+	default:
+		err := c.legacyLogin(ctx, g, "auth.login_with_token", []any{a.secret})
+		if errors.Is(err, ErrMethodNotFound) {
+			return c.legacyLogin(ctx, g, "auth.token", []any{a.secret})
+		}
+		return err
+	}
+}
+
+// loginSCRAM runs the SCRAM-SHA-512 exchange of auth.login_ex when the
+// server offers it (auth.mechanism_choices). done is false when the
+// server does not offer SCRAM and the caller may log in otherwise.
+func (c *Conn) loginSCRAM(ctx context.Context, g *generation) (done bool, err error) {
+	a := c.cfg.auth
+	var choices []string
+	if err := c.callGen(ctx, g, "auth.mechanism_choices", nil, &choices); err != nil {
+		var rpcErr *Error
+		if errors.As(err, &rpcErr) && !c.cfg.requireSCRAM {
+			// Older releases: no such method, or the unauthenticated call
+			// is broken (25.04.2 through 25.10.2): no SCRAM there.
+			return false, nil
+		}
+		return false, err
+	}
+	if !slices.Contains(choices, "SCRAM") {
+		if c.cfg.requireSCRAM {
+			return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: "the server does not offer SCRAM"}
+		}
+		return false, nil
+	}
+	idStr, key, _ := strings.Cut(a.secret, "-")
+	keyID, _ := strconv.Atoi(idStr)
+	conv, err := newSCRAMConversation(a.user, keyID, key, c.channelBinding(g))
+	if err != nil {
+		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
+	}
+	first, err := conv.Step("")
+	if err != nil {
+		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
+	}
+	var res LoginResult
+	if err := c.callGen(ctx, g, "auth.login_ex", []any{map[string]any{
+		"mechanism": "SCRAM", "scram_type": "CLIENT_FIRST_MESSAGE", "rfc_str": first,
+	}}, &res); err != nil {
+		return true, err
+	}
+	if res.ResponseType != "SCRAM_RESPONSE" || res.ScramType != "SERVER_FIRST_RESPONSE" {
+		return true, &AuthError{ResponseType: res.ResponseType, Mechanism: "SCRAM", URLs: res.URLs}
+	}
+	if err := checkIterations(res.RFCStr); err != nil {
+		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
+	}
+	final, err := conv.Step(res.RFCStr)
+	if err != nil {
+		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
+	}
+	res = LoginResult{}
+	if err := c.callGen(ctx, g, "auth.login_ex", []any{map[string]any{
+		"mechanism": "SCRAM", "scram_type": "CLIENT_FINAL_MESSAGE", "rfc_str": final,
+	}}, &res); err != nil {
+		return true, err
+	}
+	if res.ResponseType != "SCRAM_RESPONSE" || res.ScramType != "SERVER_FINAL_RESPONSE" {
+		return true, &AuthError{ResponseType: res.ResponseType, Mechanism: "SCRAM", URLs: res.URLs}
+	}
+	if _, err := conv.Step(res.RFCStr); err != nil || !conv.Valid() {
+		// The server could not prove it holds the key: do not stay
+		// logged in to an impostor.
+		_ = c.callGen(ctx, g, "auth.logout", nil, nil)
+		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: "server signature did not verify"}
+	}
+	return true, nil
+}
+
+// newSCRAMConversation starts a SCRAM-SHA-512 client conversation as the
+// middleware expects it: the SCRAM user name is "<username>:<key id>" (a
+// key id of 0 means a password), the secret is the key material after
+// "<id>-".
+func newSCRAMConversation(user string, keyID int, secret string, cb *scram.ChannelBinding) (*scram.ClientConversation, error) {
+	name := user
+	if keyID != 0 {
+		name += ":" + strconv.Itoa(keyID)
+	}
+	cl, err := scram.SHA512.NewClient(name, secret, "")
+	if err != nil {
+		return nil, err
+	}
+	cl = cl.WithMinIterations(SCRAMMinIterations)
+	if cb != nil {
+		return cl.NewConversationWithChannelBinding(*cb), nil
+	}
+	return cl.NewConversation(), nil
+}
+
+// channelBinding is RFC 5929 tls-server-end-point over wss:// (as the
+// reference client binds by default), none over plain ws://.
+func (c *Conn) channelBinding(g *generation) *scram.ChannelBinding {
+	tc, ok := g.ws.UnderlyingConn().(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	st := tc.ConnectionState()
+	cb, err := scram.NewTLSServerEndpointBinding(&st)
+	if err != nil {
+		return nil
+	}
+	return &cb
+}
+
+// checkIterations refuses a server-first message whose iteration count
+// is outside the reference client's range.
+func checkIterations(serverFirst string) error {
+	for _, attr := range strings.Split(serverFirst, ",") {
+		if v, ok := strings.CutPrefix(attr, "i="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errors.New("SCRAM: bad iteration count")
+			}
+			if n < SCRAMMinIterations || n > SCRAMMaxIterations {
+				return errors.New("SCRAM: iteration count " + v + " outside [50000, 5000000]")
+			}
+			return nil
+		}
+	}
+	return errors.New("SCRAM: server-first message without iteration count")
 }
 
 func (c *Conn) legacyLogin(ctx context.Context, g *generation, method string, params []any) error {

@@ -143,7 +143,7 @@ func ExampleConn_Changes() {
 		fmt.Println(err)
 		return
 	}
-	j, err := jobs.Wait(ctx, c, fmt.Sprint(h.ID()), jobs.WithClock(srv.Clock()))
+	j, err := jobs.Wait(ctx, c, h.ID(), jobs.WithClock(srv.Clock()))
 	if err != nil {
 		fmt.Println(err)
 		return

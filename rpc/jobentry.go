@@ -10,6 +10,9 @@ import (
 	"github.com/longrun/longrun/jobs"
 )
 
+// Dialect names TrueNAS middleware jobs in the shared Job.
+const Dialect jobs.Dialect = "truenas"
+
 // Middleware job states.
 const (
 	StateWaiting = "WAITING"
@@ -159,7 +162,7 @@ func (e *JobEntry) HasMessageID(id int64) bool {
 func (e *JobEntry) ToJob() *jobs.Job {
 	j := &jobs.Job{
 		ID:        strconv.FormatInt(e.ID, 10),
-		Dialect:   "truenas",
+		Dialect:   Dialect,
 		Operation: e.Method,
 		RawState:  e.State,
 		Progress: jobs.Progress{

@@ -3,6 +3,7 @@ package upload
 import (
 	"encoding/json"
 	"errors"
+	"github.com/longrun/longrun/internal/redact"
 	"strings"
 	"testing"
 )
@@ -79,11 +80,11 @@ func TestRedactSecrets(t *testing.T) {
 		"token=abcdef",
 		"Invalid api_key: abcdef",
 	} {
-		if out := redactSecrets(in); strings.Contains(out, "abcdef") {
+		if out := redact.String(in); strings.Contains(out, "abcdef") {
 			t.Errorf("%q -> %q", in, out)
 		}
 	}
-	if out := redactSecrets("Invalid token"); out != "Invalid token" {
+	if out := redact.String("Invalid token"); out != "Invalid token" {
 		t.Errorf("plain text changed: %q", out)
 	}
 }
@@ -160,7 +161,7 @@ func FuzzRedactSecrets(f *testing.F) {
 			return
 		}
 		msg := prefix + "?auth_token=" + secret
-		if out := redactSecrets(msg); !strings.HasSuffix(out, "REDACTED") {
+		if out := redact.String(msg); !strings.HasSuffix(out, "REDACTED") {
 			t.Fatalf("%q -> %q", msg, out)
 		}
 	})

@@ -418,7 +418,7 @@ func TestFakeUploadReaderFailsMidwayEndsJobCleanly(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	if res == nil || res.Job == nil || res.Job.State != jobs.StateAborted {
-		t.Fatalf("the job was not aborted: %+v", res)
+		t.Fatalf("the job was not aborted: %+v (%v)", res, err)
 	}
 	if got, _ := e.files.ReadFile("/mnt/tank/keep"); string(got) != "original" {
 		t.Fatalf("the truncated upload was written: %d bytes", len(got))

@@ -117,7 +117,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("saving: %w", err)
 	}
-	fmt.Printf("saved %s (%s) from job %d, %s\n", res.Filename, size(res.Bytes), res.JobID, res.Job.RawState)
+	fmt.Printf("saved %s (%s) from job %s, %s\n", res.Filename, size(res.Bytes), res.JobID, res.Job.RawState)
 
 	if !*restore {
 		fmt.Println("not uploading it back (use -restore; config.upload reboots the box)")
@@ -136,7 +136,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("restoring: %w", err)
 	}
-	fmt.Printf("uploaded %s to job %d, %s\n", size(up.Bytes), up.JobID, up.Job.RawState)
+	fmt.Printf("uploaded %s to job %s, %s\n", size(up.Bytes), up.JobID, up.Job.RawState)
 	if srv != nil {
 		saved, err := os.ReadFile(path)
 		if err != nil {

@@ -79,7 +79,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("job %d: filesystem.copy %s -> %s\n", h.ID(), *src, *dst)
+	fmt.Printf("job %s: filesystem.copy %s -> %s\n", h.ID(), *src, *dst)
 	for p := range h.Progress() {
 		fmt.Printf("  %3.0f%% %s %s\n", p.Percent, bar(p.Percent), p.Description)
 	}
@@ -98,7 +98,7 @@ func run() error {
 	if e := h.Entry(); e != nil {
 		state = e.State
 	}
-	fmt.Printf("job %d: %s, result %v\n", h.ID(), state, result)
+	fmt.Printf("job %s: %s, result %v\n", h.ID(), state, result)
 	return nil
 }
 
