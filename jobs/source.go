@@ -152,3 +152,10 @@ type Temporary interface{ Temporary() bool }
 
 // RetryAfter is implemented by errors that carry the server's Retry-After.
 type RetryAfter interface{ RetryAfter() time.Duration }
+
+// SourceFunc adapts a function to a Source, as http.HandlerFunc does for
+// handlers: handy for tests, examples and small adapters.
+type SourceFunc func(ctx context.Context, ids ...string) ([]*Job, error)
+
+// Fetch calls f.
+func (f SourceFunc) Fetch(ctx context.Context, ids ...string) ([]*Job, error) { return f(ctx, ids...) }
