@@ -191,7 +191,7 @@ func (a *app) nasUpload() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "uploaded %d bytes through job %d\n", res.Bytes, res.JobID)
+			fmt.Fprintf(a.stdout, "uploaded %d bytes through job %s\n", res.Bytes, res.JobID)
 			return nil
 		},
 	}
@@ -224,7 +224,7 @@ func (a *app) nasDownload() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "saved %d bytes to %s (job %d)\n", res.Bytes, args[1], res.JobID)
+			fmt.Fprintf(a.stderr, "saved %d bytes to %s (job %s)\n", res.Bytes, args[1], res.JobID)
 			return nil
 		},
 	}
