@@ -194,20 +194,34 @@ func (c *Conn) loginSCRAM(ctx context.Context, g *generation) (done bool, err er
 	return true, nil
 }
 
-// newSCRAMConversation starts a SCRAM-SHA-512 client conversation as the
-// middleware expects it: the SCRAM user name is "<username>:<key id>" (a
-// key id of 0 means a password), the secret is the key material after
-// "<id>-".
-func newSCRAMConversation(user string, keyID int, secret string, cb *scram.ChannelBinding) (*scram.ClientConversation, error) {
-	name := user
+// scramName is the SCRAM user name the middleware expects:
+// "<username>:<key id>" for an API key (truenas_api_client's
+// ClientFirstMessage), the bare username for a key id of 0 (a password).
+func scramName(user string, keyID int) string {
 	if keyID != 0 {
-		name += ":" + strconv.Itoa(keyID)
+		return user + ":" + strconv.Itoa(keyID)
 	}
-	cl, err := scram.SHA512.NewClient(name, secret, "")
+	return user
+}
+
+// newSCRAMConversation starts a SCRAM-SHA-512 client conversation for
+// the middleware (at least SCRAMMinIterations).
+func newSCRAMConversation(user string, keyID int, secret string, cb *scram.ChannelBinding) (*scram.ClientConversation, error) {
+	return scramConversation(scram.SHA512, scramName(user, keyID), secret, SCRAMMinIterations, nil, cb)
+}
+
+// scramConversation is the one SCRAM client path, for any hash (the RFC
+// test vectors use SHA-1 and SHA-256 at 4096 iterations). nonce, when
+// set, replaces the random client nonce (tests only).
+func scramConversation(h scram.HashGeneratorFcn, name, secret string, minIter int, nonce func() string, cb *scram.ChannelBinding) (*scram.ClientConversation, error) {
+	cl, err := h.NewClient(name, secret, "")
 	if err != nil {
 		return nil, err
 	}
-	cl = cl.WithMinIterations(SCRAMMinIterations)
+	cl = cl.WithMinIterations(minIter)
+	if nonce != nil {
+		cl = cl.WithNonceGenerator(nonce)
+	}
 	if cb != nil {
 		return cl.NewConversationWithChannelBinding(*cb), nil
 	}

@@ -149,7 +149,7 @@ func stateRank(s string) int {
 func (e *JobEntry) HasMessageID(id int64) bool {
 	s := strconv.FormatInt(id, 10)
 	for _, m := range e.MessageIDs {
-		if string(bytes.TrimSpace(m)) == s {
+		if m := string(bytes.TrimSpace(m)); m == s || m == `"`+s+`"` {
 			return true
 		}
 	}

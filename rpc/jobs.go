@@ -771,8 +771,9 @@ func (h *JobHandle) spawnVerify(jid int64) {
 				continue
 			}
 			// 25.04 names the call in message_ids; the legacy protocol
-			// of 24.10 and before has none: the method must match.
-			if e.HasMessageID(h.reqID) || (len(e.MessageIDs) == 0 && e.Method == h.method) {
+			// of 24.10 and before has none (and later releases' /websocket
+			// may name it otherwise): the method must match.
+			if e.HasMessageID(h.reqID) || ((len(e.MessageIDs) == 0 || c.legacy) && e.Method == h.method) {
 				h.bind(jid)
 				c.tracker.track(jid, h)
 				if fields, err := decodeJobFields(raw); err == nil {
