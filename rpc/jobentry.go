@@ -82,10 +82,25 @@ func (e *JobEntry) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &fields); err != nil {
 		return err
 	}
-	return e.fromFields(fields)
+	var a jobEntryAlias
+	if err := json.Unmarshal(b, &a); err != nil {
+		return fmt.Errorf("rpc: job entry: %w", err)
+	}
+	for k, v := range fields {
+		if !knownJobFields[k] {
+			if a.Unknown == nil {
+				a.Unknown = map[string]json.RawMessage{}
+			}
+			a.Unknown[k] = v
+		}
+	}
+	*e = JobEntry(a)
+	return nil
 }
 
-func (e *JobEntry) fromFields(fields map[string]json.RawMessage) error {
+// fromFields decodes merged fields and returns them encoded as one JSON
+// object (the snapshot's Raw).
+func (e *JobEntry) fromFields(fields map[string]json.RawMessage) ([]byte, error) {
 	var a jobEntryAlias
 	for k, v := range fields {
 		if !knownJobFields[k] {
@@ -97,15 +112,15 @@ func (e *JobEntry) fromFields(fields map[string]json.RawMessage) error {
 	}
 	b, err := json.Marshal(fields)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	unknown := a.Unknown
 	if err := json.Unmarshal(b, &a); err != nil {
-		return fmt.Errorf("rpc: job entry: %w", err)
+		return nil, fmt.Errorf("rpc: job entry: %w", err)
 	}
 	a.Unknown = unknown
 	*e = JobEntry(a)
-	return nil
+	return b, nil
 }
 
 // MarshalJSON writes the entry with its unknown fields.
@@ -160,6 +175,15 @@ func (e *JobEntry) HasMessageID(id int64) bool {
 // done only in a final state (SUCCESS, FAILED, ABORTED): one still RUNNING
 // at 100% is not, so jobs.Wait never ends before the job's result exists.
 func (e *JobEntry) ToJob() *jobs.Job {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		raw = nil
+	}
+	return e.toJob(raw)
+}
+
+// toJob is ToJob with the entry's JSON already at hand.
+func (e *JobEntry) toJob(raw []byte) *jobs.Job {
 	j := &jobs.Job{
 		ID:        strconv.FormatInt(e.ID, 10),
 		Dialect:   Dialect,
@@ -195,9 +219,7 @@ func (e *JobEntry) ToJob() *jobs.Job {
 	if e.TimeFinished != nil && !e.TimeFinished.IsZero() {
 		j.Updated = e.TimeFinished.Time
 	}
-	if raw, err := json.Marshal(e); err == nil {
-		j.Raw = raw
-	}
+	j.Raw = raw
 	return j
 }
 

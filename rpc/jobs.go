@@ -33,7 +33,6 @@ type tracker struct {
 
 type tracked struct {
 	fields   map[string]json.RawMessage
-	entry    *JobEntry // decoded fields, nil when stale
 	handles  []*JobHandle
 	watchers map[*watcher]struct{}
 	// The job is checked with core.get_jobs at due when it has heard
@@ -51,15 +50,15 @@ func newTracker(c *Conn) *tracker {
 	return &tracker{c: c, jobs: map[int64]*tracked{}, byReq: map[int64]*JobHandle{}, kick: make(chan struct{}, 1)}
 }
 
-func (tj *tracked) decode() *JobEntry {
-	if tj.entry == nil {
-		var e JobEntry
-		if err := e.fromFields(tj.fields); err != nil {
-			return nil
-		}
-		tj.entry = &e
+// decode decodes the merged fields (not cached: a followed job keeps only
+// its fields, to stay small at 100,000 jobs).
+func (tj *tracked) decode() (*JobEntry, []byte) {
+	var e JobEntry
+	raw, err := e.fromFields(tj.fields)
+	if err != nil {
+		return nil, nil
 	}
-	return tj.entry
+	return &e, raw
 }
 
 func fieldState(fields map[string]json.RawMessage) string {
@@ -86,7 +85,6 @@ func (tj *tracked) merge(fields map[string]json.RawMessage) {
 	if inc != "" && stateRank(inc) < stateRank(cur) {
 		if m, ok := fields["message_ids"]; ok {
 			tj.fields["message_ids"] = m
-			tj.entry = nil
 		}
 		return
 	}
@@ -104,7 +102,6 @@ func (tj *tracked) merge(fields map[string]json.RawMessage) {
 		}
 		tj.fields[k] = v
 	}
-	tj.entry = nil
 }
 
 func eventJobID(ev *Event, fields map[string]json.RawMessage) (int64, bool) {
@@ -203,7 +200,7 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, heard bool)
 		tj.due = t.c.cfg.clock.Now().Add(tj.delay)
 	}
 	tj.handles = append(tj.handles, binds...)
-	entry := tj.decode()
+	entry, raw := tj.decode()
 	if entry == nil || fieldState(tj.fields) == "" {
 		t.mu.Unlock()
 		for _, h := range binds {
@@ -214,7 +211,7 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, heard bool)
 	entry.ID = id
 	handles := append([]*JobHandle(nil), tj.handles...)
 	if len(tj.watchers) > 0 {
-		snap := entry.ToJob()
+		snap := entry.toJob(raw)
 		for w := range tj.watchers {
 			w.push(snap)
 		}
@@ -276,9 +273,9 @@ func (t *tracker) watch(id int64) *watcher {
 	}
 	tj.watchers[w] = struct{}{}
 	if fieldState(tj.fields) != "" {
-		if e := tj.decode(); e != nil {
+		if e, raw := tj.decode(); e != nil {
 			e.ID = id
-			w.push(e.ToJob())
+			w.push(e.toJob(raw))
 		}
 	}
 	return w
