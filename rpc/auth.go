@@ -300,7 +300,16 @@ func (c *Conn) GenerateToken(ctx context.Context, opts GenerateTokenOptions) (st
 	if opts.MatchOrigin != nil {
 		match = *opts.MatchOrigin
 	}
+	// Trailing defaults are left out: 24.10 takes (ttl, attrs,
+	// match_origin) and CORE 13 (ttl, attrs), and both refuse more.
+	args := []any{ttl, attrs, match, opts.SingleUse}
+	if !opts.SingleUse {
+		args = args[:3]
+		if match {
+			args = args[:2]
+		}
+	}
 	var tok string
-	err := c.Call(ctx, "auth.generate_token", []any{ttl, attrs, match, opts.SingleUse}, &tok)
+	err := c.Call(ctx, "auth.generate_token", args, &tok)
 	return tok, err
 }

@@ -246,9 +246,21 @@ func New(baseURL string, conn Conn, opts ...Option) (*Client, error) {
 // generateToken asks the middleware for a single-use token to authenticate
 // one upload: auth.generate_token(ttl, attrs {}, match_origin, single_use).
 func (c *Client) generateToken(ctx context.Context) (string, error) {
+	// (ttl, attrs, match_origin, single_use) since 25.04; 24.10 takes the
+	// first three and CORE 13 the first two, and both answer "Too many
+	// arguments" to more: the token is then not single-use, only short.
+	args := []any{int(TokenTTL / time.Second), map[string]any{}, true, true}
 	var tok string
-	if err := c.conn.Call(ctx, "auth.generate_token", []any{int(TokenTTL / time.Second), map[string]any{}, true, true}, &tok); err != nil {
-		return "", fmt.Errorf("upload: auth.generate_token: %w", err)
+	for {
+		err := c.conn.Call(ctx, "auth.generate_token", args, &tok)
+		if err != nil && strings.Contains(err.Error(), "Too many arguments") && len(args) > 2 {
+			args = args[:len(args)-1]
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("upload: auth.generate_token: %w", err)
+		}
+		break
 	}
 	if tok == "" {
 		return "", fmt.Errorf("%w: auth.generate_token returned an empty token", ErrProtocol)
