@@ -340,3 +340,28 @@ func TestSuiteReorderedEvents(t *testing.T) {
 }
 
 var _ = context.Background
+
+func TestSuiteListAndAll(t *testing.T) {
+	eachProtocol(t, func(t *testing.T, e *suiteEnv) {
+		ctx := testCtx(t)
+		for i := range 5 {
+			if _, err := e.c.CallJob(ctx, "filesystem.copy", "/mnt/a"+string(rune('0'+i)), "/mnt/b"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := e.c.List(ctx, &rpc.ListOptions{Limit: 2, Filters: []rpc.Filter{rpc.Where("method", rpc.Eq, "filesystem.copy")}})
+		if err != nil || len(p.Items) != 2 || !p.More || p.Total != -1 || p.Items[0].ID != 1 || p.NextOffset() != 2 {
+			t.Fatalf("page %+v %v", p, err)
+		}
+		var ids []int64
+		for j, err := range e.c.All(ctx, &rpc.ListOptions{Limit: 2}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, j.ID)
+		}
+		if len(ids) != 5 || ids[4] != 5 {
+			t.Fatalf("All: %v", ids)
+		}
+	})
+}
