@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
-	"github.com/longrun/longrun/internal/cstest"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
+	"github.com/longrun/longrun/testutil/cstest"
 )
 
 // dumps/response_drive_clone
@@ -139,7 +140,10 @@ func TestWireDocumentedDrives(t *testing.T) {
 	if d.Status != drives.StatusCloningDst || d.Jobs[0].UUID != "8b00acbb-889b-44a5-8a8d-dc3617a6145d" || d.Size != 1207975936 || !*d.Runtime.IsSnapshotable {
 		t.Errorf("%+v", d)
 	}
-	var l drives.List
+	var l struct {
+		Meta    cloudsigma.Meta `json:"meta"`
+		Objects []*drives.Drive `json:"objects"`
+	}
 	if err := json.Unmarshal([]byte(docDriveList), &l); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +156,7 @@ func TestWireDocumentedDrives(t *testing.T) {
 
 func find(t *testing.T, ctx context.Context, svc *drives.Service, name string) *drives.Drive {
 	t.Helper()
-	for d, err := range svc.AllDetail(ctx, &drives.ListOptions{Filters: map[string][]string{"name": {name}}}) {
+	for d, err := range svc.All(ctx, &drives.ListOptions{Detail: true, Filters: map[string][]string{"name": {name}}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,8 +192,9 @@ func TestCloneAndWait(t *testing.T) {
 	if len(seen) < 3 || seen[0] >= 100 {
 		t.Errorf("progress snapshots %v", seen)
 	}
+	// web-data is attached to the seeded server web-1: back to mounted.
 	after, _ := svc.Get(ctx, src.UUID)
-	if after.Status != drives.StatusUnmounted || len(after.Jobs) != 1 {
+	if after.Status != drives.StatusMounted || len(after.Jobs) != 1 {
 		t.Errorf("source after clone %+v", after)
 	}
 	// Smaller than the source is refused with CloudSigma's validation error.
@@ -213,7 +218,7 @@ func TestCloneStatusAndJobRef(t *testing.T) {
 	if d.Status != drives.StatusCloningDst || len(d.Jobs) != 1 || d.Name != src.Name || d.Jobs[0].ResourceURI != "/api/2.0/jobs/"+d.Jobs[0].UUID+"/" {
 		t.Fatalf("clone %+v", d)
 	}
-	if _, err := svc.Jobs().Get(ctx, d.Jobs[0].UUID); err != nil {
+	if _, err := svc.Client().Jobs.Get(ctx, d.Jobs[0].UUID); err != nil {
 		t.Fatal(err)
 	}
 	// A drive being cloned cannot be deleted.
@@ -246,14 +251,14 @@ func TestDriveCRUD(t *testing.T) {
 		t.Fatalf("update %v %+v", err, u)
 	}
 	l, err := svc.List(ctx, &drives.ListOptions{NoLimit: true})
-	if err != nil || l.Meta.TotalCount != 6 || l.Meta.Limit != 0 || len(l.Objects) != 6 {
+	if err != nil || l.Total != 6 || l.Limit != 0 || len(l.Items) != 6 {
 		t.Fatalf("list %v %+v", err, l)
 	}
-	if o := l.Objects[0]; o.Name != "" || o.Owner == nil || o.Status == "" {
+	if o := l.Items[0]; o.Name != "" || o.Owner == nil || o.Status == "" {
 		t.Errorf("/drives/ is not trimmed: %+v", o)
 	}
-	page, err := svc.ListDetail(ctx, &drives.ListOptions{Limit: 2, Fields: []string{"uuid", "status"}})
-	if err != nil || len(page.Objects) != 2 || page.Meta.Limit != 2 || page.Objects[0].Size != 0 {
+	page, err := svc.List(ctx, &drives.ListOptions{Detail: true, Limit: 2, Fields: []string{"uuid", "status"}})
+	if err != nil || len(page.Items) != 2 || page.Limit != 2 || page.Items[0].Size != 0 {
 		t.Fatalf("detail %v %+v", err, page)
 	}
 	if err := svc.Delete(ctx, d.UUID); !errors.Is(err, rest.ErrForbidden) {
@@ -264,12 +269,12 @@ func TestDriveCRUD(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = svc.Get(ctx, d.UUID)
-	errs := jobs.CloudSigmaErrors(err)
+	errs := cloudsigma.ErrorsOf(err)
 	if !errors.Is(err, rest.ErrNotFound) || len(errs) != 1 || errs[0].Type != "notexist" {
 		t.Errorf("after delete: %v", err)
 	}
 	_, err = svc.Create(ctx, &drives.CreateRequest{Name: "x", Size: 1, Media: "tape"})
-	if errs := jobs.CloudSigmaErrors(err); len(errs) != 1 || *errs[0].Point != "media" {
+	if errs := cloudsigma.ErrorsOf(err); len(errs) != 1 || *errs[0].Point != "media" {
 		t.Errorf("bad media: %v", err)
 	}
 }

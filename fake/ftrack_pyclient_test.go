@@ -67,6 +67,9 @@ func TestFtrackReferencePythonClient(t *testing.T) {
 		DownloadBytes   int  `json:"download_bytes"`
 		DownloadMatches bool `json:"download_matches"`
 		Deleted         bool
+		RemovedStatus   int      `json:"removed_download_status"`
+		SchemaCacheHit  bool     `json:"schema_cache_hit"`
+		SecondActions   []string `json:"second_session_actions"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -79,5 +82,13 @@ func TestFtrackReferencePythonClient(t *testing.T) {
 	}
 	if !got.Deleted {
 		t.Error("job not deleted")
+	}
+	if got.RemovedStatus != 404 {
+		t.Errorf("download after remove_component: %d", got.RemovedStatus)
+	}
+	// ftrack_api recomputes the hash of its cached schemas and finds it
+	// equal to the server's schema_hash.
+	if !got.SchemaCacheHit {
+		t.Errorf("schema cache missed: the second session asked %v", got.SecondActions)
 	}
 }

@@ -5,18 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 
+	"github.com/longrun/longrun/internal/redact"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
 
-// Sentinels a *ServerError matches with errors.Is, by its exception.
+// Sentinels a *ServerError matches with errors.Is, by its exception. A
+// wrong user or api key (InvalidCredentialsError, FTAuthenticationError)
+// and a PermissionError match jobs.ErrUnauthorized; NoResultFoundError (an
+// update or delete of a key the server does not know) and a Get of
+// nothing match jobs.ErrNotFound.
 var (
-	// ErrInvalidCredentials matches the server's InvalidCredentialsError
-	// and FTAuthenticationError: a wrong user or api key.
-	ErrInvalidCredentials = errors.New("ftrack: invalid credentials")
-	// ErrPermissionDenied matches PermissionError.
+	// ErrPermissionDenied matches PermissionError (which also matches
+	// jobs.ErrUnauthorized).
 	ErrPermissionDenied = errors.New("ftrack: permission denied")
 	// ErrValidation matches ValidationError: a create or update the
 	// server refused (an unknown status, a missing required attribute).
@@ -24,11 +26,6 @@ var (
 	// ErrMalformedResponse is a reply that is not a list of results of the
 	// batch's length, nor an error object.
 	ErrMalformedResponse = errors.New("ftrack: malformed response")
-	// ErrNoResult is returned by Get-style methods when a query found
-	// nothing (a *NotFoundError, which also matches jobs.ErrNotFound), and
-	// matches the server's NoResultFoundError (an update or delete of a
-	// key it does not know).
-	ErrNoResult = errors.New("ftrack: no result found")
 )
 
 // ServerError is an error the ftrack server reported with its own body:
@@ -82,13 +79,13 @@ func (e *ServerError) Code() string {
 // Is matches the sentinels by exception name.
 func (e *ServerError) Is(target error) bool {
 	switch target {
-	case ErrInvalidCredentials:
-		return e.Exception == "InvalidCredentialsError" || e.Exception == "FTAuthenticationError"
+	case jobs.ErrUnauthorized:
+		return e.Exception == "InvalidCredentialsError" || e.Exception == "FTAuthenticationError" || e.Exception == "PermissionError"
 	case ErrPermissionDenied:
 		return e.Exception == "PermissionError"
 	case ErrValidation:
 		return e.Exception == "ValidationError"
-	case ErrNoResult:
+	case jobs.ErrNotFound:
 		return e.Exception == "NoResultFoundError"
 	}
 	return false
@@ -124,7 +121,7 @@ func decodeServerError(body []byte) *ServerError {
 			e.Content = string(w.Content) // content that is not a string is kept as JSON
 		}
 	}
-	e.Content = rest.RedactString(e.Content)
+	e.Content = redact.String(e.Content)
 	return e
 }
 
@@ -150,10 +147,8 @@ type NotFoundError struct {
 // Error reads "ftrack: no <type> with id <id>".
 func (e *NotFoundError) Error() string { return "ftrack: no " + e.EntityType + " with id " + e.ID }
 
-// Is matches ErrNoResult and jobs.ErrNotFound.
-func (e *NotFoundError) Is(target error) bool {
-	return target == ErrNoResult || target == jobs.ErrNotFound
-}
+// Is matches jobs.ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == jobs.ErrNotFound }
 
 // UploadError is a PUT of a component's bytes that failed.
 type UploadError struct {
@@ -184,10 +179,5 @@ func (e *UploadError) Error() string {
 // Unwrap returns the cause.
 func (e *UploadError) Unwrap() error { return e.Err }
 
-// redactSecret replaces every occurrence of secret in s.
-func redactSecret(s, secret string) string {
-	if len(secret) < 4 {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "REDACTED")
-}
+// redact hides the api key and every secret redact knows in s.
+func (s *Session) redact(x string) string { return redact.Secret(redact.String(x), s.apiKey) }

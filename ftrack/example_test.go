@@ -1,7 +1,9 @@
 package ftrack_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -64,8 +66,8 @@ func ExampleSession_Attach() {
 	// "step 1 ok\nstep 2 ok\n"
 }
 
-// Jobs pages through a query with metadata.next.offset.
-func ExampleSession_Jobs() {
+// All pages through a query with metadata.next.offset.
+func ExampleSession_All() {
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
 	ctx := context.Background()
@@ -74,8 +76,8 @@ func ExampleSession_Jobs() {
 		_, _ = s.CreateJob(ctx, ftrack.CreateJobRequest{Status: st, Description: fmt.Sprintf("task %d", i)})
 		srv.Clock().Advance(1e9)
 	}
-	opts := ftrack.JobListOptions{Status: []ftrack.Status{ftrack.StatusRunning}, Descending: true, PageSize: 1}
-	for job, err := range s.Jobs(ctx, opts) {
+	opts := &ftrack.ListOptions{Status: []ftrack.Status{ftrack.StatusRunning}, Descending: true, PageSize: 1}
+	for job, err := range s.All(ctx, opts) {
 		if err != nil {
 			fmt.Println(err)
 			return
@@ -132,10 +134,66 @@ func ExampleSession_Call() {
 	// true ftrack.server true
 }
 
-// JobListOptions builds a query expression.
-func ExampleJobListOptions_Expression() {
-	o := ftrack.JobListOptions{Status: []ftrack.Status{ftrack.StatusFailed}, Username: "jane", Descending: true}
+// ListOptions builds a query expression.
+func ExampleListOptions_Expression() {
+	o := &ftrack.ListOptions{Status: []ftrack.Status{ftrack.StatusFailed}, Username: "jane", Descending: true}
 	fmt.Println(o.Expression())
 	// Output:
 	// select id, status, type, data, user_id, created_at, finished_at from Job where status in ("failed") and user.username is "jane" order by created_at descending, id
+}
+
+// List returns one page with its paging facts.
+func ExampleSession_List() {
+	srv := fake.NewServer(nil, fake.Options{})
+	defer srv.Close()
+	ctx := context.Background()
+	s, _ := ftrack.NewSession(srv.URL(), "admin", "1-longrunfakeapikey")
+	for i := range 3 {
+		_, _ = s.CreateJob(ctx, ftrack.CreateJobRequest{Description: fmt.Sprintf("task %d", i)})
+		srv.Clock().Advance(1e9)
+	}
+	page, err := s.List(ctx, &ftrack.ListOptions{PageSize: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, j := range page.Items {
+		fmt.Println(j.Description())
+	}
+	fmt.Println(page.More, page.NextOffset())
+	// Output:
+	// task 0
+	// task 1
+	// true 2
+}
+
+// A file above 16 MiB goes up in parts, as ftrack's JavaScript client sends
+// it: from a file, several parts at once; Remove deletes it again.
+func ExampleSession_Remove() {
+	srv := fake.NewServer(nil, fake.Options{})
+	defer srv.Close()
+	ctx := context.Background()
+	s, _ := ftrack.NewSession(srv.URL(), "admin", "1-longrunfakeapikey")
+	job, _ := s.CreateJob(ctx, ftrack.CreateJobRequest{Description: "Rendering"})
+
+	frames := bytes.Repeat([]byte("frame "), 4<<20) // 24 MiB: 3 parts of 8 MiB
+	a, err := s.Attach(ctx, job.ID, "frames.raw", bytes.NewReader(frames), int64(len(frames)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	list, _ := s.Attachments(ctx, job.ID)
+	fmt.Println(len(list), list[0].FileName(), list[0].Size>>20, "MiB")
+	if err := s.Remove(ctx, a.ComponentID); err != nil {
+		fmt.Println(err)
+		return
+	}
+	list, _ = s.Attachments(ctx, job.ID)
+	fmt.Println(len(list))
+	err = s.Remove(ctx, a.ComponentID)
+	fmt.Println(errors.Is(err, jobs.ErrNotFound))
+	// Output:
+	// 1 frames.raw 24 MiB
+	// 0
+	// true
 }

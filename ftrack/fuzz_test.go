@@ -3,6 +3,8 @@ package ftrack_test
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/longrun/longrun/ftrack"
@@ -40,7 +42,7 @@ func FuzzDecodeResults(f *testing.F) {
 			if r.Decode(&jobs) == nil {
 				for i := range jobs {
 					_ = jobs[i].Description()
-					n := jobs[i].Normalize()
+					n := jobs[i].ToJob()
 					if n.Progress.Known && (n.Progress.Percent < 0 || n.Progress.Percent > 100) {
 						t.Fatalf("percent %v", n.Progress.Percent)
 					}
@@ -80,6 +82,41 @@ func FuzzDateTime(f *testing.F) {
 			if err := json.Unmarshal(out, &back); err != nil || !back.Equal(d.Time) {
 				t.Fatalf("%s -> %s -> %v (%v)", b, out, back, err)
 			}
+		}
+	})
+}
+
+var quoteEscape = regexp.MustCompile(`\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8}|.)`)
+
+// FuzzNewSessionSecrets: whatever the server URL holds (the api key in its
+// userinfo, query, path or host, a URL that does not parse), NewSession's
+// error never shows the api key.
+func FuzzNewSessionSecrets(f *testing.F) {
+	for _, s := range []string{
+		"https://jane:KEY@example.com\n", "ht!tp://KEY", "https://example.com/%zzKEY", "ftp://h?apiKey=KEY",
+		"https://[KEY", ":KEY", "https://example.com#KEY", "//KEY@/", "https://KEY:KEY@exa mple.com", "mailto:KEY",
+	} {
+		f.Add(s, "s3cr3t-api-key")
+	}
+	// Text every error may hold whatever the key: a key that is part of
+	// it cannot be told from the message itself.
+	const fixed = `ftrack: server URL "" does not parse must be http(s)://host user and api key are required REDACTED`
+	f.Fuzz(func(t *testing.T, raw, key string) {
+		// Api keys are letters, digits and dashes; a shorter one is not
+		// worth hiding (redact leaves values under 4 bytes alone).
+		if len(key) < 4 || strings.Contains(fixed, key) || strings.Trim(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return
+		}
+		u := strings.ReplaceAll(raw, "KEY", key)
+		_, err := ftrack.NewSession(u, "jane", key)
+		if err == nil {
+			return
+		}
+		// %q writes other characters as escapes such as \x00 or \u2028,
+		// whose letters and digits could spell a key by chance: drop them.
+		msg := quoteEscape.ReplaceAllString(err.Error(), " ")
+		if strings.Contains(msg, key) {
+			t.Fatalf("NewSession(%q) error shows the key: %v", u, err)
 		}
 	})
 }

@@ -170,7 +170,8 @@ func TestFetchFollowsServerPaging(t *testing.T) {
 }
 
 // TestJobsYieldsAnErrorOnce: a next offset that does not move would page
-// forever; Jobs yields the page, then the error once, then stops.
+// forever; List refuses the page and All yields its error once, then
+// stops.
 func TestJobsYieldsAnErrorOnce(t *testing.T) {
 	var requests atomic.Int32
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -184,14 +185,14 @@ func TestJobsYieldsAnErrorOnce(t *testing.T) {
 	}
 	var ids []string
 	var errs []error
-	for j, err := range s.Jobs(context.Background(), ftrack.JobListOptions{}) {
+	for j, err := range s.All(context.Background(), &ftrack.ListOptions{}) {
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		ids = append(ids, j.ID)
 	}
-	if len(ids) != 1 || len(errs) != 1 || !errors.Is(errs[0], ftrack.ErrMalformedResponse) || requests.Load() != 1 {
+	if len(ids) != 0 || len(errs) != 1 || !errors.Is(errs[0], ftrack.ErrMalformedResponse) || requests.Load() != 1 {
 		t.Fatalf("jobs %v, errors %v, %d requests", ids, errs, requests.Load())
 	}
 }

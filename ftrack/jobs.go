@@ -27,9 +27,9 @@ func Quote(s string) string { return `"` + quoteEscaper.Replace(s) + `"` }
 // QuoteTime renders t as a datetime literal: a quoted UTC ISO 8601 value.
 func QuoteTime(t time.Time) string { return Quote(t.UTC().Format("2006-01-02T15:04:05")) }
 
-// JobListOptions select and order jobs for ListJobs and Jobs. The zero value
-// lists every job the user may see, oldest first.
-type JobListOptions struct {
+// ListOptions select and order jobs for List and All. The zero value (or
+// nil) lists every job the user may see, oldest first.
+type ListOptions struct {
 	// Status keeps jobs in any of these statuses.
 	Status []Status
 	// UserID keeps the jobs of one user; Username does the same by name.
@@ -56,7 +56,7 @@ type JobListOptions struct {
 // Expression builds the query without offset and limit, for example
 // `select id, status, ... from Job where status in ("running") order by
 // created_at descending, id`.
-func (o JobListOptions) Expression() string {
+func (o ListOptions) Expression() string {
 	var conds []string
 	if len(o.Status) > 0 {
 		qs := make([]string, len(o.Status))
@@ -109,49 +109,60 @@ func inList(attr string, vals []string) string {
 	return attr + " in (" + strings.Join(qs, ", ") + ")"
 }
 
-// ListJobs returns one page of jobs and the offset of the next page (-1
-// when there is none).
-func (s *Session) ListJobs(ctx context.Context, opts JobListOptions) ([]Job, int, error) {
-	size := opts.PageSize
+// List returns one page of jobs: Items from opts.Offset, at most
+// opts.PageSize (default 100) of them; More reports whether the server
+// has more after them (metadata.next.offset), and Total is -1 (the server
+// does not count).
+func (s *Session) List(ctx context.Context, opts *ListOptions) (*jobs.Page[*Job], error) {
+	var o ListOptions
+	if opts != nil {
+		o = *opts
+	}
+	size := o.PageSize
 	if size <= 0 {
 		size = 100
 	}
-	expr := opts.Expression() + " offset " + strconv.Itoa(max(opts.Offset, 0)) + " limit " + strconv.Itoa(size)
-	list, md, err := Query[Job](ctx, s, expr)
+	offset := max(o.Offset, 0)
+	expr := o.Expression() + " offset " + strconv.Itoa(offset) + " limit " + strconv.Itoa(size)
+	list, md, err := Query[*Job](ctx, s, expr)
 	if err != nil {
-		return nil, -1, err
+		return nil, err
 	}
-	next := -1
+	page := &jobs.Page[*Job]{Items: list, Offset: offset, Limit: size, Total: -1}
 	if md.Next.Offset != nil {
-		next = *md.Next.Offset
-		if next <= opts.Offset {
-			return list, -1, fmt.Errorf("%w: next offset %d does not move past %d", ErrMalformedResponse, next, opts.Offset)
+		next := *md.Next.Offset
+		if next <= offset || len(list) == 0 {
+			return nil, fmt.Errorf("%w: next offset %d after %d jobs from %d", ErrMalformedResponse, next, len(list), offset)
 		}
+		page.More = true
 	}
-	return list, next, nil
+	return page, nil
 }
 
-// Jobs iterates over every job the options select, page by page, following
+// All iterates over every job opts selects, page by page, following
 // metadata.next.offset until it is null. An error ends the iteration after
 // it is yielded.
-func (s *Session) Jobs(ctx context.Context, opts JobListOptions) iter.Seq2[*Job, error] {
+func (s *Session) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Job, error] {
 	return func(yield func(*Job, error) bool) {
-		o := opts
+		var o ListOptions
+		if opts != nil {
+			o = *opts
+		}
 		for {
-			page, next, err := s.ListJobs(ctx, o)
-			for i := range page {
-				if !yield(&page[i], nil) {
-					return
-				}
-			}
+			page, err := s.List(ctx, &o)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			if next < 0 {
+			for _, j := range page.Items {
+				if !yield(j, nil) {
+					return
+				}
+			}
+			if !page.More {
 				return
 			}
-			o.Offset = next
+			o.Offset = page.NextOffset()
 		}
 	}
 }
@@ -293,19 +304,19 @@ func (s *Session) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error)
 		return nil, nil
 	}
 	out := make([]*jobs.Job, 0, len(ids))
-	for j, err := range s.Jobs(ctx, JobListOptions{IDs: ids, OrderBy: "id", PageSize: len(ids)}) {
+	for j, err := range s.All(ctx, &ListOptions{IDs: ids, OrderBy: "id", PageSize: len(ids)}) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, j.Normalize())
+		out = append(out, j.ToJob())
 	}
 	return out, nil
 }
 
-// Normalize turns the job into longrun's shared Job, whose Raw is the job's
+// ToJob converts the job to longrun's shared Job, whose Raw is the job's
 // Raw (the entity as the server sent it).
-func (j *Job) Normalize() *jobs.Job {
-	n := &jobs.Job{ID: j.ID, Dialect: "ftrack", Operation: j.Type, RawState: string(j.Status),
+func (j *Job) ToJob() *jobs.Job {
+	n := &jobs.Job{ID: j.ID, Dialect: Dialect, Operation: j.Type, RawState: string(j.Status),
 		Created: j.CreatedAt.Time, Updated: j.FinishedAt.Time, Raw: j.Raw}
 	switch j.Status {
 	case StatusQueued:

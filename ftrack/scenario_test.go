@@ -27,7 +27,7 @@ const (
 func newSession(t *testing.T, opts ...ftrack.Option) (*fake.Server, *ftrack.Session) {
 	t.Helper()
 	srv := fake.NewServer(t, fake.Options{})
-	opts = append([]ftrack.Option{ftrack.WithNow(srv.Clock().Now)}, opts...)
+	opts = append([]ftrack.Option{ftrack.WithClock(srv.Clock())}, opts...)
 	s, err := ftrack.NewSession(srv.URL(), adminUser, adminKey, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -82,10 +82,10 @@ func TestJobLifecycle(t *testing.T) {
 	}
 	_, err = s.GetJob(ctx, job.ID)
 	var nf *ftrack.NotFoundError
-	if !errors.Is(err, ftrack.ErrNoResult) || !errors.Is(err, jobs.ErrNotFound) || !errors.As(err, &nf) || nf.ID != job.ID {
+	if !errors.Is(err, jobs.ErrNotFound) || !errors.Is(err, jobs.ErrNotFound) || !errors.As(err, &nf) || nf.ID != job.ID {
 		t.Fatalf("after delete: %v", err)
 	}
-	if err := s.DeleteJob(ctx, job.ID); !errors.Is(err, ftrack.ErrNoResult) || errors.Is(err, ftrack.ErrValidation) {
+	if err := s.DeleteJob(ctx, job.ID); !errors.Is(err, jobs.ErrNotFound) || errors.Is(err, ftrack.ErrValidation) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
@@ -108,7 +108,7 @@ func TestJobsQueryPaging(t *testing.T) {
 	}
 	calls := srv.Ftrack().Calls()
 	var seen []string
-	for j, err := range s.Jobs(ctx, ftrack.JobListOptions{Status: []ftrack.Status{ftrack.StatusRunning}, PageSize: 2}) {
+	for j, err := range s.All(ctx, &ftrack.ListOptions{Status: []ftrack.Status{ftrack.StatusRunning}, PageSize: 2}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,8 +126,8 @@ func TestJobsQueryPaging(t *testing.T) {
 	}
 	// newest first, created after the second job, for this user by name
 	var desc []string
-	opts := ftrack.JobListOptions{Username: adminUser, Descending: true, CreatedAfter: srv.Clock().Now().Add(-6 * time.Second).Add(-500 * time.Millisecond)}
-	for j, err := range s.Jobs(ctx, opts) {
+	opts := &ftrack.ListOptions{Username: adminUser, Descending: true, CreatedAfter: srv.Clock().Now().Add(-6 * time.Second).Add(-500 * time.Millisecond)}
+	for j, err := range s.All(ctx, opts) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestJobsQueryPaging(t *testing.T) {
 	// breaking out of the loop stops the paging: one request, no more
 	calls = srv.Ftrack().Calls()
 	n := 0
-	for _, err := range s.Jobs(ctx, ftrack.JobListOptions{PageSize: 1}) {
+	for _, err := range s.All(ctx, &ftrack.ListOptions{PageSize: 1}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,9 +151,17 @@ func TestJobsQueryPaging(t *testing.T) {
 	if got := srv.Ftrack().Calls() - calls; n != 1 || got != 1 {
 		t.Fatalf("break after %d jobs made %d requests, want 1", n, got)
 	}
-	list, next, err := s.ListJobs(ctx, ftrack.JobListOptions{IDs: ids[:3], PageSize: 10})
-	if err != nil || len(list) != 3 || next != -1 {
-		t.Fatalf("by ids: %d jobs, next %d, %v", len(list), next, err)
+	page, err := s.List(ctx, &ftrack.ListOptions{IDs: ids[:3], PageSize: 10})
+	if err != nil || len(page.Items) != 3 || page.More || page.Total != -1 || page.Limit != 10 {
+		t.Fatalf("by ids: %+v, %v", page, err)
+	}
+	page, err = s.List(ctx, &ftrack.ListOptions{IDs: ids[:3], PageSize: 2, Offset: 1})
+	if err != nil || len(page.Items) != 2 || page.More || page.Offset != 1 || page.NextOffset() != 3 {
+		t.Fatalf("second page by ids: %+v, %v", page, err)
+	}
+	page, err = s.List(ctx, &ftrack.ListOptions{IDs: ids[:3], PageSize: 2})
+	if err != nil || len(page.Items) != 2 || !page.More {
+		t.Fatalf("first page by ids: %+v, %v", page, err)
 	}
 }
 
@@ -243,7 +251,7 @@ func TestErrorsAreTypedAndRedacted(t *testing.T) {
 		}
 		_, err = s.CreateJob(ctx, ftrack.CreateJobRequest{})
 		var se *ftrack.ServerError
-		if !errors.As(err, &se) || se.Exception != "InvalidCredentialsError" || !errors.Is(err, ftrack.ErrInvalidCredentials) {
+		if !errors.As(err, &se) || se.Exception != "InvalidCredentialsError" || !errors.Is(err, jobs.ErrUnauthorized) {
 			t.Fatalf("strict=%v: %v", strict, err)
 		}
 		if strict != errors.Is(err, rest.ErrUnauthorized) {

@@ -4,7 +4,8 @@
 //
 // Every call is one POST {server}/api carrying a batch of operations
 // (create, update, delete, query, query_server_information, query_schemas,
-// get_upload_metadata) and answered by a list of results in the same order.
+// get_upload_metadata, complete_multipart_upload) and answered by a list
+// of results in the same order.
 // A Session sends them with the ftrack-user and ftrack-api-key headers:
 //
 //	s, _ := ftrack.NewSession("https://example.ftrackapp.com", "jane", apiKey)
@@ -12,9 +13,15 @@
 //	_, _ = s.Attach(ctx, job.ID, "export.log", f, size)
 //	_, _ = s.SetStatus(ctx, job.ID, ftrack.StatusDone, "Exported")
 //
-// A Session is also a jobs.Source, so jobs.Wait follows a job another
-// process reports. The api key never appears in an error or a log line;
-// DownloadURL, which must carry it, is the one exception and says so.
+// Attach uploads a file above 16 MiB in parts, as ftrack's JavaScript
+// client does; Remove deletes an attachment. List returns one page of
+// jobs (a *jobs.Page), All iterates over every page, and Job.ToJob
+// converts a job to the shared jobs.Job. A Session is also a jobs.Source,
+// so jobs.Wait follows a job another process reports.
+//
+// The api key never appears in an error or a log line; DownloadURL, which
+// must carry it, is the one exception and says so. A not-found matches
+// jobs.ErrNotFound, a refused key or permission jobs.ErrUnauthorized.
 package ftrack
 
 import (
@@ -29,21 +36,26 @@ import (
 	"sync"
 	"time"
 
+	"github.com/longrun/longrun/internal/redact"
+	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
+
+// Dialect is the jobs.Dialect of the jobs a Session converts.
+const Dialect jobs.Dialect = "ftrack"
 
 // Session is a connection to one ftrack server as one API user. It is safe
 // for concurrent use; NewSession never touches the network.
 type Session struct {
-	server  *url.URL
-	user    string
-	apiKey  string
-	rc      *rest.Client
-	hc      *http.Client
-	logger  *slog.Logger
-	lazy    bool
-	now     func() time.Time
-	restOps []rest.Option
+	server *url.URL
+	user   string
+	apiKey string
+	rc     *rest.Client
+	hc     *http.Client
+	logger *slog.Logger
+	lazy   bool
+	clock  jobs.Clock
+	upload uploadConfig
 
 	mu      sync.Mutex
 	info    *ServerInformation
@@ -51,15 +63,25 @@ type Session struct {
 	userID  string
 }
 
-// Option configures a Session.
-type Option func(*Session) error
+// options are what the Options set before NewSession builds the Session.
+type options struct {
+	hc      *http.Client
+	logger  *slog.Logger
+	lazy    bool
+	clock   jobs.Clock
+	upload  uploadConfig
+	restOps []rest.Option
+}
+
+// Option configures a Session; a bad value is an error from NewSession.
+type Option func(*options) error
 
 // WithStrictAPI sends ftrack-strict-api: true, which makes the server answer
 // errors with an HTTP error status instead of 200.
 func WithStrictAPI(on bool) Option {
-	return func(s *Session) error {
+	return func(o *options) error {
 		if on {
-			s.restOps = append(s.restOps, rest.WithHeader("ftrack-strict-api", "true"))
+			o.restOps = append(o.restOps, rest.WithHeader("ftrack-strict-api", "true"))
 		}
 		return nil
 	}
@@ -67,35 +89,38 @@ func WithStrictAPI(on bool) Option {
 
 // WithHTTPClient sends every request (uploads and downloads too) with hc.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(s *Session) error {
+	return func(o *options) error {
 		if hc == nil {
 			return errors.New("ftrack: nil *http.Client")
 		}
-		s.hc = hc
-		s.restOps = append(s.restOps, rest.WithHTTPClient(hc))
+		o.hc = hc
+		o.restOps = append(o.restOps, rest.WithHTTPClient(hc))
 		return nil
 	}
 }
 
 // WithLogger logs requests at debug level, without headers or secrets.
 func WithLogger(l *slog.Logger) Option {
-	return func(s *Session) error {
-		s.logger = l
-		s.restOps = append(s.restOps, rest.WithLogger(l))
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("ftrack: nil *slog.Logger")
+		}
+		o.logger = l
+		o.restOps = append(o.restOps, rest.WithLogger(l))
 		return nil
 	}
 }
 
 // WithHeader adds a header to every API request.
 func WithHeader(name, value string) Option {
-	return func(s *Session) error { s.restOps = append(s.restOps, rest.WithHeader(name, value)); return nil }
+	return func(o *options) error { o.restOps = append(o.restOps, rest.WithHeader(name, value)); return nil }
 }
 
 // WithRetry sets the transport's retries (see rest.WithRetry). A batch is a
 // POST, so it is repeated only on 429 and 503.
 func WithRetry(max int, minWait, maxWait time.Duration) Option {
-	return func(s *Session) error {
-		s.restOps = append(s.restOps, rest.WithRetry(max, minWait, maxWait))
+	return func(o *options) error {
+		o.restOps = append(o.restOps, rest.WithRetry(max, minWait, maxWait))
 		return nil
 	}
 }
@@ -104,40 +129,50 @@ func WithRetry(max int, minWait, maxWait time.Duration) Option {
 // query_server_information and query_schemas in the same batch, as the
 // reference clients do when they start (default on). Off, they are asked
 // only by ServerInformation and Schemas.
-func WithLazyInit(on bool) Option { return func(s *Session) error { s.lazy = on; return nil } }
+func WithLazyInit(on bool) Option { return func(o *options) error { o.lazy = on; return nil } }
 
-// WithNow sets the clock used for finished_at (default time.Now); pass the
-// fake's clock in tests.
-func WithNow(now func() time.Time) Option {
-	return func(s *Session) error {
-		if now == nil {
+// WithClock sets the clock finished_at is read from (default the wall
+// clock); pass the fake's clock in tests.
+func WithClock(c jobs.Clock) Option {
+	return func(o *options) error {
+		if c == nil {
 			return errors.New("ftrack: nil clock")
 		}
-		s.now = now
+		o.clock = c
 		return nil
 	}
 }
 
+type wallClock struct{}
+
+func (wallClock) Now() time.Time                         { return time.Now() }
+func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
 // NewSession returns a session for the server at serverURL (such as
-// https://example.ftrackapp.com) as user, authenticated by apiKey.
+// https://example.ftrackapp.com) as user, authenticated by apiKey. Its
+// errors never show the api key, nor a password or token the URL holds.
 func NewSession(serverURL, user, apiKey string, opts ...Option) (*Session, error) {
 	if user == "" || apiKey == "" {
 		return nil, errors.New("ftrack: user and api key are required")
 	}
 	u, err := url.Parse(strings.TrimRight(serverURL, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("ftrack: server URL: %w", err)
+		return nil, fmt.Errorf("ftrack: server URL %q does not parse", redact.Secret(redact.RawURL(serverURL), apiKey))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("ftrack: server URL %q must be http(s)://host", rest.RedactURL(u))
+		return nil, fmt.Errorf("ftrack: server URL %q must be http(s)://host", redact.Secret(redact.URL(u), apiKey))
 	}
-	u.RawQuery, u.Fragment = "", ""
-	s := &Session{server: u, user: user, apiKey: apiKey, hc: http.DefaultClient, lazy: true, now: time.Now}
-	for _, o := range opts {
-		if err := o(s); err != nil {
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	o := options{hc: http.DefaultClient, lazy: true, clock: wallClock{}, upload: defaultUpload}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
+	s := &Session{server: u, user: user, apiKey: apiKey, hc: o.hc, logger: o.logger, lazy: o.lazy, clock: o.clock, upload: o.upload}
 	ropts := append([]rest.Option{
 		rest.WithAuth(func(r *http.Request) error {
 			r.Header.Set("ftrack-user", user)
@@ -146,13 +181,15 @@ func NewSession(serverURL, user, apiKey string, opts ...Option) (*Session, error
 		}),
 		rest.WithErrorDecoder(errorDecoder),
 		rest.WithUserAgent("longrun-go-ftrack"),
-	}, s.restOps...)
+	}, o.restOps...)
 	s.rc, err = rest.New(u.String()+"/", ropts...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ftrack: %s", redact.Secret(err.Error(), apiKey))
 	}
 	return s, nil
 }
+
+func (s *Session) now() time.Time { return s.clock.Now() }
 
 // ServerURL is the server's URL without a trailing slash.
 func (s *Session) ServerURL() string { return s.server.String() }
@@ -209,12 +246,12 @@ func (s *Session) call(ctx context.Context, ops []Operation) ([]Result, error) {
 		var se *ServerError
 		if errors.As(err, &se) {
 			se.StatusCode = resp.StatusCode
-			se.Content = redactSecret(se.Content, s.apiKey)
+			se.Content = s.redact(se.Content)
 			return nil, se
 		}
 		return nil, &rest.DecodeError{StatusCode: resp.StatusCode, Method: http.MethodPost,
-			URL: rest.RedactURL(s.rc.BaseURL().JoinPath("api")), RequestID: resp.RequestID,
-			Snippet: redactSecret(string(resp.Body[:min(len(resp.Body), 200)]), s.apiKey), Err: err}
+			URL: redact.URL(s.rc.BaseURL().JoinPath("api")), RequestID: resp.RequestID,
+			Snippet: s.redact(string(resp.Body[:min(len(resp.Body), 200)])), Err: err}
 	}
 	return res, nil
 }
@@ -224,11 +261,11 @@ func (s *Session) call(ctx context.Context, ops []Operation) ([]Result, error) {
 func (s *Session) wrapErr(err error) error {
 	var ae *rest.APIError
 	if errors.As(err, &ae) {
-		ae.Message = redactSecret(ae.Message, s.apiKey)
-		ae.Body = []byte(redactSecret(string(ae.Body), s.apiKey))
+		ae.Message = s.redact(ae.Message)
+		ae.Body = []byte(s.redact(string(ae.Body)))
 		if se, ok := ae.Details.(*ServerError); ok {
 			se.HTTP = ae
-			se.Content = redactSecret(se.Content, s.apiKey)
+			se.Content = s.redact(se.Content)
 			return se
 		}
 	}

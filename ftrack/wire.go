@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 )
@@ -27,16 +28,26 @@ const (
 // {"__type__": "datetime", "value": "2022-10-10T10:12:09"}. The server sends
 // naive values, which are UTC when its timezone support is on; DateTime
 // reads them as UTC and also accepts values with a zone or an offset, and
-// {"__type__": "date"} values (midnight UTC). It encodes in UTC with a Z.
-type DateTime struct{ time.Time }
+// {"__type__": "date"} values (midnight UTC). A decoded value re-encodes
+// exactly as it came (naive stays naive) while its time is unchanged; a
+// new or changed one encodes in UTC with a Z.
+type DateTime struct {
+	time.Time
+	// as decoded: __type__ and value, and the time they meant
+	typ, text string
+	was       time.Time
+}
 
 // NewDateTime returns t as a DateTime.
-func NewDateTime(t time.Time) DateTime { return DateTime{t} }
+func NewDateTime(t time.Time) DateTime { return DateTime{Time: t} }
 
 // MarshalJSON encodes the ftrack datetime object, or null for the zero time.
 func (d DateTime) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {
 		return []byte("null"), nil
+	}
+	if d.text != "" && d.Time.Equal(d.was) {
+		return json.Marshal(map[string]string{"__type__": d.typ, "value": d.text})
 	}
 	return json.Marshal(map[string]string{"__type__": "datetime", "value": d.UTC().Format("2006-01-02T15:04:05.999999999Z")})
 }
@@ -61,7 +72,7 @@ func (d *DateTime) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	d.Time = t
+	*d = DateTime{Time: t, typ: w.Type, text: w.Value, was: t}
 	return nil
 }
 
@@ -191,13 +202,16 @@ func (o QuerySchemasOperation) MarshalJSON() ([]byte, error) { return encodeOp(o
 
 // GetUploadMetadataOperation asks where to PUT a component's bytes:
 // {"action": "get_upload_metadata", "component_id", "file_name",
-// "file_size", "checksum"}. Checksum is the base64 MD5 of the bytes (the
-// Content-MD5 of RFC 1864) or empty, which is sent as null.
+// "file_size", "checksum", "parts"}. Checksum is the base64 MD5 of the
+// bytes (the Content-MD5 of RFC 1864) or empty, which is sent as null.
+// Parts is the number of parts of a multipart upload, 0 (sent as null)
+// for one PUT; with parts the server answers a MultipartUploadMetadata.
 type GetUploadMetadataOperation struct {
 	ComponentID string
 	FileName    string
 	FileSize    int64
 	Checksum    string
+	Parts       int
 	Extra       map[string]any
 }
 
@@ -210,8 +224,41 @@ func (o GetUploadMetadataOperation) MarshalJSON() ([]byte, error) {
 	if o.Checksum != "" {
 		sum = o.Checksum
 	}
-	return encodeOp(o.Action(), o.Extra, "component_id", o.ComponentID, "file_name", o.FileName,
-		"file_size", o.FileSize, "checksum", sum)
+	kv := []any{"component_id", o.ComponentID, "file_name", o.FileName, "file_size", o.FileSize, "checksum", sum}
+	if o.Parts > 0 {
+		kv = append(kv, "parts", o.Parts)
+	}
+	return encodeOp(o.Action(), o.Extra, kv...)
+}
+
+// CompleteMultipartUploadOperation ends a multipart upload once every part
+// is stored: {"action": "complete_multipart_upload", "upload_id", "parts":
+// [{"part_number", "e_tag"}], "component_id"}, the parts in ascending
+// order.
+type CompleteMultipartUploadOperation struct {
+	ComponentID string
+	UploadID    string
+	Parts       []UploadedPart
+	Extra       map[string]any
+}
+
+// UploadedPart is a stored part: its number and the ETag the storage
+// answered (without quotes).
+type UploadedPart struct {
+	PartNumber int    `json:"part_number"`
+	ETag       string `json:"e_tag"`
+}
+
+// Action returns "complete_multipart_upload".
+func (CompleteMultipartUploadOperation) Action() string { return "complete_multipart_upload" }
+
+// MarshalJSON encodes the operation.
+func (o CompleteMultipartUploadOperation) MarshalJSON() ([]byte, error) {
+	parts := o.Parts
+	if parts == nil {
+		parts = []UploadedPart{}
+	}
+	return encodeOp(o.Action(), o.Extra, "upload_id", o.UploadID, "parts", parts, "component_id", o.ComponentID)
 }
 
 func encodeOp(action string, extra map[string]any, kv ...any) ([]byte, error) {
@@ -339,11 +386,15 @@ func (r Result) MarshalJSON() ([]byte, error) {
 }
 
 // Decode decodes the result's data (or, for a bare payload, the whole
-// entry) into v.
+// entry) into v. The server sends an entity that appears again in the same
+// result as a bare reference ({"__entity_type__", "id"}); Decode puts the
+// entity's attributes in its place, as ftrack's own clients merge them, so
+// every occurrence decodes whole (a reference to an entity that encloses
+// it stays bare).
 func (r Result) Decode(v any) error {
 	src := r.Raw
 	if r.Action != "" {
-		src = r.Data
+		src = resolveReferences(r.Data)
 	}
 	if len(src) == 0 {
 		return errors.New("ftrack: empty result")
@@ -461,6 +512,164 @@ func (u UploadMetadata) MarshalJSON() ([]byte, error) {
 	return encodeRaw(plain(u), u.Raw)
 }
 
+// MultipartUploadMetadata is the get_upload_metadata payload when parts
+// were asked: PUT part n to URLs[i].SignedURL where URLs[i].PartNumber is
+// n, then complete UploadID.
+type MultipartUploadMetadata struct {
+	ComponentID string       `json:"component_id"`
+	UploadID    string       `json:"upload_id"`
+	URLs        []UploadPart `json:"urls"`
+	// Raw is the object as the server sent it, unknown fields included.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UploadPart is where one part goes.
+type UploadPart struct {
+	SignedURL  string `json:"signed_url"`
+	PartNumber int    `json:"part_number"`
+}
+
+// UnmarshalJSON decodes the object and keeps it whole in Raw.
+func (u *MultipartUploadMetadata) UnmarshalJSON(b []byte) error {
+	type plain MultipartUploadMetadata
+	return decodeRaw(b, (*plain)(u), &u.Raw)
+}
+
+// MarshalJSON encodes the fields, plus the fields of Raw it does not model.
+func (u MultipartUploadMetadata) MarshalJSON() ([]byte, error) {
+	type plain MultipartUploadMetadata
+	return encodeRaw(plain(u), u.Raw)
+}
+
+// resolveReferences replaces the bare references of data with the entities
+// they name, when the same data holds them whole. It returns data as it is
+// when there is nothing to replace or data is not what it expects.
+func resolveReferences(data json.RawMessage) json.RawMessage {
+	n := bytes.Count(data, []byte(`"__entity_type__"`))
+	if n < 2 {
+		return data
+	}
+	if d := bytes.TrimSpace(data); len(d) > 0 && d[0] == '[' {
+		var rows []json.RawMessage
+		if json.Unmarshal(d, &rows) != nil || n <= len(rows) {
+			return data // one entity per row: nothing nested
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var tree any
+	if dec.Decode(&tree) != nil {
+		return data
+	}
+	r := refResolver{seen: map[string]map[string]any{}}
+	r.collect(tree)
+	tree = r.replace(tree)
+	if !r.changed {
+		return data
+	}
+	out, err := json.Marshal(tree)
+	if err != nil {
+		return data // such as a cycle, which encoding/json detects
+	}
+	return out
+}
+
+type refResolver struct {
+	seen    map[string]map[string]any // identity -> the fullest object seen
+	stack   []map[string]any          // the objects being walked, innermost last
+	changed bool
+}
+
+// identity names an entity by its type and id, or by its type and the
+// *_id attributes of a composite key (JobComponent).
+func identity(m map[string]any) (string, bool) {
+	t, ok := m["__entity_type__"].(string)
+	if !ok {
+		return "", false
+	}
+	if id, ok := m["id"].(string); ok {
+		return t + "\x00id\x00" + id, true
+	}
+	var parts []string
+	for k, v := range m {
+		if s, ok := v.(string); ok && strings.HasSuffix(k, "_id") {
+			parts = append(parts, k+"\x00"+s)
+		}
+	}
+	if len(parts) == 0 {
+		return "", false
+	}
+	sort.Strings(parts)
+	return t + "\x00" + strings.Join(parts, "\x00"), true
+}
+
+// isReference reports whether m holds nothing but the type and its key.
+func isReference(m map[string]any) bool {
+	for k := range m {
+		if k != "__entity_type__" && k != "id" && !strings.HasSuffix(k, "_id") {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *refResolver) collect(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		if id, ok := identity(x); ok && !isReference(x) {
+			if cur := r.seen[id]; cur == nil || len(x) > len(cur) {
+				r.seen[id] = x
+			}
+		}
+		for _, e := range x {
+			r.collect(e)
+		}
+	case []any:
+		for _, e := range x {
+			r.collect(e)
+		}
+	}
+}
+
+// replace swaps references for the full entity unless that entity
+// encloses the reference (which would make a cycle).
+func (r *refResolver) replace(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if id, ok := identity(x); ok && isReference(x) {
+			if full := r.seen[id]; full != nil && !r.encloses(full) {
+				r.changed = true
+				return full
+			}
+			return x
+		}
+		r.stack = append(r.stack, x)
+		for k, e := range x {
+			x[k] = r.replace(e)
+		}
+		r.stack = r.stack[:len(r.stack)-1]
+	case []any:
+		for i, e := range x {
+			x[i] = r.replace(e)
+		}
+	}
+	return v
+}
+
+func (r *refResolver) encloses(full map[string]any) bool {
+	for _, m := range r.stack {
+		if sameMap(m, full) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameMap reports whether a and b are the same map (not equal contents).
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
 // --- unknown-field keeping ---
 
 // decodeRaw decodes b into v (a pointer to a struct without its own
@@ -478,7 +687,9 @@ func decodeRaw(b []byte, v any, raw *json.RawMessage) error {
 // encodeRaw encodes v (a struct without its own MarshalJSON) and adds the
 // fields of raw that v's type does not name, so that attributes a newer
 // server sent survive a round trip. Fields v names win, even when v
-// leaves them out (omitempty), so clearing a field is not undone by raw.
+// leaves them out (omitempty), so clearing a field is not undone by raw;
+// but a field v leaves out that raw holds as null, [], {} or "" is kept
+// as raw has it, so finished_at: null and job_components: [] survive.
 func encodeRaw(v any, raw json.RawMessage) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil || len(raw) == 0 {
@@ -489,22 +700,31 @@ func encodeRaw(v any, raw json.RawMessage) ([]byte, error) {
 		return b, nil // raw is not an object: nothing to add
 	}
 	known := jsonNames(reflect.TypeOf(v))
-	for k := range extra {
-		if known[k] {
-			delete(extra, k)
-		}
-	}
-	if len(extra) == 0 {
-		return b, nil
-	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
+	added := false
 	for k, val := range extra {
+		if _, sent := m[k]; sent || known[k] && !emptyJSON(val) {
+			continue
+		}
 		m[k] = val
+		added = true
+	}
+	if !added {
+		return b, nil
 	}
 	return json.Marshal(m)
+}
+
+// emptyJSON reports whether v is null, [], {} or "".
+func emptyJSON(v json.RawMessage) bool {
+	switch string(bytes.Join(bytes.Fields(v), nil)) {
+	case "null", "[]", "{}", `""`:
+		return true
+	}
+	return false
 }
 
 // jsonNames lists the json names of t's fields.

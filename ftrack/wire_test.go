@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/ftrack"
+	"github.com/longrun/longrun/jobs"
 )
 
 // Recorded real server responses, as ftrack-javascript keeps them in
@@ -198,7 +199,7 @@ func TestUnknownFieldsSurviveReencoding(t *testing.T) {
 func TestErrorBodyAndMalformedReplies(t *testing.T) {
 	_, err := ftrack.DecodeResults([]byte(recInvalidCredentials), 1)
 	var se *ftrack.ServerError
-	if !errors.As(err, &se) || se.Exception != "InvalidCredentialsError" || se.Code() != "" || !errors.Is(err, ftrack.ErrInvalidCredentials) {
+	if !errors.As(err, &se) || se.Exception != "InvalidCredentialsError" || se.Code() != "" || !errors.Is(err, jobs.ErrUnauthorized) {
 		t.Fatalf("error body: %v", err)
 	}
 	_, err = ftrack.DecodeResults([]byte(`{"exception": "ValidationError", "content": "bad", "error_code": "E42"}`), 1)
@@ -259,7 +260,7 @@ func TestOperationsEncode(t *testing.T) {
 }
 
 func TestExpressionBuilder(t *testing.T) {
-	o := ftrack.JobListOptions{
+	o := &ftrack.ListOptions{
 		Status: []ftrack.Status{ftrack.StatusRunning, ftrack.StatusQueued}, UserID: "u1", IDs: []string{`a"b`},
 		CreatedAfter: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Where: `type is "api_job"`, Descending: true,
 	}

@@ -2,11 +2,9 @@
 // normalized Job, its Progress and State, the sub-job tree, and the Wait,
 // Poll and Watcher helpers that follow any Source to the end.
 //
-// It also holds the CloudSigma /jobs/ service, which speaks the CloudSigma
-// API 2.0 dialect over the rest transport.
-//
-// Every dialect package (drives, servers, rpc, freezer, ftrack) turns its own
-// wire documents into *Job values, so one Wait works for all of them.
+// It imports only the standard library and knows no service: every
+// dialect package turns its own wire documents into *Job values (with its
+// ToJob method), so one Wait works for all of them.
 package jobs
 
 import (
@@ -24,8 +22,8 @@ const (
 	// StateUnknown is a state the service reported that longrun does not
 	// recognize. Job.RawState holds the service's word.
 	StateUnknown State = "unknown"
-	// StateQueued is a job that has not started: CloudSigma has none,
-	// TrueNAS WAITING, Freezer scheduled, ftrack queued.
+	// StateQueued is a job that has not started yet (waiting, scheduled,
+	// queued, as the service words it).
 	StateQueued State = "queued"
 	// StateRunning is a job that is under way.
 	StateRunning State = "running"
@@ -62,15 +60,14 @@ type Dialect string
 
 // Job is one node of a job tree, normalized from a dialect's wire document.
 type Job struct {
-	// ID is the service's identifier: a CloudSigma uuid, a TrueNAS job id
-	// in decimal, a Freezer job_id, an ftrack Job id.
+	// ID is the service's identifier, as a string (a uuid, or a number in
+	// decimal).
 	ID string `json:"id"`
 	// Dialect names the service the job came from; each dialect package
-	// declares its own constant (such as freezer.Dialect).
+	// declares its own constant.
 	Dialect Dialect `json:"dialect,omitempty"`
-	// Operation is what the job does: a CloudSigma operation such as
-	// drive_clone, a TrueNAS method such as filesystem.copy, a Freezer
-	// action, an ftrack job type.
+	// Operation is what the job does, in the service's words (an
+	// operation, method, action or job type name).
 	Operation string `json:"operation,omitempty"`
 	// State is the normalized state.
 	State State `json:"state"`
@@ -98,10 +95,10 @@ type Job struct {
 
 // Done reports whether this node alone is finished: its normalized state is
 // terminal. What "finished" means is each dialect's to say when it
-// normalizes: CloudSigma documents progress 100 as finished, so its jobs
-// at 100 are StateSucceeded (RawState keeps "started"); a TrueNAS job at
-// 100% is not finished until it reports SUCCESS. A partial reference is
-// never done.
+// normalizes: one service documents progress 100 as finished, so its
+// converter maps 100 to StateSucceeded (RawState keeps the service's word);
+// another is not finished at 100% until it reports success. A partial
+// reference is never done.
 func (j *Job) Done() bool {
 	if j == nil || j.Partial {
 		return false

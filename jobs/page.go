@@ -11,7 +11,7 @@ type Page[T any] struct {
 	// Limit is the page size that was asked for (0: the service's default).
 	Limit int
 	// Total is the size of the whole listing when the service tells it
-	// (CloudSigma's meta.total_count), or -1 when it does not.
+	// (a total count in the answer), or -1 when it does not.
 	Total int
 	// More reports whether another page may follow.
 	More bool

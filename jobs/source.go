@@ -8,12 +8,11 @@ import (
 )
 
 // Source fetches fresh snapshots of jobs. Every dialect's job service is a
-// Source: the CloudSigma jobs service, an rpc connection to TrueNAS, a
-// Freezer client, an ftrack session.
+// Source.
 type Source interface {
 	// Fetch returns fresh snapshots of the jobs with the given ids, in as
-	// few round trips as the service allows (CloudSigma: one list call
-	// with uuid=a,b,c). A job the service does not know is left out of
+	// few round trips as the service allows (one list call for many ids
+	// where the service has one). A job the service does not know is left out of
 	// the result; the order of the result does not matter.
 	Fetch(ctx context.Context, ids ...string) ([]*Job, error)
 }
@@ -57,7 +56,7 @@ var (
 	// dialect's not-found error matches it.
 	ErrNotFound = errors.New("jobs: job not found")
 	// ErrUnauthorized matches every refused login or credential of every
-	// dialect (a 401 or 403 from a REST service, a refused TrueNAS login,
+	// dialect (a 401 or 403 from a REST service, a refused login,
 	// an expired token that could not be renewed).
 	ErrUnauthorized = errors.New("jobs: unauthorized")
 	// ErrUnknownState matches an *UnknownStateError.
@@ -147,7 +146,7 @@ func (e *TimeoutError) Error() string {
 func (e *TimeoutError) Unwrap() error { return e.Cause }
 
 // Temporary is implemented by errors after which polling may go on (a
-// rest.APIError with status 429 or 5xx, a dropped connection).
+// REST error with status 429 or 5xx, a dropped connection).
 type Temporary interface{ Temporary() bool }
 
 // RetryAfter is implemented by errors that carry the server's Retry-After.

@@ -59,8 +59,9 @@ func WithClock(clk Clock) Option { return func(c *config) { c.clock = clk } }
 func WithWalkOptions(o WalkOptions) Option { return func(c *config) { c.walk = o } }
 
 // WithFailOnUnknownState makes a node in a state longrun does not recognize
-// end the wait with an *UnknownStateError. By default such a node is waited
-// on until its progress reaches 100.
+// end the wait with an *UnknownStateError. By default such a node is not
+// done (only a terminal state is), so the wait goes on until the service
+// reports a state longrun knows, or ctx ends.
 func WithFailOnUnknownState() Option { return func(c *config) { c.failUnknown = true } }
 
 // WithLogger logs each poll round at debug level.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/internal/redact"
+	"github.com/longrun/longrun/jobs"
 )
 
 // Sentinels an *APIError matches with errors.Is, by status code.
@@ -59,9 +60,14 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is matches the status sentinels.
+// Is matches the status sentinels, and the shared ones of package jobs:
+// jobs.ErrNotFound on 404, jobs.ErrUnauthorized on 401 and 403.
 func (e *APIError) Is(target error) bool {
 	switch target {
+	case jobs.ErrNotFound:
+		return e.StatusCode == 404
+	case jobs.ErrUnauthorized:
+		return e.StatusCode == 401 || e.StatusCode == 403
 	case ErrBadRequest:
 		return e.StatusCode == 400
 	case ErrUnauthorized:

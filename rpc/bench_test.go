@@ -3,7 +3,10 @@ package rpc_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/truenas"
@@ -12,39 +15,70 @@ import (
 
 // BenchmarkCall measures core.ping round trips over one connection with
 // 1 and 64 concurrent callers (the client keeps at most 20 in flight, the
-// middleware's limit).
+// middleware's limit), over JSON-RPC and over the legacy protocol (the
+// fake's own /websocket when it serves one, else the suite's translating
+// proxy, whose extra hop the figure then includes).
 func BenchmarkCall(b *testing.B) {
-	for _, callers := range []int{1, 64} {
-		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
-			srv := fake.NewServer(b, fake.Options{})
-			c, err := rpc.Dial(context.Background(), srv.WebsocketURL(), rpc.WithAPIKey("admin", "1-longrunfakeapikey"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			if callers == 1 {
-				for b.Loop() {
-					if err := c.Ping(ctx); err != nil {
-						b.Fatal(err)
-					}
+	for _, proto := range []string{"jsonrpc", "legacy"} {
+		for _, callers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/callers=%d", proto, callers), func(b *testing.B) {
+				srv := fake.NewServer(b, fake.Options{})
+				url := srv.WebsocketURL()
+				if proto == "legacy" {
+					url = legacyURL(b, srv)
 				}
-			} else {
-				b.SetParallelism((callers + 1) / 2)
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if err := c.Ping(ctx); err != nil {
-							b.Error(err)
-							return
+				c, err := rpc.Dial(context.Background(), url, rpc.WithAPIKey("admin", "1-longrunfakeapikey"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				ctx := context.Background()
+				call := func() error {
+					var pong string
+					return c.Call(ctx, "core.ping", nil, &pong)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				if callers == 1 {
+					for b.Loop() {
+						if err := call(); err != nil {
+							b.Fatal(err)
 						}
 					}
-				})
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
-		})
+				} else {
+					b.SetParallelism((callers + 1) / 2)
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							if err := call(); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+			})
+		}
 	}
+}
+
+// legacyURL is the fake's /websocket when it speaks the legacy protocol,
+// else a translating proxy in front of its JSON-RPC endpoint.
+func legacyURL(tb testing.TB, srv *fake.Server) string {
+	direct := strings.TrimSuffix(srv.WebsocketURL(), "/api/current") + "/websocket"
+	if ws, _, err := websocket.DefaultDialer.Dial(direct, nil); err == nil {
+		ok := ws.WriteMessage(websocket.TextMessage, []byte(`{"msg":"connect","version":"1","support":["1"]}`)) == nil
+		var m struct {
+			Msg string `json:"msg"`
+		}
+		ok = ok && ws.ReadJSON(&m) == nil && m.Msg == "connected"
+		ws.Close()
+		if ok {
+			return direct
+		}
+	}
+	p := newProxyTB(tb, srv, true)
+	return p.URL()
 }
 
 // BenchmarkEvents measures collection_update events delivered to a

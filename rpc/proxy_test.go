@@ -34,7 +34,6 @@ const (
 )
 
 type proxy struct {
-	t      *testing.T
 	up     string // the fake's ws URL
 	legacy bool
 	hs     *httptest.Server
@@ -44,8 +43,10 @@ type proxy struct {
 	conns  []*websocket.Conn
 }
 
-func newProxy(t *testing.T, srv *fake.Server, legacy bool) *proxy {
-	p := &proxy{t: t, up: srv.WebsocketURL(), legacy: legacy}
+func newProxy(t *testing.T, srv *fake.Server, legacy bool) *proxy { return newProxyTB(t, srv, legacy) }
+
+func newProxyTB(t testing.TB, srv *fake.Server, legacy bool) *proxy {
+	p := &proxy{up: srv.WebsocketURL(), legacy: legacy}
 	p.hs = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.hs.Close)
 	return p

@@ -3,16 +3,18 @@ package servers_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/fake"
-	"github.com/longrun/longrun/internal/cstest"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/servers"
+	"github.com/longrun/longrun/testutil/cstest"
 )
 
 // naiveSource refreshes a tree the way a simple client would: the root,
 // then one GET per child.
-type naiveSource struct{ svc *jobs.CloudSigma }
+type naiveSource struct{ svc *cloudsigma.JobsService }
 
 func (n naiveSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
 	var out []*jobs.Job
@@ -21,18 +23,13 @@ func (n naiveSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, err
 		if err != nil {
 			return nil, err
 		}
-		j, err := w.ToJob(0)
-		if err != nil {
-			return nil, err
-		}
+		j := w.ToJob()
 		for i, c := range w.Children {
 			cw, err := n.svc.Get(ctx, c.UUID)
 			if err != nil {
 				return nil, err
 			}
-			if j.Children[i], err = cw.ToJob(0); err != nil {
-				return nil, err
-			}
+			j.Children[i] = cw.ToJob()
 		}
 		out = append(out, j)
 	}
@@ -40,10 +37,14 @@ func (n naiveSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, err
 }
 
 // BenchmarkWaitServerClone clones a server with 100 disks and waits for
-// the whole tree; it reports HTTP requests per poll round (the goal is at
-// most 2; a client that GETs every child is at 101).
+// the whole tree. It reports HTTP requests per wait (the clone POST not
+// counted) and per poll round: "push" listens to the async websocket (the
+// goal: one fetch, whatever the clone's length; between pushes jobs.Wait
+// still reconciles every 30 s by default, "push-10m" every 10 minutes),
+// "poll" polls the tree in one request a round, "naive" GETs every child
+// each round (101).
 func BenchmarkWaitServerClone(b *testing.B) {
-	for _, mode := range []string{"longrun", "naive"} {
+	for _, mode := range []string{"push", "push-10m", "poll", "naive"} {
 		b.Run(mode, func(b *testing.B) {
 			ctx := context.Background()
 			srv := fake.NewServer(b, fake.Options{})
@@ -53,9 +54,20 @@ func BenchmarkWaitServerClone(b *testing.B) {
 			}
 			c, cnt := cstest.Client(b, srv)
 			svc := servers.New(c)
-			var src jobs.Source = svc.Jobs()
+			var src jobs.Source = svc.Client().Jobs
 			if mode == "naive" {
-				src = naiveSource{svc.Jobs()}
+				src = naiveSource{svc.Client().Jobs}
+			}
+			push := mode == "push" || mode == "push-10m"
+			wopts := []jobs.Option{jobs.WithClock(srv.Clock())}
+			if mode == "push-10m" {
+				wopts = append(wopts, jobs.WithInterval(time.Second, 10*time.Minute))
+			}
+			if push {
+				// Open the client's one websocket before the clock starts.
+				if _, err := svc.Client().Jobs.Changes(ctx, "warm-up"); err != nil {
+					b.Fatal(err)
+				}
 			}
 			var reqs, rounds int64
 			b.ReportAllocs()
@@ -67,15 +79,27 @@ func BenchmarkWaitServerClone(b *testing.B) {
 				}
 				n := 0
 				before := cnt.N.Load()
-				job, err := jobs.Wait(ctx, &countingSource{Source: src, n: &n}, clone.Jobs[0].UUID, jobs.WithClock(srv.Clock()))
+				var wsrc jobs.Source = &countingSource{Source: src, n: &n}
+				if push {
+					wsrc = &countingPusher{countingSource{Source: src, n: &n}}
+				}
+				job, err := jobs.Wait(ctx, wsrc, clone.Jobs[0].UUID, wopts...)
 				if err != nil || len(job.Children) != 100 {
 					b.Fatal(err)
 				}
 				reqs += cnt.N.Load() - before
 				rounds += int64(n)
 			}
-			b.ReportMetric(float64(reqs)/float64(rounds), "requests/round")
+			b.ReportMetric(float64(reqs)/float64(b.N), "requests/wait")
+			b.ReportMetric(float64(reqs)/float64(max(rounds, 1)), "requests/round")
 			b.ReportMetric(float64(rounds)/float64(b.N), "rounds/wait")
 		})
 	}
+}
+
+// countingPusher is a countingSource that passes pushes through.
+type countingPusher struct{ countingSource }
+
+func (p *countingPusher) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
+	return p.Source.(jobs.Pusher).Changes(ctx, id)
 }

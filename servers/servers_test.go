@@ -9,17 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
-	"github.com/longrun/longrun/internal/cstest"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 	"github.com/longrun/longrun/servers"
+	"github.com/longrun/longrun/testutil/cstest"
 )
 
 func findServer(t testing.TB, ctx context.Context, svc *servers.Service, name string) *servers.Server {
 	t.Helper()
-	for s, err := range svc.AllDetail(ctx, nil) {
+	for s, err := range svc.All(ctx, &cloudsigma.ListOptions{Detail: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +81,7 @@ func TestCloneHundredDisks(t *testing.T) {
 	c, cnt := cstest.Client(t, srv)
 	svc := servers.New(c)
 	rounds := 0
-	src := &countingSource{Source: svc.Jobs(), n: &rounds}
+	src := &countingSource{Source: svc.Client().Jobs, n: &rounds}
 	clone, err := svc.Clone(ctx, id, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestFailureMidTree(t *testing.T) {
 	root, _ := srv.CloudSigma().Job(clone.Jobs[0].UUID)
 	victim := root.Children[1]
 	failAt := 0
-	_, err = jobs.Wait(ctx, svc.Jobs(), root.UUID, jobs.WithClock(srv.Clock()), jobs.WithOnProgress(func(j *jobs.Job) {
+	_, err = jobs.Wait(ctx, svc.Client().Jobs, root.UUID, jobs.WithClock(srv.Clock()), jobs.WithOnProgress(func(j *jobs.Job) {
 		failAt++
 		if failAt == 2 {
 			if err := srv.CloudSigma().FailJob(victim, "failed", "storage host unreachable"); err != nil {
@@ -173,7 +174,7 @@ func TestCancelAndDeadline(t *testing.T) {
 		// wait; it must come back with the tree it saw.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_, err = jobs.Wait(ctx, svc.Jobs(), clone.Jobs[0].UUID, jobs.WithClock(clk))
+		_, err = jobs.Wait(ctx, svc.Client().Jobs, clone.Jobs[0].UUID, jobs.WithClock(clk))
 		var te *jobs.TimeoutError
 		if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) || te.Last == nil || te.Last.Operation != "server_clone" {
 			t.Fatalf("got %v", err)
@@ -206,7 +207,8 @@ func TestServiceUnavailableBurst(t *testing.T) {
 	})
 	t.Run("wait backs off on the fake clock", func(t *testing.T) {
 		srv := fake.NewServer(t, fake.Options{})
-		c, _ := cstest.Client(t, srv, rest.WithRetry(0, 0, 0))
+		// Polling only: with push the wait would not need the jobs route.
+		c, _ := cstest.Client(t, srv, cloudsigma.WithRESTOptions(rest.WithRetry(0, 0, 0)), cloudsigma.WithoutPush())
 		svc := servers.New(c)
 		src := findServer(t, ctx, svc, "web-1")
 		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/jobs/", Status: 503, Body: unavailable,
@@ -240,7 +242,7 @@ func TestServiceUnavailableBurst(t *testing.T) {
 	})
 	t.Run("a burst longer than the retries is a typed error", func(t *testing.T) {
 		srv := fake.NewServer(t, fake.Options{})
-		c, _ := cstest.Client(t, srv, rest.WithRetry(1, 0, time.Millisecond))
+		c, _ := cstest.Client(t, srv, cloudsigma.WithRESTOptions(rest.WithRetry(1, 0, time.Millisecond)))
 		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/servers/", Status: 503, Body: unavailable})
 		_, err := servers.New(c).List(ctx, nil)
 		var ae *rest.APIError
@@ -269,10 +271,10 @@ func TestServerCRUD(t *testing.T) {
 		t.Fatalf("update: %v %+v", err, u)
 	}
 	l, err := svc.List(ctx, &servers.ListOptions{Filters: map[string][]string{"name": {"renamed", "web-1"}}})
-	if err != nil || l.Meta.TotalCount != 2 {
+	if err != nil || l.Total != 2 {
 		t.Fatalf("list: %v %+v", err, l)
 	}
-	if o := l.Objects[0]; o.Name == "" || o.CPU != 0 || o.Drives != nil {
+	if o := l.Items[0]; o.Name == "" || o.CPU != 0 || o.Drives != nil {
 		t.Errorf("/servers/ is not trimmed: %+v", o)
 	}
 	if err := svc.Delete(ctx, s.UUID, nil); err != nil {
@@ -282,7 +284,7 @@ func TestServerCRUD(t *testing.T) {
 		t.Errorf("after delete: %v", err)
 	}
 	_, err = svc.Create(ctx, &servers.CreateRequest{Name: "x"})
-	errs := jobs.CloudSigmaErrors(err)
+	errs := cloudsigma.ErrorsOf(err)
 	if len(errs) != 1 || errs[0].Type != "validation" || errs[0].Point == nil || *errs[0].Point != "cpu" {
 		t.Errorf("validation: %v %+v", err, errs)
 	}
@@ -408,7 +410,10 @@ const docServerList = `{
 }`
 
 func TestWireDocumentedServerList(t *testing.T) {
-	var l servers.List
+	var l struct {
+		Meta    cloudsigma.Meta   `json:"meta"`
+		Objects []*servers.Server `json:"objects"`
+	}
 	if err := json.Unmarshal([]byte(docServerList), &l); err != nil {
 		t.Fatal(err)
 	}

@@ -6,59 +6,39 @@
 //	go run ./cmd/longrun-fake -addr 127.0.0.1:8088 -speed 60
 //
 // Fake time runs -speed times faster than the wall clock, so a drive clone
-// that takes ten fake minutes ends after ten seconds at -speed 60. It
-// prints the base URL of each dialect and the seeded credentials, and stops
-// cleanly on SIGINT or SIGTERM.
+// that takes ten fake minutes ends after ten seconds at -speed 60; with
+// -speed 0 it stands still until a test moves it through the control API.
+// The control API (/_fake/: clock, faults, jobs, request log, reset, seed)
+// is always on here, guarded by -control-token (a random one by default).
+// The process prints its base URL, each dialect's URL, the control token
+// and the seeded credentials, and shuts down gracefully on SIGINT or
+// SIGTERM.
+//
+// Flags:
+//
+//	-addr             listen address (default 127.0.0.1:8088; port 0: a free port)
+//	-seed FILE        a seed document (JSON: users, per-dialect sections; see fake.SeedDocument)
+//	-speed N          fake seconds per wall second (default 60; 0: a stopped clock)
+//	-truenas-version  the TrueNAS middleware release to emulate (24.10, 25.04, 25.10, 26.0 or newest)
+//	-control-token    the control API's bearer token (default: random, printed)
+//	-log-level        debug, info, warn or error (default info), on stderr
 package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/longrun/longrun/fake"
-	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/fake/fakecmd"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8088", "listen address")
-	speed := flag.Float64("speed", 60, "fake seconds per wall second")
-	flag.Parse()
-	if *speed <= 0 {
-		fmt.Fprintln(os.Stderr, "longrun-fake: -speed must be positive")
-		os.Exit(2)
-	}
-	if err := run(*addr, *speed); err != nil {
-		fmt.Fprintln(os.Stderr, "longrun-fake:", err)
-		os.Exit(1)
-	}
-}
-
-func run(addr string, speed float64) (err error) {
-	defer func() {
-		// fake.NewServer panics when it cannot listen outside a test.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
+	// A test harness that stops reading our stdout must not kill the
+	// server with SIGPIPE: writes to a closed pipe fail quietly instead.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv := fake.NewServer(nil, fake.Options{Addr: addr, Clock: sim.NewScaledClock(speed)})
-	defer srv.Close()
-	base := srv.URL()
-	fmt.Printf("longrun fake listening on %s (fake time x%g)\n", base, speed)
-	fmt.Printf("  CloudSigma API 2.0: %s/api/2.0/   (HTTP Basic: email + password)\n", base)
-	fmt.Printf("  TrueNAS middleware: %s\n", srv.WebsocketURL())
-	fmt.Printf("  OpenStack Freezer:  %s/v1/ and %s/v2/   (Keystone: %s/v3/)\n", base, base, base)
-	fmt.Printf("  ftrack:             %s/api\n", base)
-	fmt.Println("seeded users:")
-	for _, u := range srv.Env().Users() {
-		fmt.Printf("  name=%s email=%s password=%s api_key=%s project=%s\n", u.Name, u.Email, u.Password, u.APIKey, u.Project)
-	}
-	<-ctx.Done()
-	fmt.Println("longrun fake: shutting down")
-	return nil
+	code := fakecmd.Main(ctx, "longrun-fake", os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

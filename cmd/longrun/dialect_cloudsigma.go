@@ -9,49 +9,46 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/servers"
 )
 
-// csService is CloudSigma: its /jobs/ service.
+// csService is CloudSigma: its client and /jobs/ service.
 type csService struct {
-	jobs *jobs.CloudSigma
+	c *cloudsigma.Client
 }
 
 func openCloudSigma(_ context.Context, c CloudSigmaConfig) (*csService, error) {
 	if err := need("cloudsigma", "CLOUDSIGMA_URL", c.URL, "CLOUDSIGMA_USER", c.User, "CLOUDSIGMA_PASSWORD", c.Password); err != nil {
 		return nil, err
 	}
-	rc, err := jobs.NewCloudSigmaClient(c.URL, c.User, c.Password)
+	rc, err := cloudsigma.New(c.URL, c.User, c.Password)
 	if err != nil {
 		return nil, usagef(err.Error())
 	}
-	return &csService{jobs: jobs.NewCloudSigma(rc)}, nil
+	return &csService{c: rc}, nil
 }
 
-func (s *csService) Source() jobs.Source { return s.jobs }
+func (s *csService) Source() jobs.Source { return s.c.Jobs }
 
 func (s *csService) List(ctx context.Context, all bool) ([]*jobs.Job, error) {
-	opts := &jobs.CloudSigmaJobListOptions{}
+	opts := &cloudsigma.JobListOptions{}
 	if !all {
 		opts.State = []string{"started"}
 	}
 	var out []*jobs.Job
-	for j, err := range s.jobs.All(ctx, opts) {
+	for j, err := range s.c.Jobs.All(ctx, opts) {
 		if err != nil {
 			return out, err
 		}
-		n, err := j.ToJob(0)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, n)
+		out = append(out, j.ToJob())
 	}
 	return out, nil
 }
 
-func (s *csService) Close() error { return nil }
+func (s *csService) Close() error { return s.c.Close() }
 
 func (a *app) cloudsigmaCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "cloudsigma", Short: "Start CloudSigma clones"}
@@ -82,7 +79,7 @@ func (a *app) csClone(use, short string) *cobra.Command {
 			}
 			var uuid, newName, jobID string
 			if use == "clone-server" {
-				s, err := servers.New(svc.jobs.Client()).Clone(ctx, args[0], &servers.CloneRequest{Name: name, RandomVNCPassword: true}, nil)
+				s, err := servers.New(svc.c).Clone(ctx, args[0], &servers.CloneRequest{Name: name, RandomVNCPassword: true}, nil)
 				if err != nil {
 					return err
 				}
@@ -91,7 +88,7 @@ func (a *app) csClone(use, short string) *cobra.Command {
 					jobID = s.Jobs[0].UUID
 				}
 			} else {
-				d, err := drives.New(svc.jobs.Client()).Clone(ctx, args[0], &drives.CloneRequest{Name: name}, nil)
+				d, err := drives.New(svc.c).Clone(ctx, args[0], &drives.CloneRequest{Name: name}, nil)
 				if err != nil {
 					return err
 				}
@@ -119,4 +116,28 @@ func (a *app) csClone(use, short string) *cobra.Command {
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the clone and every sub-job are done")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up waiting after this long (exit code 3)")
 	return cmd
+}
+
+// Discover streams the uuids of jobs the async websocket reports, so watch
+// sees a new clone the moment it starts.
+func (s *csService) Discover(ctx context.Context) (<-chan string, error) {
+	frames, err := s.c.Frames(ctx, "jobs")
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan string)
+	go func() {
+		defer close(out)
+		for f := range frames {
+			if f.Object == nil {
+				continue // a deleted job
+			}
+			select {
+			case out <- f.UUID():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }

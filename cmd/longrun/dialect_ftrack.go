@@ -31,16 +31,16 @@ func openFtrack(_ context.Context, c FtrackConfig) (*ftService, error) {
 func (s *ftService) Source() jobs.Source { return s.s }
 
 func (s *ftService) List(ctx context.Context, all bool) ([]*jobs.Job, error) {
-	opts := ftrack.JobListOptions{Descending: true}
+	opts := &ftrack.ListOptions{Descending: true}
 	if !all {
 		opts.Status = []ftrack.Status{ftrack.StatusQueued, ftrack.StatusRunning}
 	}
 	var out []*jobs.Job
-	for j, err := range s.s.Jobs(ctx, opts) {
+	for j, err := range s.s.All(ctx, opts) {
 		if err != nil {
 			return out, err
 		}
-		out = append(out, j.Normalize())
+		out = append(out, j.ToJob())
 	}
 	return out, nil
 }

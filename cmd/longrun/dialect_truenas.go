@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/longrun/longrun/upload"
@@ -230,4 +231,37 @@ func (a *app) nasDownload() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&name, "filename", "", "the file name the middleware announces (default: download)")
 	return cmd
+}
+
+// Discover streams the ids of jobs core.get_jobs events report, so watch
+// sees a new job the moment the middleware adds it.
+func (s *nasService) Discover(ctx context.Context) (<-chan string, error) {
+	sub, err := s.conn.Subscribe(ctx, "core.get_jobs")
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan string)
+	go func() {
+		defer close(out)
+		defer sub.Close(context.WithoutCancel(ctx))
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-sub.C():
+				if !ok {
+					return
+				}
+				if ev.Msg != "added" || len(ev.ID) == 0 {
+					continue
+				}
+				select {
+				case out <- strings.Trim(string(ev.ID), `"`):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }

@@ -1,42 +1,36 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
-	"github.com/longrun/longrun/fake"
-	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/fake/fakecmd"
 )
 
+// fakeCommand is `longrun fake`: longrun-fake's own command line (the same
+// flags, parsed by the same code), so `longrun fake &` then
+// `longrun cloudsigma clone-server ... --wait` works with nothing else
+// installed.
 func (a *app) fakeCommand() *cobra.Command {
-	var addr string
-	var speed float64
-	cmd := &cobra.Command{
-		Use:   "fake",
-		Short: "Run the bundled fake of all four services (as longrun-fake does)",
+	return &cobra.Command{
+		Use:   "fake [-addr ADDR] [-speed N] [-seed FILE] [-truenas-version V] [-control-token T] [-log-level L]",
+		Short: "Run the bundled fake of all four services (the same flags as longrun-fake)",
 		Long: `Run longrun's in-memory fake of CloudSigma, TrueNAS, Freezer and ftrack until
-interrupted. It prints each dialect's URL and the seeded credentials; fake time
-runs --speed times faster than the wall clock.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if speed <= 0 {
-				return usagef("--speed must be positive")
+interrupted, with the same flags as the longrun-fake program. It prints each
+dialect's URL, the seeded credentials, the export lines for this command's
+environment variables, and the control API's token.`,
+		DisableFlagParsing: true, // longrun-fake's flags, parsed by fakecmd
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if code := fakecmd.Main(cmd.Context(), "longrun fake", args, a.stdout, a.stderr); code != 0 {
+				return &reportedError{err: errFake, code: code}
 			}
-			srv := fake.NewServer(nil, fake.Options{Addr: addr, Clock: sim.NewScaledClock(speed)})
-			defer srv.Close()
-			base := srv.URL()
-			fmt.Fprintf(a.stdout, "longrun fake listening on %s (fake time x%g)\n", base, speed)
-			fmt.Fprintf(a.stdout, "export CLOUDSIGMA_URL=%s TRUENAS_URL=%s OS_BACKUP_URL=%s FTRACK_SERVER=%s\n",
-				srv.CloudSigmaURL(), srv.WebsocketURL(), base, base)
-			for _, u := range srv.Env().Users() {
-				fmt.Fprintf(a.stdout, "user name=%s email=%s password=%s api_key=%s\n", u.Name, u.Email, u.Password, u.APIKey)
-			}
-			<-cmd.Context().Done()
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8088", "listen address")
-	cmd.Flags().Float64Var(&speed, "speed", 60, "fake seconds per wall second")
-	return cmd
 }
+
+// errFake marks a fake that could not start (fakecmd printed why).
+var errFake = fakeError("the fake could not run")
+
+type fakeError string
+
+func (e fakeError) Error() string { return string(e) }

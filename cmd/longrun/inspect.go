@@ -212,42 +212,74 @@ services (TrueNAS) stream changes; the others are listed every --every.`,
 	return cmd
 }
 
-// watch lists the running jobs every round and follows each new one on a
-// shared Watcher until ctx ends.
+// discoverer is a service that pushes the ids of jobs as they appear
+// (TrueNAS core.get_jobs events, CloudSigma's async websocket).
+type discoverer interface {
+	Discover(ctx context.Context) (<-chan string, error)
+}
+
+// watch follows every running job on one shared Watcher until ctx ends:
+// the running ones listed at the start and every --every, and, where the
+// service pushes, each new one the moment it appears.
 func (a *app) watch(ctx context.Context, svc service, every time.Duration, out *outputFlags) error {
 	d := out.display(a)
 	w := jobs.NewWatcher(svc.Source(), a.env.waitOptions()...)
 	defer w.Close()
 	following := map[string]bool{}
-	done := make(chan struct{}, 64)
-	for {
-		list, err := svc.List(ctx, false)
+	follow := func(id string) {
+		if following[id] {
+			return
+		}
+		following[id] = true
+		go func() {
+			final, _ := w.Wait(ctx, id, jobs.WithOnProgress(d.Update))
+			if final != nil {
+				d.Update(final)
+			}
+		}()
+	}
+	var pushed <-chan string
+	if disc, ok := svc.(discoverer); ok {
+		if ch, err := disc.Discover(ctx); err == nil {
+			pushed = ch
+		} // else: listing alone still finds every job
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	list := func() error {
+		got, err := svc.List(ctx, false)
 		if err != nil && ctx.Err() == nil {
 			return err
 		}
-		for _, j := range list {
-			if following[j.ID] {
-				continue
-			}
-			following[j.ID] = true
+		for _, j := range got {
 			d.Update(j)
-			go func(id string) {
-				final, _ := w.Wait(ctx, id, jobs.WithOnProgress(d.Update))
-				if final != nil {
-					d.Update(final)
-				}
-				select {
-				case done <- struct{}{}:
-				default:
-				}
-			}(j.ID)
+			follow(j.ID)
 		}
+		return nil
+	}
+	if err := list(); err != nil {
+		return err
+	}
+	for {
 		select {
 		case <-ctx.Done():
 			d.Finish(nil, nil)
 			return nil // interrupted: the normal end of a watch
-		case <-time.After(every):
-		case <-done:
+		case id, ok := <-pushed:
+			if !ok {
+				pushed = nil // the stream ended: listing goes on, and the next tick subscribes again
+				continue
+			}
+			follow(id)
+		case <-tick.C:
+			if disc, ok := svc.(discoverer); ok && pushed == nil {
+				if ch, err := disc.Discover(ctx); err == nil {
+					pushed = ch
+				}
+			}
+			if err := list(); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -1,5 +1,5 @@
 // Command clone-drive clones a CloudSigma drive and follows the clone job
-// to 100%, printing a progress bar as it moves.
+// until it is done, printing a progress bar as it moves.
 //
 // By default it starts longrun's fake in-process, with fake time running
 // fast enough that the seeded 20 GiB drive "web-data" clones in a couple of
@@ -22,19 +22,22 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"time"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/internal/display"
+	"github.com/longrun/longrun/internal/flagenv"
 	"github.com/longrun/longrun/jobs"
 )
 
 func main() {
-	url := flag.String("url", os.Getenv("CLOUDSIGMA_URL"), "CloudSigma API base URL (default: an in-process fake); env CLOUDSIGMA_URL")
-	user := flag.String("user", os.Getenv("CLOUDSIGMA_USER"), "account email; env CLOUDSIGMA_USER")
-	password := flag.String("password", os.Getenv("CLOUDSIGMA_PASSWORD"), "account password; env CLOUDSIGMA_PASSWORD")
+	fs := flag.CommandLine
+	url := flagenv.String(fs, "url", "", "CloudSigma API base URL (default: an in-process fake)", "CLOUDSIGMA_URL")
+	user := flagenv.String(fs, "user", "", "account email", "CLOUDSIGMA_USER")
+	password := flagenv.Secret(fs, "password", "account password", "CLOUDSIGMA_PASSWORD")
 	driveID := flag.String("drive", "", "uuid of the drive to clone (default: the drive named web-data, else the first unmounted disk)")
 	name := flag.String("name", "", "name of the clone (default: <source name>-clone)")
 	speed := flag.Float64("speed", 900, "fake clock speed (fake seconds per wall second), fake only")
@@ -52,18 +55,21 @@ func main() {
 }
 
 func run(ctx context.Context, url, user, password, driveID, name string, speed float64) error {
-	interval := jobs.WithInterval(time.Second, 10*time.Second)
 	if url == "" {
-		srv := fake.NewServer(nil, fake.Options{Clock: sim.NewScaledClock(speed)})
+		srv, err := fake.New(fake.Options{Clock: sim.NewScaledClock(speed)})
+		if err != nil {
+			return err
+		}
 		defer srv.Close()
-		url, user, password = srv.CloudSigmaURL(), "admin@example.com", "secret"
-		interval = jobs.WithInterval(100*time.Millisecond, 300*time.Millisecond)
+		u := srv.Env().Users()[0]
+		url, user, password = srv.CloudSigmaURL(), u.Email, u.Password
 		fmt.Printf("using the in-process fake at %s (fake time x%g)\n", url, speed)
 	}
-	c, err := jobs.NewCloudSigmaClient(url, user, password)
+	c, err := cloudsigma.New(url, user, password)
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	ds := drives.New(c)
 	src, err := pickDrive(ctx, ds, driveID)
 	if err != nil {
@@ -73,28 +79,13 @@ func run(ctx context.Context, url, user, password, driveID, name string, speed f
 		name = src.Name + "-clone"
 	}
 	fmt.Printf("cloning drive %s %q (%d GiB, %s)\n", src.UUID, src.Name, src.Size>>30, src.Status)
-	d, err := ds.Clone(ctx, src.UUID, &drives.CloneRequest{Name: name}, nil)
+	show := display.New(display.Options{})
+	d, job, err := ds.CloneAndWait(ctx, src.UUID, &drives.CloneRequest{Name: name}, nil, jobs.WithOnProgress(show.Update))
+	show.Finish(job, err)
 	if err != nil {
 		return err
 	}
-	if len(d.Jobs) == 0 {
-		return errors.New("the clone answer carries no job")
-	}
-	fmt.Printf("new drive %s %q in status %s, job %s\n", d.UUID, d.Name, d.Status, d.Jobs[0].UUID)
-	job, err := jobs.Wait(ctx, ds.Jobs(), d.Jobs[0].UUID, interval, jobs.WithOnProgress(func(j *jobs.Job) {
-		pct := j.Progress.Percent
-		n := min(max(int(pct/5), 0), 20)
-		fmt.Printf("  %s [%s%s] %3.0f%% %s\n", j.Operation, strings.Repeat("#", n), strings.Repeat(".", 20-n), pct, j.RawState)
-	}))
-	if err != nil {
-		return err
-	}
-	fmt.Printf("job %s reached 100%%, state %s\n", job.ID, job.RawState)
-	final, err := ds.Get(ctx, d.UUID)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("drive %s %q is now %s\n", final.UUID, final.Name, final.Status)
+	fmt.Printf("drive %s %q is now %s\n", d.UUID, d.Name, d.Status)
 	return nil
 }
 
@@ -103,7 +94,7 @@ func pickDrive(ctx context.Context, ds *drives.Service, id string) (*drives.Driv
 		return ds.Get(ctx, id)
 	}
 	var first *drives.Drive
-	for d, err := range ds.AllDetail(ctx, nil) {
+	for d, err := range ds.All(ctx, &cloudsigma.ListOptions{Detail: true}) {
 		if err != nil {
 			return nil, err
 		}

@@ -1,5 +1,5 @@
 // Command clone-server clones a CloudSigma server and follows the clone
-// job until every drive clone under it reaches 100%, printing a progress
+// job until it and every drive clone under it are done, printing a progress
 // bar per sub-job.
 //
 // By default it starts longrun's fake in-process, with fake time running
@@ -26,21 +26,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/internal/display"
+	"github.com/longrun/longrun/internal/flagenv"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/servers"
 )
 
 func main() {
-	url := flag.String("url", os.Getenv("CLOUDSIGMA_URL"), "CloudSigma API base URL (default: an in-process fake); env CLOUDSIGMA_URL")
-	user := flag.String("user", os.Getenv("CLOUDSIGMA_USER"), "account email; env CLOUDSIGMA_USER")
-	password := flag.String("password", os.Getenv("CLOUDSIGMA_PASSWORD"), "account password; env CLOUDSIGMA_PASSWORD")
-	serverID := flag.String("server", "", "uuid of the server to clone (default: the first server named web-1, else the first with disks)")
-	name := flag.String("name", "", "name of the clone (default: <source name>-clone)")
-	speed := flag.Float64("speed", 900, "fake clock speed (fake seconds per wall second), fake only")
-	timeout := flag.Duration("timeout", 2*time.Hour, "give up after this long")
+	fs := flag.CommandLine
+	url := flagenv.String(fs, "url", "", "CloudSigma API base URL (default: an in-process fake)", "CLOUDSIGMA_URL")
+	user := flagenv.String(fs, "user", "", "account email", "CLOUDSIGMA_USER")
+	password := flagenv.Secret(fs, "password", "account password", "CLOUDSIGMA_PASSWORD")
+	serverID := fs.String("server", "", "uuid of the server to clone (default: the first server named web-1, else the first with disks)")
+	name := fs.String("name", "", "name of the clone (default: <source name>-clone)")
+	speed := fs.Float64("speed", 900, "fake clock speed (fake seconds per wall second), fake only")
+	timeout := flagenv.Duration(fs, "timeout", 2*time.Hour, "give up after this long")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -54,25 +58,28 @@ func main() {
 }
 
 func run(ctx context.Context, url, user, password, serverID, name string, speed float64) error {
-	interval := []jobs.Option{jobs.WithInterval(time.Second, 10*time.Second)}
 	if url == "" {
-		srv := fake.NewServer(nil, fake.Options{Clock: sim.NewScaledClock(speed)})
+		srv, err := fake.New(fake.Options{Clock: sim.NewScaledClock(speed)})
+		if err != nil {
+			return err
+		}
 		defer srv.Close()
-		url, user, password = srv.CloudSigmaURL(), "admin@example.com", "secret"
-		interval = []jobs.Option{jobs.WithInterval(100*time.Millisecond, 300*time.Millisecond)}
+		u := srv.Env().Users()[0]
+		url, user, password = srv.CloudSigmaURL(), u.Email, u.Password
 		fmt.Printf("using the in-process fake at %s (fake time x%g)\n", url, speed)
 	}
-	c, err := jobs.NewCloudSigmaClient(url, user, password)
+	c, err := cloudsigma.New(url, user, password)
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	svc, ds := servers.New(c), drives.New(c)
 
 	src, err := pickServer(ctx, svc, serverID)
 	if err != nil {
 		return err
 	}
-	names := map[string]string{} // source drive uuid -> name
+	names := map[string]string{} // source drive uuid -> name, to label the sub-jobs
 	for _, d := range src.Drives {
 		if dd, err := ds.Get(ctx, d.Drive.UUID); err == nil {
 			names[dd.UUID] = dd.Name + " (" + dd.Media + ")"
@@ -82,31 +89,15 @@ func run(ctx context.Context, url, user, password, serverID, name string, speed 
 		name = src.Name + "-clone"
 	}
 	fmt.Printf("cloning server %s %q with %d drives\n", src.UUID, src.Name, len(src.Drives))
-	clone, err := svc.Clone(ctx, src.UUID, &servers.CloneRequest{Name: name, RandomVNCPassword: true}, nil)
+	show := display.New(display.Options{Label: func(j *jobs.Job) string { return label(j, names) }})
+	clone, job, err := svc.CloneAndWait(ctx, src.UUID, &servers.CloneRequest{Name: name, RandomVNCPassword: true}, nil,
+		jobs.WithOnProgress(show.Update))
+	show.Finish(job, err)
 	if err != nil {
 		return err
 	}
-	if len(clone.Jobs) == 0 {
-		return errors.New("the clone answer carries no job")
-	}
-	fmt.Printf("new server %s %q, status %s, job %s\n", clone.UUID, clone.Name, clone.Status, clone.Jobs[0].UUID)
-
-	p := &printer{names: names, last: map[string]float64{}, done: map[string]bool{}}
-	opts := append(interval, jobs.WithOnProgress(p.show))
-	job, err := jobs.Wait(ctx, svc.Jobs(), clone.Jobs[0].UUID, opts...)
-	if err != nil {
-		var te *jobs.TimeoutError
-		if errors.As(err, &te) && te.Last != nil {
-			p.show(te.Last)
-		}
-		return err
-	}
-	final, err := svc.Get(ctx, clone.UUID)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("all %d sub-jobs reached 100%%; server %s %q is %s with %d drives:\n", len(job.Children), final.UUID, final.Name, final.Status, len(final.Drives))
-	for _, d := range final.Drives {
+	fmt.Printf("all %d sub-jobs are done; server %s %q is %s with %d drives:\n", len(job.Children), clone.UUID, clone.Name, clone.Status, len(clone.Drives))
+	for _, d := range clone.Drives {
 		fmt.Printf("  %-6s %s  %s\n", d.Device, d.DevChannel, d.Drive.UUID)
 	}
 	return nil
@@ -117,7 +108,7 @@ func pickServer(ctx context.Context, svc *servers.Service, id string) (*servers.
 		return svc.Get(ctx, id)
 	}
 	var first *servers.Server
-	for s, err := range svc.AllDetail(ctx, nil) {
+	for s, err := range svc.All(ctx, &cloudsigma.ListOptions{Detail: true}) {
 		if err != nil {
 			return nil, err
 		}
@@ -134,57 +125,13 @@ func pickServer(ctx context.Context, svc *servers.Service, id string) (*servers.
 	return first, nil
 }
 
-// printer prints a bar per sub-job whenever its progress moves, and a line
-// when it reaches 100.
-type printer struct {
-	names map[string]string
-	last  map[string]float64
-	done  map[string]bool
-}
-
-func (p *printer) show(root *jobs.Job) {
-	subs := root.Children
-	if len(subs) == 0 {
-		subs = []*jobs.Job{root}
-	}
-	for i, j := range subs {
-		pct := j.Progress.Percent
-		if j.Done() {
-			pct = 100
-		}
-		if old, ok := p.last[j.ID]; ok && old == pct {
-			continue
-		}
-		p.last[j.ID] = pct
-		fmt.Printf("  sub-job %2d/%d %s %-28s %s %3.0f%%\n", i+1, len(subs), short(j.ID), p.label(j), bar(pct), pct)
-		if pct >= 100 && !p.done[j.ID] {
-			p.done[j.ID] = true
-			fmt.Printf("  sub-job %s (%s of %s) reached 100%%, state %s\n", j.ID, j.Operation, p.label(j), j.RawState)
-		}
-	}
-	agg := root.Aggregate()
-	fmt.Printf("  total %s %3.0f%% (%s, %s)\n", bar(agg.Percent), agg.Percent, root.Operation, root.RawState)
-}
-
-func (p *printer) label(j *jobs.Job) string {
+// label names a sub-job after the source drive it clones.
+func label(j *jobs.Job, names map[string]string) string {
 	for _, r := range j.Resources {
 		parts := strings.Split(strings.Trim(r, "/"), "/")
-		if n, ok := p.names[parts[len(parts)-1]]; ok {
+		if n, ok := names[parts[len(parts)-1]]; ok {
 			return n
 		}
 	}
-	return j.Operation
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}
-
-func bar(pct float64) string {
-	n := int(pct / 5)
-	n = min(max(n, 0), 20)
-	return "[" + strings.Repeat("#", n) + strings.Repeat(".", 20-n) + "]"
+	return display.DefaultLabel(j)
 }

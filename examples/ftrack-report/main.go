@@ -32,6 +32,7 @@ import (
 
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/ftrack"
+	"github.com/longrun/longrun/internal/flagenv"
 )
 
 func main() {
@@ -43,9 +44,9 @@ func main() {
 
 func run() error {
 	var (
-		server  = flag.String("url", os.Getenv("FTRACK_SERVER"), "ftrack server URL (default: an in-process fake)")
-		user    = flag.String("user", os.Getenv("FTRACK_API_USER"), "API user")
-		apiKey  = flag.String("api-key", os.Getenv("FTRACK_API_KEY"), "API key (or FTRACK_API_KEY)")
+		server  = flagenv.String(flag.CommandLine, "url", "", "ftrack server URL (default: an in-process fake)", "FTRACK_SERVER")
+		user    = flagenv.String(flag.CommandLine, "user", "", "API user", "FTRACK_API_USER")
+		apiKey  = flagenv.Secret(flag.CommandLine, "api-key", "API key", "FTRACK_API_KEY")
 		steps   = flag.Int("steps", 5, "steps of the pretend task")
 		logPath = flag.String("log", "", "attach this file instead of the task's own log")
 		showKey = flag.Bool("show-key", false, "print the download URL with the api key in clear")
@@ -60,7 +61,7 @@ func run() error {
 		srv := fake.NewServer(nil, fake.Options{})
 		defer srv.Close()
 		*server, *user, *apiKey = srv.URL(), "admin", "1-longrunfakeapikey"
-		opts = append(opts, ftrack.WithNow(srv.Clock().Now)) // finished_at on the fake's clock
+		opts = append(opts, ftrack.WithClock(srv.Clock())) // finished_at on the fake's clock
 		fmt.Println("using the in-process fake ftrack at", *server)
 	}
 	if *user == "" || *apiKey == "" {

@@ -1,19 +1,52 @@
-// Package cloudsigma is the fake's CloudSigma API 2.0 backend: /drives/,
-// /servers/ and /jobs/ under /api/2.0/, with HTTP Basic auth against the
-// seeded users (email and password), CloudSigma's list meta and paging
-// (limit 20 by default, limit=0 for all), GET filters (comma ORs, \,
-// escapes; /jobs/ filters on state only, as its schema documents, unless
-// SetStrictJobFilters(false)), fields= and order_by=, its error lists and
-// status codes, drive and server clones whose jobs progress on the fake
-// clock, and the 3-day job history.
+// Package cloudsigma is the fake's CloudSigma API 2.0 backend under
+// /api/2.0/: drives, servers and jobs as a clone story touches them, with
+// HTTP Basic auth against the seeded users (email and password),
+// CloudSigma's list meta and paging (limit 20 by default, limit=0 for
+// all), GET filters (comma ORs, \, escapes; /jobs/ filters on state only,
+// as its schema documents, unless SetStrictJobFilters(false)), fields= and
+// order_by=, the schema documents, its error lists and status codes, an
+// X-REQUEST-ID header on every answer, and the async websocket.
+//
+// Drives: create (one, {"objects": [...]} or a bare list), edit (PUT,
+// size included: the drive goes "resizing"), the resize and clone
+// actions, delete (one, or a list), "mounted" while attached to a server.
+// Servers: create with drives, nics, meta and tags, edit (PUT of every
+// writable field; a running server takes only name, meta and tags), the
+// start, stop, shutdown, open_vnc, close_vnc, open_console,
+// close_console and clone actions, and deletes with ?recurse=disks,
+// all_drives or cdroms. Numbers may be sent as strings, as CloudSigma
+// accepts them.
+//
+// Time is the fake clock's: a drive is "creating" for 10 s and "resizing"
+// for 10 s; a server is "starting" for 5 s, "stopping" for 5 s after stop
+// and 10 s after an ACPI shutdown. A drive clone's job reaches progress
+// 100 after one fake minute per GiB (at least one minute, at most an
+// hour); a server clone's job has one child job per cloned disk. Finished
+// jobs are kept for 3 days. Nothing is ticked per request: every timed
+// change sits in one queue ordered by its instant, and a request (or,
+// while a websocket listens, a clock timer) applies only the changes that
+// are due.
+//
+// The async websocket (CloudSigma's async.rst): POST
+// /api/2.0/accounts/action/?do=authenticate_asynchronous answers {} with
+// a cookie async_auth valid for 2 fake minutes; GET /api/2.0/websocket
+// upgrades with that cookie and sends a JSON text frame
+// {"resource_type", "resource_uri", "object"} each time one of the user's
+// drives, servers or jobs changes ("object" is absent when the resource
+// was deleted). GET /api/2.0/locations/ names that websocket as the
+// fake's websocket_url (the real locations name
+// wss://direct.<location>.cloudsigma.com/websocket, another host; the fake
+// keeps /websocket at its root free for TrueNAS's legacy protocol).
+//
+// GET /api/2.0/servers/{uuid}/runtime/ answers a running server's runtime
+// object, as pycloudsigma's Server.runtime reads it.
 //
 // Every seeded user owns a server "web-1" with three disks and a cdrom,
-// and an unattached disk "scratch". A drive clone's job reaches progress
-// 100 after one fake minute per GiB (at least one minute, at most an
-// hour); a server clone's job has one child job per cloned disk.
+// and an unattached disk "scratch".
 package cloudsigma
 
 import (
+	"container/heap"
 	"crypto/sha1"
 	"encoding/json"
 	"errors"
@@ -24,11 +57,14 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/fake/sim"
-	"github.com/longrun/longrun/jobs"
 )
 
 // Prefix is where the backend is mounted.
 const Prefix = "/api/2.0/"
+
+// TimeLayout is how CloudSigma writes timestamps, such as
+// 2014-06-05T09:45:12.941760+00:00.
+const TimeLayout = "2006-01-02T15:04:05.000000-07:00"
 
 // JobHistory is how long CloudSigma keeps a finished job.
 const JobHistory = 72 * time.Hour
@@ -36,42 +72,76 @@ const JobHistory = 72 * time.Hour
 // GiB is 1<<30 bytes.
 const GiB = int64(1) << 30
 
+// Timings of the fake's state changes, in fake time.
+const (
+	CreateTime   = 10 * time.Second // a new drive is "creating"
+	ResizeTime   = 10 * time.Second // a resized drive is "resizing"
+	StartTime    = 5 * time.Second  // a started server is "starting"
+	StopTime     = 5 * time.Second  // a stopped server is "stopping"
+	ShutdownTime = 10 * time.Second // an ACPI shutdown takes this long
+)
+
 // Backend is the fake CloudSigma. It is safe for concurrent use.
 type Backend struct {
 	env *sim.Env
 
 	mu          sync.Mutex
 	seq         uint64
+	reqSeq      uint64
 	drives      map[string]*drive
 	driveOrder  []string
 	servers     map[string]*server
 	serverOrder []string
+	mounts      map[string][]string // drive uuid -> servers it is attached to
 	jobs        map[string]*job
 	jobOrder    []string
 	overrides   map[string]json.RawMessage
 	strictJobs  bool
 	seeded      map[string]bool
+
+	queue   eventQueue
+	timer   *sim.Timer
+	timerAt time.Time
+
+	// batch, while not nil, collects the frames of one instant's changes
+	// (kind/uuid to its last place in batchOrder) for flushLocked to send
+	// once each.
+	batch      map[string]int
+	batchOrder []note
+
+	async   map[string]asyncCookie
+	subs    map[*subscriber]bool
+	closed  bool
+	subsWG  sync.WaitGroup
+	lastErr error
 }
 
 type drive struct {
-	uuid, name, media, status, storageType, owner string
-	size                                          int64
-	allowMultimount                               bool
-	affinities, tags, jobs                        []string
-	meta                                          map[string]any
-	restStatus                                    string // status after cloning_src / creating
-	readyAt                                       time.Time
-	srcCount                                      int // running clones from this drive
+	uuid, name, media, storageType, owner string
+	// status is a transient status (creating, resizing, cloning_src,
+	// cloning_dst, ...) or empty: then the drive is mounted when attached
+	// to a server and unmounted otherwise.
+	status          string
+	size            int64
+	allowMultimount bool
+	affinities      []string
+	tags, jobs      []string
+	meta            map[string]any
+	srcCount        int // running clones from this drive
+	gen             int // bumps on every transient status, so stale events are ignored
 }
 
 type attach struct {
-	bootOrder          int
+	bootOrder          any // int or nil
 	devChannel, device string
 	drive              string
 }
 
 type nic struct {
-	conf, ip, model, mac string
+	conf, ip, model, mac, vlan string
+	bootOrder                  any
+	firewallPolicy             any
+	ipv6                       any
 }
 
 type server struct {
@@ -80,8 +150,12 @@ type server struct {
 	mem                                    int64
 	drives                                 []attach
 	nics                                   []nic
-	jobs                                   []string
+	jobs, tags                             []string
 	meta                                   map[string]any
+	attrs                                  map[string]any // the other writable fields, as served
+	activeSince                            time.Time
+	gen                                    int
+	vnc, console                           bool
 }
 
 type job struct {
@@ -89,9 +163,9 @@ type job struct {
 	parent                                 string
 	children                               []string
 	resources                              []string
-	created, modified, start, finished     time.Time
+	created, start, finished, modified     time.Time
 	duration                               time.Duration
-	progress                               int
+	progress                               int // once frozen or finished
 	frozen                                 bool
 	src, dst                               string // drive uuids of a drive clone
 }
@@ -99,7 +173,8 @@ type job struct {
 // New returns a backend seeded for every user of env.
 func New(env *sim.Env) *Backend {
 	b := &Backend{env: env, drives: map[string]*drive{}, servers: map[string]*server{}, jobs: map[string]*job{},
-		overrides: map[string]json.RawMessage{}, seeded: map[string]bool{}, strictJobs: true}
+		mounts: map[string][]string{}, overrides: map[string]json.RawMessage{}, seeded: map[string]bool{},
+		strictJobs: true, async: map[string]asyncCookie{}, subs: map[*subscriber]bool{}}
 	b.mu.Lock()
 	for _, u := range env.Users() {
 		b.seedLocked(u)
@@ -133,17 +208,76 @@ func (b *Backend) newUUID(salt string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
+func newServer(uuid, name, owner, vnc string, cpu int, mem int64) *server {
+	return &server{uuid: uuid, name: name, status: "stopped", vncPassword: vnc, owner: owner, cpu: cpu, smp: 1, mem: mem,
+		meta: map[string]any{}, attrs: defaultServerAttrs()}
+}
+
+func defaultServerAttrs() map[string]any {
+	return map[string]any{
+		"context": true, "cpu_model": nil, "cpu_type": "amd", "cpus_instead_of_cores": false, "enable_numa": false,
+		"hv_relaxed": false, "hv_tsc": false, "hypervisor": "kvm", "requirements": []any{}, "pubkeys": []any{},
+	}
+}
+
+func (b *Backend) addDriveLocked(d *drive) {
+	if d.meta == nil {
+		d.meta = map[string]any{}
+	}
+	b.drives[d.uuid] = d
+	b.driveOrder = append(b.driveOrder, d.uuid)
+}
+
+func (b *Backend) addServerLocked(s *server) {
+	b.servers[s.uuid] = s
+	b.serverOrder = append(b.serverOrder, s.uuid)
+	b.setDrivesLocked(s, s.drives)
+}
+
+// setDrivesLocked replaces s's attachments and keeps the mount index true.
+func (b *Backend) setDrivesLocked(s *server, att []attach) {
+	for _, a := range s.drives {
+		b.mounts[a.drive] = without(b.mounts[a.drive], s.uuid)
+		if len(b.mounts[a.drive]) == 0 {
+			delete(b.mounts, a.drive)
+		}
+	}
+	s.drives = att
+	for _, a := range att {
+		if !contains(b.mounts[a.drive], s.uuid) {
+			b.mounts[a.drive] = append(b.mounts[a.drive], s.uuid)
+		}
+	}
+}
+
+func without(ids []string, id string) []string {
+	out := ids[:0:0]
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func contains(ids []string, id string) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *Backend) seedLocked(u sim.User) {
 	if b.seeded[u.ID] {
 		return
 	}
 	b.seeded[u.ID] = true
-	now := b.now()
 	mk := func(name, media string, size int64) *drive {
 		d := &drive{uuid: b.newUUID("seed-drive/" + u.ID), name: name, media: media, size: size,
-			status: "unmounted", storageType: "dssd", owner: u.ID, meta: map[string]any{}}
-		b.drives[d.uuid] = d
-		b.driveOrder = append(b.driveOrder, d.uuid)
+			storageType: "dssd", owner: u.ID}
+		b.addDriveLocked(d)
 		return d
 	}
 	boot := mk("debian-12-boot", "disk", 10*GiB)
@@ -151,16 +285,14 @@ func (b *Backend) seedLocked(u sim.User) {
 	logs := mk("web-logs", "disk", 5*GiB)
 	iso := mk("tools.iso", "cdrom", GiB)
 	mk("scratch", "disk", 2*GiB)
-	s := &server{uuid: b.newUUID("seed-server/" + u.ID), name: "web-1", status: "stopped", vncPassword: "seedvnc1",
-		owner: u.ID, cpu: 2000, smp: 1, mem: 2 * GiB, meta: map[string]any{"description": "seeded by longrun fake"},
-		drives: []attach{
-			{1, "0:0", "virtio", boot.uuid}, {2, "0:1", "virtio", data.uuid},
-			{3, "0:2", "virtio", logs.uuid}, {4, "1:0", "ide", iso.uuid},
-		},
-		nics: []nic{{conf: "static", ip: "31.171.246.37", model: "virtio", mac: "22:a7:b4:5b:7c:01"}}}
-	b.servers[s.uuid] = s
-	b.serverOrder = append(b.serverOrder, s.uuid)
-	_ = now
+	s := newServer(b.newUUID("seed-server/"+u.ID), "web-1", u.ID, "seedvnc1", 2000, 2*GiB)
+	s.meta = map[string]any{"description": "seeded by longrun fake"}
+	s.drives = []attach{
+		{1, "0:0", "virtio", boot.uuid}, {2, "0:1", "virtio", data.uuid},
+		{3, "0:2", "virtio", logs.uuid}, {4, "1:0", "ide", iso.uuid},
+	}
+	s.nics = []nic{{conf: "static", ip: "31.171.246.37", model: "virtio", mac: "22:a7:b4:5b:7c:01"}}
+	b.addServerLocked(s)
 }
 
 // AddServerWithDisks creates, for the user with the given email, a
@@ -173,17 +305,14 @@ func (b *Backend) AddServerWithDisks(email, name string, n int, size int64) (str
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s := &server{uuid: b.newUUID("server"), name: name, status: "stopped", vncPassword: "wide", owner: u.ID,
-		cpu: 1000, smp: 1, mem: GiB, meta: map[string]any{}}
+	s := newServer(b.newUUID("server"), name, u.ID, "wide", 1000, GiB)
 	for i := range n {
 		d := &drive{uuid: b.newUUID("drive"), name: fmt.Sprintf("%s-disk-%d", name, i), media: "disk", size: size,
-			status: "unmounted", storageType: "dssd", owner: u.ID, meta: map[string]any{}}
-		b.drives[d.uuid] = d
-		b.driveOrder = append(b.driveOrder, d.uuid)
+			storageType: "dssd", owner: u.ID}
+		b.addDriveLocked(d)
 		s.drives = append(s.drives, attach{i + 1, fmt.Sprintf("%d:%d", i/4, i%4), "virtio", d.uuid})
 	}
-	b.servers[s.uuid] = s
-	b.serverOrder = append(b.serverOrder, s.uuid)
+	b.addServerLocked(s)
 	return s.uuid, nil
 }
 
@@ -193,13 +322,15 @@ func (b *Backend) AddServerWithDisks(email, name string, n int, size int64) (str
 func (b *Backend) FailJob(uuid, state, message string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.tickLocked()
+	b.advanceLocked()
 	j, ok := b.jobs[uuid]
 	if !ok {
 		return fmt.Errorf("fake cloudsigma: no job %s", uuid)
 	}
+	j.progress = b.progressLocked(j, b.now(), 0)
 	j.state, j.message, j.frozen = state, message, true
 	j.modified = b.now()
+	b.notifyJobLocked(j)
 	return nil
 }
 
@@ -229,24 +360,62 @@ type JobInfo struct {
 func (b *Backend) Job(uuid string) (JobInfo, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.tickLocked()
+	b.advanceLocked()
 	j, ok := b.jobs[uuid]
 	if !ok {
 		return JobInfo{}, false
 	}
-	return JobInfo{j.uuid, j.operation, j.state, j.progress, append([]string(nil), j.children...), j.finished}, true
+	return JobInfo{j.uuid, j.operation, j.state, b.progressLocked(j, b.now(), 0),
+		append([]string(nil), j.children...), j.finished}, true
 }
 
 // DriveStatus returns drive uuid's status.
 func (b *Backend) DriveStatus(uuid string) (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.tickLocked()
+	b.advanceLocked()
 	d, ok := b.drives[uuid]
 	if !ok {
 		return "", false
 	}
-	return d.status, true
+	return b.driveStatus(d), true
+}
+
+// ServerStatus returns server uuid's status.
+func (b *Backend) ServerStatus(uuid string) (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.advanceLocked()
+	s, ok := b.servers[uuid]
+	if !ok {
+		return "", false
+	}
+	return s.status, true
+}
+
+// Counts returns how many drives, servers and jobs the backend holds.
+func (b *Backend) Counts() (drives, servers, jobs int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.advanceLocked()
+	return len(b.drives), len(b.servers), len(b.jobs)
+}
+
+// Queued returns how many timed changes wait in the backend's queue.
+func (b *Backend) Queued() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
+
+func (b *Backend) driveStatus(d *drive) string {
+	if d.status != "" {
+		return d.status
+	}
+	if len(b.mounts[d.uuid]) > 0 {
+		return "mounted"
+	}
+	return "unmounted"
 }
 
 // cloneDuration is how long a drive clone takes: a fake minute per GiB,
@@ -256,97 +425,139 @@ func cloneDuration(size int64) time.Duration {
 	return min(max(d, time.Minute), time.Hour)
 }
 
-// tickLocked brings every job and drive up to the clock's now.
-func (b *Backend) tickLocked() {
-	now := b.now()
-	for _, id := range b.driveOrder {
-		d := b.drives[id]
-		if d != nil && d.status == "creating" && !now.Before(d.readyAt) {
-			d.status = "unmounted"
-		}
+// progressLocked is job j's progress at now: a running leaf's from the
+// clock, a parent's the mean of its children's.
+func (b *Backend) progressLocked(j *job, now time.Time, depth int) int {
+	if j.frozen || !j.finished.IsZero() {
+		return j.progress
 	}
-	// Leaves first: drive clones.
-	for _, id := range b.jobOrder {
-		j := b.jobs[id]
-		if j == nil || j.frozen || !j.finished.IsZero() || j.duration <= 0 || len(j.children) > 0 {
-			continue
+	if len(j.children) > 0 && depth < 32 {
+		sum := 0
+		for _, c := range j.children {
+			if cj := b.jobs[c]; cj != nil {
+				sum += b.progressLocked(cj, now, depth+1)
+			} else {
+				sum += 100
+			}
 		}
-		el := now.Sub(j.start)
-		p := min(int(el*100/j.duration), 100)
-		if p < 0 {
-			p = 0
-		}
-		if p != j.progress {
-			j.progress = p
-			j.modified = j.start.Add(j.duration * time.Duration(p) / 100)
-		}
-		if p >= 100 {
-			j.state = "success"
-			j.finished = j.modified
-			b.finishCloneLocked(j)
-		}
+		return sum / len(j.children)
 	}
-	// Then parents (server clones): the mean of their children.
-	for _, id := range b.jobOrder {
-		j := b.jobs[id]
-		if j == nil || j.frozen || !j.finished.IsZero() || len(j.children) == 0 {
-			continue
-		}
-		sum, all := 0, true
+	if j.duration <= 0 {
+		return j.progress
+	}
+	p := int(now.Sub(j.start) * 100 / j.duration)
+	return min(max(p, 0), 100)
+}
+
+// modifiedLocked is when job j last changed, as of now.
+func (b *Backend) modifiedLocked(j *job, now time.Time, depth int) time.Time {
+	if j.frozen || !j.finished.IsZero() {
+		return j.modified
+	}
+	if len(j.children) > 0 && depth < 32 {
 		last := j.modified
 		for _, c := range j.children {
-			cj := b.jobs[c]
-			if cj == nil {
-				sum += 100
-				continue
+			if cj := b.jobs[c]; cj != nil {
+				if m := b.modifiedLocked(cj, now, depth+1); m.After(last) {
+					last = m
+				}
 			}
-			sum += cj.progress
-			if cj.state != "success" {
+		}
+		return last
+	}
+	if j.duration <= 0 {
+		return j.modified
+	}
+	p := b.progressLocked(j, now, depth)
+	if p == 0 {
+		return j.created
+	}
+	return j.start.Add(j.duration * time.Duration(p) / 100)
+}
+
+// finishLeafLocked ends a drive clone at its instant.
+func (b *Backend) finishLeafLocked(j *job, at time.Time) {
+	if j.frozen || !j.finished.IsZero() {
+		return
+	}
+	j.progress, j.state, j.modified, j.finished = 100, "success", at, at
+	if d := b.drives[j.dst]; d != nil && d.status == "cloning_dst" {
+		d.status = ""
+		d.gen++
+		b.notifyDriveLocked(d)
+	}
+	if s := b.drives[j.src]; s != nil {
+		s.srcCount--
+		if s.srcCount <= 0 && s.status == "cloning_src" {
+			s.status = ""
+			s.gen++
+			b.notifyDriveLocked(s)
+		}
+	}
+	b.notifyJobLocked(j)
+	if p := b.jobs[j.parent]; p != nil && !p.frozen && p.finished.IsZero() {
+		all := true
+		for _, c := range p.children {
+			if cj := b.jobs[c]; cj != nil && cj.state != "success" {
 				all = false
 			}
-			if cj.modified.After(last) {
-				last = cj.modified
-			}
-		}
-		p := sum / len(j.children)
-		if p != j.progress {
-			j.progress, j.modified = p, last
 		}
 		if all {
-			j.progress, j.state, j.modified, j.finished = 100, "success", last, last
+			p.progress, p.state, p.modified, p.finished = 100, "success", at, at
+			b.schedule(at.Add(JobHistory), evExpire, p.uuid, 0)
 		}
+		b.notifyJobLocked(p)
+	} else if j.parent == "" {
+		b.schedule(at.Add(JobHistory), evExpire, j.uuid, 0)
 	}
-	// The 3-day history: finished root jobs older than that go, children
-	// with them.
-	var gone []string
-	for _, id := range b.jobOrder {
-		j := b.jobs[id]
-		if j == nil || j.parent != "" || j.finished.IsZero() || now.Sub(j.finished) <= JobHistory {
-			continue
-		}
-		gone = append(gone, id)
-		gone = append(gone, j.children...)
+}
+
+// expireLocked drops root job id and its children (the 3-day history).
+func (b *Backend) expireLocked(id string) {
+	j := b.jobs[id]
+	if j == nil || j.finished.IsZero() {
+		return
 	}
-	if len(gone) > 0 {
-		dead := map[string]bool{}
-		for _, id := range gone {
-			dead[id] = true
-			delete(b.jobs, id)
-		}
-		keep := b.jobOrder[:0]
-		for _, id := range b.jobOrder {
-			if !dead[id] {
-				keep = append(keep, id)
+	res := append(append([]string(nil), j.resources...), b.childResources(j)...)
+	dead := map[string]bool{id: true}
+	for _, c := range j.children {
+		dead[c] = true
+	}
+	for x := range dead {
+		delete(b.jobs, x)
+	}
+	b.jobOrder = dropDead(b.jobOrder, dead)
+	for _, c := range res {
+		kind, uuid := splitURI(c)
+		switch kind {
+		case "drives":
+			if d := b.drives[uuid]; d != nil {
+				d.jobs = dropDead(d.jobs, dead)
+			}
+		case "servers":
+			if s := b.servers[uuid]; s != nil {
+				s.jobs = dropDead(s.jobs, dead)
 			}
 		}
-		b.jobOrder = keep
-		for _, d := range b.drives {
-			d.jobs = dropDead(d.jobs, dead)
-		}
-		for _, s := range b.servers {
-			s.jobs = dropDead(s.jobs, dead)
+	}
+}
+
+func (b *Backend) childResources(j *job) []string {
+	var out []string
+	for _, c := range j.children {
+		if cj := b.jobs[c]; cj != nil {
+			out = append(out, cj.resources...)
 		}
 	}
+	return out
+}
+
+func splitURI(u string) (kind, uuid string) {
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(u, Prefix), "/"), "/")
+	if len(parts) != 2 {
+		return "", ""
+	}
+	return parts[0], parts[1]
 }
 
 func dropDead(ids []string, dead map[string]bool) []string {
@@ -357,21 +568,6 @@ func dropDead(ids []string, dead map[string]bool) []string {
 		}
 	}
 	return out
-}
-
-func (b *Backend) finishCloneLocked(j *job) {
-	if d := b.drives[j.dst]; d != nil && d.status == "cloning_dst" {
-		d.status = "unmounted"
-	}
-	if s := b.drives[j.src]; s != nil {
-		s.srcCount--
-		if s.srcCount <= 0 && s.status == "cloning_src" {
-			s.status = s.restStatus
-			if s.status == "" {
-				s.status = "unmounted"
-			}
-		}
-	}
 }
 
 // apiError is one entry of a CloudSigma error list.
@@ -400,6 +596,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(body)
 }
 
+func noContent(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func notExist(w http.ResponseWriter, uuid string) {
 	writeErr(w, http.StatusNotFound, "notexist", "", "Object with uuid "+uuid+" does not exist")
 }
@@ -411,13 +612,22 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed ...string)
 
 // ServeHTTP serves /api/2.0/.
 func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	b.reqSeq++
+	n := b.reqSeq
+	b.mu.Unlock()
+	w.Header().Set("X-REQUEST-ID", requestID(n))
+	rest := strings.TrimPrefix(r.URL.Path, Prefix)
+	if rest == "websocket" || rest == "websocket/" {
+		b.serveWebsocket(w, r)
+		return
+	}
 	user, ok := b.auth(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Basic realm="users"`)
 		writeErr(w, http.StatusUnauthorized, "permission", "", "Authentication credentials were not provided or are incorrect")
 		return
 	}
-	rest := strings.TrimPrefix(r.URL.Path, Prefix)
 	if !strings.HasSuffix(r.URL.Path, "/") {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			u := *r.URL
@@ -431,7 +641,15 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.tickLocked()
+	b.advanceLocked()
+	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs") {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, r, "GET")
+			return
+		}
+		writeJSON(w, http.StatusOK, schemaOf(parts[0]))
+		return
+	}
 	switch parts[0] {
 	case "drives":
 		b.serveDrives(w, r, user, parts[1:])
@@ -439,9 +657,21 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveServers(w, r, user, parts[1:])
 	case "jobs":
 		b.serveJobs(w, r, user, parts[1:])
+	case "accounts":
+		b.serveAccounts(w, r, user, parts[1:])
+	case "locations":
+		b.serveLocations(w, r, parts[1:])
 	default:
 		writeErr(w, http.StatusNotFound, "notexist", "", "No such resource "+parts[0])
 	}
+	b.armLocked()
+}
+
+// requestID is the X-REQUEST-ID of the n-th request: uuid shaped, like
+// every CloudSigma id, and distinct per request.
+func requestID(n uint64) string {
+	h := sha1.Sum(fmt.Appendf(nil, "request/%d", n))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
 func (b *Backend) auth(r *http.Request) (sim.User, bool) {
@@ -511,15 +741,16 @@ func (b *Backend) jobListDoc(j *job) doc {
 	if raw, ok := b.overrides[j.uuid]; ok {
 		d := overrideDoc(j.uuid, raw)
 		d.fields["state"], d.fields["operation"] = j.state, j.operation
-		d.fields["last_modified"], d.fields["created"] = fmtTime(j.modified), fmtTime(j.created)
+		d.fields["last_modified"], d.fields["created"] = fmtTime(b.modifiedLocked(j, b.now(), 0)), fmtTime(j.created)
 		return d
 	}
 	return doc{fields: b.jobDoc(j, 0)}
 }
 
-func fmtTime(t time.Time) string { return t.UTC().Format(jobs.CloudSigmaTimeLayout) }
+func fmtTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
 func (b *Backend) jobDoc(j *job, depth int) map[string]any {
+	now := b.now()
 	children := []any{}
 	for _, c := range j.children {
 		if raw, ok := b.overrides[c]; ok {
@@ -530,16 +761,149 @@ func (b *Backend) jobDoc(j *job, depth int) map[string]any {
 			children = append(children, b.jobDoc(cj, depth+1))
 		}
 	}
-	data := map[string]any{"progress": j.progress}
+	data := map[string]any{"progress": b.progressLocked(j, now, depth)}
 	if j.message != "" {
 		data["error_message"] = j.message
 	}
 	return map[string]any{
 		"children": children, "created": fmtTime(j.created), "data": data,
-		"last_modified": fmtTime(j.modified), "operation": j.operation,
+		"last_modified": fmtTime(b.modifiedLocked(j, now, depth)), "operation": j.operation,
 		"resource_uri": Prefix + "jobs/" + j.uuid + "/", "resources": append([]string{}, j.resources...),
 		"state": j.state, "uuid": j.uuid,
 	}
 }
 
 var errBadRequest = errors.New("bad request")
+
+// The timed changes.
+const (
+	evJobDone   = iota // a drive clone ends
+	evJobStep          // a drive clone's progress passes a tenth (a websocket frame)
+	evDriveDone        // creating or resizing ends
+	evServer           // starting -> running, stopping -> stopped
+	evExpire           // a finished root job leaves the history
+)
+
+type event struct {
+	at   time.Time
+	seq  uint64
+	kind int
+	id   string
+	gen  int
+}
+
+type eventQueue []*event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return e
+}
+
+func (b *Backend) schedule(at time.Time, kind int, id string, gen int) {
+	b.seq++
+	heap.Push(&b.queue, &event{at: at, seq: b.seq, kind: kind, id: id, gen: gen})
+}
+
+// advanceLocked applies every queued change that is due, each at its own
+// instant, and nothing else.
+//
+// Changes due at one instant are published together: a resource that
+// several of them touch (a server clone's job, as each of its disks
+// moves on) gets one frame for that instant, with its state after all.
+func (b *Backend) advanceLocked() {
+	now := b.now()
+	for len(b.queue) > 0 && !b.queue[0].at.After(now) {
+		at := b.queue[0].at
+		b.batch = map[string]int{}
+		for len(b.queue) > 0 && b.queue[0].at.Equal(at) {
+			e := heap.Pop(&b.queue).(*event)
+			b.applyLocked(e)
+		}
+		b.flushLocked()
+	}
+}
+
+func (b *Backend) applyLocked(e *event) {
+	switch e.kind {
+	case evJobDone:
+		if j := b.jobs[e.id]; j != nil {
+			b.finishLeafLocked(j, e.at)
+		}
+	case evJobStep:
+		// e.gen is the tenth reached; the next tenth is queued only now,
+		// so the queue holds two changes per running clone, not ten.
+		if j := b.jobs[e.id]; j != nil && !j.frozen && j.finished.IsZero() {
+			b.notifyJobLocked(j)
+			if p := b.jobs[j.parent]; p != nil {
+				b.notifyJobLocked(p)
+			}
+			if e.gen < 9 {
+				b.schedule(j.start.Add(j.duration*time.Duration(e.gen+1)/10), evJobStep, j.uuid, e.gen+1)
+			}
+		}
+	case evDriveDone:
+		if d := b.drives[e.id]; d != nil && d.gen == e.gen && (d.status == "creating" || d.status == "resizing") {
+			d.status = ""
+			d.gen++
+			b.notifyDriveLocked(d)
+		}
+	case evServer:
+		s := b.servers[e.id]
+		if s == nil || s.gen != e.gen {
+			return
+		}
+		switch s.status {
+		case "starting":
+			s.status, s.activeSince = "running", e.at
+		case "stopping":
+			s.status, s.vnc, s.console = "stopped", false, false
+		default:
+			return
+		}
+		s.gen++
+		b.notifyServerLocked(s)
+		for _, a := range s.drives {
+			if d := b.drives[a.drive]; d != nil {
+				b.notifyDriveLocked(d)
+			}
+		}
+	case evExpire:
+		b.expireLocked(e.id)
+	}
+}
+
+// armLocked keeps one clock timer on the next queued change while a
+// websocket listens, so frames flow without requests. Without listeners
+// the fake sets no timer at all: changes wait for the next request.
+func (b *Backend) armLocked() {
+	if len(b.subs) == 0 || len(b.queue) == 0 || b.closed {
+		return
+	}
+	next := b.queue[0].at
+	if b.timer != nil {
+		if !b.timerAt.After(next) {
+			return
+		}
+		b.timer.Stop()
+	}
+	b.timerAt = next
+	b.timer = b.env.Clock.AfterFunc(next.Sub(b.now()), func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.timer = nil
+		b.advanceLocked()
+		b.armLocked()
+	})
+}

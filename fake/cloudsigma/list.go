@@ -1,7 +1,6 @@
 package cloudsigma
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -178,73 +177,4 @@ func matches(m map[string]any, key string, values []string) bool {
 		}
 	}
 	return false
-}
-
-// readBody decodes an optional JSON object body. An empty body is nil.
-func readBody(r *http.Request) (map[string]any, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		if err.Error() == "EOF" {
-			return nil, nil
-		}
-		return nil, err
-	}
-	return m, nil
-}
-
-// objectsOf returns the objects of a create body: {"objects": [...]} or
-// one bare object.
-func objectsOf(m map[string]any) ([]map[string]any, error) {
-	raw, ok := m["objects"]
-	if !ok {
-		return []map[string]any{m}, nil
-	}
-	list, ok := raw.([]any)
-	if !ok {
-		return nil, errBadRequest
-	}
-	out := make([]map[string]any, 0, len(list))
-	for _, o := range list {
-		om, ok := o.(map[string]any)
-		if !ok {
-			return nil, errBadRequest
-		}
-		out = append(out, om)
-	}
-	return out, nil
-}
-
-func str(m map[string]any, k string) (string, bool) {
-	s, ok := m[k].(string)
-	return s, ok
-}
-
-func num(m map[string]any, k string) (int64, bool) {
-	f, ok := m[k].(float64)
-	return int64(f), ok
-}
-
-func refURI(kind, uuid string) map[string]any {
-	return map[string]any{"resource_uri": Prefix + kind + "/" + uuid + "/", "uuid": uuid}
-}
-
-func refList(kind string, ids []string) []any {
-	out := make([]any, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, refURI(kind, id))
-	}
-	return out
-}
-
-// refUUID reads a reference given as a bare uuid or as {"uuid": ...}.
-func refUUID(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case map[string]any:
-		s, _ := x["uuid"].(string)
-		return s
-	}
-	return ""
 }

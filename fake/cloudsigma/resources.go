@@ -3,61 +3,101 @@ package cloudsigma
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/longrun/longrun/fake/sim"
 )
 
 func (b *Backend) driveDoc(d *drive) map[string]any {
-	var mounted []string
-	for _, id := range b.serverOrder {
-		s := b.servers[id]
-		for _, a := range s.drives {
-			if a.drive == d.uuid {
-				mounted = append(mounted, s.uuid)
-				break
-			}
-		}
+	status := b.driveStatus(d)
+	var snap any = true
+	if status == "creating" || status == "cloning_dst" {
+		snap = nil // dumps/response_drive_create_minimal, response_drive_clone
 	}
-	affinities := append([]string{}, d.affinities...)
 	return map[string]any{
-		"affinities": affinities, "allow_multimount": d.allowMultimount, "grantees": []any{},
+		"affinities": append([]string{}, d.affinities...), "allow_multimount": d.allowMultimount, "grantees": []any{},
 		"jobs": refList("jobs", d.jobs), "licenses": []any{}, "media": d.media, "meta": d.meta,
-		"mounted_on": refList("servers", mounted), "name": d.name, "owner": refURI("user", d.owner),
+		"mounted_on": refList("servers", b.mounts[d.uuid]), "name": d.name, "owner": refURI("user", d.owner),
 		"permissions": []any{}, "resource_uri": Prefix + "drives/" + d.uuid + "/",
-		"runtime": map[string]any{"is_snapshotable": true, "snapshots_allocated_size": 0, "storage_type": d.storageType},
-		"size":    d.size, "snapshots": []any{}, "status": d.status, "storage_type": d.storageType,
+		"runtime": map[string]any{"is_snapshotable": snap, "snapshots_allocated_size": 0, "storage_type": d.storageType},
+		"size":    d.size, "snapshots": []any{}, "status": status, "storage_type": d.storageType,
 		"tags": refList("tags", d.tags), "uuid": d.uuid,
 	}
 }
 
+func running(s *server) bool { return s.status == "running" || s.status == "stopping" }
+
 func (b *Backend) serverDoc(s *server) map[string]any {
+	live := running(s)
+	zeroDriveIO := map[string]any{"bytes_read": 0, "bytes_written": 0, "count_flush": 0, "count_read": 0,
+		"count_written": 0, "total_time_ns_flush": 0, "total_time_ns_read": 0, "total_time_ns_write": 0}
 	drives := make([]any, 0, len(s.drives))
 	for _, a := range s.drives {
+		var rt any
+		if live {
+			rt = map[string]any{"io": zeroDriveIO}
+		}
 		drives = append(drives, map[string]any{
 			"boot_order": a.bootOrder, "dev_channel": a.devChannel, "device": a.device,
-			"drive": refURI("drives", a.drive), "runtime": nil,
+			"drive": refURI("drives", a.drive), "runtime": rt,
 		})
 	}
 	nics := make([]any, 0, len(s.nics))
-	for _, n := range s.nics {
-		conf := map[string]any{"conf": n.conf, "ip": nil}
-		if n.ip != "" {
-			conf["ip"] = refURI("ips", n.ip)
+	var nicRT []any
+	for i, n := range s.nics {
+		var conf any
+		if n.vlan == "" {
+			c := map[string]any{"conf": n.conf, "ip": nil}
+			if n.ip != "" {
+				c["ip"] = refURI("ips", n.ip)
+			}
+			conf = c
+		}
+		var vlan any
+		if n.vlan != "" {
+			vlan = refURI("vlans", n.vlan)
+		}
+		var rt any
+		if live {
+			r := map[string]any{"interface_type": "public", "ip_v4": nil, "ip_v6": nil,
+				"io": map[string]any{"bytes_recv": 0, "bytes_sent": 0, "packets_recv": 0, "packets_sent": 0}}
+			switch {
+			case n.vlan != "":
+				r["interface_type"] = "private"
+			case n.ip != "":
+				r["ip_v4"] = refURI("ips", n.ip)
+			case n.conf == "dhcp":
+				ip := fmt.Sprintf("10.%d.%d.%d", len(s.uuid)%200, i+1, (len(n.mac)*7+i)%250+2)
+				r["ip_v4"] = refURI("ips", ip)
+			}
+			rt = r
+			withMAC := map[string]any{"mac": n.mac}
+			for k, v := range r {
+				withMAC[k] = v
+			}
+			nicRT = append(nicRT, withMAC)
 		}
 		nics = append(nics, map[string]any{
-			"boot_order": nil, "firewall_policy": nil, "ip_v4_conf": conf, "ip_v6_conf": nil,
-			"mac": n.mac, "model": n.model, "runtime": nil, "vlan": nil,
+			"boot_order": n.bootOrder, "firewall_policy": n.firewallPolicy, "ip_v4_conf": conf, "ip_v6_conf": n.ipv6,
+			"mac": n.mac, "model": n.model, "runtime": rt, "vlan": vlan,
 		})
 	}
-	return map[string]any{
-		"context": true, "cpu": s.cpu, "cpu_model": nil, "cpu_type": "amd", "cpus_instead_of_cores": false,
-		"drives": drives, "enable_numa": false, "grantees": []any{}, "hv_relaxed": false, "hv_tsc": false,
-		"hypervisor": "kvm", "jobs": refList("jobs", s.jobs), "mem": s.mem, "meta": s.meta, "name": s.name,
-		"nics": nics, "owner": refURI("user", s.owner), "permissions": []any{}, "pubkeys": []any{},
-		"requirements": []any{}, "resource_uri": Prefix + "servers/" + s.uuid + "/", "runtime": nil,
-		"smp": s.smp, "status": s.status, "tags": []any{}, "uuid": s.uuid, "vnc_password": s.vncPassword,
+	var rt any
+	if live {
+		if nicRT == nil {
+			nicRT = []any{}
+		}
+		rt = map[string]any{"active_since": s.activeSince.UTC().Format("2006-01-02T15:04:05-07:00"), "nics": nicRT}
 	}
+	out := map[string]any{
+		"cpu": s.cpu, "drives": drives, "grantees": []any{}, "jobs": refList("jobs", s.jobs), "mem": s.mem,
+		"meta": s.meta, "name": s.name, "nics": nics, "owner": refURI("user", s.owner), "permissions": []any{},
+		"resource_uri": Prefix + "servers/" + s.uuid + "/", "runtime": rt, "smp": s.smp, "status": s.status,
+		"tags": refList("tags", s.tags), "uuid": s.uuid, "vnc_password": s.vncPassword,
+	}
+	for k, v := range s.attrs {
+		out[k] = v
+	}
+	return out
 }
 
 var (
@@ -67,6 +107,11 @@ var (
 	resOrder   = map[string]bool{"uuid": true, "name": true}
 )
 
+// busy are the drive statuses in which a drive can be neither cloned,
+// resized, attached to a starting server nor deleted.
+var busy = map[string]bool{"creating": true, "cloning_dst": true, "cloning_src": true, "resizing": true,
+	"uploading": true, "unavailable": true, "copying": true}
+
 func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User, p []string) {
 	switch {
 	case len(p) == 0 || (len(p) == 1 && p[0] == "detail"):
@@ -74,8 +119,12 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 			b.createDrives(w, r, u)
 			return
 		}
-		if r.Method != http.MethodGet {
-			methodNotAllowed(w, r, "GET", "POST")
+		if r.Method == http.MethodDelete && len(p) == 0 {
+			b.deleteDrives(w, r, u)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			methodNotAllowed(w, r, "GET", "POST", "DELETE")
 			return
 		}
 		var docs []doc
@@ -96,39 +145,27 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 			return
 		}
 		switch r.Method {
-		case http.MethodGet:
+		case http.MethodGet, http.MethodHead:
 			writeJSON(w, http.StatusOK, b.driveDoc(d))
 		case http.MethodPut:
-			m, err := readBody(r)
-			if err != nil || m == nil {
+			body, err := readBody(r)
+			m, merr := objectOf(body)
+			if err != nil || merr != nil || body == nil {
 				writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
 				return
 			}
-			if s, ok := str(m, "name"); ok {
-				d.name = s
-			}
-			if s, ok := str(m, "media"); ok {
-				if s != "disk" && s != "cdrom" {
-					writeErr(w, http.StatusBadRequest, "validation", "media", "Select a valid choice. "+s+" is not one of the available choices.")
-					return
-				}
-				d.media = s
-			}
-			if mm, ok := m["meta"].(map[string]any); ok {
-				d.meta = mm
-			}
-			if v, ok := m["allow_multimount"].(bool); ok {
-				d.allowMultimount = v
+			if code, typ, point, msg := b.editDriveLocked(d, m, false); code != 0 {
+				writeErr(w, code, typ, point, msg)
+				return
 			}
 			writeJSON(w, http.StatusOK, b.driveDoc(d))
 		case http.MethodDelete:
-			if d.status == "cloning_src" || d.status == "cloning_dst" || d.status == "creating" {
-				writeErr(w, http.StatusForbidden, "permission", "", "Cannot delete drive "+d.uuid+" in status "+d.status)
+			if code, msg := b.canDeleteDrive(d); code != 0 {
+				writeErr(w, code, "permission", "", msg)
 				return
 			}
 			b.deleteDriveLocked(d.uuid)
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(http.StatusNoContent)
+			noContent(w)
 		default:
 			methodNotAllowed(w, r, "GET", "PUT", "DELETE")
 		}
@@ -142,22 +179,30 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 			notExist(w, p[0])
 			return
 		}
+		body, err := readBody(r)
+		if err != nil {
+			validationErr(w, err)
+			return
+		}
+		m, err := objectOf(body)
+		if err != nil {
+			writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
+			return
+		}
 		switch do := r.URL.Query().Get("do"); do {
 		case "clone":
-			m, err := readBody(r)
-			if err != nil {
-				writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not valid JSON: "+err.Error())
-				return
-			}
-			if m == nil {
-				m = map[string]any{}
-			}
 			d, code, msg := b.cloneDriveLocked(src, m, "", u)
 			if d == nil {
 				writeErr(w, code, map[int]string{400: "validation", 403: "permission"}[code], "", msg)
 				return
 			}
 			writeJSON(w, http.StatusAccepted, map[string]any{"objects": []any{b.driveDoc(d)}})
+		case "resize":
+			if code, typ, point, msg := b.editDriveLocked(src, m, true); code != 0 {
+				writeErr(w, code, typ, point, msg)
+				return
+			}
+			writeJSON(w, http.StatusAccepted, map[string]any{"objects": []any{b.driveDoc(src)}})
 		default:
 			writeErr(w, http.StatusBadRequest, "validation", "do", fmt.Sprintf("Invalid action %q for drives", do))
 		}
@@ -166,42 +211,165 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 	}
 }
 
+// onRunning reports whether drive id is attached to a running server.
+func (b *Backend) onRunning(id string) bool {
+	for _, sid := range b.mounts[id] {
+		if s := b.servers[sid]; s != nil && s.status != "stopped" {
+			return true
+		}
+	}
+	return false
+}
+
+// editDriveLocked applies a PUT (strict false) or the resize action
+// (strict true): on a drive of a running server a PUT ignores all but
+// name, meta, tags and allow_multimount, where resize refuses a change
+// it cannot apply. A new size puts the drive into "resizing".
+func (b *Backend) editDriveLocked(d *drive, m map[string]any, strict bool) (code int, typ, point, msg string) {
+	name, hasName, err1 := str(m, "name")
+	media, hasMedia, err2 := str(m, "media")
+	size, hasSize, err3 := num(m, "size")
+	meta, hasMeta, err4 := object(m, "meta")
+	am, hasAM, err5 := boolean(m, "allow_multimount")
+	tags, hasTags, err6 := refs(m, "tags")
+	for _, err := range []error{err1, err2, err3, err4, err5, err6} {
+		if fe, ok := err.(*fieldError); ok {
+			return http.StatusBadRequest, "validation", fe.point, fe.msg
+		}
+	}
+	if hasMedia && media != "disk" && media != "cdrom" {
+		return http.StatusBadRequest, "validation", "media", "Select a valid choice. " + media + " is not one of the available choices."
+	}
+	if hasSize && size <= 0 {
+		return http.StatusBadRequest, "validation", "size", "Ensure this value is greater than 0."
+	}
+	resize := hasSize && roundSize(size) != d.size
+	live := b.onRunning(d.uuid)
+	if strict {
+		if live && (resize || (hasMedia && media != d.media)) {
+			return http.StatusForbidden, "permission", "", "Cannot resize drive " + d.uuid + " mounted on a running server"
+		}
+		if busy[d.status] && d.status != "creating" {
+			return http.StatusForbidden, "permission", "", "Cannot resize drive " + d.uuid + " in status " + d.status
+		}
+	}
+	if hasName {
+		d.name = name
+	}
+	if hasMeta {
+		d.meta = meta
+	}
+	if hasAM {
+		d.allowMultimount = am
+	}
+	if hasTags {
+		d.tags = tags
+	}
+	if !live && (d.status == "" || d.status == "creating") {
+		if hasMedia {
+			d.media = media
+		}
+		if resize {
+			d.size = roundSize(size)
+			d.status = "resizing"
+			d.gen++
+			b.schedule(b.now().Add(ResizeTime), evDriveDone, d.uuid, d.gen)
+		}
+	}
+	b.notifyDriveLocked(d)
+	return 0, "", "", ""
+}
+
+func (b *Backend) canDeleteDrive(d *drive) (int, string) {
+	if st := b.driveStatus(d); st == "mounted" {
+		return http.StatusForbidden, "Cannot delete drive " + d.uuid + ": it is mounted on a server"
+	} else if busy[st] {
+		return http.StatusForbidden, "Cannot delete drive " + d.uuid + " in status " + st
+	}
+	return 0, ""
+}
+
+func (b *Backend) deleteDrives(w http.ResponseWriter, r *http.Request, u sim.User) {
+	body, err := readBody(r)
+	if err != nil {
+		validationErr(w, err)
+		return
+	}
+	objs, err := objectsOf(body)
+	if err != nil || body == nil {
+		writeErr(w, http.StatusBadRequest, "validation", "objects", "objects must be a list of drives")
+		return
+	}
+	var del []*drive
+	for _, o := range objs {
+		id := refUUID(o)
+		d := b.drives[id]
+		if d == nil || d.owner != u.ID {
+			notExist(w, id)
+			return
+		}
+		if code, msg := b.canDeleteDrive(d); code != 0 {
+			writeErr(w, code, "permission", "", msg)
+			return
+		}
+		del = append(del, d)
+	}
+	for _, d := range del {
+		b.deleteDriveLocked(d.uuid)
+	}
+	noContent(w)
+}
+
 func (b *Backend) deleteDriveLocked(id string) {
+	d := b.drives[id]
+	if d == nil {
+		return
+	}
 	delete(b.drives, id)
-	keep := b.driveOrder[:0]
-	for _, x := range b.driveOrder {
-		if x != id {
-			keep = append(keep, x)
-		}
-	}
-	b.driveOrder = keep
-	for _, s := range b.servers {
-		att := s.drives[:0]
-		for _, a := range s.drives {
-			if a.drive != id {
-				att = append(att, a)
+	b.driveOrder = without(b.driveOrder, id)
+	for _, sid := range append([]string(nil), b.mounts[id]...) {
+		if s := b.servers[sid]; s != nil {
+			var att []attach
+			for _, a := range s.drives {
+				if a.drive != id {
+					att = append(att, a)
+				}
 			}
+			b.setDrivesLocked(s, att)
+			b.notifyServerLocked(s)
 		}
-		s.drives = att
 	}
+	delete(b.mounts, id)
+	b.notifyGoneLocked("drives", d.owner, id)
 }
 
 func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.User) {
-	m, err := readBody(r)
-	if err != nil || m == nil {
-		writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
+	body, err := readBody(r)
+	if err != nil {
+		validationErr(w, err)
 		return
 	}
-	objs, err := objectsOf(m)
-	if err != nil {
+	objs, err := objectsOf(body)
+	if err != nil || body == nil {
 		writeErr(w, http.StatusBadRequest, "validation", "objects", "objects must be a list of drive definitions")
 		return
 	}
 	var made []*drive
 	for _, o := range objs {
-		name, _ := str(o, "name")
-		size, _ := num(o, "size")
-		media, _ := str(o, "media")
+		name, _, err1 := str(o, "name")
+		size, _, err2 := num(o, "size")
+		media, _, err3 := str(o, "media")
+		st, _, err4 := str(o, "storage_type")
+		meta, _, err5 := object(o, "meta")
+		am, _, err6 := boolean(o, "allow_multimount")
+		tags, _, err7 := refs(o, "tags")
+		aff, _, err8 := refs(o, "affinities")
+		for _, err := range []error{err1, err2, err3, err4, err5, err6, err7, err8} {
+			if err != nil {
+				validationErr(w, err)
+				return
+			}
+		}
 		switch {
 		case name == "":
 			writeErr(w, http.StatusBadRequest, "validation", "name", "This field is required.")
@@ -213,24 +381,20 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 			writeErr(w, http.StatusBadRequest, "validation", "media", "Select a valid choice. "+media+" is not one of the available choices.")
 			return
 		}
-		st, _ := str(o, "storage_type")
 		if st == "" {
 			st = "dssd"
 		}
-		meta, _ := o["meta"].(map[string]any)
-		if meta == nil {
-			meta = map[string]any{}
-		}
-		am, _ := o["allow_multimount"].(bool)
 		d := &drive{uuid: b.newUUID("drive"), name: name, size: roundSize(size), media: media, status: "creating",
-			storageType: st, owner: u.ID, meta: meta, allowMultimount: am, readyAt: b.now().Add(10 * time.Second)}
+			storageType: st, owner: u.ID, meta: meta, allowMultimount: am, tags: tags, affinities: aff}
 		made = append(made, d)
 	}
 	out := make([]any, 0, len(made))
 	for _, d := range made {
-		b.drives[d.uuid] = d
-		b.driveOrder = append(b.driveOrder, d.uuid)
+		b.addDriveLocked(d)
+		d.gen++
+		b.schedule(b.now().Add(CreateTime), evDriveDone, d.uuid, d.gen)
 		out = append(out, b.driveDoc(d))
+		b.notifyDriveLocked(d)
 	}
 	if len(made) == 1 {
 		w.Header().Set("Location", Prefix+"drives/"+made[0].uuid+"/")
@@ -240,25 +404,41 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 
 // cloneDriveLocked clones src; parent is the server clone job, if any.
 func (b *Backend) cloneDriveLocked(src *drive, m map[string]any, parent string, u sim.User) (*drive, int, string) {
-	switch src.status {
-	case "creating", "cloning_dst", "uploading", "unavailable":
-		return nil, http.StatusForbidden, fmt.Sprintf("Cannot clone drive %s in status %s", src.uuid, src.status)
+	switch st := b.driveStatus(src); st {
+	case "creating", "cloning_dst", "uploading", "unavailable", "resizing":
+		return nil, http.StatusForbidden, fmt.Sprintf("Cannot clone drive %s in status %s", src.uuid, st)
 	}
 	d := &drive{uuid: b.newUUID("drive"), name: src.name, size: src.size, media: src.media, status: "cloning_dst",
 		storageType: src.storageType, owner: u.ID, meta: map[string]any{}, affinities: append([]string(nil), src.affinities...)}
 	for k, v := range src.meta {
 		d.meta[k] = v
 	}
-	if s, ok := str(m, "name"); ok && s != "" {
-		d.name = s
+	name, _, err1 := str(m, "name")
+	media, _, err2 := str(m, "media")
+	st, _, err3 := str(m, "storage_type")
+	n, _, err4 := num(m, "size")
+	aff, hasAff, err5 := refs(m, "affinities")
+	for _, err := range []error{err1, err2, err3, err4, err5} {
+		if err != nil {
+			return nil, http.StatusBadRequest, err.Error()
+		}
 	}
-	if s, ok := str(m, "media"); ok && s != "" {
-		d.media = s
+	if name != "" {
+		d.name = name
 	}
-	if s, ok := str(m, "storage_type"); ok && s != "" {
-		d.storageType = s
+	if media != "" {
+		if media != "disk" && media != "cdrom" {
+			return nil, http.StatusBadRequest, "Select a valid choice. " + media + " is not one of the available choices."
+		}
+		d.media = media
 	}
-	if n, ok := num(m, "size"); ok && n != 0 {
+	if st != "" {
+		d.storageType = st
+	}
+	if hasAff {
+		d.affinities = aff
+	}
+	if n != 0 {
 		if n < src.size {
 			return nil, http.StatusBadRequest, "Size of the cloned drive can only be bigger or the same"
 		}
@@ -270,248 +450,20 @@ func (b *Backend) cloneDriveLocked(src *drive, m map[string]any, parent string, 
 		resources: []string{Prefix + "drives/" + src.uuid + "/", Prefix + "drives/" + d.uuid + "/"}}
 	b.jobs[j.uuid] = j
 	b.jobOrder = append(b.jobOrder, j.uuid)
+	b.schedule(j.start.Add(j.duration/10), evJobStep, j.uuid, 1)
+	b.schedule(j.start.Add(j.duration), evJobDone, j.uuid, 0)
 	d.jobs = []string{j.uuid}
 	src.jobs = append(src.jobs, j.uuid)
 	if src.status != "cloning_src" {
-		src.restStatus = src.status
 		src.status = "cloning_src"
+		src.gen++
 	}
 	src.srcCount++
-	b.drives[d.uuid] = d
-	b.driveOrder = append(b.driveOrder, d.uuid)
+	b.addDriveLocked(d)
+	b.notifyJobLocked(j)
+	b.notifyDriveLocked(d)
+	b.notifyDriveLocked(src)
 	return d, 0, ""
-}
-
-func (b *Backend) serveServers(w http.ResponseWriter, r *http.Request, u sim.User, p []string) {
-	switch {
-	case len(p) == 0 || (len(p) == 1 && p[0] == "detail"):
-		if r.Method == http.MethodPost && len(p) == 0 {
-			b.createServers(w, r, u)
-			return
-		}
-		if r.Method != http.MethodGet {
-			methodNotAllowed(w, r, "GET", "POST")
-			return
-		}
-		var docs []doc
-		for _, id := range b.serverOrder {
-			if s := b.servers[id]; s.owner == u.ID {
-				docs = append(docs, doc{fields: b.serverDoc(s)})
-			}
-		}
-		var trim []string
-		if len(p) == 0 {
-			trim = serverTrim
-		}
-		b.serveList(w, r, docs, resFilters, resOrder, trim)
-	case len(p) == 1:
-		s, ok := b.servers[p[0]]
-		if !ok || s.owner != u.ID {
-			notExist(w, p[0])
-			return
-		}
-		switch r.Method {
-		case http.MethodGet:
-			writeJSON(w, http.StatusOK, b.serverDoc(s))
-		case http.MethodPut:
-			m, err := readBody(r)
-			if err != nil || m == nil {
-				writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
-				return
-			}
-			if v, ok := str(m, "name"); ok {
-				s.name = v
-			}
-			if v, ok := num(m, "cpu"); ok {
-				s.cpu = int(v)
-			}
-			if v, ok := num(m, "mem"); ok {
-				s.mem = v
-			}
-			if v, ok := str(m, "vnc_password"); ok {
-				s.vncPassword = v
-			}
-			if mm, ok := m["meta"].(map[string]any); ok {
-				s.meta = mm
-			}
-			if list, ok := m["drives"].([]any); ok {
-				var att []attach
-				for i, x := range list {
-					dm, _ := x.(map[string]any)
-					id := refUUID(dm["drive"])
-					if _, ok := b.drives[id]; !ok {
-						writeErr(w, http.StatusBadRequest, "validation", "drives", "Object with uuid "+id+" does not exist")
-						return
-					}
-					bo, _ := num(dm, "boot_order")
-					ch, _ := str(dm, "dev_channel")
-					dev, _ := str(dm, "device")
-					if ch == "" {
-						ch = fmt.Sprintf("0:%d", i)
-					}
-					att = append(att, attach{int(bo), ch, dev, id})
-				}
-				s.drives = att
-			}
-			writeJSON(w, http.StatusOK, b.serverDoc(s))
-		case http.MethodDelete:
-			if s.status != "stopped" {
-				writeErr(w, http.StatusForbidden, "permission", "", "Cannot delete server in status "+s.status)
-				return
-			}
-			rec := r.URL.Query().Get("recurse")
-			for _, a := range s.drives {
-				d := b.drives[a.drive]
-				if d == nil {
-					continue
-				}
-				if rec == "all_drives" || (rec == "disks" && d.media == "disk") || (rec == "cdroms" && d.media == "cdrom") {
-					b.deleteDriveLocked(d.uuid)
-				}
-			}
-			delete(b.servers, s.uuid)
-			keep := b.serverOrder[:0]
-			for _, x := range b.serverOrder {
-				if x != s.uuid {
-					keep = append(keep, x)
-				}
-			}
-			b.serverOrder = keep
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			methodNotAllowed(w, r, "GET", "PUT", "DELETE")
-		}
-	case len(p) == 2 && p[1] == "action":
-		if r.Method != http.MethodPost {
-			methodNotAllowed(w, r, "POST")
-			return
-		}
-		src, ok := b.servers[p[0]]
-		if !ok || src.owner != u.ID {
-			notExist(w, p[0])
-			return
-		}
-		switch do := r.URL.Query().Get("do"); do {
-		case "clone":
-			m, err := readBody(r)
-			if err != nil {
-				writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not valid JSON: "+err.Error())
-				return
-			}
-			if m == nil {
-				m = map[string]any{}
-			}
-			s, code, msg := b.cloneServerLocked(src, m, u)
-			if s == nil {
-				writeErr(w, code, "permission", "", msg)
-				return
-			}
-			writeJSON(w, http.StatusAccepted, b.serverDoc(s))
-		default:
-			writeErr(w, http.StatusBadRequest, "validation", "do", fmt.Sprintf("Invalid action %q for servers", do))
-		}
-	default:
-		writeErr(w, http.StatusNotFound, "notexist", "", "No such URL "+r.URL.Path)
-	}
-}
-
-func (b *Backend) createServers(w http.ResponseWriter, r *http.Request, u sim.User) {
-	m, err := readBody(r)
-	if err != nil || m == nil {
-		writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
-		return
-	}
-	objs, err := objectsOf(m)
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, "validation", "objects", "objects must be a list of server definitions")
-		return
-	}
-	var made []*server
-	for _, o := range objs {
-		name, _ := str(o, "name")
-		cpu, _ := num(o, "cpu")
-		mem, _ := num(o, "mem")
-		vnc, _ := str(o, "vnc_password")
-		for _, f := range []struct {
-			ok    bool
-			field string
-		}{{name != "", "name"}, {cpu > 0, "cpu"}, {mem > 0, "mem"}, {vnc != "", "vnc_password"}} {
-			if !f.ok {
-				writeErr(w, http.StatusBadRequest, "validation", f.field, "This field is required.")
-				return
-			}
-		}
-		smp, _ := num(o, "smp")
-		made = append(made, &server{uuid: b.newUUID("server"), name: name, cpu: int(cpu), mem: mem, smp: max(int(smp), 1),
-			vncPassword: vnc, status: "stopped", owner: u.ID, meta: map[string]any{}})
-	}
-	out := make([]any, 0, len(made))
-	for _, s := range made {
-		b.servers[s.uuid] = s
-		b.serverOrder = append(b.serverOrder, s.uuid)
-		out = append(out, b.serverDoc(s))
-	}
-	if len(made) == 1 {
-		w.Header().Set("Location", Prefix+"servers/"+made[0].uuid+"/")
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"objects": out})
-}
-
-func (b *Backend) cloneServerLocked(src *server, m map[string]any, u sim.User) (*server, int, string) {
-	for _, a := range src.drives {
-		if d := b.drives[a.drive]; d != nil && d.media == "disk" {
-			switch d.status {
-			case "creating", "cloning_dst", "uploading", "unavailable":
-				return nil, http.StatusForbidden, fmt.Sprintf("Cannot clone drive %s in status %s", d.uuid, d.status)
-			}
-		}
-	}
-	now := b.now()
-	s := &server{uuid: b.newUUID("server"), name: src.name, status: "stopped", vncPassword: src.vncPassword,
-		owner: u.ID, cpu: src.cpu, smp: src.smp, mem: src.mem, meta: map[string]any{}}
-	for k, v := range src.meta {
-		s.meta[k] = v
-	}
-	if v, ok := str(m, "name"); ok && v != "" {
-		s.name = v
-	}
-	if v, _ := m["random_vnc_password"].(bool); v {
-		s.vncPassword = b.newUUID("vnc")[:8]
-	}
-	root := &job{uuid: b.newUUID("job"), operation: "server_clone", state: "started", owner: u.ID,
-		created: now, modified: now, start: now, duration: 5 * time.Second,
-		resources: []string{Prefix + "servers/" + src.uuid + "/", Prefix + "servers/" + s.uuid + "/"}}
-	b.jobs[root.uuid] = root
-	b.jobOrder = append(b.jobOrder, root.uuid)
-	for _, a := range src.drives {
-		d := b.drives[a.drive]
-		if d == nil {
-			continue
-		}
-		id := d.uuid
-		if d.media == "disk" {
-			nd, _, _ := b.cloneDriveLocked(d, map[string]any{}, root.uuid, u)
-			if nd == nil {
-				continue
-			}
-			id = nd.uuid
-			root.children = append(root.children, nd.jobs[0])
-		}
-		s.drives = append(s.drives, attach{a.bootOrder, a.devChannel, a.device, id})
-	}
-	for _, n := range src.nics {
-		s.nics = append(s.nics, nic{conf: "dhcp", model: n.model, mac: macFrom(b.newUUID("mac"))})
-	}
-	s.jobs = []string{root.uuid}
-	src.jobs = append(src.jobs, root.uuid)
-	b.servers[s.uuid] = s
-	b.serverOrder = append(b.serverOrder, s.uuid)
-	return s, 0, ""
-}
-
-func macFrom(u string) string {
-	return "22:" + u[0:2] + ":" + u[2:4] + ":" + u[4:6] + ":" + u[6:8] + ":" + u[9:11]
 }
 
 // roundSize rounds a requested drive size up to a multiple of 16 KiB, as
@@ -519,5 +471,8 @@ func macFrom(u string) string {
 // served: dumps/request_drive_clone, dumps/response_drive_clone).
 func roundSize(n int64) int64 {
 	const unit = 16 << 10
+	if n > (1<<62)-unit {
+		return n
+	}
 	return (n + unit - 1) / unit * unit
 }

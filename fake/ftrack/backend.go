@@ -1,34 +1,39 @@
 // Package ftrack is the fake's ftrack backend: POST /api with batches of
 // operations (create, update, delete, query, query_server_information,
-// query_schemas, get_upload_metadata) over User, Job, JobComponent,
-// FileComponent (and its base Component), ComponentLocation and Location;
-// signed upload URLs the fake accepts itself; /component/get downloads;
+// query_schemas, get_upload_metadata, complete_multipart_upload) over the
+// entity types a job and its attachments reach, described by the real
+// server's schemas (query_schemas) and hashed as ftrack does
+// (schema_hash); signed upload URLs the fake accepts itself, whole or in
+// parts as S3 does; /component/get downloads and /component/remove;
 // authentication by the ftrack-user and ftrack-api-key headers against the
 // seeded users (Name and APIKey). Errors have the real body
 // {"exception", "content", "error_code"}: with status 200, or, when the
 // request carries ftrack-strict-api: true, with an HTTP error status.
+//
+// One request cannot take the backend down: query expressions are parsed
+// with a depth limit, and operations, criteria, in-lists and answers are
+// bounded (Limits); a query stops when its client goes away, and a batch
+// holds the lock one operation at a time.
 package ftrack
 
 import (
-	"crypto/hmac"
-	"crypto/md5"
+	"cmp"
+	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/longrun/longrun/fake/sim"
@@ -60,38 +65,85 @@ type Backend struct {
 	env    *sim.Env
 	secret []byte
 
-	mu      sync.Mutex
+	limits Limits
+
+	// mu guards the tables, uploads and files. A batch takes it per
+	// operation, never for the whole batch: queries share it (RLock),
+	// writes hold it alone for one operation; a failed batch is undone
+	// from its journal.
+	mu      sync.RWMutex
 	tables  map[string]map[string]entity
 	seq     int64
 	uploads map[string]*pendingUpload // component id -> expected upload
 	files   map[string]*storedFile    // component id -> bytes on disk
 	dir     string
-	calls   int
+	calls   atomic.Int64
 }
 
-type pendingUpload struct {
-	size     int64
-	checksum string // base64 MD5, empty when not given
-	fileName string
-	expires  time.Time
+// Limits bound what one request may ask of the backend, so that no request
+// can exhaust its memory or hold it for long. Past a limit the request
+// fails with an error in the server's shape and nothing of it applies.
+type Limits struct {
+	// MaxOperations bounds the operations of one POST /api.
+	MaxOperations int
+	// MaxQueryDepth bounds the nesting of parentheses, not, has and any
+	// in an expression (a ParseError past it).
+	MaxQueryDepth int
+	// MaxQueryTerms bounds the comparisons in one expression.
+	MaxQueryTerms int
+	// MaxInValues bounds the values of one in / not_in list.
+	MaxInValues int
+	// MaxResults bounds the entities one request answers, over all its
+	// queries (each after its offset and limit).
+	MaxResults int
 }
 
-type storedFile struct {
-	path     string
-	size     int64
-	md5      string
-	fileName string
-	ctype    string
+// DefaultLimits are the limits New sets.
+var DefaultLimits = Limits{
+	MaxOperations: 10000,
+	MaxQueryDepth: DefaultMaxQueryDepth,
+	MaxQueryTerms: DefaultMaxQueryTerms,
+	MaxInValues:   DefaultMaxInValues,
+	MaxResults:    20000,
+}
+
+// SetLimits replaces the limits; a zero field keeps the default.
+func (b *Backend) SetLimits(l Limits) {
+	d := DefaultLimits
+	if l.MaxOperations <= 0 {
+		l.MaxOperations = d.MaxOperations
+	}
+	if l.MaxQueryDepth <= 0 {
+		l.MaxQueryDepth = d.MaxQueryDepth
+	}
+	if l.MaxQueryTerms <= 0 {
+		l.MaxQueryTerms = d.MaxQueryTerms
+	}
+	if l.MaxInValues <= 0 {
+		l.MaxInValues = d.MaxInValues
+	}
+	if l.MaxResults <= 0 {
+		l.MaxResults = d.MaxResults
+	}
+	b.mu.Lock()
+	b.limits = l
+	b.mu.Unlock()
+}
+
+func (b *Backend) currentLimits() Limits {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.limits
 }
 
 // New returns a backend seeded with env's users and the built-in
 // locations.
 func New(env *sim.Env) *Backend {
-	b := &Backend{env: env, tables: map[string]map[string]entity{}, uploads: map[string]*pendingUpload{}, files: map[string]*storedFile{}}
+	b := &Backend{env: env, limits: DefaultLimits, tables: map[string]map[string]entity{}, uploads: map[string]*pendingUpload{}, files: map[string]*storedFile{}}
 	b.secret = make([]byte, 32)
 	_, _ = rand.Read(b.secret)
-	for name := range types {
-		b.tables[name] = map[string]entity{}
+	for _, t := range types {
+		b.tables[t.table] = map[string]entity{}
 	}
 	for _, u := range env.Users() {
 		b.seedUser(u)
@@ -102,21 +154,21 @@ func New(env *sim.Env) *Backend {
 		{ReviewLocationID, "ftrack.review", "Review"},
 		{ServerLocationID, "ftrack.server", "ftrack server"},
 	} {
-		b.insert(types["Location"], entity{"id": l.id, "name": l.name, "label": l.label, "description": nil})
+		b.insert(nil, types["Location"], entity{"id": l.id, "name": l.name, "label": l.label, "description": nil})
 	}
 	return b
 }
 
 func (b *Backend) seedUser(u sim.User) {
 	first, last, _ := strings.Cut(u.Name, " ")
-	b.insert(types["User"], entity{"id": u.ID, "username": u.Name, "first_name": first, "last_name": last,
+	b.insert(nil, types["User"], entity{"id": u.ID, "username": u.Name, "first_name": first, "last_name": last,
 		"email": u.Email, "is_active": true, "resource_type": "user"})
 }
 
-func (b *Backend) insert(t *typeDef, e entity) {
+func (b *Backend) insert(tx *txn, t *typeDef, e entity) {
 	b.seq++
 	e[seqKey] = b.seq
-	b.tables[t.name][keyOf(t, e)] = e
+	b.putRow(tx, t, keyOf(t, e), e)
 }
 
 func (b *Backend) now() time.Time { return b.env.Clock.Now().UTC() }
@@ -126,7 +178,9 @@ func (b *Backend) now() time.Time { return b.env.Clock.Now().UTC() }
 func (b *Backend) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api", b.serveAPI)
 	mux.HandleFunc("PUT /ftrack-fake/upload/{id}", b.serveUpload)
+	mux.HandleFunc("PUT /ftrack-fake/upload/{id}/{upload}/{part}", b.servePart)
 	mux.HandleFunc("GET /component/get", b.serveDownload)
+	mux.HandleFunc("GET /component/remove", b.serveRemove)
 }
 
 // Close removes the stored files.
@@ -199,80 +253,216 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 		b.writeError(w, r, &apiError{Exception: "InvalidCredentialsError", Content: invalidCredentialsContent, status: http.StatusUnauthorized})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
-	if err != nil {
-		b.writeError(w, r, &apiError{Exception: "ServerError", Content: "Request body too large or unreadable.", status: http.StatusRequestEntityTooLarge})
-		return
-	}
-	var ops []map[string]any
-	if err := json.Unmarshal(body, &ops); err != nil {
-		b.writeError(w, r, &apiError{Exception: "ServerError", Content: "Request body must be a JSON list of operations: " + err.Error(), status: http.StatusBadRequest})
+	b.calls.Add(1)
+	lim := b.currentLimits()
+	ops, aerr := readOperations(http.MaxBytesReader(w, r.Body, MaxRequestBytes), lim.MaxOperations)
+	if aerr != nil {
+		b.writeError(w, r, aerr)
 		return
 	}
 	base := "http://" + r.Host
 	if r.TLS != nil {
 		base = "https://" + r.Host
 	}
-	b.mu.Lock()
-	b.calls++
-	snapshot := b.snapshot()
+	ctx := r.Context()
+	tx := &txn{limits: lim, base: base}
 	results := make([]any, 0, len(ops))
 	for i, op := range ops {
-		res, aerr := b.apply(op, base)
+		if ctx.Err() != nil {
+			// The client is gone: nobody reads the answer.
+			b.rollback(tx)
+			return
+		}
+		res, aerr := b.apply(ctx, tx, op, base)
 		if aerr != nil {
-			b.restore(snapshot)
-			b.mu.Unlock()
+			b.rollback(tx)
+			if ctx.Err() != nil {
+				return
+			}
 			b.env.Logger.Debug("ftrack fake: operation failed", "index", i, "exception", aerr.Exception)
 			b.writeError(w, r, aerr)
 			return
 		}
 		results = append(results, res)
 	}
-	b.mu.Unlock()
+	b.commit(tx)
 	writeJSON(w, http.StatusOK, results)
 }
 
-type snapshot struct {
-	tables  map[string]map[string]entity
-	uploads map[string]*pendingUpload
-	seq     int64
-}
-
-func (b *Backend) snapshot() snapshot {
-	s := snapshot{tables: make(map[string]map[string]entity, len(b.tables)), uploads: make(map[string]*pendingUpload, len(b.uploads)), seq: b.seq}
-	for name, t := range b.tables {
-		c := make(map[string]entity, len(t))
-		for k, e := range t {
-			c[k] = e
+// readOperations reads a POST /api body: a JSON list of operation objects.
+// It decodes one operation at a time and stops past max operations, so a
+// huge batch is refused before it is held in memory. Errors are in the
+// server's shape.
+func readOperations(r io.Reader, max int) ([]map[string]any, *apiError) {
+	dec := json.NewDecoder(r)
+	bad := func(err error) *apiError {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{Exception: "ServerError", Content: fmt.Sprintf("Request body is larger than %d bytes.", mbe.Limit), status: http.StatusRequestEntityTooLarge}
 		}
-		s.tables[name] = c
+		return &apiError{Exception: "ServerError", Content: "Request body must be a JSON list of operations: " + err.Error(), status: http.StatusBadRequest}
 	}
-	for k, v := range b.uploads {
-		s.uploads[k] = v
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, bad(err)
 	}
-	return s
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, bad(fmt.Errorf("expected a list, not %v", tok))
+	}
+	var ops []map[string]any
+	for dec.More() {
+		if len(ops) >= max {
+			return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Too many operations in one request: the limit is %d.", max), status: http.StatusRequestEntityTooLarge}
+		}
+		var op map[string]any
+		if err := dec.Decode(&op); err != nil {
+			return nil, bad(err)
+		}
+		if op == nil {
+			return nil, bad(errors.New("an operation must be an object"))
+		}
+		ops = append(ops, op)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, bad(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, bad(errors.New("data after the list"))
+	}
+	return ops, nil
 }
 
-func (b *Backend) restore(s snapshot) { b.tables, b.uploads, b.seq = s.tables, s.uploads, s.seq }
+// txn is the journal of one batch: how to undo what it wrote, what to do
+// once it succeeded (remove stored files), and how much it answered.
+type txn struct {
+	limits   Limits
+	base     string
+	undo     []func()
+	onCommit []func()
+	rendered int
+}
 
-func (b *Backend) apply(op map[string]any, base string) (any, *apiError) {
+func (b *Backend) rollback(tx *txn) {
+	if len(tx.undo) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		tx.undo[i]()
+	}
+	tx.undo = nil
+}
+
+func (b *Backend) commit(tx *txn) {
+	if len(tx.onCommit) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, f := range tx.onCommit {
+		f()
+	}
+}
+
+// putRow stores e under key and journals what was there.
+func (b *Backend) putRow(tx *txn, t *typeDef, key string, e entity) {
+	table := b.tables[t.table]
+	old, had := table[key]
+	table[key] = e
+	if tx != nil {
+		tx.undo = append(tx.undo, func() {
+			if had {
+				table[key] = old
+			} else {
+				delete(table, key)
+			}
+		})
+	}
+}
+
+// delRow deletes key and journals it.
+func (b *Backend) delRow(tx *txn, t *typeDef, key string) {
+	table := b.tables[t.table]
+	old, had := table[key]
+	if !had {
+		return
+	}
+	delete(table, key)
+	if tx != nil {
+		tx.undo = append(tx.undo, func() { table[key] = old })
+	}
+}
+
+// setUpload sets (up != nil) or clears the expected upload of a component
+// and journals it; the parts received for the upload it replaces are
+// removed when the batch commits.
+func (b *Backend) setUpload(tx *txn, id string, up *pendingUpload) {
+	old, had := b.uploads[id]
+	dropParts(tx, old)
+	if up == nil {
+		delete(b.uploads, id)
+	} else {
+		b.uploads[id] = up
+	}
+	if tx != nil {
+		tx.undo = append(tx.undo, func() {
+			if had {
+				b.uploads[id] = old
+			} else {
+				delete(b.uploads, id)
+			}
+		})
+	}
+}
+
+// dropFile removes a component's stored bytes once the batch commits
+// (at once without a batch).
+func (b *Backend) dropFile(tx *txn, id string) {
+	f := b.files[id]
+	if f == nil {
+		return
+	}
+	drop := func() {
+		if b.files[id] == f {
+			f.remove()
+			delete(b.files, id)
+		}
+	}
+	if tx == nil {
+		drop()
+		return
+	}
+	tx.onCommit = append(tx.onCommit, drop)
+}
+
+// apply runs one operation of a batch, taking the lock for it alone.
+func (b *Backend) apply(ctx context.Context, tx *txn, op map[string]any, base string) (any, *apiError) {
 	action, _ := op["action"].(string)
 	switch action {
 	case "query_server_information":
 		return b.serverInformation(), nil
 	case "query_schemas":
 		return schemas(), nil
-	case "create":
-		return b.create(op)
-	case "update":
-		return b.update(op)
-	case "delete":
-		return b.delete(op)
 	case "query":
 		expr, _ := op["expression"].(string)
-		return b.query(expr)
+		b.mu.RLock()
+		defer b.mu.RUnlock()
+		return b.query(ctx, tx, expr)
+	case "complete_multipart_upload":
+		return b.completeMultipart(ctx, tx, op, base)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch action {
+	case "create":
+		return b.create(tx, op)
+	case "update":
+		return b.update(tx, op)
+	case "delete":
+		return b.delete(tx, op)
 	case "get_upload_metadata":
-		return b.uploadMetadata(op, base)
+		return b.uploadMetadata(tx, op, base)
 	}
 	return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Invalid action u'%s'", action), status: http.StatusBadRequest}
 }
@@ -322,7 +512,7 @@ func (b *Backend) setAttrs(t *typeDef, e entity, data map[string]any, creating b
 	for _, k := range names {
 		v := data[k]
 		if k == "__entity_type__" {
-			if s, _ := v.(string); storeName(s) != t.name {
+			if s, _ := v.(string); s != t.name {
 				return nil, errValidation("__entity_type__ %v does not match %s.", v, t.name)
 			}
 			continue
@@ -343,6 +533,9 @@ func (b *Backend) setAttrs(t *typeDef, e entity, data map[string]any, creating b
 		}
 		kind, ok := t.attrs[k]
 		if !ok {
+			if t.isComputed(k) {
+				return nil, errValidation("%s.%s is computed by the server and cannot be set.", t.name, k)
+			}
 			return nil, errValidation("%s has no attribute %q.", t.name, k)
 		}
 		if !creating && contains(t.immutable, k) {
@@ -370,7 +563,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (b *Backend) create(op map[string]any) (any, *apiError) {
+func (b *Backend) create(tx *txn, op map[string]any) (any, *apiError) {
 	t, key, aerr := typeAndKey(op)
 	if aerr != nil {
 		return nil, aerr
@@ -412,14 +605,21 @@ func (b *Backend) create(op map[string]any) (any, *apiError) {
 			return nil, errValidation("%s.%s: no %s with id %q.", t.name, rel.local, rel.target, id)
 		}
 	}
+	if t.systemType != "" && e["system_type"] != t.systemType {
+		return nil, errValidation("%s.system_type must be %q.", t.name, t.systemType)
+	}
 	if t.name == "Job" && e["user_id"] == nil {
 		return nil, errValidation("Job.user_id is required.")
 	}
-	if _, dup := b.tables[t.name][keyOf(t, e)]; dup {
+	if _, dup := b.tables[t.table][keyOf(t, e)]; dup {
 		return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Duplicate entry: %s with key %v already exists.", t.name, pkValues(t, e)), status: http.StatusConflict}
 	}
-	b.insert(t, e)
-	return map[string]any{"action": "create", "data": b.render(t, e, nil)}, nil
+	b.insert(tx, t, e)
+	base := ""
+	if tx != nil {
+		base = tx.base
+	}
+	return map[string]any{"action": "create", "data": b.renderer(base).sparse(t, e)}, nil
 }
 
 func pkValues(t *typeDef, e entity) []any {
@@ -460,7 +660,7 @@ func (b *Backend) find(t *typeDef, key []string) (entity, *apiError) {
 	if len(key) != len(t.pk) {
 		return nil, errValidation("%s is keyed by %s.", t.name, strings.Join(t.pk, ", "))
 	}
-	e := b.tables[t.name][strings.Join(key, "\x1f")]
+	e := b.tables[t.table][strings.Join(key, "\x1f")]
 	if e == nil {
 		return nil, errNotFound("%s with key %q not found.", t.name, key)
 	}
@@ -472,10 +672,10 @@ func (b *Backend) get(typeName, id string) entity {
 	if !ok || len(t.pk) != 1 {
 		return nil
 	}
-	return b.tables[t.name][id]
+	return b.tables[t.table][id]
 }
 
-func (b *Backend) update(op map[string]any) (any, *apiError) {
+func (b *Backend) update(tx *txn, op map[string]any) (any, *apiError) {
 	t, old, aerr := b.target(op)
 	if aerr != nil {
 		return nil, aerr
@@ -491,7 +691,7 @@ func (b *Backend) update(op map[string]any) (any, *apiError) {
 			return nil, errValidation("%s.%s is required.", t.name, r)
 		}
 	}
-	b.tables[t.name][keyOf(t, e)] = e
+	b.putRow(tx, t, keyOf(t, e), e)
 	out := map[string]any{"__entity_type__": t.name}
 	for _, k := range append(append(append([]string{}, t.pk...), t.system...), set...) {
 		out[k] = encodeValue(e[k])
@@ -499,53 +699,68 @@ func (b *Backend) update(op map[string]any) (any, *apiError) {
 	return map[string]any{"action": "update", "data": out}, nil
 }
 
-func (b *Backend) delete(op map[string]any) (any, *apiError) {
+func (b *Backend) delete(tx *txn, op map[string]any) (any, *apiError) {
 	t, e, aerr := b.target(op)
 	if aerr != nil {
 		return nil, aerr
 	}
-	b.remove(t, e)
+	b.remove(tx, t, e)
 	return map[string]any{"action": "delete", "data": true}, nil
 }
 
 // remove deletes e and what depends on it: a job's and a component's
 // JobComponents, a component's ComponentLocations and stored bytes.
-func (b *Backend) remove(t *typeDef, e entity) {
-	delete(b.tables[t.name], keyOf(t, e))
+func (b *Backend) remove(tx *txn, t *typeDef, e entity) {
+	b.delRow(tx, t, keyOf(t, e))
 	id, _ := e["id"].(string)
 	switch t.name {
 	case "Job":
-		b.removeWhere("JobComponent", "job_id", id)
-	case "FileComponent":
-		b.removeWhere("JobComponent", "component_id", id)
-		b.removeWhere("ComponentLocation", "component_id", id)
-		delete(b.uploads, id)
-		if f := b.files[id]; f != nil {
-			_ = os.Remove(f.path)
-			delete(b.files, id)
+		b.removeWhere(tx, "JobComponent", "job_id", id)
+	case "Component", "FileComponent", "ContainerComponent":
+		b.removeWhere(tx, "JobComponent", "component_id", id)
+		b.removeWhere(tx, "ComponentLocation", "component_id", id)
+		if b.uploads[id] != nil {
+			b.setUpload(tx, id, nil)
 		}
+		b.dropFile(tx, id)
 	}
 }
 
-func (b *Backend) removeWhere(typeName, attr, val string) {
+func (b *Backend) removeWhere(tx *txn, typeName, attr, val string) {
 	t := types[typeName]
-	for _, e := range b.tables[t.name] {
+	var doomed []entity
+	for _, e := range b.tables[t.table] {
 		if e[attr] == val {
-			b.remove(t, e)
+			doomed = append(doomed, e)
 		}
+	}
+	for _, e := range doomed {
+		b.remove(tx, t, e)
 	}
 }
 
 // --- queries ---
 
-func (b *Backend) query(expr string) (any, *apiError) {
-	q, err := parseQuery(expr)
+// errGone ends a query whose client went away.
+var errGone = &apiError{Exception: "ServerError", Content: "The client closed the request.", status: 499}
+
+// clip shortens an expression echoed in an error.
+func clip(expr string) string {
+	if len(expr) <= 200 {
+		return expr
+	}
+	return expr[:200] + "..."
+}
+
+func (b *Backend) query(ctx context.Context, tx *txn, expr string) (any, *apiError) {
+	lim := tx.limits
+	q, err := parseQueryLimits(expr, lim.MaxQueryDepth, lim.MaxQueryTerms, lim.MaxInValues)
 	if err != nil {
-		return nil, errParse(expr, err)
+		return nil, errParse(clip(expr), err)
 	}
 	t, ok := lookupType(q.entityType)
 	if !ok {
-		return nil, errParse(expr, fmt.Errorf("unknown entity type %q", q.entityType))
+		return nil, errParse(clip(expr), fmt.Errorf("unknown entity type %q", q.entityType))
 	}
 	projs := q.projections
 	if projs == nil {
@@ -553,39 +768,81 @@ func (b *Backend) query(expr string) (any, *apiError) {
 	}
 	for _, p := range projs {
 		if err := checkPath(t, p, true); err != nil {
-			return nil, errParse(expr, err)
+			return nil, errParse(clip(expr), err)
 		}
 	}
 	for _, k := range q.order {
 		if err := checkPath(t, k.path, false); err != nil {
-			return nil, errParse(expr, err)
+			return nil, errParse(clip(expr), err)
 		}
 	}
 	if q.where != nil {
 		if err := checkCond(t, q.where); err != nil {
-			return nil, errParse(expr, err)
+			return nil, errParse(clip(expr), err)
 		}
 	}
-	var rows []entity
-	for _, e := range b.tables[t.name] {
-		ok, err := b.eval(t, e, q.where)
-		if err != nil {
-			return nil, errParse(expr, err)
+	type row struct {
+		e    entity
+		seq  int64
+		keys []any
+	}
+	var rows []row
+	n := 0
+	for _, e := range b.tables[t.table] {
+		if n++; n%1024 == 0 && ctx.Err() != nil {
+			return nil, errGone
 		}
-		if ok {
-			rows = append(rows, e)
+		if rowMatches(t, e) && b.eval(t, e, q.where) {
+			r := row{e: e, seq: e[seqKey].(int64)}
+			if len(q.order) > 0 {
+				r.keys = make([]any, len(q.order))
+				for i, k := range q.order {
+					r.keys[i] = first(b.values(t, e, k.path))
+				}
+			}
+			rows = append(rows, r)
 		}
 	}
-	sortRows(rows, q.order, func(e entity, p string) []any { return b.values(t, e, p) })
+	if ctx.Err() != nil {
+		return nil, errGone
+	}
+	cmpRows := func(x, y row) int {
+		for k, o := range q.order {
+			if c := compare(x.keys[k], y.keys[k]); c != 0 {
+				if o.desc {
+					return -c
+				}
+				return c
+			}
+		}
+		return cmp.Compare(x.seq, y.seq)
+	}
 	total := len(rows)
+	if q.limit >= 0 && q.offset+q.limit < total/4 {
+		// Only the first offset+limit rows are answered: select them
+		// with a bounded heap instead of sorting every row.
+		rows = smallest(rows, q.offset+q.limit, cmpRows)
+	} else {
+		slices.SortFunc(rows, cmpRows)
+	}
 	start := min(q.offset, total)
 	end := total
 	if q.limit >= 0 {
 		end = min(start+q.limit, total)
 	}
+	if tx.rendered+end-start > lim.MaxResults {
+		return nil, &apiError{Exception: "ServerError", Content: fmt.Sprintf(
+			"The query %q would answer %d entities; one request may answer at most %d. Use limit and offset to page.", clip(expr), end-start, lim.MaxResults),
+			status: http.StatusBadRequest}
+	}
+	tx.rendered += end - start
 	data := make([]any, 0, end-start)
-	for _, e := range rows[start:end] {
-		data = append(data, b.render(t, e, projs))
+	rr := b.renderer(tx.base)
+	for i, r := range rows[start:end] {
+		if i%1024 == 1023 && ctx.Err() != nil {
+			return nil, errGone
+		}
+		data = append(data, rr.entity(t, r.e, projs))
 	}
 	var next any
 	if end < total {
@@ -600,14 +857,20 @@ func checkPath(t *typeDef, path string, projection bool) error {
 	cur := t
 	parts := strings.Split(path, ".")
 	for i, p := range parts {
-		if cur.hasAttr(p) {
+		if cur.hasAttr(p) || cur.isComputed(p) {
 			if i != len(parts)-1 {
 				return fmt.Errorf("%s.%s is not a relation", cur.name, p)
+			}
+			if !cur.hasAttr(p) && !projection {
+				return fmt.Errorf("%s.%s is computed and cannot be compared or ordered by", cur.name, p)
 			}
 			return nil
 		}
 		rel, ok := cur.relations[p]
 		if !ok {
+			if cur.unsupported[p] {
+				return fmt.Errorf("the fake does not follow %s.%s", cur.name, p)
+			}
 			return fmt.Errorf("%s has no attribute %q", cur.name, p)
 		}
 		if i == len(parts)-1 && !projection {
@@ -618,23 +881,30 @@ func checkPath(t *typeDef, path string, projection bool) error {
 	return nil
 }
 
+// checkCond verifies every path of the criteria and converts their
+// literals to the attributes' kinds, once for the whole query.
 func checkCond(t *typeDef, c cond) error {
 	switch x := c.(type) {
-	case andCond:
-		if err := checkCond(t, x.l); err != nil {
-			return err
+	case *andCond:
+		for _, c := range x.list {
+			if err := checkCond(t, c); err != nil {
+				return err
+			}
 		}
-		return checkCond(t, x.r)
-	case orCond:
-		if err := checkCond(t, x.l); err != nil {
-			return err
+	case *orCond:
+		for _, c := range x.list {
+			if err := checkCond(t, c); err != nil {
+				return err
+			}
 		}
-		return checkCond(t, x.r)
-	case notCond:
+	case *notCond:
 		return checkCond(t, x.c)
-	case cmpCond:
-		return checkPath(t, x.path, false)
-	case relCond:
+	case *cmpCond:
+		if err := checkPath(t, x.path, false); err != nil {
+			return err
+		}
+		return compileCmp(t, x)
+	case *relCond:
 		target, many, err := relTarget(t, x.path)
 		if err != nil {
 			return err
@@ -648,6 +918,41 @@ func checkCond(t *typeDef, c cond) error {
 		if x.sub != nil {
 			return checkCond(target, x.sub)
 		}
+	}
+	return nil
+}
+
+// compileCmp converts a comparison's literals to the attribute's kind.
+func compileCmp(t *typeDef, x *cmpCond) error {
+	x.kind = attrKind(t, x.path)
+	switch x.op {
+	case "in", "not_in":
+		x.lits = make([]any, 0, len(x.val.list))
+		for _, v := range x.val.list {
+			l, err := literal(x.kind, v)
+			if err != nil {
+				return err
+			}
+			x.lits = append(x.lits, l)
+		}
+		if x.kind == kString || x.kind == kJSON || x.kind == kInt {
+			x.set = make(map[any]bool, len(x.lits))
+			for _, l := range x.lits {
+				if l != nil {
+					x.set[l] = true
+				}
+			}
+		}
+	case "like", "not_like":
+		if x.val.kind != "string" {
+			return fmt.Errorf("like needs a string pattern")
+		}
+	default:
+		l, err := literal(x.kind, x.val)
+		if err != nil {
+			return err
+		}
+		x.lits = []any{l}
 	}
 	return nil
 }
@@ -674,14 +979,14 @@ func (b *Backend) related(rel relation, e entity) []entity {
 	}
 	target := types[rel.target]
 	if !rel.many && len(target.pk) == 1 && rel.remote == target.pk[0] {
-		if x := b.tables[target.name][v]; x != nil {
+		if x := b.tables[target.table][v]; x != nil {
 			return []entity{x}
 		}
 		return nil
 	}
 	var out []entity
-	for _, x := range b.tables[target.name] {
-		if x[rel.remote] == v {
+	for _, x := range b.tables[target.table] {
+		if x[rel.remote] == v && rowMatches(target, x) {
 			out = append(out, x)
 		}
 	}
@@ -718,88 +1023,74 @@ func attrKind(t *typeDef, path string) string {
 	return cur.attrs[parts[len(parts)-1]]
 }
 
-func (b *Backend) eval(t *typeDef, e entity, c cond) (bool, error) {
+func (b *Backend) eval(t *typeDef, e entity, c cond) bool {
 	switch x := c.(type) {
 	case nil:
-		return true, nil
-	case andCond:
-		l, err := b.eval(t, e, x.l)
-		if err != nil || !l {
-			return false, err
+		return true
+	case *andCond:
+		for _, c := range x.list {
+			if !b.eval(t, e, c) {
+				return false
+			}
 		}
-		return b.eval(t, e, x.r)
-	case orCond:
-		l, err := b.eval(t, e, x.l)
-		if err != nil || l {
-			return l, err
+		return true
+	case *orCond:
+		for _, c := range x.list {
+			if b.eval(t, e, c) {
+				return true
+			}
 		}
-		return b.eval(t, e, x.r)
-	case notCond:
-		v, err := b.eval(t, e, x.c)
-		return !v, err
-	case relCond:
-		return b.evalRel(t, e, x)
-	case cmpCond:
+		return false
+	case *notCond:
+		return !b.eval(t, e, x.c)
+	case *relCond:
+		return b.evalRel(t, e, x.path, x.sub)
+	case *cmpCond:
 		return b.evalCmp(t, e, x)
 	}
-	return false, fmt.Errorf("unsupported criterion")
+	return false
 }
 
-func (b *Backend) evalRel(t *typeDef, e entity, x relCond) (bool, error) {
-	head, rest, more := strings.Cut(x.path, ".")
+func (b *Backend) evalRel(t *typeDef, e entity, path string, sub cond) bool {
+	head, rest, more := strings.Cut(path, ".")
 	rel := t.relations[head]
 	target := types[rel.target]
 	for _, r := range b.related(rel, e) {
 		var ok bool
-		var err error
 		if more {
-			ok, err = b.evalRel(target, r, relCond{path: rest, op: x.op, sub: x.sub})
+			ok = b.evalRel(target, r, rest, sub)
 		} else {
-			ok, err = b.eval(target, r, x.sub)
+			ok = b.eval(target, r, sub)
 		}
-		if err != nil || ok {
-			return ok, err
+		if ok {
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
-func (b *Backend) evalCmp(t *typeDef, e entity, x cmpCond) (bool, error) {
-	kind := attrKind(t, x.path)
-	vals := b.values(t, e, x.path)
-	if len(vals) == 0 {
+func (b *Backend) evalCmp(t *typeDef, e entity, x *cmpCond) bool {
+	var vals []any
+	if strings.IndexByte(x.path, '.') < 0 {
+		vals = []any{e[x.path]}
+	} else if vals = b.values(t, e, x.path); len(vals) == 0 {
 		// a path through an empty relation compares as null
 		vals = []any{nil}
 	}
 	negated := x.op == "is_not" || x.op == "not_in" || x.op == "not_like"
-	var lits []any
-	switch x.op {
-	case "in", "not_in":
-		for _, v := range x.val.list {
-			l, err := literal(kind, v)
-			if err != nil {
-				return false, err
-			}
-			lits = append(lits, l)
-		}
-	case "like", "not_like":
-		if x.val.kind != "string" {
-			return false, fmt.Errorf("like needs a string pattern")
-		}
-	default:
-		l, err := literal(kind, x.val)
-		if err != nil {
-			return false, err
-		}
-		lits = []any{l}
-	}
 	match := func(v any) bool {
 		switch x.op {
 		case "is", "is_not":
-			return compare(v, lits[0]) == 0 && (v == nil) == (lits[0] == nil)
+			return compare(v, x.lits[0]) == 0 && (v == nil) == (x.lits[0] == nil)
 		case "in", "not_in":
-			for _, l := range lits {
-				if v != nil && l != nil && compare(v, l) == 0 {
+			if v == nil {
+				return false
+			}
+			if x.set != nil {
+				return x.set[v]
+			}
+			for _, l := range x.lits {
+				if l != nil && compare(v, l) == 0 {
 					return true
 				}
 			}
@@ -808,10 +1099,10 @@ func (b *Backend) evalCmp(t *typeDef, e entity, x cmpCond) (bool, error) {
 			s, ok := v.(string)
 			return ok && likeMatch(x.val.s, s)
 		}
-		if v == nil || lits[0] == nil {
+		if v == nil || x.lits[0] == nil {
 			return false
 		}
-		c := compare(v, lits[0])
+		c := compare(v, x.lits[0])
 		switch x.op {
 		case "gt":
 			return c > 0
@@ -826,22 +1117,49 @@ func (b *Backend) evalCmp(t *typeDef, e entity, x cmpCond) (bool, error) {
 	}
 	for _, v := range vals {
 		if match(v) {
-			return !negated, nil
+			return !negated
 		}
 	}
-	return negated, nil
+	return negated
 }
 
-// render returns e as the server sends it: __entity_type__, the primary
-// key, the system projections and the projected attributes, with
-// relations nested.
-func (b *Backend) render(t *typeDef, e entity, projections []string) map[string]any {
+// renderer renders the entities of one answer as the server does: an
+// entity that appears again in the same answer is sent as a bare
+// reference, {__entity_type__, <primary key>}.
+type renderer struct {
+	b    *Backend
+	base string // the server's URL, for computed URLs
+	seen map[string]bool
+}
+
+func (b *Backend) renderer(base string) *renderer {
+	return &renderer{b: b, base: base, seen: map[string]bool{}}
+}
+
+// ref is e as a bare reference.
+func ref(t *typeDef, e entity) map[string]any {
 	out := map[string]any{"__entity_type__": t.name}
 	for _, k := range t.pk {
 		out[k] = e[k]
 	}
+	return out
+}
+
+// entity renders e with __entity_type__, the primary key, the system
+// projections and the projected attributes, relations nested; nil
+// projections means every attribute.
+func (r *renderer) entity(t *typeDef, e entity, projections []string) map[string]any {
+	t = rowType(t, e)
+	id := t.table + "\x1e" + keyOf(t, e)
+	if r.seen[id] {
+		return ref(t, e)
+	}
+	r.seen[id] = true
+	out := ref(t, e)
 	for _, k := range t.system {
-		out[k] = encodeValue(e[k])
+		if t.hasAttr(k) {
+			out[k] = encodeValue(e[k])
+		}
 	}
 	if projections == nil {
 		for name := range t.attrs {
@@ -855,6 +1173,10 @@ func (b *Backend) render(t *typeDef, e entity, projections []string) map[string]
 		head, rest, more := strings.Cut(p, ".")
 		if t.hasAttr(head) {
 			out[head] = encodeValue(e[head])
+			continue
+		}
+		if t.isComputed(head) {
+			out[head] = r.b.computed(t, e, head, r.base)
 			continue
 		}
 		if _, ok := nested[head]; !ok {
@@ -872,15 +1194,15 @@ func (b *Backend) render(t *typeDef, e entity, projections []string) map[string]
 		if len(sub) == 0 {
 			sub = target.projections
 		}
-		rs := b.related(rel, e)
+		rs := r.b.related(rel, e)
 		if rel.many {
 			list := make([]any, 0, len(rs))
-			for _, r := range rs {
-				list = append(list, b.render(target, r, sub))
+			for _, x := range rs {
+				list = append(list, r.entity(target, x, sub))
 			}
 			out[head] = list
 		} else if len(rs) == 1 {
-			out[head] = b.render(target, rs[0], sub)
+			out[head] = r.entity(target, rs[0], sub)
 		} else {
 			out[head] = nil
 		}
@@ -888,191 +1210,64 @@ func (b *Backend) render(t *typeDef, e entity, projections []string) map[string]
 	return out
 }
 
-// --- uploads and downloads ---
-
-func (b *Backend) sign(id string, expires int64) string {
-	m := hmac.New(sha256.New, b.secret)
-	fmt.Fprintf(m, "%s\n%d", id, expires)
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-func (b *Backend) uploadMetadata(op map[string]any, base string) (any, *apiError) {
-	// The component need not exist yet: the reference Python client asks
-	// for the upload URL before it commits the new FileComponent.
-	id, _ := op["component_id"].(string)
-	if id == "" {
-		return nil, errValidation("get_upload_metadata needs a component_id.")
-	}
-	name, _ := op["file_name"].(string)
-	sizeF, ok := op["file_size"].(float64)
-	if !ok || sizeF < 0 || sizeF != float64(int64(sizeF)) {
-		return nil, errValidation("file_size must be a non-negative integer.")
-	}
-	size := int64(sizeF)
-	sum := ""
-	switch cs := op["checksum"].(type) {
-	case nil:
-	case string:
-		if raw, err := base64.StdEncoding.DecodeString(cs); err != nil || len(raw) != md5.Size {
-			return nil, errValidation("checksum must be the base64 MD5 digest of the file.")
-		}
-		sum = cs
-	default:
-		return nil, errValidation("checksum must be a string or null.")
-	}
-	exp := b.now().Add(UploadTTL)
-	b.uploads[id] = &pendingUpload{size: size, checksum: sum, fileName: name, expires: exp}
-	q := url.Values{}
-	q.Set("expires", strconv.FormatInt(exp.Unix(), 10))
-	q.Set("signature", b.sign(id, exp.Unix()))
-	ctype := mime.TypeByExtension(filepath.Ext(name))
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	headers := map[string]any{"Content-Type": ctype, "Content-Length": strconv.FormatInt(size, 10)}
-	if sum != "" {
-		headers["Content-MD5"] = sum
-	}
-	return map[string]any{
-		"url":          base + "/ftrack-fake/upload/" + url.PathEscape(id) + "?" + q.Encode(),
-		"headers":      headers,
-		"component_id": id,
-	}, nil
-}
-
-// s3Error writes a storage error in the XML shape of S3, which stands
-// behind the real upload URLs.
-func s3Error(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>\n", code, msg)
-}
-
-func (b *Backend) serveUpload(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	exp, err := strconv.ParseInt(r.URL.Query().Get("expires"), 10, 64)
-	if err != nil || !hmac.Equal([]byte(b.sign(id, exp)), []byte(r.URL.Query().Get("signature"))) {
-		s3Error(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
-		return
-	}
-	if b.now().Unix() > exp {
-		s3Error(w, http.StatusForbidden, "AccessDenied", "Request has expired")
-		return
-	}
-	b.mu.Lock()
-	up := b.uploads[id]
-	dir, derr := b.ensureDir()
-	b.mu.Unlock()
-	if up == nil {
-		s3Error(w, http.StatusForbidden, "AccessDenied", "No upload is expected for this component.")
-		return
-	}
-	if derr != nil {
-		s3Error(w, http.StatusInternalServerError, "InternalError", "cannot store the file")
-		return
-	}
-	if r.ContentLength >= 0 && r.ContentLength != up.size {
-		s3Error(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Content-Length %d does not match the signed size %d.", r.ContentLength, up.size))
-		return
-	}
-	f, err := os.CreateTemp(dir, "component-*")
-	if err != nil {
-		s3Error(w, http.StatusInternalServerError, "InternalError", "cannot store the file")
-		return
-	}
-	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r.Body, up.size+1))
-	cerr := f.Close()
-	fail := func(status int, code, msg string) {
-		_ = os.Remove(f.Name())
-		s3Error(w, status, code, msg)
-	}
-	if err != nil || cerr != nil {
-		fail(http.StatusBadRequest, "IncompleteBody", "The request body terminated unexpectedly.")
-		return
-	}
-	if n != up.size {
-		fail(http.StatusBadRequest, "IncompleteBody", fmt.Sprintf("You did not provide the number of bytes specified by the Content-Length HTTP header (%d of %d).", n, up.size))
-		return
-	}
-	sum := base64.StdEncoding.EncodeToString(h.Sum(nil))
-	if want := r.Header.Get("Content-MD5"); want != "" && want != sum {
-		fail(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
-		return
-	}
-	if up.checksum != "" && up.checksum != sum {
-		fail(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.uploads[id] != up {
-		_ = os.Remove(f.Name())
-		s3Error(w, http.StatusConflict, "OperationAborted", "The component changed during the upload.")
-		return
-	}
-	if old := b.files[id]; old != nil {
-		_ = os.Remove(old.path)
-	}
-	b.files[id] = &storedFile{path: f.Name(), size: n, md5: sum, fileName: up.fileName, ctype: r.Header.Get("Content-Type")}
-	delete(b.uploads, id)
-	w.Header().Set("ETag", `"`+hex.EncodeToString(h.Sum(nil))+`"`)
-	w.WriteHeader(http.StatusOK)
-}
-
-func (b *Backend) ensureDir() (string, error) {
-	if b.dir != "" {
-		return b.dir, nil
-	}
-	d, err := os.MkdirTemp("", "longrun-ftrack-fake-")
-	if err != nil {
-		return "", err
-	}
-	b.dir = d
-	return d, nil
-}
-
-func (b *Backend) serveDownload(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if !b.authenticate(q.Get("username"), q.Get("apiKey")) {
-		writeJSON(w, http.StatusUnauthorized, &apiError{Exception: "InvalidCredentialsError", Content: invalidCredentialsContent})
-		return
-	}
-	id := q.Get("id")
-	b.mu.Lock()
-	f := b.files[id]
-	inServer := false
-	for _, cl := range b.tables["ComponentLocation"] {
-		if cl["resource_identifier"] == id && cl["location_id"] == ServerLocationID {
-			inServer = true
-			break
+// sparse renders a created entity as the server answers a create: its
+// type, key and every attribute that is not null.
+func (r *renderer) sparse(t *typeDef, e entity) map[string]any {
+	t = rowType(t, e)
+	r.seen[t.table+"\x1e"+keyOf(t, e)] = true
+	out := ref(t, e)
+	for name := range t.attrs {
+		if v := e[name]; v != nil {
+			out[name] = encodeValue(v)
 		}
 	}
-	var name string
-	if c := b.get("FileComponent", id); c != nil {
+	return out
+}
+
+// computed returns a computed attribute: url of a ComponentLocation in
+// ftrack.server, and of a JobComponent whose component is there, is
+// {"value": a signed download URL, "name": the file's name}; elsewhere
+// null.
+func (b *Backend) computed(t *typeDef, e entity, name, base string) any {
+	if name != "url" || base == "" {
+		return nil
+	}
+	var compID string
+	switch t.name {
+	case "ComponentLocation":
+		if e["location_id"] != ServerLocationID {
+			return nil
+		}
+		compID, _ = e["resource_identifier"].(string)
+	case "JobComponent":
+		id, _ := e["component_id"].(string)
+		for _, cl := range b.tables["ComponentLocation"] {
+			if cl["component_id"] == id && cl["location_id"] == ServerLocationID {
+				compID, _ = cl["resource_identifier"].(string)
+				break
+			}
+		}
+	}
+	if compID == "" {
+		return nil
+	}
+	fileName := ""
+	if c := b.tables["Component"][compID]; c != nil {
 		n, _ := c["name"].(string)
 		ft, _ := c["file_type"].(string)
-		name = n + ft
+		fileName = n + ft
 	}
-	b.mu.Unlock()
-	if f == nil || !inServer {
-		writeJSON(w, http.StatusNotFound, &apiError{Exception: "ServerError", Content: fmt.Sprintf("Component %q is not in the ftrack.server location.", id)})
-		return
-	}
-	fh, err := os.Open(f.path)
-	if err != nil {
-		writeJSON(w, http.StatusNotFound, &apiError{Exception: "ServerError", Content: "The component's file is gone."})
-		return
-	}
-	defer fh.Close()
-	if name == "" {
-		name = f.fileName
-	}
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	if f.ctype != "" {
-		w.Header().Set("Content-Type", f.ctype)
-	}
-	http.ServeContent(w, r, name, time.Time{}, fh)
+	return map[string]any{"value": b.signedDownloadURL(base, compID), "name": fileName}
+}
+
+// signedDownloadURL is a /component/get URL that needs no api key.
+func (b *Backend) signedDownloadURL(base, id string) string {
+	exp := b.now().Add(UploadTTL).Unix()
+	q := url.Values{}
+	q.Set("id", id)
+	q.Set("expires", strconv.FormatInt(exp, 10))
+	q.Set("signature", b.sign("get\n"+id, exp))
+	return base + "/component/get?" + q.Encode()
 }
 
 // --- accessors for tests ---
@@ -1086,7 +1281,7 @@ func (b *Backend) Job(id string) map[string]any {
 	if e == nil {
 		return nil
 	}
-	return b.render(types["Job"], e, nil)
+	return b.renderer("").entity(types["Job"], e, nil)
 }
 
 // JobCount is the number of stored jobs.
@@ -1129,15 +1324,16 @@ func (b *Backend) File(componentID string) (size int64, md5sum string, ok bool) 
 	if f == nil {
 		return 0, "", false
 	}
+	if f.md5 == "" {
+		if sum, err := f.checksum(); err == nil {
+			f.md5 = sum
+		}
+	}
 	return f.size, f.md5, true
 }
 
 // Calls is the number of POST /api requests that passed authentication.
-func (b *Backend) Calls() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.calls
-}
+func (b *Backend) Calls() int { return int(b.calls.Load()) }
 
 func newID() string {
 	var x [16]byte
@@ -1146,4 +1342,49 @@ func newID() string {
 	x[8] = x[8]&0x3f | 0x80
 	h := hex.EncodeToString(x[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// smallest returns the k smallest rows by cmp, in order, keeping a
+// max-heap of k rows while it scans.
+func smallest[T any](rows []T, k int, cmp func(a, b T) int) []T {
+	if k <= 0 {
+		return rows[:0]
+	}
+	h := make([]T, 0, k)
+	down := func(i int) {
+		for {
+			l, big := 2*i+1, i
+			if l < len(h) && cmp(h[l], h[big]) > 0 {
+				big = l
+			}
+			if r := l + 1; r < len(h) && cmp(h[r], h[big]) > 0 {
+				big = r
+			}
+			if big == i {
+				return
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	for _, r := range rows {
+		if len(h) < k {
+			h = append(h, r)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if cmp(h[i], h[p]) <= 0 {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if cmp(r, h[0]) < 0 {
+			h[0] = r
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmp)
+	return h
 }

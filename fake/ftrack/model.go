@@ -1,10 +1,10 @@
 package ftrack
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 )
@@ -13,9 +13,11 @@ import (
 const (
 	kString   = "string"
 	kInt      = "integer"
+	kNumber   = "number"
 	kBool     = "boolean"
 	kDateTime = "datetime"
-	kJSON     = "json" // a JSON document serialised into a string (Job.data)
+	kJSON     = "json"     // a JSON document serialised into a string (Job.data)
+	kVariable = "variable" // any scalar (a custom attribute's value)
 )
 
 type relation struct {
@@ -25,116 +27,186 @@ type relation struct {
 	remote string // attribute of the target matched against local
 }
 
+// typeDef is what the fake knows of an entity type, built from its schema.
 type typeDef struct {
 	name        string
+	table       string // where its rows live: components share one table
+	systemType  string // a component type's system_type ("" for Component)
 	pk          []string
 	attrs       map[string]string // name -> kind
 	defaults    map[string]func(*Backend) any
 	required    []string
 	immutable   []string
+	computed    []string
 	enums       map[string][]string
 	relations   map[string]relation
-	projections []string // default projections
-	system      []string // system projections, always returned
+	unsupported map[string]bool // relations of the schema the fake does not follow
+	projections []string        // default projections
+	system      []string        // system projections, always returned
 }
 
 func (t *typeDef) hasAttr(name string) bool { _, ok := t.attrs[name]; return ok }
 
+func (t *typeDef) isComputed(name string) bool { return contains(t.computed, name) }
+
 func uidDefault(*Backend) any { return newID() }
 
-// types are the entity types the fake serves, with the attributes and
-// relations of the real schemas (ftrack-javascript test/fixtures/
-// query_schemas.json) that longrun and the reference clients use.
-var types = map[string]*typeDef{
-	"User": {
-		name: "User", pk: []string{"id"},
-		attrs: map[string]string{"id": kString, "username": kString, "first_name": kString, "last_name": kString,
-			"email": kString, "is_active": kBool, "resource_type": kString, "user_type_id": kString,
-			"is_otp_enabled": kBool, "is_totp_enabled": kBool, "require_details_update": kBool, "thumbnail_id": kString},
-		defaults: map[string]func(*Backend) any{"id": uidDefault, "resource_type": func(*Backend) any { return "user" },
-			"is_active": func(*Backend) any { return true }},
-		required:    []string{"username", "is_active", "resource_type", "id"},
-		immutable:   []string{"resource_type", "id"},
-		relations:   map[string]relation{"jobs": {target: "Job", many: true, local: "id", remote: "user_id"}},
-		projections: []string{"id"}, system: []string{"resource_type"},
-	},
-	"Job": {
-		name: "Job", pk: []string{"id"},
-		attrs: map[string]string{"id": kString, "status": kString, "type": kString, "data": kJSON,
-			"user_id": kString, "created_at": kDateTime, "finished_at": kDateTime},
-		defaults: map[string]func(*Backend) any{"id": uidDefault, "status": func(*Backend) any { return "queued" },
-			"type": func(*Backend) any { return "api_job" }, "created_at": func(b *Backend) any { return b.now() }},
-		required:  []string{"id", "status", "type"},
-		immutable: []string{"id", "type"},
-		enums:     map[string][]string{"status": {"queued", "running", "done", "failed"}, "type": {"api_job"}},
-		relations: map[string]relation{
-			"user":           {target: "User", local: "user_id", remote: "id"},
-			"job_components": {target: "JobComponent", many: true, local: "id", remote: "job_id"},
-		},
-		projections: []string{"id"},
-	},
-	"JobComponent": {
-		name: "JobComponent", pk: []string{"component_id", "job_id"},
-		attrs:     map[string]string{"component_id": kString, "job_id": kString},
-		required:  []string{"component_id", "job_id"},
-		immutable: []string{"component_id", "job_id"},
-		relations: map[string]relation{
-			"job":       {target: "Job", local: "job_id", remote: "id"},
-			"component": {target: "FileComponent", local: "component_id", remote: "id"},
-		},
-		projections: []string{"component_id", "job_id"},
-	},
-	"FileComponent": {
-		name: "FileComponent", pk: []string{"id"},
-		attrs: map[string]string{"id": kString, "name": kString, "file_type": kString, "size": kInt,
-			"system_type": kString, "container_id": kString, "version_id": kString},
-		defaults: map[string]func(*Backend) any{"id": uidDefault, "name": func(*Backend) any { return "main" },
-			"size": func(*Backend) any { return int64(0) }, "system_type": func(*Backend) any { return "file" }},
-		required:  []string{"system_type", "name", "id"},
-		immutable: []string{"id"},
-		relations: map[string]relation{
-			"component_locations": {target: "ComponentLocation", many: true, local: "id", remote: "component_id"},
-			"job_components":      {target: "JobComponent", many: true, local: "id", remote: "component_id"},
-		},
-		projections: []string{"id", "system_type"}, system: []string{"system_type", "version_id"},
-	},
-	"ComponentLocation": {
-		name: "ComponentLocation", pk: []string{"id"},
-		attrs:     map[string]string{"id": kString, "component_id": kString, "location_id": kString, "resource_identifier": kString},
-		defaults:  map[string]func(*Backend) any{"id": uidDefault},
-		required:  []string{"id"},
-		immutable: []string{"id"},
-		relations: map[string]relation{
-			"component": {target: "FileComponent", local: "component_id", remote: "id"},
-			"location":  {target: "Location", local: "location_id", remote: "id"},
-		},
-		projections: []string{"id"}, system: []string{"location_id", "component_id"},
-	},
-	"Location": {
-		name: "Location", pk: []string{"id"},
-		attrs:     map[string]string{"id": kString, "name": kString, "label": kString, "description": kString},
-		defaults:  map[string]func(*Backend) any{"id": uidDefault},
-		required:  []string{"name", "id"},
-		immutable: []string{"id"},
-		relations: map[string]relation{
-			"location_components": {target: "ComponentLocation", many: true, local: "id", remote: "location_id"},
-		},
-		projections: []string{"id"},
-	},
+// joins say how the fake follows a relation of the schemas: the attribute
+// on this side and the one on the target. "*Component" stands for every
+// component type. A relation of the schemas not listed here (or whose
+// target the fake does not serve) is in the schema but not followed.
+var joins = map[string][2]string{
+	"Job.user":                       {"user_id", "id"},
+	"Job.job_components":             {"id", "job_id"},
+	"User.thumbnail":                 {"thumbnail_id", "id"},
+	"User.user_type":                 {"user_type_id", "id"},
+	"User.timelogs":                  {"id", "user_id"},
+	"User.memberships":               {"id", "user_id"},
+	"User.user_security_roles":       {"id", "user_id"},
+	"User.metadata":                  {"id", "parent_id"},
+	"User.custom_attributes":         {"id", "entity_id"},
+	"JobComponent.job":               {"job_id", "id"},
+	"JobComponent.component":         {"component_id", "id"},
+	"*Component.component_locations": {"id", "component_id"},
+	"*Component.container":           {"container_id", "id"},
+	"*Component.version":             {"version_id", "id"},
+	"*Component.metadata":            {"id", "parent_id"},
+	"ContainerComponent.members":     {"id", "container_id"},
+	"ComponentLocation.component":    {"component_id", "id"},
+	"ComponentLocation.location":     {"location_id", "id"},
+	"Location.location_components":   {"id", "location_id"},
+	"AssetVersion.components":        {"id", "version_id"},
+	"AssetVersion.user":              {"user_id", "id"},
+	"AssetVersion.thumbnail":         {"thumbnail_id", "id"},
+	"AssetVersion.metadata":          {"id", "parent_id"},
+	"Membership.user":                {"user_id", "id"},
+	"Timelog.user":                   {"user_id", "id"},
+	"UserSecurityRole.user":          {"user_id", "id"},
 }
 
-// storeName maps an entity type to the table it lives in: Component is the
-// base type of FileComponent.
-func storeName(t string) string {
-	if t == "Component" {
+// serverDefaults are values the server fills in that the schemas do not
+// name as defaults (the recorded create answers show them).
+var serverDefaults = map[string]map[string]func(*Backend) any{
+	"Job": {"created_at": func(b *Backend) any { return b.now() }},
+	"User": {"is_otp_enabled": func(*Backend) any { return false }, "is_totp_enabled": func(*Backend) any { return false },
+		"require_details_update": func(*Backend) any { return false }},
+}
+
+// componentTypes maps a component type to its system_type.
+var componentTypes = map[string]string{"Component": "", "FileComponent": "file", "ContainerComponent": "container"}
+
+// componentType is the entity type of a stored component row.
+func componentType(e entity) string {
+	switch e["system_type"] {
+	case "file":
 		return "FileComponent"
+	case "container":
+		return "ContainerComponent"
+	}
+	return "Component"
+}
+
+// types are the entity types the fake serves, built from schemaText.
+var types = buildTypes()
+
+func buildTypes() map[string]*typeDef {
+	loadSchemas()
+	served := map[string]bool{}
+	for _, s := range schemaDefs {
+		served[s.id] = true
+	}
+	out := map[string]*typeDef{}
+	for _, s := range schemaDefs {
+		t := &typeDef{name: s.id, table: s.id, pk: s.head["pk"], required: s.head["required"], immutable: s.head["immutable"],
+			computed: s.head["computed"], projections: s.head["projections"], system: s.head["system"],
+			attrs: map[string]string{}, defaults: map[string]func(*Backend) any{}, enums: map[string][]string{},
+			relations: map[string]relation{}, unsupported: map[string]bool{}}
+		if st, ok := componentTypes[s.id]; ok {
+			t.table, t.systemType = "Component", st
+		}
+		for _, p := range s.props {
+			switch p.kind {
+			case "ref", "array", "mapped":
+				key := s.id + "." + p.name
+				if t.table == "Component" {
+					if _, ok := joins[key]; !ok {
+						key = "*Component." + p.name
+					}
+				}
+				j, ok := joins[key]
+				if !ok || !served[p.target] {
+					t.unsupported[p.name] = true
+					continue
+				}
+				t.relations[p.name] = relation{target: p.target, many: p.kind != "ref", local: j[0], remote: j[1]}
+				continue
+			case "object":
+				continue // computed
+			case "fk", "string":
+				t.attrs[p.name] = kString
+			case "integer":
+				t.attrs[p.name] = kInt
+			case "number":
+				t.attrs[p.name] = kNumber
+			case "boolean":
+				t.attrs[p.name] = kBool
+			case "datetime":
+				t.attrs[p.name] = kDateTime
+			case "json":
+				t.attrs[p.name] = kJSON
+			case "variable":
+				t.attrs[p.name] = kVariable
+			}
+			if d, ok := p.json["default"]; ok {
+				switch x := d.(type) {
+				case string:
+					if x == "{uid}" {
+						t.defaults[p.name] = uidDefault
+					} else {
+						t.defaults[p.name] = func(*Backend) any { return x }
+					}
+				case int:
+					t.defaults[p.name] = func(*Backend) any { return int64(x) }
+				case bool:
+					t.defaults[p.name] = func(*Backend) any { return x }
+				}
+			}
+			if en, ok := p.json["enum"].([]any); ok {
+				for _, v := range en {
+					t.enums[p.name] = append(t.enums[p.name], v.(string))
+				}
+			}
+		}
+		for k, f := range serverDefaults[s.id] {
+			t.defaults[k] = f
+		}
+		if t.systemType != "" {
+			st := t.systemType
+			t.defaults["system_type"] = func(*Backend) any { return st }
+		}
+		out[s.id] = t
+	}
+	return out
+}
+
+// lookupType returns the type an operation or a query names.
+func lookupType(name string) (*typeDef, bool) {
+	t, ok := types[name]
+	return t, ok
+}
+
+// rowType is the concrete type of a stored row of t's table.
+func rowType(t *typeDef, e entity) *typeDef {
+	if t.table == "Component" {
+		return types[componentType(e)]
 	}
 	return t
 }
 
-func lookupType(name string) (*typeDef, bool) {
-	t, ok := types[storeName(name)]
-	return t, ok
+// rowMatches reports whether a row of t's table is a t: a FileComponent
+// query sees only file components.
+func rowMatches(t *typeDef, e entity) bool {
+	return t.systemType == "" || e["system_type"] == t.systemType
 }
 
 // entity is a stored row: attribute values as string, int64, bool, nil or
@@ -176,6 +248,15 @@ func convert(kind string, v any) (any, error) {
 	case kInt:
 		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<62 {
 			return int64(f), nil
+		}
+	case kNumber:
+		if f, ok := v.(float64); ok {
+			return f, nil
+		}
+	case kVariable:
+		switch v.(type) {
+		case string, float64, bool:
+			return v, nil
 		}
 	case kBool:
 		if b, ok := v.(bool); ok {
@@ -258,6 +339,10 @@ func compare(a, b any) int {
 			}
 			return 0
 		}
+	case float64:
+		if y, ok := b.(float64); ok {
+			return cmp.Compare(x, y)
+		}
 	case bool:
 		if y, ok := b.(bool); ok {
 			switch {
@@ -289,12 +374,15 @@ func literal(kind string, v value) (any, error) {
 		if kind == kInt && v.n == math.Trunc(v.n) {
 			return int64(v.n), nil
 		}
+		if kind == kNumber || kind == kVariable {
+			return v.n, nil
+		}
 		if kind == kString || kind == kJSON {
 			return v.s, nil
 		}
 	case "string":
 		switch kind {
-		case kString, kJSON:
+		case kString, kJSON, kVariable:
 			return v.s, nil
 		case kDateTime:
 			return parseTime(v.s)
@@ -351,22 +439,6 @@ func likeMatch(pattern, s string) bool {
 		prev = cur
 	}
 	return prev[len(t)]
-}
-
-// sortRows sorts rows by the order keys, then by insertion.
-func sortRows(rows []entity, keys []orderKey, get func(entity, string) []any) {
-	sort.SliceStable(rows, func(i, j int) bool {
-		for _, k := range keys {
-			a, b := first(get(rows[i], k.path)), first(get(rows[j], k.path))
-			if c := compare(a, b); c != 0 {
-				if k.desc {
-					return c > 0
-				}
-				return c < 0
-			}
-		}
-		return rows[i][seqKey].(int64) < rows[j][seqKey].(int64)
-	})
 }
 
 func first(vs []any) any {

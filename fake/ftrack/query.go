@@ -35,78 +35,93 @@ type token struct {
 	pos  int
 }
 
-func lex(s string) ([]token, error) {
-	var out []token
-	i := 0
-	for i < len(s) {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '"' || c == '\'':
-			start := i
-			i++
-			var b strings.Builder
-			closed := false
-			for i < len(s) {
-				if s[i] == '\\' && i+1 < len(s) {
-					b.WriteByte(s[i+1])
-					i += 2
-					continue
-				}
-				if s[i] == c {
-					closed = true
-					i++
-					break
-				}
-				b.WriteByte(s[i])
-				i++
-			}
-			if !closed {
-				return nil, fmt.Errorf("unterminated string starting at character %d", start)
-			}
-			out = append(out, token{tString, b.String(), start})
-		case c == '(' || c == ')' || c == ',':
-			out = append(out, token{tPunct, string(c), i})
-			i++
-		case c == '=' || c == '!' || c == '<' || c == '>':
-			start := i
-			i++
-			if i < len(s) && s[i] == '=' {
-				i++
-			}
-			op := s[start:i]
-			if op == "!" {
-				return nil, fmt.Errorf("unexpected '!' at character %d", start)
-			}
-			out = append(out, token{tPunct, op, start})
-		case c == '-' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			start := i
-			i++
-			for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
-				i++
-			}
-			out = append(out, token{tNumber, s[start:i], start})
-		case c == '_' || c < 0x80 && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))):
-			// Words: names, dotted paths, keywords, and bare values such
-			// as uuids, which the reference Python client sends unquoted
-			// (location_id is 3a372bde-05bc-11e4-8908-20c9d081909b).
-			start := i
-			for i < len(s) && (s[i] == '_' || s[i] == '.' || s[i] == '-' || s[i] == ':' ||
-				s[i] < 0x80 && (unicode.IsLetter(rune(s[i])) || unicode.IsDigit(rune(s[i])))) {
-				i++
-			}
-			w := s[start:i]
-			if _, err := strconv.ParseFloat(w, 64); err == nil {
-				out = append(out, token{tNumber, w, start})
-			} else {
-				out = append(out, token{tWord, w, start})
-			}
-		default:
-			return nil, fmt.Errorf("unexpected character %q at %d", c, i)
-		}
+// lexer produces tokens one at a time, so an expression is scanned only as
+// far as the parser gets: a million opening parentheses cost nothing past
+// the depth limit.
+type lexer struct {
+	s   string
+	i   int
+	err error
+}
+
+// next returns the next token, or a tEOF token once the input or a lexical
+// error ends the expression (err then holds the error).
+func (l *lexer) next() token {
+	if l.err != nil {
+		return token{tEOF, "", len(l.s)}
 	}
-	return append(out, token{tEOF, "", len(s)}), nil
+	s := l.s
+	for l.i < len(s) && (s[l.i] == ' ' || s[l.i] == '\t' || s[l.i] == '\n' || s[l.i] == '\r') {
+		l.i++
+	}
+	if l.i >= len(s) {
+		return token{tEOF, "", len(s)}
+	}
+	i := l.i
+	c := s[i]
+	switch {
+	case c == '"' || c == '\'':
+		start := i
+		i++
+		var b strings.Builder
+		for i < len(s) {
+			if s[i] == '\\' && i+1 < len(s) {
+				b.WriteByte(s[i+1])
+				i += 2
+				continue
+			}
+			if s[i] == c {
+				l.i = i + 1
+				return token{tString, b.String(), start}
+			}
+			b.WriteByte(s[i])
+			i++
+		}
+		l.err = fmt.Errorf("unterminated string starting at character %d", start)
+		l.i = len(s)
+		return token{tEOF, "", len(s)}
+	case c == '(' || c == ')' || c == ',':
+		l.i = i + 1
+		return token{tPunct, string(c), i}
+	case c == '=' || c == '!' || c == '<' || c == '>':
+		start := i
+		i++
+		if i < len(s) && s[i] == '=' {
+			i++
+		}
+		op := s[start:i]
+		if op == "!" {
+			l.err = fmt.Errorf("unexpected '!' at character %d", start)
+			return token{tEOF, "", len(s)}
+		}
+		l.i = i
+		return token{tPunct, op, start}
+	case c == '-' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+		start := i
+		i++
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+			i++
+		}
+		l.i = i
+		return token{tNumber, s[start:i], start}
+	case c == '_' || c < 0x80 && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))):
+		// Words: names, dotted paths, keywords, and bare values such
+		// as uuids, which the reference Python client sends unquoted
+		// (location_id is 3a372bde-05bc-11e4-8908-20c9d081909b).
+		start := i
+		for i < len(s) && (s[i] == '_' || s[i] == '.' || s[i] == '-' || s[i] == ':' ||
+			s[i] < 0x80 && (unicode.IsLetter(rune(s[i])) || unicode.IsDigit(rune(s[i])))) {
+			i++
+		}
+		l.i = i
+		w := s[start:i]
+		if _, err := strconv.ParseFloat(w, 64); err == nil {
+			return token{tNumber, w, start}
+		}
+		return token{tWord, w, start}
+	}
+	l.err = fmt.Errorf("unexpected character %q at %d", c, i)
+	return token{tEOF, "", len(s)}
 }
 
 // query is a parsed expression.
@@ -124,16 +139,22 @@ type orderKey struct {
 	desc bool
 }
 
-// cond is a node of the criteria tree.
+// cond is a node of the criteria tree. And and or are n-ary, so a long
+// chain of criteria is a flat list, not a deep tree.
 type cond interface{ isCond() }
 
-type andCond struct{ l, r cond }
-type orCond struct{ l, r cond }
+type andCond struct{ list []cond }
+type orCond struct{ list []cond }
 type notCond struct{ c cond }
 type cmpCond struct {
 	path string
 	op   string // is, is_not, gt, lt, ge, le, in, not_in, like, not_like
 	val  value
+	// filled by checkCond: the attribute's kind and the literal(s)
+	// converted to it once per query, not once per row.
+	kind string
+	lits []any
+	set  map[any]bool // in / not_in over strings and integers
 }
 type relCond struct {
 	path string
@@ -141,11 +162,11 @@ type relCond struct {
 	sub  cond   // nil: any entity
 }
 
-func (andCond) isCond() {}
-func (orCond) isCond()  {}
-func (notCond) isCond() {}
-func (cmpCond) isCond() {}
-func (relCond) isCond() {}
+func (*andCond) isCond() {}
+func (*orCond) isCond()  {}
+func (*notCond) isCond() {}
+func (*cmpCond) isCond() {}
+func (*relCond) isCond() {}
 
 // value is a literal: a string (quoted or bare word), a number, a bool,
 // null, or a list of those.
@@ -157,16 +178,33 @@ type value struct {
 	list []value
 }
 
+// Parse limits: past them an expression is a ParseError, so no
+// expression can exhaust the stack or hold the backend for long.
+const (
+	// DefaultMaxQueryDepth bounds the nesting of parentheses, not, has
+	// and any.
+	DefaultMaxQueryDepth = 64
+	// DefaultMaxQueryTerms bounds the comparisons in one expression.
+	DefaultMaxQueryTerms = 2000
+	// DefaultMaxInValues bounds the values of one in / not_in list.
+	DefaultMaxInValues = 10000
+)
+
 type parser struct {
-	toks []token
-	i    int
+	lex      *lexer
+	cur      token
+	depth    int
+	terms    int
+	maxDepth int
+	maxTerms int
+	maxIn    int
 }
 
-func (p *parser) peek() token { return p.toks[p.i] }
+func (p *parser) peek() token { return p.cur }
 func (p *parser) next() token {
-	t := p.toks[p.i]
+	t := p.cur
 	if t.kind != tEOF {
-		p.i++
+		p.cur = p.lex.next()
 	}
 	return t
 }
@@ -183,6 +221,9 @@ func (p *parser) expectWord(w string) error {
 }
 func (p *parser) isPunct(s string) bool { t := p.peek(); return t.kind == tPunct && t.text == s }
 func (p *parser) errf(format string, a ...any) error {
+	if p.lex.err != nil {
+		return p.lex.err
+	}
 	t := p.peek()
 	near := t.text
 	if t.kind == tEOF {
@@ -191,14 +232,34 @@ func (p *parser) errf(format string, a ...any) error {
 	return fmt.Errorf(format+" at character %d (near %q)", append(a, t.pos, near)...)
 }
 
-// parseQuery parses an expression. The error text is what the fake sends
-// as the error's content.
-func parseQuery(s string) (*query, error) {
-	toks, err := lex(s)
-	if err != nil {
-		return nil, err
+// enter counts one level of nesting and refuses past the limit.
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > p.maxDepth {
+		return fmt.Errorf("expression nested deeper than %d levels at character %d", p.maxDepth, p.peek().pos)
 	}
-	p := &parser{toks: toks}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
+
+// parseQuery parses an expression with the default limits. The error text
+// is what the fake sends as the error's content.
+func parseQuery(s string) (*query, error) {
+	return parseQueryLimits(s, DefaultMaxQueryDepth, DefaultMaxQueryTerms, DefaultMaxInValues)
+}
+
+func parseQueryLimits(s string, maxDepth, maxTerms, maxIn int) (*query, error) {
+	p := &parser{lex: &lexer{s: s}, maxDepth: maxDepth, maxTerms: maxTerms, maxIn: maxIn}
+	p.cur = p.lex.next()
+	q, err := p.parse()
+	if err == nil && p.lex.err != nil {
+		err = p.lex.err
+	}
+	return q, err
+}
+
+func (p *parser) parse() (*query, error) {
 	q := &query{limit: -1}
 	if p.isWord("select") {
 		p.next()
@@ -220,6 +281,9 @@ func parseQuery(s string) (*query, error) {
 	}
 	t := p.next()
 	if t.kind != tWord || strings.Contains(t.text, ".") {
+		if p.lex.err != nil {
+			return nil, p.lex.err
+		}
 		return nil, fmt.Errorf("expected an entity type at character %d", t.pos)
 	}
 	q.entityType = t.text
@@ -266,6 +330,9 @@ func parseQuery(s string) (*query, error) {
 			t := p.next()
 			n, err := strconv.Atoi(t.text)
 			if t.kind != tNumber || err != nil || n < 0 {
+				if p.lex.err != nil {
+					return nil, p.lex.err
+				}
 				return nil, fmt.Errorf("%s needs a non-negative integer at character %d", w, t.pos)
 			}
 			if w == "offset" {
@@ -285,15 +352,19 @@ func (p *parser) parseOr() (cond, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !p.isWord("or") {
+		return l, nil
+	}
+	list := []cond{l}
 	for p.isWord("or") {
 		p.next()
 		r, err := p.parseAnd()
 		if err != nil {
 			return nil, err
 		}
-		l = orCond{l, r}
+		list = append(list, r)
 	}
-	return l, nil
+	return &orCond{list}, nil
 }
 
 func (p *parser) parseAnd() (cond, error) {
@@ -301,15 +372,19 @@ func (p *parser) parseAnd() (cond, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !p.isWord("and") {
+		return l, nil
+	}
+	list := []cond{l}
 	for p.isWord("and") {
 		p.next()
 		r, err := p.parseUnary()
 		if err != nil {
 			return nil, err
 		}
-		l = andCond{l, r}
+		list = append(list, r)
 	}
-	return l, nil
+	return &andCond{list}, nil
 }
 
 var opWords = map[string]string{
@@ -322,13 +397,17 @@ var opWords = map[string]string{
 }
 
 func (p *parser) parseUnary() (cond, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	if p.isWord("not") {
 		p.next()
 		c, err := p.parseUnary()
 		if err != nil {
 			return nil, err
 		}
-		return notCond{c}, nil
+		return &notCond{c}, nil
 	}
 	if p.isPunct("(") {
 		p.next()
@@ -342,13 +421,23 @@ func (p *parser) parseUnary() (cond, error) {
 		p.next()
 		return c, nil
 	}
+	p.terms++
+	if p.terms > p.maxTerms {
+		return nil, fmt.Errorf("expression has more than %d criteria at character %d", p.maxTerms, p.peek().pos)
+	}
 	t := p.next()
 	if t.kind != tWord {
+		if p.lex.err != nil {
+			return nil, p.lex.err
+		}
 		return nil, fmt.Errorf("expected an attribute at character %d (near %q)", t.pos, t.text)
 	}
 	ot := p.next()
 	op, ok := opWords[strings.ToLower(ot.text)]
 	if !ok || ot.kind == tString || ot.kind == tNumber {
+		if p.lex.err != nil {
+			return nil, p.lex.err
+		}
 		return nil, fmt.Errorf("unsupported operator %q at character %d", ot.text, ot.pos)
 	}
 	if op == "has" || op == "any" {
@@ -356,7 +445,7 @@ func (p *parser) parseUnary() (cond, error) {
 			return nil, p.errf("expected '(' after %s", op)
 		}
 		p.next()
-		rc := relCond{path: t.text, op: op}
+		rc := &relCond{path: t.text, op: op}
 		if !p.isPunct(")") {
 			sub, err := p.parseOr()
 			if err != nil {
@@ -374,7 +463,7 @@ func (p *parser) parseUnary() (cond, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cmpCond{path: t.text, op: op, val: v}, nil
+	return &cmpCond{path: t.text, op: op, val: v}, nil
 }
 
 func (p *parser) parseValue(list bool) (value, error) {
@@ -385,6 +474,9 @@ func (p *parser) parseValue(list bool) (value, error) {
 		p.next()
 		v := value{kind: "list"}
 		for !p.isPunct(")") {
+			if len(v.list) >= p.maxIn {
+				return value{}, fmt.Errorf("list has more than %d values at character %d", p.maxIn, p.peek().pos)
+			}
 			e, err := p.parseValue(false)
 			if err != nil {
 				return value{}, err
@@ -421,6 +513,9 @@ func (p *parser) parseValue(list bool) (value, error) {
 			return value{kind: "bool"}, nil
 		}
 		return value{kind: "string", s: t.text}, nil
+	}
+	if p.lex.err != nil {
+		return value{}, p.lex.err
 	}
 	return value{}, fmt.Errorf("expected a value at character %d", t.pos)
 }

@@ -1,6 +1,7 @@
 package ftrack
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ func seeded(t testing.TB) *Backend {
 	b := New(sim.NewEnv(nil, nil, nil))
 	t.Cleanup(b.Close)
 	for i, st := range []string{"running", "done", "failed", "queued"} {
-		_, aerr := b.create(map[string]any{"entity_type": "Job", "entity_key": []any{"j" + string(rune('0'+i))},
+		_, aerr := b.create(nil, map[string]any{"entity_type": "Job", "entity_key": []any{"j" + string(rune('0'+i))},
 			"entity_data": map[string]any{"__entity_type__": "Job", "status": st, "user_id": "5b4a69a3-8e78-4c45-a8ba-8b13f0895e23",
 				"data": `{"description": "step ` + st + `"}`}})
 		if aerr != nil {
@@ -21,11 +22,11 @@ func seeded(t testing.TB) *Backend {
 		}
 		b.env.Clock.Advance(1e9)
 	}
-	if _, aerr := b.create(map[string]any{"entity_type": "FileComponent", "entity_key": []any{"c1"},
+	if _, aerr := b.create(nil, map[string]any{"entity_type": "FileComponent", "entity_key": []any{"c1"},
 		"entity_data": map[string]any{"name": "build", "file_type": ".log", "size": 12.0}}); aerr != nil {
 		t.Fatal(aerr)
 	}
-	if _, aerr := b.create(map[string]any{"entity_type": "JobComponent", "entity_key": []any{"c1", "j1"},
+	if _, aerr := b.create(nil, map[string]any{"entity_type": "JobComponent", "entity_key": []any{"c1", "j1"},
 		"entity_data": map[string]any{}}); aerr != nil {
 		t.Fatal(aerr)
 	}
@@ -34,7 +35,7 @@ func seeded(t testing.TB) *Backend {
 
 func ids(t *testing.T, b *Backend, expr string) string {
 	t.Helper()
-	res, aerr := b.query(expr)
+	res, aerr := b.query(context.Background(), &txn{limits: DefaultLimits}, expr)
 	if aerr != nil {
 		t.Fatalf("%s: %v", expr, aerr)
 	}
@@ -81,16 +82,16 @@ func TestQueryLanguage(t *testing.T) {
 			t.Errorf("%s\n got %q want %q", tc.expr, got, tc.want)
 		}
 	}
-	res, _ := b.query(`select id from Job order by created_at offset 1 limit 2`)
+	res, _ := b.query(context.Background(), &txn{limits: DefaultLimits}, `select id from Job order by created_at offset 1 limit 2`)
 	md := res.(map[string]any)["metadata"].(map[string]any)["next"].(map[string]any)["offset"]
 	if md != 3 {
 		t.Errorf("next offset %v", md)
 	}
-	res, _ = b.query(`select id from Job offset 2 limit 2`)
+	res, _ = b.query(context.Background(), &txn{limits: DefaultLimits}, `select id from Job offset 2 limit 2`)
 	if md := res.(map[string]any)["metadata"].(map[string]any)["next"].(map[string]any)["offset"]; md != nil {
 		t.Errorf("last page next offset %v", md)
 	}
-	res, _ = b.query(`select component.name, component.size, job.status from JobComponent`)
+	res, _ = b.query(context.Background(), &txn{limits: DefaultLimits}, `select component.name, component.size, job.status from JobComponent`)
 	row := res.(map[string]any)["data"].([]any)[0].(map[string]any)
 	comp := row["component"].(map[string]any)
 	if comp["name"] != "build" || comp["size"] != int64(12) || comp["__entity_type__"] != "FileComponent" || row["job"].(map[string]any)["status"] != "done" {
@@ -108,7 +109,7 @@ func TestQueryErrors(t *testing.T) {
 		`select id from Job where created_at > "yesterday"`, `select id from Job where "unterminated`, `select id from Job group by status`,
 		`select id from Job where status is done extra`,
 	} {
-		_, aerr := b.query(expr)
+		_, aerr := b.query(context.Background(), &txn{limits: DefaultLimits}, expr)
 		if aerr == nil {
 			t.Errorf("%q: no error", expr)
 			continue
@@ -131,7 +132,7 @@ func FuzzQuery(f *testing.F) {
 	}
 	b := seeded(f)
 	f.Fuzz(func(t *testing.T, expr string) {
-		res, aerr := b.query(expr)
+		res, aerr := b.query(context.Background(), &txn{limits: DefaultLimits}, expr)
 		if aerr != nil {
 			if aerr.Exception != "ParseError" {
 				t.Fatalf("%q: %v", expr, aerr)
@@ -163,12 +164,10 @@ func FuzzOperations(f *testing.F) {
 		if json.Unmarshal(body, &ops) != nil {
 			return
 		}
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		snap := b.snapshot()
-		defer b.restore(snap)
+		tx := &txn{limits: DefaultLimits}
+		defer b.rollback(tx)
 		for _, op := range ops {
-			res, aerr := b.apply(op, "http://fake")
+			res, aerr := b.apply(context.Background(), tx, op, "http://fake")
 			if aerr != nil {
 				if aerr.Exception == "" || aerr.Content == "" || aerr.status == 0 {
 					t.Fatalf("error without shape: %+v", aerr)

@@ -8,6 +8,7 @@ package sim
 import (
 	"container/heap"
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -22,24 +23,32 @@ var Epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 //     or Sleep call jumps time forward to its deadline, so an SDK waiting on
 //     this clock (jobs.WithClock) drives a ten-minute job to its end in
 //     microseconds;
-//   - scaled (NewScaledClock): fake time runs at speed times wall time,
-//     for examples and the standalone fake process.
+//   - scaled (NewScaledClock, or SetSpeed on any clock): fake time runs at
+//     speed times wall time, for examples and the standalone fake process.
+//
+// Advance, Set and RunUntilIdle work in every mode (a scaled clock jumps
+// ahead and keeps running from there); SetSpeed switches between scaled and
+// manual at the current instant, and Pause and Resume are SetSpeed(0) and a
+// return to the speed before it. Every timer, whatever the mode, waits in one
+// heap and fires in deadline order on one goroutine at a time.
 //
 // Clock satisfies jobs.Clock. It is safe for concurrent use.
 type Clock struct {
 	mu     sync.Mutex
-	now    time.Time
+	now    time.Time // manual: the time; scaled: the fake time at wall0
 	auto   bool
 	speed  float64 // >0: scaled mode
+	paused float64 // the speed Pause stopped, for Resume
 	wall0  time.Time
-	fake0  time.Time
 	timers timerHeap
 	seq    uint64
+	waker  *time.Timer // scaled mode: fires the earliest timer on time
 	// firing serializes timer callbacks so they run in deadline order. It
 	// is released only while mu is held, so an auto After that finds it
 	// taken can leave its target in want for the firing loop to reach.
-	firing sync.Mutex
-	want   time.Time // the furthest instant an auto After asked for
+	firing  sync.Mutex
+	want    time.Time // the furthest instant an auto After asked for
+	onPanic func(v any, stack []byte)
 }
 
 // NewClock returns a manual clock at start (Epoch if start is zero).
@@ -57,14 +66,74 @@ func NewScaledClock(speed float64) *Clock {
 		speed = 1
 	}
 	now := time.Now()
-	return &Clock{speed: speed, wall0: now, fake0: now, now: now}
+	return &Clock{speed: speed, wall0: now, now: now}
 }
 
-// SetAuto turns auto-advance on or off (manual clocks only).
+// SetAuto turns auto-advance on or off (it applies while the clock is not
+// scaled).
 func (c *Clock) SetAuto(on bool) {
 	c.mu.Lock()
 	c.auto = on
 	c.mu.Unlock()
+}
+
+// Auto reports whether auto-advance is on.
+func (c *Clock) Auto() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.auto
+}
+
+// Speed returns how many fake seconds pass per wall second; 0 means the
+// clock is manual (or paused) and moves only when advanced.
+func (c *Clock) Speed() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.speed
+}
+
+// SetSpeed makes fake time run speed times faster than the wall clock from
+// now on, starting at the current fake instant; a speed of 0 (or less)
+// stops it, leaving a manual clock. Pending timers keep their fake
+// deadlines.
+func (c *Clock) SetSpeed(speed float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setSpeedLocked(speed)
+}
+
+func (c *Clock) setSpeedLocked(speed float64) {
+	if speed < 0 || speed != speed {
+		speed = 0
+	}
+	c.now = c.nowLocked()
+	c.wall0 = time.Now()
+	c.speed = speed
+	c.armLocked()
+}
+
+// Pause stops a running clock where it is (SetSpeed(0)), remembering its
+// speed for Resume. Pausing a manual clock does nothing.
+func (c *Clock) Pause() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.speed > 0 {
+		c.paused = c.speed
+		c.setSpeedLocked(0)
+	}
+}
+
+// Resume restarts a clock Pause stopped at its former speed; it reports
+// whether there was one to restart.
+func (c *Clock) Resume() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.speed > 0 || c.paused <= 0 {
+		return false
+	}
+	c.setSpeedLocked(c.paused)
+	c.paused = 0
+	return true
 }
 
 // Now returns the fake time.
@@ -76,9 +145,71 @@ func (c *Clock) Now() time.Time {
 
 func (c *Clock) nowLocked() time.Time {
 	if c.speed > 0 {
-		return c.fake0.Add(time.Duration(float64(time.Since(c.wall0)) * c.speed))
+		return c.now.Add(time.Duration(float64(time.Since(c.wall0)) * c.speed))
 	}
 	return c.now
+}
+
+// moveLocked sets the fake time to t if t is later than it.
+func (c *Clock) moveLocked(t time.Time) {
+	if t.After(c.nowLocked()) {
+		c.now = t
+		if c.speed > 0 {
+			c.wall0 = time.Now()
+		}
+	}
+}
+
+// armLocked sets the wall-clock waker of a scaled clock for its earliest
+// timer, or stops it.
+func (c *Clock) armLocked() {
+	if c.speed <= 0 || len(c.timers) == 0 {
+		if c.waker != nil {
+			c.waker.Stop()
+		}
+		return
+	}
+	d := time.Duration(float64(c.timers[0].at.Sub(c.nowLocked())) / c.speed)
+	d = max(d, 0)
+	if c.waker == nil {
+		c.waker = time.AfterFunc(d, c.wake)
+		return
+	}
+	c.waker.Reset(d)
+}
+
+// SetPanicHandler sets what happens when a timer callback panics on a
+// scaled clock's own goroutine: fn gets the value and the stack, and the
+// clock goes on with its other timers. Without a handler the panic ends
+// the process, as a panic in a time.AfterFunc would. (In manual and auto
+// modes a callback's panic reaches the goroutine that moved the clock.)
+func (c *Clock) SetPanicHandler(fn func(v any, stack []byte)) {
+	c.mu.Lock()
+	c.onPanic = fn
+	c.mu.Unlock()
+}
+
+// wake fires the timers a scaled clock has reached.
+func (c *Clock) wake() {
+	c.mu.Lock()
+	onPanic := c.onPanic
+	c.mu.Unlock()
+	if onPanic != nil {
+		defer func() {
+			if v := recover(); v != nil {
+				buf := make([]byte, 64<<10)
+				onPanic(v, buf[:runtime.Stack(buf, false)])
+				c.mu.Lock()
+				c.armLocked()
+				c.mu.Unlock()
+			}
+		}()
+	}
+	c.firing.Lock()
+	c.mu.Lock()
+	target := c.nowLocked()
+	c.mu.Unlock()
+	c.run(target)
 }
 
 // Since is Now().Sub(t).
@@ -91,14 +222,10 @@ type Timer struct {
 	seq   uint64
 	fn    func()
 	index int // in the heap, -1 when not pending
-	real  *time.Timer
 }
 
 // Stop cancels the timer; it reports whether it was still pending.
 func (t *Timer) Stop() bool {
-	if t.real != nil {
-		return t.real.Stop()
-	}
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
 	if t.index < 0 {
@@ -108,22 +235,20 @@ func (t *Timer) Stop() bool {
 	return true
 }
 
-// AfterFunc calls fn once fake time has moved d past now. In manual and
-// auto modes fn runs on the goroutine that advances the clock, after the
-// clock's lock is released, in deadline order; in scaled mode on a timer
-// goroutine. A non-positive d still waits for the next advance (manual) or
-// runs at once (scaled).
+// AfterFunc calls fn once fake time has moved d past now. fn runs after
+// the clock's lock is released, in deadline order, one callback at a time:
+// in manual and auto modes on the goroutine that advances the clock, in
+// scaled mode on a wall-clock timer's goroutine. A non-positive d still
+// waits for the next advance (manual) or runs at once (scaled).
 func (c *Clock) AfterFunc(d time.Duration, fn func()) *Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &Timer{c: c, fn: fn, index: -1}
-	if c.speed > 0 {
-		t.real = time.AfterFunc(time.Duration(float64(d)/c.speed), fn)
-		return t
-	}
 	c.seq++
-	t.at, t.seq = c.now.Add(d), c.seq
+	t := &Timer{c: c, fn: fn, index: -1, at: c.nowLocked().Add(d), seq: c.seq}
 	heap.Push(&c.timers, t)
+	if c.speed > 0 && t.index == 0 {
+		c.armLocked()
+	}
 	return t
 }
 
@@ -178,19 +303,21 @@ func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Advance moves a manual clock forward by d, running every timer that falls
-// due on the way, each at its own instant. It is a no-op in scaled mode.
+// Advance moves the clock forward by d, running every timer that falls due
+// on the way, each at its own instant. A scaled clock jumps and keeps
+// running from the new instant.
 func (c *Clock) Advance(d time.Duration) {
 	if d < 0 {
 		return
 	}
+	c.firing.Lock()
 	c.mu.Lock()
-	target := c.now.Add(d)
+	target := c.nowLocked().Add(d)
 	c.mu.Unlock()
-	c.advanceTo(target)
+	c.run(target)
 }
 
-// Set moves a manual clock to t (never backwards), running due timers.
+// Set moves the clock to t (never backwards), running due timers.
 func (c *Clock) Set(t time.Time) { c.advanceTo(t) }
 
 func (c *Clock) advanceTo(target time.Time) {
@@ -204,21 +331,18 @@ func (c *Clock) advanceTo(target time.Time) {
 func (c *Clock) run(target time.Time) {
 	for {
 		c.mu.Lock()
-		if c.want.After(target) {
+		if c.speed <= 0 && c.want.After(target) {
 			target = c.want
 		}
-		if c.speed > 0 || len(c.timers) == 0 || c.timers[0].at.After(target) {
-			if c.speed == 0 && target.After(c.now) {
-				c.now = target
-			}
+		if len(c.timers) == 0 || c.timers[0].at.After(target) {
+			c.moveLocked(target)
+			c.armLocked()
 			c.firing.Unlock()
 			c.mu.Unlock()
 			return
 		}
 		t := heap.Pop(&c.timers).(*Timer)
-		if t.at.After(c.now) {
-			c.now = t.at
-		}
+		c.moveLocked(t.at)
 		c.mu.Unlock()
 		c.fire(t)
 	}
@@ -236,26 +360,33 @@ func (c *Clock) fire(t *Timer) {
 	ok = true
 }
 
-// Pending returns how many timers wait on a manual clock.
+// Pending returns how many timers wait on the clock.
 func (c *Clock) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.timers)
 }
 
-// RunUntilIdle advances a manual clock timer by timer until none is left or
+// Next returns the deadline of the earliest pending timer.
+func (c *Clock) Next() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.timers) == 0 {
+		return time.Time{}, false
+	}
+	return c.timers[0].at, true
+}
+
+// RunUntilIdle advances the clock timer by timer until none is left or
 // limit fake time has passed; it returns the time advanced.
 func (c *Clock) RunUntilIdle(limit time.Duration) time.Duration {
 	start := c.Now()
 	end := start.Add(limit)
 	for {
-		c.mu.Lock()
-		if len(c.timers) == 0 || c.speed > 0 {
-			c.mu.Unlock()
+		next, ok := c.Next()
+		if !ok {
 			break
 		}
-		next := c.timers[0].at
-		c.mu.Unlock()
 		if next.After(end) {
 			c.advanceTo(end)
 			break

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -177,4 +178,48 @@ func TestAutoClockManyConcurrentAfters(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, 0, c.Pending())
+}
+
+func TestSpeedPauseResumeAndAdvanceOfAScaledClock(t *testing.T) {
+	c := sim.NewScaledClock(1e-9) // practically stopped, but scaled
+	assert.Equal(t, 1e-9, c.Speed())
+	start := c.Now()
+	fired := make(chan time.Time, 1)
+	c.AfterFunc(time.Hour, func() { fired <- c.Now() })
+	c.Advance(2 * time.Hour) // a scaled clock jumps too
+	at := <-fired
+	assert.GreaterOrEqual(t, at.Sub(start), time.Hour)
+	assert.GreaterOrEqual(t, c.Since(start), 2*time.Hour)
+
+	c.Pause()
+	assert.Zero(t, c.Speed())
+	paused := c.Now()
+	assert.Equal(t, paused, c.Now(), "a paused clock stands still")
+	c.Advance(time.Minute)
+	assert.Equal(t, paused.Add(time.Minute), c.Now())
+	assert.True(t, c.Resume())
+	assert.Equal(t, 1e-9, c.Speed())
+	assert.False(t, c.Resume())
+
+	// A manual clock set running fires its timers on the wall clock.
+	m := sim.NewClock(sim.Epoch)
+	done := make(chan struct{})
+	m.AfterFunc(time.Hour, func() { close(done) })
+	m.SetSpeed(1e6) // an hour in 3.6 ms
+	<-done
+	m.SetSpeed(0)
+	stopped := m.Now()
+	assert.Equal(t, stopped, m.Now())
+	assert.GreaterOrEqual(t, stopped.Sub(sim.Epoch), time.Hour)
+}
+
+func TestScaledClockCallbackPanicGoesToTheHandlerAndTimersGoOn(t *testing.T) {
+	c := sim.NewScaledClock(1e6)
+	got := make(chan string, 1)
+	c.SetPanicHandler(func(v any, stack []byte) { got <- fmt.Sprint(v, " ", len(stack) > 0) })
+	c.AfterFunc(time.Minute, func() { panic("tick") })
+	done := make(chan struct{})
+	c.AfterFunc(time.Hour, func() { close(done) })
+	assert.Equal(t, "tick true", <-got)
+	<-done
 }

@@ -69,6 +69,13 @@ func (e *Env) AddUser(u User) {
 	e.users = append(e.users, u)
 }
 
+// SetUsers replaces the seeded users (a copy of users is kept).
+func (e *Env) SetUsers(users []User) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.users = append([]User(nil), users...)
+}
+
 // Lookup finds a user by a predicate.
 func (e *Env) Lookup(match func(User) bool) (User, bool) {
 	e.mu.RLock()

@@ -13,6 +13,9 @@ import (
 // matches when its method (empty: any) and path prefix (empty: any) match;
 // the fault then applies Times times (0: forever) and is removed.
 type Fault struct {
+	// Dialect labels the fault for listing and for clearing one dialect's
+	// faults (RemoveDialect); it takes no part in matching.
+	Dialect    string
 	Method     string
 	PathPrefix string
 	// Times is how many matching requests the fault applies to (0: all).
@@ -73,6 +76,52 @@ func (f *Faults) Remove(r *Fault) {
 			return
 		}
 	}
+}
+
+// List returns a copy of the scripted faults, in match order, and the
+// named faults still armed with their remaining counts (negative: forever).
+func (f *Faults) List() ([]Fault, map[string]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Fault, 0, len(f.rules))
+	for _, r := range f.rules {
+		c := *r
+		c.Header = r.Header.Clone()
+		out = append(out, c)
+	}
+	named := map[string]int{}
+	for k, v := range f.named {
+		if v != 0 {
+			named[k] = v
+		}
+	}
+	return out, named
+}
+
+// RemoveDialect takes every scripted fault labelled dialect out of the
+// table, and every named fault whose name starts with dialect+"."; it
+// returns how many went.
+func (f *Faults) RemoveDialect(dialect string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	keep := f.rules[:0]
+	for _, r := range f.rules {
+		if r.Dialect == dialect {
+			n++
+			continue
+		}
+		keep = append(keep, r)
+	}
+	clear(f.rules[len(keep):])
+	f.rules = keep
+	for k := range f.named {
+		if strings.HasPrefix(k, dialect+".") {
+			delete(f.named, k)
+			n++
+		}
+	}
+	return n
 }
 
 // Reset clears every fault.

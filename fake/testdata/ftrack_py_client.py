@@ -5,6 +5,7 @@ Prints one JSON object with what the client saw.
 """
 import json
 import sys
+import tempfile
 
 import requests
 
@@ -50,10 +51,39 @@ out["download_bytes"] = len(resp.content)
 with open(path, "rb") as fh:
     out["download_matches"] = resp.content == fh.read()
 
+# remove_component: the server accessor's GET /component/remove, then the
+# ComponentLocation's delete.
+server_location.remove_component(components[0])
+session.commit()
+out["removed_download_status"] = requests.get(download).status_code
+
 running = session.query('select id from Job where status is "running" and user.username is "{0}"'.format(user)).all()
 out["running_left"] = len(running)
 
 session.delete(fresh)
 session.commit()
 out["deleted"] = len(session.query('Job where id is "{0}"'.format(job_id)).all()) == 0
+
+# The schema cache: a second session with the same cache recomputes the
+# cached schemas' hash, finds the server's schema_hash equal, and does not
+# ask query_schemas again.
+cache = tempfile.mkdtemp()
+ftrack_api.Session(server_url=url, api_user=user, api_key=key, auto_connect_event_hub=False,
+                   schema_cache_path=cache, plugin_paths=[]).close()
+actions = []
+original_call = ftrack_api.Session.call
+
+
+def recording_call(self, data):
+    actions.extend(op.get("action") for op in data)
+    return original_call(self, data)
+
+
+ftrack_api.Session.call = recording_call
+second = ftrack_api.Session(server_url=url, api_user=user, api_key=key, auto_connect_event_hub=False,
+                            schema_cache_path=cache, plugin_paths=[])
+ftrack_api.Session.call = original_call
+out["second_session_actions"] = actions
+out["schema_cache_hit"] = "query_schemas" not in actions and "query_server_information" in actions
+second.close()
 print(json.dumps(out))

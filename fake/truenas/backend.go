@@ -1,5 +1,7 @@
 // Package truenas is the fake's TrueNAS middleware backend: JSON-RPC 2.0
-// over a websocket at /api/current (and /api/vXX.YY.Z), with the real
+// over a websocket at /api/current (and the emulated release's own
+// /api/vXX.YY.Z), the legacy websocket protocol at /websocket (see
+// legacy.go) over the same engine and jobs, with the real
 // authentication methods (auth.login_ex, auth.login,
 // auth.login_with_api_key, auth.login_with_token, auth.generate_token),
 // the core plugin (core.set_options, core.ping, core.subscribe,
@@ -18,7 +20,8 @@
 // It emulates both job-reply styles: 25.10 and later (core.set_options
 // echoes the options; with legacy_jobs false a job call blocks until the
 // job ends and answers its result) and 25.04 (core.set_options answers
-// null; a job call answers the job id at once). SetVersion picks one.
+// null; a job call answers the job id at once). SetVersion picks the
+// release (24.10, 25.04, 25.10, 26.0; see versions.go for what differs).
 package truenas
 
 import (
@@ -27,7 +30,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +83,27 @@ type Credentials struct {
 	Type    string
 	LoginID string
 	LoginAt time.Time
+	// APIKeyID and APIKeyName name the API key of CredAPIKey credentials
+	// (the job entry's credentials.data.api_key).
+	APIKeyID   int
+	APIKeyName string
+}
+
+// apiKeyCred builds API_KEY credentials for a user's key ("<id>-<key>").
+func apiKeyCred(u sim.User) *Credentials {
+	c := &Credentials{User: u, Type: CredAPIKey, APIKeyName: u.Name + "-key"}
+	if id, _, ok := strings.Cut(u.APIKey, "-"); ok {
+		n := 0
+		for _, r := range id {
+			if r < '0' || r > '9' {
+				n = 0
+				break
+			}
+			n = n*10 + int(r-'0')
+		}
+		c.APIKeyID = n
+	}
+	return c
 }
 
 // FullAdmin reports whether the credentials see every job (the
@@ -101,12 +125,19 @@ type Backend struct {
 
 	mu       sync.Mutex
 	version  Version
+	rel      release
+	arity    map[string]int // method -> how many positional arguments it takes
+	scramIt  int            // SCRAM iterations for API keys
+	scramKey map[string]*scramCred
+	boot     time.Time // system.info boottime
 	methods  map[string]*method
 	jobs     map[int]*Job
-	order    []int // job ids, oldest first
+	order    []int // job ids, oldest first (ids of forgotten jobs until compacted)
+	dead     int   // forgotten ids still in order
+	finished idHeap
 	nextID   int
-	queue    []*Job          // WAITING jobs, in order
-	locks    map[string]*Job // lock name -> running job
+	waiting  map[string][]*Job // WAITING jobs per lock name ("" unlocked), in order
+	locks    map[string]*Job   // lock name -> running job
 	sessions map[*Session]struct{}
 	tokens   map[string]*Token
 	closed   bool
@@ -131,9 +162,15 @@ func New(env *sim.Env) *Backend {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Backend{
 		env:      env,
-		version:  Version2510,
+		version:  DefaultVersion,
+		rel:      releaseOf(DefaultVersion),
+		arity:    map[string]int{},
+		scramIt:  DefaultScramIterations,
+		scramKey: map[string]*scramCred{},
+		boot:     env.Clock.Now().UTC().Add(-bootAge),
 		methods:  map[string]*method{},
 		jobs:     map[int]*Job{},
+		waiting:  map[string][]*Job{},
 		locks:    map[string]*Job{},
 		sessions: map[*Session]struct{}{},
 		tokens:   map[string]*Token{},
@@ -146,32 +183,59 @@ func New(env *sim.Env) *Backend {
 	b.registerCore()
 	b.registerAuth()
 	b.registerJobs()
+	b.registerSystem()
+	b.registerArity()
+	return b
+}
+
+// Options configure a backend built with NewWithOptions.
+type Options struct {
+	// Version is the release to emulate (zero: DefaultVersion). The
+	// longrun-fake flag -truenas-version sets it through ParseVersion.
+	Version Version
+	// ScramIterations is the PBKDF2 iteration count of the API keys' SCRAM
+	// credentials (zero: DefaultScramIterations, the middleware's 500000).
+	// Clients refuse fewer than 4096 (RFC 5802), truenas/api_client fewer
+	// than 50000.
+	ScramIterations int
+}
+
+// NewWithOptions is New with options.
+func NewWithOptions(env *sim.Env, o Options) *Backend {
+	b := New(env)
+	if o.Version != "" {
+		b.SetVersion(o.Version)
+	}
+	if o.ScramIterations > 0 {
+		b.mu.Lock()
+		b.scramIt = o.ScramIterations
+		b.mu.Unlock()
+	}
 	return b
 }
 
 // Env is the environment the backend runs in.
 func (b *Backend) Env() *sim.Env { return b.env }
 
-// SetVersion picks the release whose job-reply style the fake emulates,
-// for connections opened from now on.
+// SetVersion picks the release the fake emulates (see versions.go): its
+// routes, its methods and its job encoding. An unknown version emulates
+// DefaultVersion's behaviour under that name.
 func (b *Backend) SetVersion(v Version) {
 	b.mu.Lock()
 	b.version = v
+	b.rel = releaseOf(v)
+	for _, j := range b.jobs {
+		j.dirtyLocked()
+	}
 	b.mu.Unlock()
 }
 
-var versionPath = regexp.MustCompile(`^v\d+\.\d+\.\d+$`)
-
-// Register mounts the websocket endpoints on mux.
+// Register mounts the websocket endpoints on mux: /websocket (legacy
+// protocol), /api/current and /api/vX.Y.Z (JSON-RPC 2.0, the emulated
+// release's own versions only) and /api/versions.
 func (b *Backend) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/current", b.serveWS)
-	mux.HandleFunc("GET /api/{version}", func(w http.ResponseWriter, r *http.Request) {
-		if !versionPath.MatchString(r.PathValue("version")) {
-			http.NotFound(w, r)
-			return
-		}
-		b.serveWS(w, r)
-	})
+	mux.HandleFunc("GET /websocket", func(w http.ResponseWriter, r *http.Request) { b.serveWS(w, r, true) })
+	mux.HandleFunc("GET /api/{version}", b.serveAPI)
 }
 
 // Close aborts every job, closes every connection and waits for the
@@ -249,8 +313,25 @@ func (b *Backend) checkAPIKey(name, key string) (sim.User, bool) {
 	return u, true
 }
 
+// APIKeyCredentials returns the credentials an API key logs in with, or
+// false for an unknown key (for HTTP endpoints that take a key).
+func (b *Backend) APIKeyCredentials(key string) (*Credentials, bool) {
+	u, ok := b.checkAPIKey("", key)
+	if !ok {
+		return nil, false
+	}
+	return apiKeyCred(u), true
+}
+
+// trustedJSON is JSON the backend built itself (core.get_jobs answers):
+// encodeJSON passes it on without validating it again.
+type trustedJSON []byte
+
 // encodeJSON marshals v, falling back to null.
 func encodeJSON(v any) json.RawMessage {
+	if raw, ok := v.(trustedJSON); ok {
+		return json.RawMessage(raw)
+	}
 	if raw, ok := v.(json.RawMessage); ok && json.Valid(raw) {
 		return raw
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -110,23 +109,7 @@ func (b *Backend) registerCore() {
 		return nil, nil
 	})
 	b.RegisterMethod("core.get_jobs", func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
-		cred := s.Credentials()
-		b.mu.Lock()
-		docs := make([]any, 0, len(b.order))
-		for _, id := range b.order {
-			j := b.jobs[id]
-			if j == nil || !(cred.FullAdmin() || (j.cred != nil && j.cred.User.Name == cred.User.Name)) {
-				continue
-			}
-			var doc any
-			dec := json.NewDecoder(strings.NewReader(string(j.encodeLocked())))
-			dec.UseNumber()
-			if dec.Decode(&doc) == nil {
-				docs = append(docs, normNumbers(doc))
-			}
-		}
-		b.mu.Unlock()
-		return filterList(docs, param(params, 0), param(params, 1))
+		return b.getJobs(s.Credentials(), param(params, 0), param(params, 1))
 	})
 	b.RegisterMethod("core.job_abort", func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
 		id, err := decodeParam(params, 0, "id", 0)
@@ -221,6 +204,8 @@ func (b *Backend) registerAuth() {
 	b.RegisterPublicMethod("auth.login_ex", func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
 		var data struct {
 			Mechanism    string `json:"mechanism"`
+			ScramType    string `json:"scram_type"`
+			RFCStr       string `json:"rfc_str"`
 			Username     string `json:"username"`
 			Password     string `json:"password"`
 			APIKey       string `json:"api_key"`
@@ -232,15 +217,32 @@ func (b *Backend) registerAuth() {
 		if err := json.Unmarshal(param(params, 0), &data); err != nil {
 			return nil, &ValidationError{Attribute: "auth.login_ex.data", Message: "Input should be a valid dictionary"}
 		}
+		rel := b.release()
 		var cred *Credentials
+		if data.Mechanism != "SCRAM" {
+			// Another mechanism abandons a SCRAM exchange in progress.
+			s.mu.Lock()
+			s.scram = nil
+			s.mu.Unlock()
+		}
+		tags := "'API_KEY_PLAIN', 'PASSWORD_PLAIN', 'TOKEN_PLAIN', 'OTP_TOKEN'"
+		if rel.scram {
+			tags += ", 'SCRAM'"
+		}
 		switch data.Mechanism {
+		case "SCRAM":
+			if !rel.scram {
+				return nil, &ValidationError{Attribute: "auth.login_ex.data.mechanism",
+					Message: "Input tag 'SCRAM' found using 'mechanism' does not match any of the expected tags: " + tags}
+			}
+			return b.scramStep(s, data.ScramType, data.RFCStr)
 		case "PASSWORD_PLAIN":
 			if u, ok := b.checkPassword(data.Username, data.Password); ok {
 				cred = &Credentials{User: u, Type: CredLoginPassword}
 			}
 		case "API_KEY_PLAIN":
 			if u, ok := b.checkAPIKey(data.Username, data.APIKey); ok {
-				cred = &Credentials{User: u, Type: CredAPIKey}
+				cred = apiKeyCred(u)
 			}
 		case "TOKEN_PLAIN":
 			if t, ok := b.LookupToken(data.Token, true); ok {
@@ -250,7 +252,7 @@ func (b *Backend) registerAuth() {
 			return nil, &CallError{Message: "OTP_TOKEN mechanism is not valid without a preceding step", Errno: int(syscall.EINVAL)}
 		default:
 			return nil, &ValidationError{Attribute: "auth.login_ex.data.mechanism",
-				Message: "Input tag '" + data.Mechanism + "' found using 'mechanism' does not match any of the expected tags: 'API_KEY_PLAIN', 'PASSWORD_PLAIN', 'TOKEN_PLAIN', 'OTP_TOKEN'"}
+				Message: "Input tag '" + data.Mechanism + "' found using 'mechanism' does not match any of the expected tags: " + tags}
 		}
 		if cred == nil {
 			return map[string]any{"response_type": "AUTH_ERR"}, nil
@@ -274,18 +276,34 @@ func (b *Backend) registerAuth() {
 	b.RegisterPublicMethod("auth.login_with_api_key", func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
 		key, _ := decodeParam(params, 0, "api_key", "")
 		if u, ok := b.checkAPIKey("", key); ok {
-			s.login(&Credentials{User: u, Type: CredAPIKey})
+			s.login(apiKeyCred(u))
 			return true, nil
 		}
 		return false, nil
 	})
-	b.RegisterPublicMethod("auth.login_with_token", func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
+	loginToken := func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
 		tok, _ := decodeParam(params, 0, "token", "")
 		if t, ok := b.LookupToken(tok, true); ok {
 			s.login(&Credentials{User: t.User, Type: CredToken})
 			return true, nil
 		}
 		return false, nil
+	}
+	b.RegisterPublicMethod("auth.login_with_token", loginToken)
+	// auth.token is the deprecated alias legacy clients still call.
+	b.RegisterPublicMethod("auth.token", loginToken)
+	b.RegisterPublicMethod("auth.mechanism_choices", func(_ context.Context, s *Session, _ []json.RawMessage) (any, error) {
+		rel := b.release()
+		if rel.mechChoicesBug && s.Credentials() == nil {
+			// 25.04.2 through 25.10.2 read may_create_auth_token of the
+			// missing credential before login.
+			return nil, &Exception{Type: "AttributeError", Message: "'NoneType' object has no attribute 'may_create_auth_token'"}
+		}
+		choices := []string{"API_KEY_PLAIN", "TOKEN_PLAIN", "PASSWORD_PLAIN"}
+		if rel.scram {
+			choices = append(choices, "SCRAM")
+		}
+		return choices, nil
 	})
 	b.RegisterMethod("auth.generate_token", func(_ context.Context, s *Session, params []json.RawMessage) (any, error) {
 		ttl, err := decodeParam[*int](params, 0, "ttl", nil)

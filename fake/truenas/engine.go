@@ -1,6 +1,7 @@
 package truenas
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,11 @@ type Job struct {
 	lockName    string
 	aborted     bool
 	changed     chan struct{} // closed and replaced on each change
+
+	// raw caches encodeLocked's output and doc its decoded form (for
+	// core.get_jobs filters) until the job next changes.
+	raw json.RawMessage
+	doc any
 
 	run    *JobRun
 	cancel context.CancelFunc
@@ -127,47 +133,65 @@ type dollarDate struct {
 	Date int64 `json:"$date"`
 }
 
+// dateOrNil encodes a datetime as the middleware's JSON encoder does:
+// {"$date": whole seconds since the epoch * 1000} (calendar.timegm of the
+// time tuple drops the fraction).
 func dateOrNil(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return dollarDate{t.UnixMilli()}
+	return dollarDate{t.Unix() * 1000}
 }
 
-// encodeLocked is Job.__encode__: every field, in the real order.
+// dirtyLocked drops the job's cached encoding after a change.
+func (j *Job) dirtyLocked() {
+	j.raw, j.doc = nil, nil
+}
+
+// encodeLocked is Job.__encode__ (cached until the job changes).
 func (j *Job) encodeLocked() json.RawMessage {
+	if j.raw == nil {
+		j.raw = j.encodeFreshLocked()
+	}
+	return j.raw
+}
+
+// encodeFreshLocked is Job.__encode__: every field, in the real order of
+// the emulated release.
+func (j *Job) encodeFreshLocked() json.RawMessage {
 	type progress struct {
 		Percent     int    `json:"percent"`
 		Description string `json:"description"`
 		Extra       any    `json:"extra"`
 	}
 	type credentials struct {
-		Type string         `json:"type"`
-		Data map[string]any `json:"data"`
+		Type string `json:"type"`
+		Data any    `json:"data"`
 	}
 	type entry struct {
-		ID                  int               `json:"id"`
-		MessageIDs          []json.RawMessage `json:"message_ids"`
-		Method              string            `json:"method"`
-		Arguments           []json.RawMessage `json:"arguments"`
-		Transient           bool              `json:"transient"`
-		Description         *string           `json:"description"`
-		Abortable           bool              `json:"abortable"`
-		LogsPath            *string           `json:"logs_path"`
-		LogsExcerpt         *string           `json:"logs_excerpt"`
-		Progress            progress          `json:"progress"`
-		Result              json.RawMessage   `json:"result"`
-		ResultEncodingError *string           `json:"result_encoding_error"`
-		Error               *string           `json:"error"`
-		Exception           *string           `json:"exception"`
-		ExcInfo             map[string]any    `json:"exc_info"`
-		State               string            `json:"state"`
-		TimeStarted         any               `json:"time_started"`
-		TimeFinished        any               `json:"time_finished"`
-		Credentials         *credentials      `json:"credentials"`
+		ID                  int                `json:"id"`
+		MessageIDs          *[]json.RawMessage `json:"message_ids,omitempty"`
+		Method              string             `json:"method"`
+		Arguments           []json.RawMessage  `json:"arguments"`
+		Transient           bool               `json:"transient"`
+		Description         *string            `json:"description"`
+		Abortable           bool               `json:"abortable"`
+		LogsPath            *string            `json:"logs_path"`
+		LogsExcerpt         *string            `json:"logs_excerpt"`
+		Progress            progress           `json:"progress"`
+		Result              json.RawMessage    `json:"result"`
+		ResultEncodingError *string            `json:"result_encoding_error"`
+		Error               *string            `json:"error"`
+		Exception           *string            `json:"exception"`
+		ExcInfo             map[string]any     `json:"exc_info"`
+		State               string             `json:"state"`
+		TimeStarted         any                `json:"time_started"`
+		TimeFinished        any                `json:"time_finished"`
+		Credentials         *credentials       `json:"credentials"`
 	}
+	rel := j.b.rel
 	e := entry{
-		ID: j.id, MessageIDs: j.messageIDs, Method: j.method, Arguments: j.params,
+		ID: j.id, Method: j.method, Arguments: j.params,
 		Transient: j.spec.Transient, Description: j.description, Abortable: j.spec.Abortable,
 		LogsExcerpt: j.logsExcerpt,
 		Progress:    progress{j.percent, j.pdesc, j.extra},
@@ -175,8 +199,12 @@ func (j *Job) encodeLocked() json.RawMessage {
 		Error:       j.errText, Exception: j.exception, ExcInfo: j.excInfo,
 		State: j.state, TimeStarted: dateOrNil(j.started), TimeFinished: dateOrNil(j.finished),
 	}
-	if e.MessageIDs == nil {
-		e.MessageIDs = []json.RawMessage{}
+	if rel.messageIDs {
+		ids := j.messageIDs
+		if ids == nil {
+			ids = []json.RawMessage{}
+		}
+		e.MessageIDs = &ids
 	}
 	if e.Arguments == nil {
 		e.Arguments = []json.RawMessage{}
@@ -189,9 +217,7 @@ func (j *Job) encodeLocked() json.RawMessage {
 		e.LogsPath = &p
 	}
 	if j.cred != nil {
-		data := map[string]any{"username": j.cred.User.Name, "login_id": j.cred.LoginID,
-			"login_at": dateOrNil(j.cred.LoginAt)}
-		e.Credentials = &credentials{Type: j.cred.Type, Data: data}
+		e.Credentials = &credentials{Type: j.cred.Type, Data: j.cred.dump(rel)}
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
@@ -253,12 +279,7 @@ func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMess
 				return nil, &CallError{Message: "This job is already being performed", Errno: int(syscall.EBUSY)}
 			}
 		case size > 0:
-			var queued []*Job
-			for _, q := range b.queue {
-				if q.lockName == j.lockName {
-					queued = append(queued, q)
-				}
-			}
+			queued := b.waiting[j.lockName]
 			if len(queued) >= size {
 				for i := len(queued) - 1; i >= 0; i-- {
 					q := queued[i]
@@ -279,9 +300,9 @@ func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMess
 	b.nextID++
 	j.id = b.nextID
 	b.addLocked(j)
-	b.queue = append(b.queue, j)
+	b.waiting[j.lockName] = append(b.waiting[j.lockName], j)
 	b.emitLocked(j, "added")
-	starts := b.scheduleLocked()
+	starts := b.scheduleLocked(j.lockName)
 	b.mu.Unlock()
 	for _, s := range starts {
 		b.launch(s)
@@ -289,13 +310,15 @@ func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMess
 	return j, nil
 }
 
-// addLocked stores a job, dropping the oldest finished one past MaxJobs.
+// addLocked stores a job, dropping the oldest finished one past MaxJobs
+// (the finished job with the lowest id, as JobsDeque.add drops the first
+// finished job in insertion order), without scanning the table.
 func (b *Backend) addLocked(j *Job) {
 	if len(b.jobs) > MaxJobs {
-		for i, id := range b.order {
+		for b.finished.Len() > 0 {
+			id := heap.Pop(&b.finished).(int)
 			if o := b.jobs[id]; o != nil && terminal(o.state) {
-				delete(b.jobs, id)
-				b.order = append(b.order[:i], b.order[i+1:]...)
+				b.forgetLocked(id)
 				break
 			}
 		}
@@ -304,34 +327,69 @@ func (b *Backend) addLocked(j *Job) {
 	b.order = append(b.order, j.id)
 }
 
+// forgetLocked drops a job. Its id leaves b.order lazily: the order is
+// compacted once half of it names forgotten jobs.
 func (b *Backend) forgetLocked(id int) {
-	delete(b.jobs, id)
-	for i, x := range b.order {
-		if x == id {
-			b.order = append(b.order[:i], b.order[i+1:]...)
-			break
-		}
+	if _, ok := b.jobs[id]; !ok {
+		return
 	}
+	delete(b.jobs, id)
+	b.dead++
+	if b.dead > 64 && b.dead > len(b.order)/2 {
+		live := b.order[:0]
+		for _, x := range b.order {
+			if _, ok := b.jobs[x]; ok {
+				live = append(live, x)
+			}
+		}
+		clear(b.order[len(live):])
+		b.order = live
+		b.dead = 0
+	}
+}
+
+// idHeap is a min-heap of job ids.
+type idHeap []int
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+
+// Push implements heap.Interface.
+func (h *idHeap) Push(x any) { *h = append(*h, x.(int)) }
+
+// Pop implements heap.Interface.
+func (h *idHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func terminal(state string) bool {
 	return state == StateSuccess || state == StateFailed || state == StateAborted
 }
 
-// scheduleLocked takes every queued job whose lock is free off the queue,
+// scheduleLocked starts the waiting jobs of one lock (or the unlocked
+// ones, lock ""): while the lock is free, it takes the first waiting job,
 // marks it RUNNING (or ABORTED if it was aborted while waiting) and
-// returns the ones to launch.
-func (b *Backend) scheduleLocked() []*Job {
+// returns the ones to launch. Work is proportional to the jobs it starts.
+func (b *Backend) scheduleLocked(lock string) []*Job {
 	var starts []*Job
-	for i := 0; i < len(b.queue); {
-		j := b.queue[i]
-		if j.lockName != "" && b.locks[j.lockName] != nil {
-			i++
-			continue
+	for len(b.waiting[lock]) > 0 {
+		if lock != "" && b.locks[lock] != nil {
+			break
 		}
-		b.queue = append(b.queue[:i], b.queue[i+1:]...)
-		if j.lockName != "" {
-			b.locks[j.lockName] = j
+		q := b.waiting[lock]
+		j := q[0]
+		q[0] = nil
+		if len(q) == 1 {
+			delete(b.waiting, lock)
+		} else {
+			b.waiting[lock] = q[1:]
+		}
+		if lock != "" {
+			b.locks[lock] = j
 		}
 		if j.aborted {
 			b.finishLocked(j, nil, context.Canceled)
@@ -370,7 +428,7 @@ func (b *Backend) launch(j *Job) {
 		b.mu.Unlock()
 		b.hold.Lock()
 		b.mu.Lock()
-		starts := b.scheduleLocked()
+		starts := b.scheduleLocked(j.lockName)
 		b.mu.Unlock()
 		for _, s := range starts {
 			b.launch(s)
@@ -412,10 +470,13 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 			break
 		}
 		j.result = raw
+		// set_state('SUCCESS') stamps time_finished; set_progress(100, '')
+		// then sends an event that keeps the last description (an empty
+		// one is ignored).
 		j.state = StateSuccess
+		j.finished = b.env.Clock.Now()
 		if j.percent != 100 {
 			j.percent = 100
-			j.pdesc = ""
 			b.emitLocked(j, "changed")
 		}
 	case errors.Is(err, context.Canceled):
@@ -433,7 +494,9 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 		j.exception = &exc
 		j.excInfo = map[string]any{"repr": repr, "type": typ, "errno": errno, "extra": extra}
 	}
-	j.finished = b.env.Clock.Now()
+	if j.finished.IsZero() {
+		j.finished = b.env.Clock.Now()
+	}
 	if len(j.logs) > 0 {
 		ex := logsExcerpt(j.logs)
 		j.logsExcerpt = &ex
@@ -445,34 +508,22 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 	b.emitLocked(j, "changed")
 	if j.spec.Transient {
 		b.forgetLocked(j.id)
+	} else {
+		heap.Push(&b.finished, j.id)
 	}
 }
 
 func describeFailure(err error) (msg, typ string, errno, extra any, repr string) {
-	var (
-		ve  *ValidationError
-		ves ValidationErrors
-		ce  *CallError
-		ex  *Exception
-	)
+	f := factsOf(err)
 	switch {
-	case errors.As(err, &ve):
-		return ve.Error(), "VALIDATION", ve.errno(), [][]any{{nullable(ve.Attribute), ve.Message, ve.errno()}},
-			fmt.Sprintf("ValidationError(%s, %s, %d)", pyRepr(ve.Attribute), pyRepr(ve.Message), ve.errno())
-	case errors.As(err, &ves):
-		extra := make([][]any, 0, len(ves))
-		for _, v := range ves {
-			extra = append(extra, []any{nullable(v.Attribute), v.Message, v.errno()})
-		}
-		return ves.Error(), "VALIDATION", nil, extra, "ValidationErrors(" + fmt.Sprint(extra) + ")"
-	case errors.As(err, &ce):
-		return ce.Error(), "CallError", ce.errnum(), ce.Extra,
-			fmt.Sprintf("CallError(%s, %d, %v)", pyRepr(ce.Message), ce.errnum(), "None")
-	case errors.As(err, &ex):
-		return ex.Message, ex.Type, nil, nil, ex.Type + "(" + pyRepr(ex.Message) + ")"
-	default:
-		return err.Error(), "Exception", nil, nil, "Exception(" + pyRepr(err.Error()) + ")"
+	case f.validation && f.many:
+		return f.reason, "VALIDATION", nil, f.extra, f.repr
+	case f.validation:
+		return f.reason, "VALIDATION", f.errno, f.extra, f.repr
+	case f.class == "CallError":
+		return f.reason, "CallError", f.errno, f.extra, f.repr
 	}
+	return f.reason, f.class, nil, nil, f.repr
 }
 
 func logsExcerpt(lines []string) string {
@@ -536,37 +587,84 @@ func (b *Backend) appendLog(j *Job, line string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	j.logs = append(j.logs, line)
+	j.dirtyLocked()
 }
 
-// emitLocked sends a collection_update for j to every session subscribed
-// to core.get_jobs that may read it, and wakes local watchers.
+// emitLocked sends the job's event to every session subscribed to
+// core.get_jobs that may read it (collection_update on JSON-RPC, a
+// collection message on the legacy protocol), and wakes local watchers.
 func (b *Backend) emitLocked(j *Job, msg string) {
+	j.dirtyLocked()
 	close(j.changed)
 	j.changed = make(chan struct{})
 	if j.spec.Transient {
 		return
 	}
-	var frame []byte
+	var rpcFrame, legacyFrame []byte
 	for s := range b.sessions {
 		if !s.subscribed(collectionJobs) || !s.canRead(j) {
 			continue
 		}
-		if frame == nil {
-			fields := j.encodeLocked()
-			var err error
-			frame, err = json.Marshal(map[string]any{
-				"jsonrpc": "2.0",
-				"method":  notificationCollection,
-				"params": map[string]any{
-					"msg": msg, "collection": collectionJobs, "id": j.id, "fields": fields,
-				},
-			})
-			if err != nil {
-				return
+		var frame []byte
+		if s.legacy {
+			if legacyFrame == nil {
+				legacyFrame, _ = json.Marshal(legacyEvent{Msg: msg, Collection: collectionJobs, ID: j.id, Fields: j.encodeLocked()})
 			}
+			frame = legacyFrame
+		} else {
+			if rpcFrame == nil {
+				rpcFrame, _ = json.Marshal(rpcNotification{JSONRPC: "2.0", Method: notificationCollection,
+					Params: rpcEvent{Msg: msg, Collection: collectionJobs, ID: j.id, Fields: j.encodeLocked()}})
+			}
+			frame = rpcFrame
 		}
-		s.enqueueEvent(frame)
+		if frame != nil {
+			s.enqueueEvent(frame)
+		}
 	}
+}
+
+type rpcEvent struct {
+	Msg        string          `json:"msg"`
+	Collection string          `json:"collection"`
+	ID         int             `json:"id"`
+	Fields     json.RawMessage `json:"fields,omitempty"`
+}
+
+type rpcNotification struct {
+	JSONRPC string   `json:"jsonrpc"`
+	Method  string   `json:"method"`
+	Params  rpcEvent `json:"params"`
+}
+
+// dump is SessionManagerCredentials.dump() of the emulated release, in
+// its key order.
+func (c *Credentials) dump(rel release) any {
+	var key *apiKeyRef
+	if c.Type == CredAPIKey {
+		key = &apiKeyRef{ID: c.APIKeyID, Name: c.APIKeyName}
+	}
+	if rel.oldCreds {
+		if key != nil {
+			return struct {
+				APIKey *apiKeyRef `json:"api_key"`
+			}{key}
+		}
+		return struct {
+			Username string `json:"username"`
+		}{c.User.Name}
+	}
+	return struct {
+		Username string     `json:"username"`
+		LoginID  string     `json:"login_id"`
+		LoginAt  any        `json:"login_at"`
+		APIKey   *apiKeyRef `json:"api_key,omitempty"`
+	}{c.User.Name, c.LoginID, dateOrNil(c.LoginAt), key}
+}
+
+type apiKeyRef struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
 }
 
 // canRead is JobAccess.READ: full admins see every job, others their own.

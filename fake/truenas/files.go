@@ -579,7 +579,9 @@ func (f *Files) authenticate(r *http.Request) (*Credentials, *uploadStatus) {
 		if !ok {
 			return nil, &uploadStatus{401, "Invalid API key"}
 		}
-		return &Credentials{User: u, Type: CredAPIKey, LoginAt: f.env.Clock.Now()}, nil
+		c := apiKeyCred(u)
+		c.LoginAt = f.env.Clock.Now()
+		return c, nil
 	}
 	return nil, &uploadStatus{401, "401: Unauthorized"}
 }

@@ -203,7 +203,7 @@ func (b *Backend) Authenticate(r *http.Request) (*Credentials, error) {
 		}
 	case "bearer":
 		if u, ok := b.checkAPIKey("", rest); ok {
-			return &Credentials{User: u, Type: CredAPIKey}, nil
+			return apiKeyCred(u), nil
 		}
 	case "token":
 		return b.authToken(rest)
@@ -271,16 +271,26 @@ func (b *Backend) LookupToken(tok string, consume bool) (*Token, bool) {
 	return nil, false
 }
 
-// ValidationError is one invalid argument: the real ValidationError.
+// ValidationError is one invalid argument: the real ValidationError. An
+// empty Attribute is Python's None (InstanceNotFound has none).
 type ValidationError struct {
 	Attribute string
 	Message   string
 	Errno     int // EINVAL when zero
+
+	emptyAttr bool // the attribute is "" rather than None
 }
 
-// Error implements error.
+// Error implements error: str(ValidationError), "[ERRNAME] attribute: message".
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("[%s] %s: %s", errname(e.errno()), e.Attribute, e.Message)
+	return fmt.Sprintf("[%s] %s: %s", errname(e.errno()), e.attr(), e.Message)
+}
+
+func (e *ValidationError) attr() string {
+	if e.Attribute == "" && !e.emptyAttr {
+		return "None"
+	}
+	return e.Attribute
 }
 
 func (e *ValidationError) errno() int {
@@ -290,10 +300,27 @@ func (e *ValidationError) errno() int {
 	return e.Errno
 }
 
+// triple is the (attribute, errmsg, errno) the middleware lists in extra.
+func (e *ValidationError) triple() []any {
+	var attr any = e.Attribute
+	if e.Attribute == "" && !e.emptyAttr {
+		attr = nil
+	}
+	return []any{attr, e.Message, e.errno()}
+}
+
+func (e *ValidationError) repr() string {
+	attr := "None"
+	if e.Attribute != "" || e.emptyAttr {
+		attr = pyRepr(e.Attribute)
+	}
+	return fmt.Sprintf("ValidationError(%s, %s, %d)", attr, pyRepr(e.Message), e.errno())
+}
+
 // ValidationErrors are several invalid arguments at once.
 type ValidationErrors []ValidationError
 
-// Error implements error.
+// Error implements error: one str(ValidationError) per line.
 func (e ValidationErrors) Error() string {
 	var sb strings.Builder
 	for i := range e {
@@ -301,6 +328,14 @@ func (e ValidationErrors) Error() string {
 		sb.WriteString("\n")
 	}
 	return sb.String()
+}
+
+func (e ValidationErrors) reprList() string {
+	parts := make([]string, len(e))
+	for i := range e {
+		parts[i] = e[i].repr()
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // CallError is the real CallError: a message with an errno (EFAULT when

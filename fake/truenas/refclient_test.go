@@ -26,13 +26,28 @@ if 'socket' not in inspect.signature(websocket.WebSocketApp.__init__).parameters
         _init(self, *a, **kw)
     websocket.WebSocketApp.__init__ = _compat
 from truenas_api_client import Client, ValidationErrors, ClientException
-uri = sys.argv[1]
+from truenas_api_client.auth_api_key import APIKeyAuthMech
+uri, how = sys.argv[1], sys.argv[2]
 with Client(uri) as c:
-    c.login_with_password('admin', 'secret')
+    print('client', type(c).__name__)
+    if how == 'password':
+        c.login_with_password('admin', 'secret')
+    elif how == 'scram':
+        c.login_with_api_key('admin', '1-longrunfakeapikey', channel_binding=False)
+    else:
+        c.login_with_api_key('admin', '1-longrunfakeapikey', APIKeyAuthMech.PLAIN)
     print('ping', c.call('core.ping'))
+    try:
+        c.call('core.ping', 'x')
+    except ValidationErrors as e:
+        print('args', e.errors[0].errmsg)
+    except ClientException as e:
+        print('args', e.error)
+    print('version', c.call('system.version'))
     print('copy', c.call('filesystem.copy', '/mnt/tank/a', '/mnt/tank/b', job=True))
     j = c.call('core.get_jobs', [['id', '=', 1]], {'get': True})
-    print('job', j['id'], j['state'], j['progress']['percent'], j['message_ids'] != [])
+    print('job', j['id'], j['state'], j['progress']['percent'], j['progress']['description'],
+          'message_ids' in j, j['time_finished'] is not None, j['credentials']['type'])
     try:
         c.call('filesystem.copy', '/tmp/x', '/mnt/tank/b', job=True)
     except ValidationErrors as e:
@@ -44,6 +59,10 @@ with Client(uri) as c:
     print('count', c.call('core.get_jobs', [['state', 'in', ['SUCCESS', 'FAILED']]], {'count': True}))
 `
 
+// TestReferenceClient runs truenas/api_client against the fake: its
+// JSONRPCClient on /api/current (password, plain API key and, on 26.0,
+// its default SCRAM API-key login) and its LegacyClient on /websocket
+// (chosen by the URL, as the client chooses it).
 func TestReferenceClient(t *testing.T) {
 	dir := os.Getenv("LONGRUN_TRUENAS_API_CLIENT")
 	if dir == "" {
@@ -56,12 +75,24 @@ func TestReferenceClient(t *testing.T) {
 	if out, err := exec.Command(py, "-c", "import websocket").CombinedOutput(); err != nil {
 		t.Skipf("python3 has no websocket module (apt-get install python3-websocket): %s", out)
 	}
-	for _, v := range []truenas.Version{truenas.Version2510, truenas.Version2504} {
-		t.Run(string(v), func(t *testing.T) { runReference(t, py, dir, v) })
+	for _, tc := range []struct {
+		v      truenas.Version
+		path   string
+		how    string
+		client string
+	}{
+		{truenas.Version2510, "/api/current", "password", "JSONRPCClient"},
+		{truenas.Version2504, "/api/current", "plain", "JSONRPCClient"},
+		{truenas.Version2600, "/api/current", "scram", "JSONRPCClient"},
+		{truenas.Version2410, "/websocket", "password", "LegacyClient"},
+		{truenas.Version2504, "/websocket", "plain", "LegacyClient"},
+		{truenas.Version2600, "/websocket", "plain", "LegacyClient"},
+	} {
+		t.Run(string(tc.v)+tc.path+"-"+tc.how, func(t *testing.T) { runReference(t, py, dir, tc.v, tc.path, tc.how, tc.client) })
 	}
 }
 
-func runReference(t *testing.T, py, dir string, v truenas.Version) {
+func runReference(t *testing.T, py, dir string, v truenas.Version, path, how, client string) {
 	// Wall-clock scaled time: the reference client waits on real time.
 	env := sim.NewEnv(sim.NewScaledClock(1000), nil, nil)
 	b := truenas.New(env)
@@ -74,17 +105,35 @@ func runReference(t *testing.T, py, dir string, v truenas.Version) {
 		b.Close()
 		hs.Close()
 	}()
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/current"
-	cmd := exec.Command(py, "-c", refScript, url)
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + path
+	cmd := exec.Command(py, "-c", refScript, url, how)
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+dir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("reference client failed: %v\n%s", err, out)
 	}
+	// ValidationErrors: the client reads the first error's message.
+	args := "Too many arguments (expected 0, found 1)"
+	if v == truenas.Version2410 {
+		args = "[EFAULT] Too many arguments (expected 0, found 1)"
+	}
+	cred := "LOGIN_PASSWORD"
+	if how != "password" {
+		cred = "API_KEY"
+	}
+	versions := map[truenas.Version]string{truenas.Version2410: "TrueNAS-SCALE-24.10.2", truenas.Version2504: "TrueNAS-25.04.2",
+		truenas.Version2510: "TrueNAS-25.10.1", truenas.Version2600: "TrueNAS-26.0.0"}
+	msgIDs := "True"
+	if v == truenas.Version2410 || v == truenas.Version2504 {
+		msgIDs = "False"
+	}
 	want := []string{
+		"client " + client,
 		"ping pong",
+		"args " + args,
+		"version " + versions[v],
 		"copy True",
-		"job 1 SUCCESS 100 True",
+		"job 1 SUCCESS 100 Copied 2000000 of 2000000 bytes " + msgIDs + " True " + cred,
 		"validation filesystem.copy.src 22",
 		"exception FileNotFoundError",
 		"count 3",

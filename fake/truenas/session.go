@@ -41,11 +41,17 @@ type Session struct {
 	b    *Backend
 	id   string
 	conn *websocket.Conn
+	// legacy is the pre-JSON-RPC protocol of /websocket.
+	legacy bool
+
+	// scram is an API-key SCRAM login in progress (auth.login_ex).
+	scram *scramLogin
 
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	mu             sync.Mutex
+	handshake      bool // legacy: connect answered with connected
 	cred           *Credentials
 	legacyJobs     bool
 	privateMethods bool
@@ -86,7 +92,7 @@ func (s *Session) User() (sim.User, bool) {
 // Backend is the backend the session belongs to.
 func (s *Session) Backend() *Backend { return s.b }
 
-func (b *Backend) serveWS(w http.ResponseWriter, r *http.Request) {
+func (b *Backend) serveWS(w http.ResponseWriter, r *http.Request, legacy bool) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -102,7 +108,7 @@ func (b *Backend) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(b.ctx)
 	s := &Session{
-		b: b, id: newUUID(), conn: conn, ctx: ctx, cancel: cancel,
+		b: b, id: newUUID(), conn: conn, ctx: ctx, cancel: cancel, legacy: legacy,
 		legacyJobs: true, subs: map[string]string{},
 		soft: make(chan struct{}, SoftCallLimit), qsignal: make(chan struct{}, 1),
 		done: make(chan struct{}),
@@ -159,6 +165,12 @@ func (s *Session) readLoop(calls *sync.WaitGroup) {
 			s.closeWith(websocket.CloseInvalidFramePayloadData, "Anonymous connection max message length is 8 kB")
 			return
 		}
+		if s.legacy {
+			if !s.legacyMessage(data, calls) {
+				return
+			}
+			continue
+		}
 		var msg map[string]json.RawMessage
 		if err := json.Unmarshal(data, &msg); err != nil {
 			if bytes.HasPrefix(bytes.TrimSpace(data), []byte("[")) {
@@ -185,9 +197,7 @@ func (s *Session) readLoop(calls *sync.WaitGroup) {
 		if p, ok := msg["params"]; ok {
 			_ = json.Unmarshal(p, &params)
 		}
-		s.b.mu.Lock()
-		m := s.b.methods[name]
-		s.b.mu.Unlock()
+		m := s.b.lookupMethod(name)
 		if m == nil {
 			if hasID {
 				s.sendError(id, CodeMethodNotFound, "Method does not exist", nil)
@@ -242,14 +252,20 @@ func (s *Session) closeWith(code int, text string) {
 	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 }
 
-// call runs one method call like process_method_call: within the
-// connection's soft/hard semaphore, mapping errors to JSON-RPC errors.
+// call runs one method call like process_method_call (JSON-RPC) or
+// Application.call_method (legacy): within the connection's soft/hard
+// semaphore, mapping errors to the protocol's error object.
 func (s *Session) call(m *method, id json.RawMessage, hasID bool, params []json.RawMessage) {
 	s.mu.Lock()
 	if s.inflight >= HardCallLimit {
 		s.mu.Unlock()
 		if hasID {
-			s.sendError(id, CodeTooManyConcurrent, fmt.Sprintf("Maximum number of concurrent calls (%d) has exceeded", HardCallLimit), nil)
+			if s.legacy {
+				s.sendLegacyError(id, legacyErr{errno: errETOOMANYREFS,
+					reason: fmt.Sprintf("Maximum number of concurrent calls (%d) has exceeded.", HardCallLimit)})
+			} else {
+				s.sendError(id, CodeTooManyConcurrent, fmt.Sprintf("Maximum number of concurrent calls (%d) has exceeded", HardCallLimit), nil)
+			}
 		}
 		return
 	}
@@ -287,13 +303,57 @@ func (s *Session) call(m *method, id json.RawMessage, hasID bool, params []json.
 		s.sendCallError(id, err)
 		return
 	}
-	s.send(map[string]any{"jsonrpc": "2.0", "result": encodeJSON(result), "id": id})
+	s.sendResult(id, encodeJSON(result))
+}
+
+// sendResult answers a call with its result in the session's protocol.
+// result and id are valid JSON (encodeJSON's output and a value of the
+// parsed request), so the frame is assembled without re-encoding them.
+func (s *Session) sendResult(id, result json.RawMessage) {
+	var b []byte
+	if s.legacy {
+		b = make([]byte, 0, len(result)+len(id)+32)
+		b = append(b, `{"id":`...)
+		b = append(b, id...)
+		b = append(b, `,"msg":"result","result":`...)
+		b = append(b, result...)
+		b = append(b, '}')
+	} else {
+		b = make([]byte, 0, len(result)+len(id)+36)
+		b = append(b, `{"jsonrpc":"2.0","result":`...)
+		b = append(b, result...)
+		b = append(b, `,"id":`...)
+		b = append(b, id...)
+		b = append(b, '}')
+	}
+	s.enqueue(b)
+}
+
+// tooManyArguments is the middleware's check of the positional arguments
+// against the method's signature (accept.py): a ValidationErrors on the
+// attribute "" since 25.04, a CallError (EFAULT) in 24.10.
+func (s *Session) tooManyArguments(name string, n int) error {
+	s.b.mu.Lock()
+	limit, ok := s.b.arity[name]
+	rel := s.b.rel
+	s.b.mu.Unlock()
+	if !ok || n <= limit {
+		return nil
+	}
+	msg := fmt.Sprintf("Too many arguments (expected %d, found %d)", limit, n)
+	if rel.tooManyCall {
+		return &CallError{Message: msg}
+	}
+	return ValidationErrors{{Message: msg, emptyAttr: true}}
 }
 
 func (s *Session) invoke(m *method, id json.RawMessage, hasID bool, params []json.RawMessage) (any, error) {
 	cred := s.Credentials()
 	if !m.public && cred == nil {
 		return nil, &CallError{Message: "Not authenticated", Errno: ErrnoNotAuthenticated}
+	}
+	if err := s.tooManyArguments(m.name, len(params)); err != nil {
+		return nil, err
 	}
 	if m.fn != nil {
 		return m.fn(s.ctx, s, params)
@@ -307,7 +367,7 @@ func (s *Session) invoke(m *method, id json.RawMessage, hasID bool, params []jso
 		return nil, err
 	}
 	s.mu.Lock()
-	legacy := s.legacyJobs
+	legacy := s.legacyJobs || s.legacy
 	s.mu.Unlock()
 	if legacy {
 		return job.id, nil
@@ -320,8 +380,19 @@ func (s *Session) invoke(m *method, id json.RawMessage, hasID bool, params []jso
 	return job.outcome()
 }
 
-// sendCallError maps a Go error to the middleware's JSON-RPC error.
-func (s *Session) sendCallError(id json.RawMessage, err error) {
+// errorFacts are what the middleware reports of a Python exception.
+type errorFacts struct {
+	validation bool // ValidationError(s)
+	many       bool // ValidationErrors
+	errno      int
+	reason     string
+	class      string
+	extra      any
+	repr       string
+}
+
+// factsOf maps a Go error to the exception the middleware would raise.
+func factsOf(err error) errorFacts {
 	var (
 		ve  *ValidationError
 		ves ValidationErrors
@@ -330,21 +401,63 @@ func (s *Session) sendCallError(id json.RawMessage, err error) {
 	)
 	switch {
 	case errors.As(err, &ve):
-		s.sendError(id, CodeInvalidParams, "Invalid params",
-			errorData(int(syscall.EINVAL), ve.Error(), "ValidationError", [][]any{{nullable(ve.Attribute), ve.Message, ve.errno()}}))
+		return errorFacts{validation: true, errno: ve.errno(), reason: ve.Error(), class: "ValidationError",
+			extra: [][]any{ve.triple()}, repr: ve.repr()}
 	case errors.As(err, &ves):
 		extra := make([][]any, 0, len(ves))
-		for _, v := range ves {
-			extra = append(extra, []any{nullable(v.Attribute), v.Message, v.errno()})
+		for i := range ves {
+			extra = append(extra, ves[i].triple())
 		}
-		s.sendError(id, CodeInvalidParams, "Invalid params", errorData(int(syscall.EINVAL), ves.Error(), "ValidationErrors", extra))
+		return errorFacts{validation: true, many: true, errno: int(syscall.EINVAL), reason: ves.Error(),
+			class: "ValidationErrors", extra: extra, repr: "ValidationErrors(" + ves.reprList() + ")"}
 	case errors.As(err, &ce):
-		s.sendError(id, CodeMethodCallError, "Method call error", errorData(ce.errnum(), ce.Error(), "CallError", ce.Extra))
+		return errorFacts{errno: ce.errnum(), reason: ce.Error(), class: "CallError", extra: ce.Extra,
+			repr: fmt.Sprintf("CallError(%s, %d, %s)", pyRepr(ce.Message), ce.errnum(), pyValue(ce.Extra))}
 	case errors.As(err, &ex):
-		s.sendError(id, CodeMethodCallError, "Method call error", errorData(int(syscall.EINVAL), ex.Message, ex.Type, nil))
+		return errorFacts{errno: int(syscall.EINVAL), reason: ex.Message, class: ex.Type, repr: ex.Type + "(" + pyRepr(ex.Message) + ")"}
 	default:
-		s.sendError(id, CodeMethodCallError, "Method call error", errorData(int(syscall.EINVAL), err.Error(), "Exception", nil))
+		return errorFacts{errno: int(syscall.EINVAL), reason: err.Error(), class: "Exception", repr: "Exception(" + pyRepr(err.Error()) + ")"}
 	}
+}
+
+// sendCallError maps a Go error to the middleware's error reply: the
+// JSON-RPC error of process_method_call, or the legacy error object of
+// Application.call_method.
+func (s *Session) sendCallError(id json.RawMessage, err error) {
+	f := factsOf(err)
+	if s.legacy {
+		le := legacyErr{errno: f.errno, reason: f.reason, trace: &f, extra: f.extra}
+		if f.validation {
+			le.etype = "VALIDATION"
+			if f.many {
+				le.errno = int(syscall.EAGAIN)
+			}
+		}
+		s.sendLegacyError(id, le)
+		return
+	}
+	switch {
+	case f.validation:
+		s.sendError(id, CodeInvalidParams, "Invalid params", errorData(int(syscall.EINVAL), f.reason, &f, f.extra))
+	default:
+		s.sendError(id, CodeMethodCallError, "Method call error", errorData(f.errno, f.reason, &f, f.extra))
+	}
+}
+
+// pyValue renders a few Go values as Python's repr would.
+func pyValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case string:
+		return pyRepr(x)
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	}
+	return fmt.Sprint(v)
 }
 
 func nullable(s string) any {
@@ -354,34 +467,88 @@ func nullable(s string) any {
 	return s
 }
 
-func errorData(errno int, reason, class string, extra any) map[string]any {
-	return map[string]any{
-		"error":   errno,
-		"errname": errname(errno),
-		"reason":  reason,
-		"trace": map[string]any{
-			"class":     class,
-			"frames":    []any{},
-			"formatted": "Traceback (most recent call last):\n  File \"/usr/lib/python3/dist-packages/middlewared/main.py\", line 1, in call\n" + class + ": " + reason + "\n",
-			"repr":      class + "(" + pyRepr(reason) + ")",
-		},
-		"extra": extra,
+// rpcTrace is the JSON-RPC trace (truenas_error_traceback): class,
+// formatted, repr; no frames.
+type rpcTrace struct {
+	Class     string `json:"class"`
+	Formatted string `json:"formatted"`
+	Repr      string `json:"repr"`
+}
+
+// legacyTrace is the legacy trace (Application._tb_error): class, frames
+// (one per traceback level, with locals), formatted, repr.
+type legacyTrace struct {
+	Class     string             `json:"class"`
+	Frames    []legacyTraceFrame `json:"frames"`
+	Formatted string             `json:"formatted"`
+	Repr      string             `json:"repr"`
+}
+
+type legacyTraceFrame struct {
+	Filename string            `json:"filename"`
+	Lineno   int               `json:"lineno"`
+	Method   string            `json:"method"`
+	Line     string            `json:"line"`
+	Argspec  []string          `json:"argspec,omitempty"`
+	Locals   map[string]string `json:"locals,omitempty"`
+}
+
+func formatted(f *errorFacts) string {
+	cls := f.class
+	if f.validation {
+		cls = "middlewared.service_exception." + f.class
+	} else if f.class == "CallError" {
+		cls = "middlewared.service_exception.CallError"
 	}
+	return "Traceback (most recent call last):\n" +
+		"  File \"/usr/lib/python3/dist-packages/middlewared/main.py\", line 211, in call_method\n" +
+		"    result = await self.middleware.call_with_audit(message['method'], serviceobj, methodobj, params, self)\n" +
+		cls + ": " + f.reason + "\n"
+}
+
+// rpcErrorData is format_truenas_error's dict, in its key order.
+type rpcErrorData struct {
+	Error   int       `json:"error"`
+	Errname string    `json:"errname"`
+	Reason  string    `json:"reason"`
+	Trace   *rpcTrace `json:"trace"`
+	Extra   any       `json:"extra"`
+}
+
+func errorData(errno int, reason string, f *errorFacts, extra any) rpcErrorData {
+	d := rpcErrorData{Error: errno, Errname: errname(errno), Reason: reason, Extra: extra}
+	if f != nil {
+		d.Trace = &rpcTrace{Class: f.class, Formatted: formatted(f), Repr: f.repr}
+	}
+	return d
 }
 
 func pyRepr(s string) string {
+	if strings.Contains(s, "'") && !strings.Contains(s, "\"") {
+		return "\"" + strings.ReplaceAll(s, "\\", "\\\\") + "\""
+	}
+	s = strings.ReplaceAll(s, "\\", "\\\\")
+	s = strings.ReplaceAll(s, "\n", "\\n")
 	return "'" + strings.ReplaceAll(s, "'", "\\'") + "'"
 }
 
+type rpcError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+type rpcErrorReply struct {
+	JSONRPC string          `json:"jsonrpc"`
+	Error   rpcError        `json:"error"`
+	ID      json.RawMessage `json:"id"`
+}
+
 func (s *Session) sendError(id json.RawMessage, code int, message string, data any) {
-	e := map[string]any{"code": code, "message": message}
-	if data != nil {
-		e["data"] = data
-	}
 	if id == nil {
 		id = json.RawMessage("null")
 	}
-	s.send(map[string]any{"jsonrpc": "2.0", "error": e, "id": id})
+	s.send(rpcErrorReply{JSONRPC: "2.0", Error: rpcError{Code: code, Message: message, Data: data}, ID: id})
 }
 
 func (s *Session) send(v any) {
@@ -393,41 +560,69 @@ func (s *Session) send(v any) {
 	s.enqueue(b)
 }
 
+// enqueue queues frames for the writer. An event held back by the
+// reorder fault goes out right after them.
 func (s *Session) enqueue(frames ...[]byte) {
 	s.qmu.Lock()
-	if !s.closed {
-		s.queue = append(s.queue, frames...)
-	}
+	s.pushLocked(frames...)
 	s.qmu.Unlock()
+	s.signal()
+}
+
+func (s *Session) pushLocked(frames ...[]byte) {
+	if s.closed || len(frames) == 0 {
+		return
+	}
+	s.queue = append(s.queue, frames...)
+	if s.held != nil {
+		s.queue = append(s.queue, s.held)
+		s.held = nil
+	}
+}
+
+func (s *Session) signal() {
 	select {
 	case s.qsignal <- struct{}{}:
 	default:
 	}
 }
 
+// FaultLoseEvents drops a job event on its way to one connection (a lost
+// frame); FaultReorderEvents (sim.FaultReorderEvents) holds one back and
+// sends it right after the connection's next frame, so it is late but
+// never lost.
+const (
+	FaultLoseEvents    = "truenas.lose-events"
+	FaultReorderEvents = sim.FaultReorderEvents
+)
+
 // enqueueEvent queues a job event, applying the event faults.
 func (s *Session) enqueueEvent(frame []byte) {
 	f := s.b.env.Faults
+	if f.Take(FaultLoseEvents) {
+		s.b.env.Logger.Debug("truenas fake: losing an event", "session", s.id)
+		return
+	}
 	out := [][]byte{frame}
 	if f.Take(sim.FaultDuplicateEvents) {
 		out = append(out, frame)
 	}
 	s.qmu.Lock()
-	if s.held != nil {
-		out = append(out, s.held)
-		s.held = nil
-	} else if f.Take(sim.FaultReorderEvents) {
+	if s.held == nil && f.Take(FaultReorderEvents) {
+		// Hold this event; it follows the next frame of the connection.
+		s.pushLocked(out[1:]...)
 		s.held = frame
-		out = out[1:]
+	} else {
+		s.pushLocked(out...)
 	}
 	if f.Take(sim.FaultDropWebsocket) {
 		s.dropAt = true
-		out = append(out, nil) // nil marks: drop after what precedes
+		if !s.closed {
+			s.queue = append(s.queue, nil) // nil marks: drop after what precedes
+		}
 	}
 	s.qmu.Unlock()
-	if len(out) > 0 {
-		s.enqueue(out...)
-	}
+	s.signal()
 }
 
 func (s *Session) writeLoop() {
@@ -475,7 +670,8 @@ func (s *Session) subscribed(name string) bool {
 
 var errnames = map[int]string{
 	1: "EPERM", 2: "ENOENT", 5: "EIO", 11: "EAGAIN", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST",
-	22: "EINVAL", 28: "ENOSPC", 95: "EOPNOTSUPP", 103: "ECONNABORTED", 110: "ETIMEDOUT",
+	22: "EINVAL", 28: "ENOSPC", 74: "EBADMSG", 95: "EOPNOTSUPP", 103: "ECONNABORTED", 108: "ESHUTDOWN",
+	109: "ETOOMANYREFS", 110: "ETIMEDOUT",
 	201: "ENOMETHOD", 202: "ESERVICESTARTFAILURE", 203: "EALERTCHECKERUNAVAILABLE", 204: "EREMOTENODEERROR",
 	205: "EDATASETISLOCKED", 206: "EINVALIDRRDTIMESTAMP", 207: "ENOTAUTHENTICATED",
 	208: "ESSLCERTVERIFICATIONERROR", 209: "EREBOOTREQUIRED", 210: "EHAUNAVAILABLE",

@@ -1,4 +1,4 @@
-package jobs_test
+package cloudsigma_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
@@ -177,7 +178,7 @@ func sameJSON(t *testing.T, a, b []byte) {
 func TestWireDocumentedJobs(t *testing.T) {
 	for name, doc := range map[string]string{"drive_clone": docJobDriveClone, "server_clone": docJobServerClone} {
 		t.Run(name, func(t *testing.T) {
-			j, err := jobs.DecodeCloudSigmaJob([]byte(doc), 0)
+			j, err := cloudsigma.DecodeJob([]byte(doc), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +193,7 @@ func TestWireDocumentedJobs(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameJSON(t, []byte(doc), out)
-			norm, err := j.ToJob(0)
+			norm, err := j.ToJob(), error(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,23 +206,20 @@ func TestWireDocumentedJobs(t *testing.T) {
 			sameJSON(t, []byte(doc), norm.Raw)
 		})
 	}
-	j, _ := jobs.DecodeCloudSigmaJob([]byte(docJobServerClone), 0)
-	norm, _ := j.ToJob(0)
+	j, _ := cloudsigma.DecodeJob([]byte(docJobServerClone), 0)
+	norm, _ := j.ToJob(), error(nil)
 	if len(norm.Children) != 1 || norm.Children[0].ID != "5cf1a9e0-c019-4022-9ca5-08af64fa5105" || norm.Children[0].Operation != "drive_clone" {
 		t.Errorf("children %+v", norm.Children)
 	}
 }
 
 func TestWireDocumentedJobList(t *testing.T) {
-	l, err := jobs.DecodeCloudSigmaJobList([]byte(docJobList), 0)
+	l, err := cloudsigma.DecodeJobList([]byte(docJobList), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l.Meta.Limit != 20 || l.Meta.TotalCount != 500 || len(l.Objects) != 4 {
 		t.Fatalf("list %+v", l.Meta)
-	}
-	if got := jobs.NextOffset(l.Meta, len(l.Objects)); got != 4 {
-		t.Errorf("next offset %d", got)
 	}
 	if len(l.Objects[3].Children) != 1 {
 		t.Errorf("children %d", len(l.Objects[3].Children))
@@ -237,7 +235,7 @@ func TestWireUnknownFieldsKept(t *testing.T) {
 	doc := `{"uuid":"a","operation":"drive_clone","state":"started","future":{"x":[1,2]},
 	"data":{"progress":42.5,"eta_seconds":30,"description":"copying"},"children":null,
 	"resources":[],"created":"2014-06-05T09:45:08+00:00","last_modified":null,"resource_uri":"/api/2.0/jobs/a/"}`
-	j, err := jobs.DecodeCloudSigmaJob([]byte(doc), 0)
+	j, err := cloudsigma.DecodeJob([]byte(doc), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +244,7 @@ func TestWireUnknownFieldsKept(t *testing.T) {
 	}
 	out, _ := json.Marshal(j)
 	sameJSON(t, []byte(doc), out)
-	n, _ := j.ToJob(0)
+	n, _ := j.ToJob(), error(nil)
 	if n.State != jobs.StateRunning || n.Progress.Percent != 42.5 || !n.Progress.Known || n.Progress.Description != "copying" || n.Done() {
 		t.Errorf("normalized %+v", n)
 	}
@@ -254,7 +252,7 @@ func TestWireUnknownFieldsKept(t *testing.T) {
 
 func TestWireErrors(t *testing.T) {
 	for _, doc := range []string{docErrorValidation, docErrorNotExist} {
-		errs, err := jobs.DecodeCloudSigmaErrors([]byte(doc))
+		errs, err := cloudsigma.DecodeErrors([]byte(doc))
 		if err != nil || len(errs) != 1 {
 			t.Fatalf("%v %v", errs, err)
 		}
@@ -262,22 +260,22 @@ func TestWireErrors(t *testing.T) {
 		sameJSON(t, []byte(doc), out)
 	}
 	e := &rest.APIError{StatusCode: 400}
-	jobs.DecodeCloudSigmaError(e, []byte(docErrorValidation))
+	cloudsigma.DecodeAPIError(e, []byte(docErrorValidation))
 	if e.Type != "validation" || e.Message != "resource: This field is required" {
 		t.Errorf("APIError %+v", e)
 	}
-	if d := jobs.CloudSigmaErrors(e); len(d) != 1 || *d[0].Point != "resource" {
+	if d := cloudsigma.ErrorsOf(e); len(d) != 1 || *d[0].Point != "resource" {
 		t.Errorf("details %+v", d)
 	}
 	e = &rest.APIError{StatusCode: 404}
-	jobs.DecodeCloudSigmaError(e, []byte(docErrorNotExist))
-	if e.Type != jobs.CloudSigmaErrNotExist || !strings.Contains(e.Message, "does not exist") || jobs.CloudSigmaErrors(e)[0].Point != nil {
+	cloudsigma.DecodeAPIError(e, []byte(docErrorNotExist))
+	if e.Type != cloudsigma.TypeNotExist || !strings.Contains(e.Message, "does not exist") || cloudsigma.ErrorsOf(e)[0].Point != nil {
 		t.Errorf("APIError %+v", e)
 	}
 	// Bodies that are not error lists leave the error as it was.
 	for _, bad := range []string{"", "<html>502</html>", "[]", "[1,2]", `{"detail":"x"}`, strings.Repeat("[", 5000)} {
 		e := &rest.APIError{StatusCode: 502}
-		jobs.DecodeCloudSigmaError(e, []byte(bad))
+		cloudsigma.DecodeAPIError(e, []byte(bad))
 		if e.Type != "" || e.Details != nil {
 			t.Errorf("%q decoded into %+v", bad, e)
 		}
@@ -289,25 +287,25 @@ func TestCloudSigmaState(t *testing.T) {
 		"started": jobs.StateRunning, "success": jobs.StateSucceeded, "failed": jobs.StateFailed,
 		"error": jobs.StateFailed, "cancelled": jobs.StateAborted, "paused": jobs.StateUnknown, "": jobs.StateUnknown,
 	} {
-		if got := jobs.CloudSigmaState(raw); got != want {
+		if got := cloudsigma.JobState(raw); got != want {
 			t.Errorf("%q: %v, want %v", raw, got, want)
 		}
 	}
-	j, _ := jobs.DecodeCloudSigmaJob([]byte(`{"uuid":"x","state":"migrating","data":{"progress":100}}`), 0)
-	n, _ := j.ToJob(0)
+	j, _ := cloudsigma.DecodeJob([]byte(`{"uuid":"x","state":"migrating","data":{"progress":100}}`), 0)
+	n, _ := j.ToJob(), error(nil)
 	// Progress 100 means finished on CloudSigma, whatever the state word.
 	if n.State != jobs.StateSucceeded || n.RawState != "migrating" || !n.Done() {
 		t.Errorf("%+v", n)
 	}
 	// Below 100 an unknown word stays unknown and is not done.
-	j, _ = jobs.DecodeCloudSigmaJob([]byte(`{"uuid":"x","state":"migrating","data":{"progress":40}}`), 0)
-	n, _ = j.ToJob(0)
+	j, _ = cloudsigma.DecodeJob([]byte(`{"uuid":"x","state":"migrating","data":{"progress":40}}`), 0)
+	n, _ = j.ToJob(), error(nil)
 	if n.State != jobs.StateUnknown || n.RawState != "migrating" || n.Done() {
 		t.Errorf("%+v", n)
 	}
 	// A failure word at 100 is still a failure.
-	j, _ = jobs.DecodeCloudSigmaJob([]byte(`{"uuid":"x","state":"failed","data":{"progress":100}}`), 0)
-	n, _ = j.ToJob(0)
+	j, _ = cloudsigma.DecodeJob([]byte(`{"uuid":"x","state":"failed","data":{"progress":100}}`), 0)
+	n, _ = j.ToJob(), error(nil)
 	if n.State != jobs.StateFailed || !n.Done() {
 		t.Errorf("%+v", n)
 	}
@@ -330,29 +328,30 @@ func deepDoc(n int) []byte {
 
 func TestDecodeTooDeep(t *testing.T) {
 	for _, n := range []int{100, 9_999, 100_000} {
-		_, err := jobs.DecodeCloudSigmaJob(deepDoc(n), 0)
+		_, err := cloudsigma.DecodeJob(deepDoc(n), 0)
 		if !errors.Is(err, jobs.ErrTooDeep) {
 			t.Errorf("depth %d: %v", n, err)
 		}
 	}
-	if _, err := jobs.DecodeCloudSigmaJob(deepDoc(50), 0); err != nil {
+	if _, err := cloudsigma.DecodeJob(deepDoc(50), 0); err != nil {
 		t.Errorf("depth 50 is fine: %v", err)
 	}
-	if _, err := jobs.DecodeCloudSigmaJob(deepDoc(50), 10); !errors.Is(err, jobs.ErrTooDeep) {
+	if _, err := cloudsigma.DecodeJob(deepDoc(50), 10); !errors.Is(err, jobs.ErrTooDeep) {
 		t.Errorf("depth 50 with limit 10: %v", err)
 	}
-	// A tree built in Go with a pointer cycle ends in a TreeError too.
-	a := &jobs.CloudSigmaJob{UUID: "a"}
-	a.Children = []*jobs.CloudSigmaJob{a}
+	// A tree built in Go with a pointer cycle converts without a stall
+	// (cut into a partial reference), and the walk reports the cycle.
+	a := &cloudsigma.Job{UUID: "a"}
+	a.Children = []*cloudsigma.Job{a}
 	var te *jobs.TreeError
-	if _, err := a.ToJob(0); !errors.As(err, &te) || !errors.Is(err, jobs.ErrTooDeep) {
+	if err := jobs.Check(a.ToJob(), jobs.WalkOptions{}); !errors.As(err, &te) || !errors.Is(err, jobs.ErrCycle) {
 		t.Errorf("pointer cycle: %v", err)
 	}
 }
 
 func TestDecodeMalformed(t *testing.T) {
 	for _, bad := range []string{"", "null", "[", `{"uuid":5}`, `{"children":{}}`, `{"data":[]}`} {
-		if _, err := jobs.DecodeCloudSigmaJob([]byte(bad), 0); !errors.Is(err, jobs.ErrMalformed) {
+		if _, err := cloudsigma.DecodeJob([]byte(bad), 0); !errors.Is(err, cloudsigma.ErrMalformed) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
@@ -360,54 +359,59 @@ func TestDecodeMalformed(t *testing.T) {
 
 func TestFilterEscaping(t *testing.T) {
 	for in, want := range map[string]string{"a": "a", "a,b": `a\,b`, `x\`: `x\\`, `x\,y`: `x\\\,y`} {
-		if got := jobs.EscapeCloudSigmaFilter(in); got != want {
+		if got := cloudsigma.EscapeFilter(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
 	}
 }
 
-func FuzzDecodeCloudSigmaJob(f *testing.F) {
+func FuzzDecodeJob(f *testing.F) {
 	for _, s := range []string{docJobDriveClone, docJobServerClone, docJobList, `{"uuid":"a","children":[{"uuid":"a"}]}`, "null", "[]", string(deepDoc(40))} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		j, err := jobs.DecodeCloudSigmaJob(data, 16)
+		j, err := cloudsigma.DecodeJob(data, 16)
 		if err != nil {
-			if !errors.Is(err, jobs.ErrMalformed) && !errors.Is(err, jobs.ErrTooDeep) {
+			if !errors.Is(err, cloudsigma.ErrMalformed) && !errors.Is(err, jobs.ErrTooDeep) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return
 		}
-		n, err := j.ToJob(16)
-		if err != nil {
-			t.Fatalf("decoded tree did not convert: %v", err)
+		if !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON %q", data)
 		}
+		n := j.ToJob()
 		_ = jobs.Check(n, jobs.WalkOptions{MaxDepth: 16})
 		_ = n.Aggregate()
 		out, err := json.Marshal(j)
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
-		j2, err := jobs.DecodeCloudSigmaJob(out, 16)
+		j2, err := cloudsigma.DecodeJob(out, 16)
 		if err != nil {
 			t.Fatalf("re-decode of %s: %v", out, err)
 		}
 		if j2.UUID != j.UUID || j2.State != j.State || len(j2.Children) != len(j.Children) {
 			t.Fatalf("round trip changed the job: %s", out)
 		}
+		// Lossless: what was re-encoded encodes again to the same bytes.
+		out2, err := json.Marshal(j2)
+		if err != nil || string(out2) != string(out) {
+			t.Fatalf("second round trip differs:\n%s\n%s", out, out2)
+		}
 	})
 }
 
-func FuzzDecodeCloudSigmaError(f *testing.F) {
+func FuzzDecodeErrors(f *testing.F) {
 	for _, s := range []string{docErrorValidation, docErrorNotExist, `{"error_type":"backend","error_message":"x"}`, "[null]", "<html>"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e := &rest.APIError{StatusCode: 400}
-		jobs.DecodeCloudSigmaError(e, data)
-		errs, err := jobs.DecodeCloudSigmaErrors(data)
+		cloudsigma.DecodeAPIError(e, data)
+		errs, err := cloudsigma.DecodeErrors(data)
 		if err != nil {
-			if !errors.Is(err, jobs.ErrMalformed) {
+			if !errors.Is(err, cloudsigma.ErrMalformed) {
 				t.Fatalf("untyped error %v", err)
 			}
 			if e.Details != nil {

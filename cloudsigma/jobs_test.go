@@ -1,4 +1,4 @@
-package jobs_test
+package cloudsigma_test
 
 import (
 	"context"
@@ -12,20 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
-	"github.com/longrun/longrun/internal/cstest"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
+	"github.com/longrun/longrun/testutil/cstest"
 )
 
 // startClones clones the seeded "scratch" drive n times and returns the
 // job uuids.
-func startClones(t *testing.T, ctx context.Context, c *rest.Client, n int) []string {
+func startClones(t *testing.T, ctx context.Context, c *cloudsigma.Client, n int) []string {
 	t.Helper()
 	ds := drives.New(c)
 	var src *drives.Drive
-	for d, err := range ds.AllDetail(ctx, nil) {
+	for d, err := range ds.All(ctx, &drives.ListOptions{Detail: true}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,8 +51,8 @@ func startClones(t *testing.T, ctx context.Context, c *rest.Client, n int) []str
 func TestCloudSigmaFetchBatches(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
-	c, cnt := cstest.Client(t, srv)
-	svc := jobs.NewCloudSigma(c, jobs.WithCloudSigmaBatch(3))
+	c, cnt := cstest.Client(t, srv, cloudsigma.WithBatch(3))
+	svc := c.Jobs
 	ids := startClones(t, ctx, c, 5)
 	srv.CloudSigma().SetStrictJobFilters(false) // a server that takes uuid=
 
@@ -106,21 +107,21 @@ func TestCloudSigmaListPagingAndFilters(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
-	svc := jobs.NewCloudSigma(c)
+	svc := c.Jobs
 	srv.CloudSigma().SetStrictJobFilters(false) // a server that takes uuid=
 	ids := startClones(t, ctx, c, 5)
 	srv.Clock().Advance(time.Hour) // all five finish
 	more := startClones(t, ctx, c, 2)
 
-	page, err := svc.List(ctx, &jobs.CloudSigmaJobListOptions{CloudSigmaListOptions: jobs.CloudSigmaListOptions{Limit: 3, Offset: 2}})
+	page, err := svc.List(ctx, &cloudsigma.JobListOptions{ListOptions: cloudsigma.ListOptions{Limit: 3, Offset: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page.Meta.Limit != 3 || page.Meta.Offset != 2 || page.Meta.TotalCount != 7 || len(page.Objects) != 3 {
-		t.Fatalf("page meta %+v, %d objects", page.Meta, len(page.Objects))
+	if page.Limit != 3 || page.Offset != 2 || page.Total != 7 || len(page.Items) != 3 || !page.More {
+		t.Fatalf("page %+v", page)
 	}
 	var all []string
-	for j, err := range svc.All(ctx, &jobs.CloudSigmaJobListOptions{CloudSigmaListOptions: jobs.CloudSigmaListOptions{Limit: 2}}) {
+	for j, err := range svc.All(ctx, &cloudsigma.JobListOptions{ListOptions: cloudsigma.ListOptions{Limit: 2}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,39 +130,39 @@ func TestCloudSigmaListPagingAndFilters(t *testing.T) {
 	if len(all) != 7 {
 		t.Errorf("All yielded %d jobs", len(all))
 	}
-	started, err := svc.ListDetail(ctx, &jobs.CloudSigmaJobListOptions{State: []string{"started"}})
-	if err != nil || len(started.Objects) != 2 {
+	started, err := svc.List(ctx, &cloudsigma.JobListOptions{ListOptions: cloudsigma.ListOptions{Detail: true}, State: []string{"started"}})
+	if err != nil || len(started.Items) != 2 {
 		t.Fatalf("state filter: %v %+v", err, started)
 	}
-	for _, o := range started.Objects {
+	for _, o := range started.Items {
 		if o.UUID != more[0] && o.UUID != more[1] {
 			t.Errorf("unexpected started job %s", o.UUID)
 		}
 	}
-	or, err := svc.List(ctx, &jobs.CloudSigmaJobListOptions{State: []string{"success", "started"}, UUID: []string{ids[0], more[0]}})
-	if err != nil || or.Meta.TotalCount != 2 {
-		t.Fatalf("OR filters: %v %+v", err, or.Meta)
+	or, err := svc.List(ctx, &cloudsigma.JobListOptions{State: []string{"success", "started"}, UUID: []string{ids[0], more[0]}})
+	if err != nil || or.Total != 2 {
+		t.Fatalf("OR filters: %v %+v", err, or)
 	}
-	fields, err := svc.List(ctx, &jobs.CloudSigmaJobListOptions{CloudSigmaListOptions: jobs.CloudSigmaListOptions{
+	fields, err := svc.List(ctx, &cloudsigma.JobListOptions{ListOptions: cloudsigma.ListOptions{
 		NoLimit: true, Fields: []string{"uuid", "state"}, OrderBy: "-last_modified"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fields.Meta.Limit != 0 || len(fields.Objects) != 7 || fields.Objects[0].Operation != "" || fields.Objects[0].State == "" {
-		t.Errorf("fields=: %+v %+v", fields.Meta, fields.Objects[0])
+	if fields.Limit != 0 || len(fields.Items) != 7 || fields.Items[0].Operation != "" || fields.Items[0].State == "" {
+		t.Errorf("fields=: %+v %+v", fields, fields.Items[0])
 	}
-	if !fields.Objects[0].LastModified.IsZero() {
+	if !fields.Items[0].LastModified.IsZero() {
 		t.Error("fields= did not trim last_modified")
 	}
-	_, err = svc.List(ctx, &jobs.CloudSigmaJobListOptions{CloudSigmaListOptions: jobs.CloudSigmaListOptions{OrderBy: "operation"}})
+	_, err = svc.List(ctx, &cloudsigma.JobListOptions{ListOptions: cloudsigma.ListOptions{OrderBy: "operation"}})
 	var ae *rest.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Type != "validation" {
 		t.Errorf("bad order_by: %v", err)
 	}
 	// By default the fake keeps to the documented schema: state only.
 	srv.CloudSigma().SetStrictJobFilters(true)
-	_, err = svc.List(ctx, &jobs.CloudSigmaJobListOptions{UUID: ids[:1]})
-	if errs := jobs.CloudSigmaErrors(err); len(errs) != 1 || errs[0].Point == nil || *errs[0].Point != "uuid" {
+	_, err = svc.List(ctx, &cloudsigma.JobListOptions{UUID: ids[:1]})
+	if errs := cloudsigma.ErrorsOf(err); len(errs) != 1 || errs[0].Point == nil || *errs[0].Point != "uuid" {
 		t.Errorf("uuid filter on a strict server: %v", err)
 	}
 }
@@ -170,7 +171,7 @@ func TestCloudSigmaNotFoundIsTyped(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
-	svc := jobs.NewCloudSigma(c)
+	svc := c.Jobs
 	id := "472835d5-2bbb-4d87-9d08-7364bc373692"
 	_, err := svc.Get(ctx, id)
 	var ae *rest.APIError
@@ -180,8 +181,8 @@ func TestCloudSigmaNotFoundIsTyped(t *testing.T) {
 	if ae.Type != "notexist" || !strings.Contains(ae.Message, id) || ae.Temporary() {
 		t.Errorf("APIError %+v", ae)
 	}
-	errs := jobs.CloudSigmaErrors(err)
-	if len(errs) != 1 || errs[0].Point != nil || errs[0].Type != jobs.CloudSigmaErrNotExist {
+	errs := cloudsigma.ErrorsOf(err)
+	if len(errs) != 1 || errs[0].Point != nil || errs[0].Type != cloudsigma.TypeNotExist {
 		t.Errorf("details %+v", errs)
 	}
 	_, err = jobs.Wait(ctx, svc, id, jobs.WithClock(srv.Clock()))
@@ -208,11 +209,11 @@ func TestCloudSigmaJobsAreReadOnly(t *testing.T) {
 func TestCloudSigmaAuth(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
-	c, err := jobs.NewCloudSigmaClient(srv.URL(), "admin@example.com", "wrong-password-xyz", rest.WithRetry(0, 0, 0))
+	c, err := cloudsigma.New(srv.URL(), "admin@example.com", "wrong-password-xyz", cloudsigma.WithRESTOptions(rest.WithRetry(0, 0, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = jobs.NewCloudSigma(c).List(ctx, nil)
+	_, err = c.Jobs.List(ctx, nil)
 	var ae *rest.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 401 || !errors.Is(err, rest.ErrUnauthorized) || ae.Type != "permission" {
 		t.Fatalf("got %v", err)
@@ -223,8 +224,8 @@ func TestCloudSigmaAuth(t *testing.T) {
 	// Another user sees none of admin's jobs.
 	ac, _ := cstest.Client(t, srv)
 	ids := startClones(t, ctx, ac, 1)
-	gc, _ := jobs.NewCloudSigmaClient(srv.URL(), "guest@example.com", "guest")
-	if _, err := jobs.NewCloudSigma(gc).Get(ctx, ids[0]); !errors.Is(err, rest.ErrNotFound) {
+	gc, _ := cloudsigma.New(srv.URL(), "guest@example.com", "guest")
+	if _, err := gc.Jobs.Get(ctx, ids[0]); !errors.Is(err, rest.ErrNotFound) {
 		t.Errorf("guest got admin's job: %v", err)
 	}
 }
@@ -233,7 +234,7 @@ func TestCloudSigmaHistoryIsThreeDays(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
-	svc := jobs.NewCloudSigma(c)
+	svc := c.Jobs
 	id := startClones(t, ctx, c, 1)[0]
 	j, err := jobs.Wait(ctx, svc, id, jobs.WithClock(srv.Clock()))
 	if err != nil || !j.TreeDone() {
@@ -262,7 +263,7 @@ func TestCloudSigmaCyclicTree(t *testing.T) {
 		"children":[{"uuid":"22222222-2222-4222-8222-222222222222","state":"started","data":{"progress":50},
 		"children":[{"uuid":%[1]q,"state":"started","data":{"progress":50},"children":[]}]}]}`, id)
 	srv.CloudSigma().SetJobDocument(id, []byte(doc))
-	_, err := jobs.Wait(ctx, jobs.NewCloudSigma(c), id, jobs.WithClock(srv.Clock()))
+	_, err := jobs.Wait(ctx, c.Jobs, id, jobs.WithClock(srv.Clock()))
 	var te *jobs.TreeError
 	if !errors.Is(err, jobs.ErrCycle) || !errors.As(err, &te) || len(te.Path) != 3 {
 		t.Fatalf("got %v", err)
@@ -273,7 +274,7 @@ func TestCloudSigmaDeepTree(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
-	svc := jobs.NewCloudSigma(c)
+	svc := c.Jobs
 	for _, depth := range []int{100, 100_000} {
 		id := fmt.Sprintf("deep-%d", depth)
 		srv.CloudSigma().SetJobDocument(id, deepDoc(depth))
@@ -289,7 +290,7 @@ func TestCloudSigmaUnknownStateKept(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
-	svc := jobs.NewCloudSigma(c)
+	svc := c.Jobs
 	id := startClones(t, ctx, c, 1)[0]
 	if err := srv.CloudSigma().FailJob(id, "paused_by_operator", ""); err != nil {
 		t.Fatal(err)
@@ -309,7 +310,7 @@ func TestCloudSigmaDeepTreeMessage(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	srv.CloudSigma().SetJobDocument("deep", deepDoc(100_000))
-	_, err := jobs.Wait(ctx, jobs.NewCloudSigma(c), "deep", jobs.WithClock(srv.Clock()))
+	_, err := jobs.Wait(ctx, c.Jobs, "deep", jobs.WithClock(srv.Clock()))
 	for _, want := range []string{"too deep", "64 job levels", "/api/2.0/jobs/deep/"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
@@ -339,11 +340,11 @@ func TestCloudSigmaFetchFilterIgnored(t *testing.T) {
 		}
 	}))
 	defer hs.Close()
-	c, err := jobs.NewCloudSigmaClient(hs.URL, "u@example.com", "p")
+	c, err := cloudsigma.New(hs.URL, "u@example.com", "p")
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := jobs.NewCloudSigma(c)
+	svc := c.Jobs
 	got, err := svc.Fetch(context.Background(), "a", "b")
 	if err != nil || len(got) != 2 {
 		t.Fatalf("%v %v", err, got)

@@ -1,38 +1,41 @@
-package jobs_test
+package cloudsigma_test
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/jobs"
 )
 
-// Follow a CloudSigma drive clone job with jobs.Wait. The fake's clock
+// Follow a CloudSigma drive clone job with jobs.Wait, push-first over the
+// client's async websocket. The fake's clock
 // jumps ahead whenever Wait sleeps on it, so the ten-minute clone ends at
 // once; against a real cloud, leave out WithClock.
-func ExampleNewCloudSigma() {
+func ExampleNew() {
 	ctx := context.Background()
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
 
-	c, err := jobs.NewCloudSigmaClient(srv.URL(), "admin@example.com", "secret")
+	c, err := cloudsigma.New(srv.URL(), "admin@example.com", "secret")
 	if err != nil {
 		panic(err)
 	}
+	defer c.Close()
 	ds := drives.New(c)
-	l, err := ds.ListDetail(ctx, &drives.ListOptions{Filters: map[string][]string{"name": {"debian-12-boot"}}})
+	l, err := ds.List(ctx, &drives.ListOptions{Detail: true, Filters: map[string][]string{"name": {"debian-12-boot"}}})
 	if err != nil {
 		panic(err)
 	}
-	clone, err := ds.Clone(ctx, l.Objects[0].UUID, &drives.CloneRequest{Name: "boot-copy"}, nil)
+	clone, err := ds.Clone(ctx, l.Items[0].UUID, &drives.CloneRequest{Name: "boot-copy"}, nil)
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println("clone status:", clone.Status)
 
-	svc := jobs.NewCloudSigma(c)
+	svc := c.Jobs
 	job, err := jobs.Wait(ctx, svc, clone.Jobs[0].UUID, jobs.WithClock(srv.Clock()))
 	if err != nil {
 		panic(err)
@@ -54,17 +57,18 @@ func ExampleNewCloudSigma() {
 // documents only the state filter, so against a server that refuses
 // uuid=a,b (as the fake does by default) Fetch lists the running jobs
 // (state=started) and asks only for the others one by one.
-func ExampleCloudSigma_Fetch() {
+func ExampleJobsService_Fetch() {
 	ctx := context.Background()
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
-	c, _ := jobs.NewCloudSigmaClient(srv.URL(), "admin@example.com", "secret")
+	c, _ := cloudsigma.New(srv.URL(), "admin@example.com", "secret")
+	defer c.Close()
 	ds := drives.New(c)
-	l, _ := ds.ListDetail(ctx, &drives.ListOptions{Filters: map[string][]string{"name": {"scratch"}}})
-	a, _ := ds.Clone(ctx, l.Objects[0].UUID, nil, nil)
-	b, _ := ds.Clone(ctx, l.Objects[0].UUID, nil, nil)
+	l, _ := ds.List(ctx, &drives.ListOptions{Detail: true, Filters: map[string][]string{"name": {"scratch"}}})
+	a, _ := ds.Clone(ctx, l.Items[0].UUID, nil, nil)
+	b, _ := ds.Clone(ctx, l.Items[0].UUID, nil, nil)
 
-	got, err := jobs.NewCloudSigma(c).Fetch(ctx, a.Jobs[0].UUID, b.Jobs[0].UUID)
+	got, err := c.Jobs.Fetch(ctx, a.Jobs[0].UUID, b.Jobs[0].UUID)
 	if err != nil {
 		panic(err)
 	}

@@ -1,11 +1,11 @@
-package jobs_test
+package cloudsigma_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/longrun/longrun/jobs"
+	"github.com/longrun/longrun/cloudsigma"
 )
 
 // serverCloneDoc is a server_clone job with n drive_clone children, shaped
@@ -30,11 +30,11 @@ func BenchmarkDecodeServerCloneJob(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {
-		w, err := jobs.DecodeCloudSigmaJob(doc, 0)
+		w, err := cloudsigma.DecodeJob(doc, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := w.ToJob(0); err != nil {
+		if w.ToJob() == nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,0 +1,115 @@
+package cloudsigma_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/longrun/longrun/fake"
+)
+
+// BenchmarkGetDriveAmidClones measures one GET /drives/{uuid}/ while
+// clones of a 100-disk server run: the cost of a request must not grow
+// with the number of jobs in the fake.
+func BenchmarkGetDriveAmidClones(b *testing.B) {
+	for _, clones := range []int{0, 10, 50} {
+		b.Run(fmt.Sprintf("jobs=%d", clones*101), func(b *testing.B) {
+			srv := fake.NewServer(b, fake.Options{})
+			id, err := srv.CloudSigma().AddServerWithDisks("admin@example.com", "wide", 100, 50<<30)
+			if err != nil {
+				b.Fatal(err)
+			}
+			hc := &http.Client{}
+			req := func(method, path, body string) []byte {
+				r, _ := http.NewRequest(method, srv.URL()+path, strings.NewReader(body))
+				r.SetBasicAuth("admin@example.com", "secret")
+				resp, err := hc.Do(r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer resp.Body.Close()
+				out, _ := io.ReadAll(resp.Body)
+				return out
+			}
+			for range clones {
+				req("POST", "/api/2.0/servers/"+id+"/action/?do=clone", "")
+			}
+			var s struct {
+				Drives []struct{ Drive struct{ UUID string } }
+			}
+			_ = json.Unmarshal(req("GET", "/api/2.0/servers/"+id+"/", ""), &s)
+			path := "/api/2.0/drives/" + s.Drives[0].Drive.UUID + "/"
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i%100 == 0 {
+					srv.Clock().Advance(time.Second) // the clones move on
+				}
+				req("GET", path, "")
+			}
+		})
+	}
+}
+
+// BenchmarkGetJobAt100kJobs measures GET /jobs/{uuid}/ of one job while
+// the fake holds about 100,000 running jobs (1,000 clones of a 100-disk
+// server), next to a plain net/http handler answering the same bytes.
+func BenchmarkGetJobAt100kJobs(b *testing.B) {
+	srv := fake.NewServer(b, fake.Options{})
+	id, err := srv.CloudSigma().AddServerWithDisks("admin@example.com", "wide", 100, 50<<30)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hc := &http.Client{}
+	get := func(url string, auth bool) []byte {
+		r, _ := http.NewRequest("GET", url, nil)
+		if auth {
+			r.SetBasicAuth("admin@example.com", "secret")
+		}
+		resp, err := hc.Do(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return out
+	}
+	var jobID string
+	for range 1000 {
+		r, _ := http.NewRequest("POST", srv.URL()+"/api/2.0/servers/"+id+"/action/?do=clone", nil)
+		r.SetBasicAuth("admin@example.com", "secret")
+		resp, err := hc.Do(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var s struct{ Jobs []struct{ UUID string } }
+		_ = json.NewDecoder(resp.Body).Decode(&s)
+		resp.Body.Close()
+		jobID = s.Jobs[0].UUID
+	}
+	_, _, njobs := srv.CloudSigma().Counts()
+	b.Logf("%d jobs, %d timed changes queued", njobs, srv.CloudSigma().Queued())
+	var leaf struct{ Children []struct{ UUID string } }
+	_ = json.Unmarshal(get(srv.URL()+"/api/2.0/jobs/"+jobID+"/", true), &leaf)
+	url := srv.URL() + "/api/2.0/jobs/" + leaf.Children[0].UUID + "/"
+	body := get(url, true)
+	b.Run("fake", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			get(url, true)
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(body)
+		}))
+		defer plain.Close()
+		for i := 0; i < b.N; i++ {
+			get(plain.URL, false)
+		}
+	})
+}

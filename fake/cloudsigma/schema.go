@@ -1,0 +1,109 @@
+package cloudsigma
+
+// noDefault is how a Tastypie schema says a field has no default.
+const noDefault = "No default provided."
+
+// field is one field of a schema document.
+type field struct {
+	name, typ, help    string
+	readonly, required bool
+	def                any
+	choices            []string
+}
+
+var driveFields = []field{
+	{"affinities", "list", "Affinities of the drive, hints for its storage placement", false, false, []any{}, nil},
+	{"allow_multimount", "boolean", "Allow the drive to be mounted on more than one server", false, false, false, nil},
+	{"grantees", "list", "Users the drive is shared with", false, false, noDefault, nil},
+	{"jobs", "related", "Background jobs of the drive", true, true, noDefault, nil},
+	{"licenses", "related", "Licenses attached to the drive", false, false, []any{}, nil},
+	{"media", "string", "Media type of the drive", false, true, nil, []string{"cdrom", "disk"}},
+	{"meta", "dict", "Free form key/value metadata", false, false, map[string]any{}, nil},
+	{"mounted_on", "related", "Servers the drive is attached to", true, false, noDefault, nil},
+	{"name", "string", "Human readable name of the drive", false, true, nil, nil},
+	{"owner", "related", "Owner of the drive", true, false, nil, nil},
+	{"permissions", "list", "Permissions of the drive's grantees", false, false, noDefault, nil},
+	{"resource_uri", "string", "URI of the drive", true, true, noDefault, nil},
+	{"runtime", "related", "Runtime information of the drive", true, false, noDefault, nil},
+	{"size", "integer", "Size of the drive in bytes", false, true, nil, nil},
+	{"snapshots", "related", "Snapshots of the drive", true, false, noDefault, nil},
+	{"status", "string", "Status of the drive", true, true, noDefault, nil},
+	{"storage_type", "string", "Storage the drive lives on; cannot change after creation", false, false, nil,
+		[]string{"magnetic", "ssd", "dssd", "zadara", "nvme", "local_nvme"}},
+	{"tags", "related", "Tags of the drive", false, false, noDefault, nil},
+	{"uuid", "string", "UUID of the drive", true, true, nil, nil},
+}
+
+var serverFields = []field{
+	{"context", "boolean", "Expose the server context to the guest", false, false, true, nil},
+	{"cpu", "integer", "Server's CPU clock frequency in MHz", false, true, nil, nil},
+	{"cpu_model", "string", "CPU model exposed to the guest", false, false, nil, []string{"kvm64"}},
+	{"cpu_type", "string", "CPU type of the host", false, false, "amd", []string{"amd", "intel"}},
+	{"cpus_instead_of_cores", "boolean", "Expose the SMP as CPUs instead of cores", false, false, false, nil},
+	{"drives", "related", "Drives attached to the server", false, false, []any{}, nil},
+	{"enable_numa", "boolean", "Expose NUMA topology to the guest", false, false, false, nil},
+	{"grantees", "list", "Users the server is shared with", false, false, noDefault, nil},
+	{"hv_relaxed", "boolean", "Hyper-V relaxed timing", false, false, false, nil},
+	{"hv_tsc", "boolean", "Hyper-V TSC page", false, false, false, nil},
+	{"hypervisor", "string", "Hypervisor of the server", false, false, "kvm", []string{"kvm"}},
+	{"jobs", "related", "Background jobs of the server", true, true, noDefault, nil},
+	{"mem", "integer", "Server's memory in bytes", false, true, nil, nil},
+	{"meta", "dict", "Free form key/value metadata", false, false, map[string]any{}, nil},
+	{"name", "string", "Human readable name of the server", false, true, nil, nil},
+	{"nics", "related", "Network interfaces of the server", false, false, []any{}, nil},
+	{"owner", "related", "Owner of the server", true, true, nil, nil},
+	{"permissions", "list", "Permissions of the server's grantees", false, false, noDefault, nil},
+	{"pubkeys", "related", "Public keys available in the server context", false, false, []any{}, nil},
+	{"requirements", "list", "Placement requirements", false, false, []any{}, nil},
+	{"resource_uri", "string", "URI of the server", true, true, noDefault, nil},
+	{"runtime", "related", "Runtime information of a running server", true, false, noDefault, nil},
+	{"smp", "integer", "Number of virtual processors", false, false, nil, nil},
+	{"status", "string", "Status of the server", true, false, noDefault, nil},
+	{"tags", "related", "Tags of the server", false, false, noDefault, nil},
+	{"uuid", "string", "UUID of the server", true, true, nil, nil},
+	{"vnc_password", "string", "Password for VNC and serial console access", false, true, nil, nil},
+}
+
+var jobFields = []field{
+	{"children", "related", "Sub-jobs of the job", false, false, noDefault, nil},
+	{"created", "datetime", "When the job was created", false, false, noDefault, nil},
+	{"data", "object", "Progress and details of the job", false, false, noDefault, nil},
+	{"last_modified", "datetime", "When the job last changed", false, false, noDefault, nil},
+	{"operation", "string", "Operation the job performs", false, false, noDefault, nil},
+	{"resource_uri", "string", "URI of the job", true, false, noDefault, nil},
+	{"resources", "list", "URIs of the resources the job works on", false, false, noDefault, nil},
+	{"state", "string", "State of the job", false, false, "started", nil},
+	{"uuid", "string", "UUID of the job", false, false, noDefault, nil},
+}
+
+// schemaOf returns the schema document of kind (drives, servers or jobs),
+// in the shape of CloudSigma's GET /{kind}/schema/ (dumps/response_*_schema):
+// allowed methods, default format and limit, fields, filtering, ordering.
+func schemaOf(kind string) map[string]any {
+	fields := driveFields
+	filtering := map[string]any{"name": "exact", "name__contains": "exact", "tag": "exact", "uuid": "exact"}
+	ordering := []string{"uuid", "name"}
+	detail, list := []string{"get", "put", "delete"}, []string{"get", "put", "delete", "post"}
+	switch kind {
+	case "servers":
+		fields = serverFields
+	case "jobs":
+		fields = jobFields
+		filtering = map[string]any{"state": 1}
+		ordering = []string{"-last_modified"}
+		detail, list = []string{"get"}, []string{"get"}
+	}
+	fm := make(map[string]any, len(fields))
+	for _, f := range fields {
+		d := map[string]any{"default": f.def, "help_text": f.help, "readonly": f.readonly, "required": f.required, "type": f.typ}
+		if f.choices != nil {
+			d["choices"] = f.choices
+		}
+		fm[f.name] = d
+	}
+	return map[string]any{
+		"allowed_detail_http_methods": detail, "allowed_list_http_methods": list,
+		"default_format": "application/json", "default_limit": 20,
+		"fields": fm, "filtering": filtering, "ordering": ordering,
+	}
+}

@@ -1,0 +1,137 @@
+"""Drive the fake CloudSigma with CloudSigma's own Python client.
+
+Run by TestPycloudsigmaReferenceClient with CLOUDSIGMA_CONFIG pointing at
+a config file (api_endpoint, ws_endpoint, username, password) and the
+pycloudsigma sources on PYTHONPATH. Prints one JSON object: every
+operation with ok or its error, and the facts the Go test checks.
+"""
+import json
+import sys
+import time
+import traceback
+
+import cloudsigma.resource as cr
+from cloudsigma import errors
+
+results = []
+facts = {}
+
+
+def op(name, fn):
+    try:
+        value = fn()
+        results.append({'op': name, 'ok': True})
+        return value
+    except Exception as e:  # noqa: broad on purpose: report, go on
+        results.append({'op': name, 'ok': False, 'error': repr(e),
+                        'trace': traceback.format_exc(limit=3)})
+        return None
+
+
+def poll(client, uuid, status, timeout=30):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = client.get(uuid)['status']
+        if last == status:
+            return last
+        time.sleep(0.01)
+    raise Exception('%s stayed %s, never %s' % (uuid, last, status))
+
+
+def refused(fn, cls):
+    try:
+        fn()
+    except cls as e:
+        if not e.request_id:
+            raise Exception('error without request_id: %r' % (e,))
+        return e.status_code
+    raise Exception('not refused')
+
+
+dv, sv, jb = cr.Drive(), cr.Server(), cr.Jobs()
+ws = op('websocket', lambda: cr.Websocket(timeout=30))
+
+op('drives.list', lambda: dv.list())
+op('drives.list_detail', lambda: dv.list_detail())
+op('drives.get_schema', lambda: dv.get_schema()['fields']['size'])
+op('servers.get_schema', lambda: sv.get_schema()['fields']['vnc_password'])
+op('jobs.get_schema', lambda: jb.get_schema()['filtering']['state'])
+
+disk = op('drives.create', lambda: dv.create(
+    {'name': 'py_disk', 'size': '1024000000', 'media': 'disk'}))
+cdrom = op('drives.create cdrom', lambda: dv.create(
+    {'name': 'py_cdrom', 'size': 1024000000, 'media': 'cdrom'}))
+op('websocket.wait_for_status drive unmounted', lambda: ws.wait_for_status(
+    disk['resource_uri'], cr.Drive, 'unmounted'))
+op('drives.get unmounted', lambda: poll(dv, cdrom['uuid'], 'unmounted'))
+facts['resize_status'] = op('drives.update size', lambda: dv.update(
+    disk['uuid'], {'name': 'py_disk', 'size': '2048000000', 'media': 'disk'})['status'])
+op('drives.get after resize', lambda: poll(dv, disk['uuid'], 'unmounted'))
+full = op('drives.get', lambda: dv.get(disk['uuid']))
+if full:
+    full['size'] = 3 * 1024 ** 3
+facts['resize_action_status'] = op('drives.resize', lambda: dv.resize(
+    disk['uuid'], full)['status'])
+op('drives.get after resize action', lambda: poll(dv, disk['uuid'], 'unmounted'))
+
+server = op('servers.create', lambda: sv.create({
+    'name': 'py_server', 'cpu': 1000, 'mem': 512 * 1024 ** 2,
+    'vnc_password': 'testserver', 'meta': {'role': 'py'},
+    'drives': [
+        {'device': 'virtio', 'dev_channel': '0:0', 'drive': disk['uuid'], 'boot_order': 1},
+        {'device': 'ide', 'dev_channel': '0:1', 'drive': cdrom['uuid'], 'boot_order': 2},
+    ],
+    'nics': [{'ip_v4_conf': {'ip': None, 'conf': 'dhcp'}, 'model': 'virtio'}],
+}))
+facts['attached_drive_status'] = op('drives.get mounted', lambda: poll(dv, disk['uuid'], 'mounted'))
+op('servers.update', lambda: sv.update(server['uuid'], {
+    'name': 'py_server_2', 'cpu': 2000, 'mem': 512 * 1024 ** 2, 'vnc_password': 'testserver',
+    'drives': server['drives'], 'nics': server['nics'], 'meta': {'role': 'py2'}}))
+op('servers.start', lambda: sv.start(server['uuid']))
+op('websocket.wait_for_status server running', lambda: ws.wait_for_status(
+    server['resource_uri'], cr.Server, 'running'))
+facts['runtime_interface'] = op('servers.runtime', lambda: sv.runtime(
+    server['uuid'])['nics'][0]['interface_type'])
+op('servers.get runtime', lambda: sv.get(server['uuid'])['runtime']['nics'][0]['ip_v4']['uuid'])
+facts['vnc_url'] = op('servers.open_vnc', lambda: sv.open_vnc(server['uuid'])['vnc_url'])
+op('servers.close_vnc', lambda: sv.close_vnc(server['uuid']))
+facts['console_url'] = op('servers.open_console', lambda: sv.open_console(server['uuid'])['console_url'])
+op('servers.close_console', lambda: sv.close_console(server['uuid']))
+facts['start_running'] = op('servers.start refused', lambda: refused(
+    lambda: sv.start(server['uuid']), errors.PermissionError))
+facts['delete_mounted'] = op('drives.delete mounted refused', lambda: refused(
+    lambda: dv.delete(disk['uuid']), errors.PermissionError))
+op('servers.stop', lambda: sv.stop(server['uuid']))
+op('servers.get stopped', lambda: poll(sv, server['uuid'], 'stopped'))
+
+clone = op('servers.clone', lambda: sv.clone(
+    server['uuid'], {'name': 'py_clone', 'random_vnc_password': True}))
+job_uri = clone and clone['jobs'][0]['resource_uri']
+
+
+def job_done():
+    ws.wait_obj_wrapper(ws.wait_obj_uri, (job_uri, cr.Jobs),
+                        extra_filter=lambda j: j['state'] == 'success')
+    return jb.get(clone['jobs'][0]['uuid'])['data']['progress']
+
+
+facts['clone_progress'] = op('websocket wait clone job', job_done)
+op('clone drives mounted', lambda: [poll(dv, m['drive']['uuid'], 'mounted') for m in clone['drives']])
+op('jobs.list', lambda: jb.list())
+op('servers.start clone', lambda: sv.start(clone['uuid']))
+op('servers.get clone running', lambda: poll(sv, clone['uuid'], 'running'))
+op('servers.shutdown', lambda: sv.shutdown(clone['uuid']))
+op('servers.get clone stopped', lambda: poll(sv, clone['uuid'], 'stopped'))
+op('servers.delete_with_all_drives', lambda: sv.delete_with_all_drives(server['uuid']))
+op('servers.delete_with_disks', lambda: sv.delete_with_disks(clone['uuid']))
+facts['deleted_drive'] = op('drives.get deleted', lambda: refused(
+    lambda: dv.get(disk['uuid']), errors.ClientError))
+bulk = op('drives.create bulk', lambda: dv.create([
+    {'name': 'py_bulk_%d' % i, 'size': '1073741824', 'media': 'disk'} for i in range(3)]))
+op('drives.delete', lambda: [poll(dv, d['uuid'], 'unmounted') and dv.delete(d['uuid']) for d in bulk])
+facts['left'] = op('drives.list left', lambda: sorted(
+    d['name'] for d in dv.list_detail() if d['name'].startswith('py_')))
+
+json.dump({'results': results, 'facts': facts}, sys.stdout)
+sys.exit(0 if all(r['ok'] for r in results) else 1)

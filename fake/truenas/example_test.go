@@ -1,0 +1,64 @@
+package truenas_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/fake/truenas"
+)
+
+// A 24.10 box speaks only the legacy protocol at /websocket: connect,
+// log in, call a method.
+func ExampleNewWithOptions() {
+	env := sim.NewEnv(sim.NewClock(sim.Epoch), nil, nil)
+	b := truenas.NewWithOptions(env, truenas.Options{Version: truenas.Version2410})
+	mux := http.NewServeMux()
+	b.Register(mux)
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	defer b.Close()
+
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/websocket", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	for _, frame := range []string{
+		`{"msg": "connect", "version": "1", "support": ["1"]}`,
+		`{"id": "1", "msg": "method", "method": "auth.login", "params": ["admin", "secret"]}`,
+		`{"id": "2", "msg": "method", "method": "system.version", "params": []}`,
+	} {
+		_ = conn.WriteMessage(websocket.TextMessage, []byte(frame))
+		_, reply, _ := conn.ReadMessage()
+		if strings.Contains(string(reply), `"connected"`) {
+			reply = []byte(`{"msg":"connected",...}`)
+		}
+		fmt.Println(string(reply))
+	}
+	// Output:
+	// {"msg":"connected",...}
+	// {"id":"1","msg":"result","result":true}
+	// {"id":"2","msg":"result","result":"TrueNAS-SCALE-24.10.2"}
+}
+
+// ParseVersion reads the names the longrun-fake flag -truenas-version
+// takes.
+func ExampleParseVersion() {
+	for _, name := range []string{"24.10", "25.04", "25.10", "26.0", "newest", "23.10"} {
+		v, err := truenas.ParseVersion(name)
+		fmt.Println(v, err)
+	}
+	// Output:
+	// 24.10 <nil>
+	// 25.04 <nil>
+	// 25.10 <nil>
+	// 26.0 <nil>
+	// 26.0 <nil>
+	//  truenas fake: unknown version "23.10" (known: 24.10, 25.04, 25.10, 26.0, newest)
+}
