@@ -17,6 +17,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,6 +71,7 @@ type Conn struct {
 type generation struct {
 	n    uint64
 	ws   *websocket.Conn
+	bc   *batchConn // nil when the dialer's connection could not be wrapped
 	stop chan struct{}
 	once sync.Once
 	err  error // why it stopped; set before stop closes
@@ -213,7 +215,8 @@ func (c *Conn) NewStyleJobs() bool {
 // connect dials a new websocket and brings it to ready: options, login,
 // subscriptions. On success the Conn's calls flow through it.
 func (c *Conn) connect(ctx context.Context) error {
-	ws, resp, err := c.cfg.dialer.DialContext(ctx, c.rawURL, c.cfg.header)
+	var bc *batchConn
+	ws, resp, err := batchingDialer(c.cfg.dialer, &bc).DialContext(ctx, c.rawURL, c.cfg.header)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
@@ -232,7 +235,7 @@ func (c *Conn) connect(ctx context.Context) error {
 			return err
 		}
 	}
-	g := &generation{n: genCounter.Add(1), ws: ws, stop: make(chan struct{})}
+	g := &generation{n: genCounter.Add(1), ws: ws, bc: bc, stop: make(chan struct{})}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -491,8 +494,15 @@ func (c *Conn) readLoop(g *generation) {
 			return ws.SetReadDeadline(time.Now().Add(timeout))
 		})
 	}
+	// One buffer for every frame: decoding copies what it keeps.
+	var buf bytes.Buffer
 	for {
-		mt, data, err := ws.ReadMessage()
+		mt, r, err := ws.NextReader()
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
+		data := buf.Bytes()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				err = &FrameTooLargeError{Limit: c.cfg.readLimit}
@@ -507,6 +517,9 @@ func (c *Conn) readLoop(g *generation) {
 			continue
 		}
 		c.dispatch(data)
+		if buf.Cap() > 1<<20 {
+			buf = bytes.Buffer{} // do not keep a huge frame's buffer
+		}
 	}
 }
 
@@ -625,17 +638,45 @@ func (c *Conn) writeLoop(g *generation) {
 		case <-g.stop:
 			return
 		case req := <-c.writeCh:
-			if req.gen != g.n {
-				// Sent for a socket that is gone; its call has failed.
-				continue
-			}
+			// Every request already waiting goes out in the same write
+			// system call (at most maxBatch frames).
 			_ = g.ws.SetWriteDeadline(time.Now().Add(c.cfg.pingTimeout + 30*time.Second))
-			if err := g.ws.WriteMessage(websocket.TextMessage, req.data); err != nil {
+			if g.bc != nil {
+				g.bc.begin()
+			}
+			err := c.writeReq(g, req)
+		batch:
+			for n := 1; err == nil && n < maxBatch; n++ {
+				select {
+				case req = <-c.writeCh:
+					err = c.writeReq(g, req)
+				default:
+					break batch
+				}
+			}
+			if g.bc != nil {
+				if ferr := g.bc.flush(); err == nil {
+					err = ferr
+				}
+			}
+			if err != nil {
 				c.lose(g, err)
 				return
 			}
 		}
 	}
+}
+
+// maxBatch bounds the frames of one write system call.
+const maxBatch = 64
+
+// writeReq writes one request frame (into the open batch).
+func (c *Conn) writeReq(g *generation, req writeReq) error {
+	if req.gen != g.n {
+		// Sent for a socket that is gone; its call has failed.
+		return nil
+	}
+	return g.ws.WriteMessage(websocket.TextMessage, req.data)
 }
 
 func (c *Conn) pingLoop(g *generation) {
