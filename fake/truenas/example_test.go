@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 
 	"github.com/gorilla/websocket"
@@ -61,4 +62,30 @@ func ExampleParseVersion() {
 	// 26.0 <nil>
 	// 26.0 <nil>
 	//  truenas fake: unknown version "23.10" (known: 24.10, 25.04, 25.10, 26.0, newest)
+}
+
+// File contents past the spool's memory live in temporary files, removed
+// with the file, or when the fake closes.
+func ExampleFiles_SetSpool() {
+	b := truenas.New(sim.NewEnv(sim.NewClock(sim.Epoch), nil, nil))
+	defer b.Close()
+	files := truenas.NewFiles(b)
+	defer files.Close()
+	dir, _ := os.MkdirTemp("", "spool-example")
+	defer os.RemoveAll(dir)
+	files.SetSpool(1024, dir) // 1 KiB in memory per file, the rest on disk
+
+	count := func() int { e, _ := os.ReadDir(dir); return len(e) }
+	_ = files.WriteFile("/mnt/tank/small.txt", []byte("hello"))
+	_ = files.WriteFile("/mnt/tank/big.bin", make([]byte, 1<<20))
+	fmt.Println("temporary files:", count())
+	files.RemoveFile("/mnt/tank/big.bin")
+	fmt.Println("after RemoveFile:", count())
+	_ = files.WriteFile("/mnt/tank/big.bin", make([]byte, 1<<20))
+	files.Close()
+	fmt.Println("after Close:", count())
+	// Output:
+	// temporary files: 1
+	// after RemoveFile: 0
+	// after Close: 0
 }

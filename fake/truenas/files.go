@@ -71,7 +71,14 @@ type Files struct {
 	reboots   int
 	closed    bool
 	quit      chan struct{}
+	done      chan struct{} // closed when Close has finished
 	wg        sync.WaitGroup
+
+	// Where file contents and buffered downloads live: spoolMemory bytes
+	// each in memory (sim.DefaultSpoolMemory when 0), the rest in
+	// temporary files in spoolDir (os.TempDir() when empty).
+	spoolMemory int64
+	spoolDir    string
 }
 
 type download struct {
@@ -91,10 +98,13 @@ func NewFiles(b *Backend) *Files {
 		b: b, env: b.Env(),
 		downloads: map[int]*download{}, outputs: map[int]outPipe{}, inputs: map[int]*inputSet{},
 		awaiting: map[int]*JobRun{},
-		changed:  make(chan struct{}), fs: map[string]*fsFile{}, quit: make(chan struct{}),
+		changed:  make(chan struct{}), fs: map[string]*fsFile{}, quit: make(chan struct{}), done: make(chan struct{}),
 		config: DefaultConfigDatabase(),
 	}
 	f.registerMethods()
+	// The backend closing closes the file side too, so no temporary file
+	// outlives the fake.
+	context.AfterFunc(b.ctx, f.Close)
 	return f
 }
 
@@ -107,19 +117,25 @@ func (f *Files) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/_download/", f.serveDownload)
 }
 
-// Close closes every pipe, so no job stays blocked on a transfer.
+// Close closes every pipe, so no job stays blocked on a transfer, and
+// removes the fake filesystem's files and the buffered downloads with
+// their temporary files. The Backend closing closes its Files too; a
+// Close while another is under way waits for it.
 func (f *Files) Close() {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
+		<-f.done // a Close under way (the Backend's) finishes first
 		return
 	}
 	f.closed = true
+	defer close(f.done)
 	close(f.quit)
 	var timers []*sim.Timer
 	for id, d := range f.downloads {
 		timers = append(timers, d.timer)
 		delete(f.downloads, id)
+		d.pipe.closeRead(errBrokenPipe)
 	}
 	for _, p := range f.outputs {
 		p.closeRead(errBrokenPipe)
@@ -127,11 +143,22 @@ func (f *Files) Close() {
 	for _, s := range f.inputs {
 		s.close(errJobEnded)
 	}
+	f.closeFilesLocked()
 	f.mu.Unlock()
 	for _, t := range timers {
 		t.Stop()
 	}
 	f.wg.Wait()
+}
+
+// SetSpool sets where file contents and buffered downloads live from now
+// on: up to memory bytes each in memory (sim.DefaultSpoolMemory when
+// memory <= 0), the rest in temporary files in dir (os.TempDir() when
+// empty). Files already stored stay where they are.
+func (f *Files) SetSpool(memory int64, dir string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.spoolMemory, f.spoolDir = memory, dir
 }
 
 // PendingDownloads is how many download jobs wait for their GET.
@@ -259,7 +286,7 @@ func (f *Files) slow(ctx context.Context) error {
 func (f *Files) startDownload(cred *Credentials, method string, args []json.RawMessage, filename string, buffered bool) (int, string, error) {
 	var pipe outPipe
 	if buffered {
-		pipe = &filePipe{}
+		pipe = newFilePipe(f.newSpool())
 	} else {
 		pipe = newSyncPipe()
 	}
@@ -276,6 +303,12 @@ func (f *Files) startDownload(cred *Credentials, method string, args []json.RawM
 	}
 	d := &download{job: job, pipe: pipe, buffered: buffered}
 	f.mu.Lock()
+	if f.closed {
+		// The fake is closing: nothing will fetch it, nothing may stay.
+		f.mu.Unlock()
+		pipe.closeRead(errBrokenPipe)
+		return 0, "", errJobEnded
+	}
 	f.downloads[id] = d
 	f.mu.Unlock()
 	d.timer = f.env.Clock.AfterFunc(keep, func() { f.expire(id) })

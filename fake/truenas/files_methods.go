@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/longrun/longrun/fake/sim"
 )
 
 // PwencSecretPath is the file filesystem.put refuses to write.
@@ -33,33 +35,133 @@ func DefaultConfigDatabase() []byte {
 	return b.Bytes()
 }
 
-// fsFile is one file of the fake filesystem: content in memory, a
-// generated pattern of a given size (no memory), or a sink that keeps
-// only its size.
+// fsFile is one file of the fake filesystem: content in a spool (in
+// memory while small, in a temporary file beyond), a generated pattern of
+// a given size (no storage), or a sink that keeps only its size.
 type fsFile struct {
-	data      []byte
-	generated int64 // >= 0: size of a generated file
+	content   *fsContent // nil for generated files and sinks
+	generated int64      // >= 0: size of a generated file
 	sink      bool
 	size      int64
 }
 
-// WriteFile stores a file in the fake filesystem (filesystem.get serves it).
-func (f *Files) WriteFile(path string, data []byte) {
+// fsContent is the bytes of one file, shared by its filesystem entry and
+// the jobs streaming it (filesystem.get). Like an unlinked file still open
+// on Linux, content whose entry was replaced or removed stays readable
+// until its last reader is done; then its spool is closed and its
+// temporary file removed. refs is guarded by Files.mu; the entry counts
+// as one reference.
+type fsContent struct {
+	spool *sim.Spool
+	refs  int
+}
+
+// newSpool is an empty spool for a file or a buffered download.
+func (f *Files) newSpool() *sim.Spool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fs[path] = &fsFile{data: append([]byte(nil), data...), generated: -1, size: int64(len(data))}
+	return sim.NewSpool(f.spoolMemory, f.spoolDir)
+}
+
+// setFileLocked installs e at path, releasing the entry it replaces. After
+// Close, e's content is released at once: a closed fake keeps no file.
+func (f *Files) setFileLocked(path string, e *fsFile) {
+	if f.closed {
+		f.releaseLocked(e.content)
+		return
+	}
+	old := f.fs[path]
+	f.fs[path] = e
+	if old != nil {
+		f.releaseLocked(old.content)
+	}
+}
+
+// acquireLocked takes a reference to path's content for a reader; nil
+// for a missing file, a generated file or a sink.
+func (f *Files) acquireLocked(path string) *fsContent {
+	e := f.fs[path]
+	if e == nil || e.content == nil {
+		return nil
+	}
+	e.content.refs++
+	return e.content
+}
+
+// releaseLocked drops a reference to c, closing its spool with the last.
+func (f *Files) releaseLocked(c *fsContent) {
+	if c == nil {
+		return
+	}
+	c.refs--
+	if c.refs <= 0 {
+		_ = c.spool.Close()
+	}
+}
+
+func (f *Files) release(c *fsContent) {
+	f.mu.Lock()
+	f.releaseLocked(c)
+	f.mu.Unlock()
+}
+
+// closeFilesLocked empties the filesystem and removes every file's
+// storage, readers or not (their next read fails).
+func (f *Files) closeFilesLocked() {
+	for path, e := range f.fs {
+		if e.content != nil {
+			_ = e.content.spool.Close()
+		}
+		delete(f.fs, path)
+	}
+}
+
+// WriteFile stores a file in the fake filesystem (filesystem.get serves
+// it), replacing (and removing) the file at path. Past a small size the
+// content lives in a temporary file, removed when the file is replaced or
+// removed or the fake closes.
+func (f *Files) WriteFile(path string, data []byte) error {
+	sp := f.newSpool()
+	if _, err := sp.Write(data); err != nil {
+		_ = sp.Close()
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setFileLocked(path, &fsFile{content: &fsContent{spool: sp, refs: 1}, generated: -1, size: int64(len(data))})
+	return nil
 }
 
 // ReadFile returns a file of the fake filesystem (what filesystem.put
 // wrote). A generated file or a sink has no content to return.
 func (f *Files) ReadFile(path string) ([]byte, bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.fs[path]
-	if !ok || e.sink || e.generated >= 0 {
+	c := f.acquireLocked(path)
+	f.mu.Unlock()
+	if c == nil {
 		return nil, false
 	}
-	return append([]byte(nil), e.data...), true
+	defer f.release(c)
+	data, err := c.spool.Bytes()
+	if err != nil {
+		return nil, false
+	}
+	return data, true
+}
+
+// RemoveFile removes a file of the fake filesystem and its storage (a
+// filesystem.get still sending it finishes first). It reports whether
+// there was a file.
+func (f *Files) RemoveFile(path string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.fs[path]
+	if !ok {
+		return false
+	}
+	delete(f.fs, path)
+	f.releaseLocked(e.content)
+	return true
 }
 
 // FileSize returns the size of a file of the fake filesystem.
@@ -79,7 +181,7 @@ func (f *Files) FileSize(path string) (int64, bool) {
 func (f *Files) AddGeneratedFile(path string, size int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fs[path] = &fsFile{generated: size, size: size}
+	f.setFileLocked(path, &fsFile{generated: size, size: size})
 }
 
 // GeneratedByte is the content of a generated file at offset i.
@@ -91,7 +193,7 @@ func GeneratedByte(i int64) byte { return byte(i % 251) }
 func (f *Files) AddSink(path string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fs[path] = &fsFile{sink: true, generated: -1}
+	f.setFileLocked(path, &fsFile{sink: true, generated: -1})
 }
 
 // Config is the current configuration database (what config.save sends).
@@ -191,7 +293,9 @@ func (f *Files) jobDownloadLogs(_ context.Context, s *Session, params []json.Raw
 		return nil, &CallError{Message: "This job has no logs"}
 	}
 	path := fmt.Sprintf("/var/log/jobs/%d.log", id)
-	f.WriteFile(path, []byte(strings.Join(logs, "\n")+"\n"))
+	if err := f.WriteFile(path, []byte(strings.Join(logs, "\n")+"\n")); err != nil {
+		return nil, &Exception{Type: "OSError", Message: err.Error()}
+	}
 	arg, _ := json.Marshal(path)
 	_, url, err := f.startDownload(cred, "filesystem.get", []json.RawMessage{arg}, filename, buffered)
 	if err != nil {
@@ -349,14 +453,25 @@ func (f *Files) filesystemGet(j *JobRun, _ *inputSet) (any, error) {
 	}
 	f.mu.Lock()
 	e, ok := f.fs[path]
+	var c *fsContent
+	if ok && !e.sink {
+		c = f.acquireLocked(path)
+	}
 	f.mu.Unlock()
 	if !ok || e.sink {
 		return nil, &CallError{Message: path + " is not a file"}
 	}
-	if e.generated < 0 {
-		return nil, copyOut(j, bytes.NewReader(e.data))
+	if c == nil {
+		return nil, copyOut(j, &generatedReader{size: e.generated})
 	}
-	return nil, copyOut(j, &generatedReader{size: e.generated})
+	// The content is streamed from its spool; the reference keeps it
+	// readable even if the file is replaced or removed meanwhile.
+	defer f.release(c)
+	r, err := c.spool.Open()
+	if err != nil {
+		return nil, &Exception{Type: "FileNotFoundError", Message: "[Errno 2] No such file or directory: " + pyStrRepr(path)}
+	}
+	return nil, copyOut(j, r)
 }
 
 // generatedReader yields GeneratedByte(0..size-1).
@@ -409,39 +524,72 @@ func (f *Files) filesystemPut(j *JobRun, _ *inputSet) (any, error) {
 	f.mu.Lock()
 	e := f.fs[path]
 	sink := e != nil && e.sink
-	f.mu.Unlock()
-	chunk := make([]byte, 256<<10)
-	var data bytes.Buffer
-	var n int64
-	for {
-		k, err := j.Input().Read(chunk)
-		n += int64(k)
-		if !sink {
-			data.Write(chunk[:k])
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, jobErr(j, err)
-		}
+	var old *fsContent
+	if !sink && opts.Append && e != nil {
+		old = f.acquireLocked(path)
 	}
-	if err := j.Context().Err(); err != nil {
+	f.mu.Unlock()
+	// The new content goes to a spool of its own (memory while small, a
+	// temporary file beyond) and replaces the file only when the job ends
+	// well; otherwise it is removed.
+	var sp *sim.Spool
+	if !sink {
+		sp = f.newSpool()
+	}
+	n, err := f.putContent(j, sp, old)
+	if err != nil {
+		if sp != nil {
+			_ = sp.Close()
+		}
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if sink {
-		f.fs[path].size = n
+		if e := f.fs[path]; e != nil && e.sink {
+			e.size = n
+		}
 		return true, nil
 	}
-	old := f.fs[path]
-	content := data.Bytes()
-	if opts.Append && old != nil && old.generated < 0 && !old.sink {
-		content = append(append([]byte(nil), old.data...), content...)
-	}
-	f.fs[path] = &fsFile{data: content, generated: -1, size: int64(len(content))}
+	f.setFileLocked(path, &fsFile{content: &fsContent{spool: sp, refs: 1}, generated: -1, size: sp.Size()})
 	return true, nil
+}
+
+// putContent is filesystem.put's copy: old's content first (an append;
+// old's reference is released), then the job's input, into sp (nil: a
+// sink, only counted). It returns how many input bytes were read.
+func (f *Files) putContent(j *JobRun, sp *sim.Spool, old *fsContent) (int64, error) {
+	if old != nil {
+		r, err := old.spool.Open()
+		if err == nil {
+			_, err = io.Copy(sp, r)
+		}
+		f.release(old)
+		if err != nil {
+			return 0, &Exception{Type: "OSError", Message: err.Error()}
+		}
+	}
+	chunk := make([]byte, 256<<10)
+	var n int64
+	for {
+		k, err := j.Input().Read(chunk)
+		n += int64(k)
+		if sp != nil && k > 0 {
+			if _, werr := sp.Write(chunk[:k]); werr != nil {
+				return n, &Exception{Type: "OSError", Message: werr.Error()}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, jobErr(j, err)
+		}
+	}
+	if err := j.Context().Err(); err != nil {
+		return n, err
+	}
+	return n, nil
 }
 
 // testInputPipe is test.test_input_pipe(arg): json.dumps(arg) followed by

@@ -1,10 +1,11 @@
 package truenas
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/longrun/longrun/fake/sim"
 )
 
 // This file holds the byte pipes between the fake's HTTP file endpoints
@@ -50,12 +51,18 @@ func (p *syncPipe) Read(b []byte) (int, error)  { return p.r.Read(b) }
 func (p *syncPipe) closeWrite()                 { p.w.Close() }
 func (p *syncPipe) closeRead(err error)         { p.r.CloseWithError(err) }
 
-// filePipe is a buffered output pipe: an in-memory temporary file.
+// filePipe is a buffered output pipe: the job writes to a spool (in
+// memory while small, a temporary file beyond) that the download reads
+// from its own offset. Closing the read side (the download ended, its
+// BufferedDownloadKeep passed, the fake closed) removes the spool.
 type filePipe struct {
 	mu     sync.Mutex
-	buf    bytes.Buffer
+	spool  *sim.Spool
+	off    int64 // how far the download has read
 	closed error // read side closed: writes fail
 }
+
+func newFilePipe(sp *sim.Spool) *filePipe { return &filePipe{spool: sp} }
 
 func (p *filePipe) Write(b []byte) (int, error) {
 	p.mu.Lock()
@@ -63,7 +70,11 @@ func (p *filePipe) Write(b []byte) (int, error) {
 	if p.closed != nil {
 		return 0, p.closed
 	}
-	return p.buf.Write(b)
+	n, err := p.spool.Write(b)
+	if err != nil {
+		return n, &Exception{Type: "OSError", Message: err.Error()}
+	}
+	return n, nil
 }
 
 // Read returns what has been written and not read yet, or EOF when the
@@ -75,10 +86,22 @@ func (p *filePipe) Read(b []byte) (int, error) {
 	if p.closed != nil {
 		return 0, p.closed
 	}
-	if p.buf.Len() == 0 {
+	if p.off >= p.spool.Size() {
 		return 0, io.EOF
 	}
-	return p.buf.Read(b)
+	r, err := p.spool.Open()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := r.Seek(p.off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	n, err := r.Read(b)
+	p.off += int64(n)
+	if n > 0 && err == io.EOF {
+		err = nil
+	}
+	return n, err
 }
 
 // closeWrite does nothing: a reader of the temporary file cannot tell
@@ -90,8 +113,8 @@ func (p *filePipe) closeRead(err error) {
 	if p.closed == nil {
 		p.closed = err
 	}
-	p.buf = bytes.Buffer{}
 	p.mu.Unlock()
+	_ = p.spool.Close()
 }
 
 // inputSet is a job's input pipes: one per uploaded file part. Reading
