@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/xdg-go/scram"
 )
 
 type authKind int
@@ -137,12 +135,15 @@ func (c *Conn) loginSCRAM(ctx context.Context, g *generation) (done bool, err er
 	var choices []string
 	if err := c.callGen(ctx, g, "auth.mechanism_choices", nil, &choices); err != nil {
 		var rpcErr *Error
-		if errors.As(err, &rpcErr) && !c.cfg.requireSCRAM {
-			// Older releases: no such method, or the unauthenticated call
-			// is broken (25.04.2 through 25.10.2): no SCRAM there.
-			return false, nil
+		if !errors.As(err, &rpcErr) {
+			return false, err
 		}
-		return false, err
+		// Older releases: no such method, or the unauthenticated call
+		// is broken (25.04.2 through 25.10.2): no SCRAM there.
+		if c.cfg.requireSCRAM {
+			return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: "the server does not offer SCRAM (" + rpcErr.Error() + ")"}
+		}
+		return false, nil
 	}
 	if !slices.Contains(choices, "SCRAM") {
 		if c.cfg.requireSCRAM {
@@ -152,27 +153,21 @@ func (c *Conn) loginSCRAM(ctx context.Context, g *generation) (done bool, err er
 	}
 	idStr, key, _ := strings.Cut(a.secret, "-")
 	keyID, _ := strconv.Atoi(idStr)
-	conv, err := newSCRAMConversation(a.user, keyID, key, c.channelBinding(g))
+	conv, err := newSCRAM(scramName(a.user, keyID), key, c.channelBinding(g))
 	if err != nil {
 		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
 	}
-	first, err := conv.Step("")
-	if err != nil {
-		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
-	}
+	conv.cache = &c.scramKeys
 	var res LoginResult
 	if err := c.callGen(ctx, g, "auth.login_ex", []any{map[string]any{
-		"mechanism": "SCRAM", "scram_type": "CLIENT_FIRST_MESSAGE", "rfc_str": first,
+		"mechanism": "SCRAM", "scram_type": "CLIENT_FIRST_MESSAGE", "rfc_str": conv.first(),
 	}}, &res); err != nil {
 		return true, err
 	}
 	if res.ResponseType != "SCRAM_RESPONSE" || res.ScramType != "SERVER_FIRST_RESPONSE" {
 		return true, &AuthError{ResponseType: res.ResponseType, Mechanism: "SCRAM", URLs: res.URLs}
 	}
-	if err := checkIterations(res.RFCStr); err != nil {
-		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
-	}
-	final, err := conv.Step(res.RFCStr)
+	final, err := conv.final(res.RFCStr)
 	if err != nil {
 		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
 	}
@@ -185,11 +180,11 @@ func (c *Conn) loginSCRAM(ctx context.Context, g *generation) (done bool, err er
 	if res.ResponseType != "SCRAM_RESPONSE" || res.ScramType != "SERVER_FINAL_RESPONSE" {
 		return true, &AuthError{ResponseType: res.ResponseType, Mechanism: "SCRAM", URLs: res.URLs}
 	}
-	if _, err := conv.Step(res.RFCStr); err != nil || !conv.Valid() {
+	if err := conv.verify(res.RFCStr); err != nil {
 		// The server could not prove it holds the key: do not stay
 		// logged in to an impostor.
 		_ = c.callGen(ctx, g, "auth.logout", nil, nil)
-		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: "server signature did not verify"}
+		return true, &AuthError{ResponseType: "AUTH_ERR", Mechanism: "SCRAM", Reason: err.Error()}
 	}
 	return true, nil
 }
@@ -204,61 +199,15 @@ func scramName(user string, keyID int) string {
 	return user
 }
 
-// newSCRAMConversation starts a SCRAM-SHA-512 client conversation for
-// the middleware (at least SCRAMMinIterations).
-func newSCRAMConversation(user string, keyID int, secret string, cb *scram.ChannelBinding) (*scram.ClientConversation, error) {
-	return scramConversation(scram.SHA512, scramName(user, keyID), secret, SCRAMMinIterations, nil, cb)
-}
-
-// scramConversation is the one SCRAM client path, for any hash (the RFC
-// test vectors use SHA-1 and SHA-256 at 4096 iterations). nonce, when
-// set, replaces the random client nonce (tests only).
-func scramConversation(h scram.HashGeneratorFcn, name, secret string, minIter int, nonce func() string, cb *scram.ChannelBinding) (*scram.ClientConversation, error) {
-	cl, err := h.NewClient(name, secret, "")
-	if err != nil {
-		return nil, err
-	}
-	cl = cl.WithMinIterations(minIter)
-	if nonce != nil {
-		cl = cl.WithNonceGenerator(nonce)
-	}
-	if cb != nil {
-		return cl.NewConversationWithChannelBinding(*cb), nil
-	}
-	return cl.NewConversation(), nil
-}
-
 // channelBinding is RFC 5929 tls-server-end-point over wss:// (as the
 // reference client binds by default), none over plain ws://.
-func (c *Conn) channelBinding(g *generation) *scram.ChannelBinding {
+func (c *Conn) channelBinding(g *generation) []byte {
 	tc, ok := g.ws.UnderlyingConn().(*tls.Conn)
 	if !ok {
 		return nil
 	}
 	st := tc.ConnectionState()
-	cb, err := scram.NewTLSServerEndpointBinding(&st)
-	if err != nil {
-		return nil
-	}
-	return &cb
-}
-
-// checkIterations refuses a server-first message whose iteration count
-// is outside the reference client's range.
-func checkIterations(serverFirst string) error {
-	for _, attr := range strings.Split(serverFirst, ",") {
-		if v, ok := strings.CutPrefix(attr, "i="); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return errors.New("SCRAM: bad iteration count")
-			}
-			if n < SCRAMMinIterations || n > SCRAMMaxIterations {
-				return errors.New("SCRAM: iteration count " + v + " outside [50000, 5000000]")
-			}
-			return nil
-		}
-	}
-	return errors.New("SCRAM: server-first message without iteration count")
+	return tlsServerEndPoint(&st)
 }
 
 func (c *Conn) legacyLogin(ctx context.Context, g *generation, method string, params []any) error {

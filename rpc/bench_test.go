@@ -3,10 +3,7 @@ package rpc_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/truenas"
@@ -16,8 +13,7 @@ import (
 // BenchmarkCall measures core.ping round trips over one connection with
 // 1 and 64 concurrent callers (the client keeps at most 20 in flight, the
 // middleware's limit), over JSON-RPC and over the legacy protocol (the
-// fake's own /websocket when it serves one, else the suite's translating
-// proxy, whose extra hop the figure then includes).
+// fake's /websocket).
 func BenchmarkCall(b *testing.B) {
 	for _, proto := range []string{"jsonrpc", "legacy"} {
 		for _, callers := range []int{1, 64} {
@@ -62,24 +58,8 @@ func BenchmarkCall(b *testing.B) {
 	}
 }
 
-// legacyURL is the fake's /websocket when it speaks the legacy protocol,
-// else a translating proxy in front of its JSON-RPC endpoint.
-func legacyURL(tb testing.TB, srv *fake.Server) string {
-	direct := strings.TrimSuffix(srv.WebsocketURL(), "/api/current") + "/websocket"
-	if ws, _, err := websocket.DefaultDialer.Dial(direct, nil); err == nil {
-		ok := ws.WriteMessage(websocket.TextMessage, []byte(`{"msg":"connect","version":"1","support":["1"]}`)) == nil
-		var m struct {
-			Msg string `json:"msg"`
-		}
-		ok = ok && ws.ReadJSON(&m) == nil && m.Msg == "connected"
-		ws.Close()
-		if ok {
-			return direct
-		}
-	}
-	p := newProxyTB(tb, srv, true)
-	return p.URL()
-}
+// legacyURL is the fake's /websocket endpoint (the legacy protocol).
+func legacyURL(_ testing.TB, srv *fake.Server) string { return fakeLegacyURL(srv) }
 
 // BenchmarkEvents measures collection_update events delivered to a
 // subscriber: a job on the fake sets its progress b.N times.

@@ -57,6 +57,8 @@ type Conn struct {
 	closed   bool
 	final    error // why the Conn stopped for good
 
+	scramKeys scramKeys // derived once, for every reconnect
+
 	subMu   sync.Mutex // serializes the core.get_jobs subscribe
 	tracker *tracker
 

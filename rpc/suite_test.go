@@ -2,9 +2,9 @@ package rpc_test
 
 // The transport-neutral scenario suite: every scenario runs over JSON-RPC
 // 2.0 in both job-reply styles (25.10 blocking calls, 25.04 job ids) and
-// over the legacy /websocket protocol, against the fake through proxy
-// (which translates the legacy protocol and injects event faults the
-// same way on both).
+// over the legacy /websocket protocol (24.10, and 26.0 beside SCRAM),
+// against the fake through proxy, which passes frames through and injects
+// the same event faults on both protocols.
 
 import (
 	"context"
@@ -31,19 +31,23 @@ type suiteEnv struct {
 
 var suiteCases = []struct {
 	name       string
+	version    truenas.Version
 	legacy     bool
 	legacyJobs bool
 }{
-	{"jsonrpc-blocking", false, false},
-	{"jsonrpc-jobid", false, true},
-	{"legacy", true, false},
+	{"jsonrpc-25.10-blocking", truenas.Version2510, false, false},
+	{"jsonrpc-25.04-jobid", truenas.Version2504, false, false},
+	{"jsonrpc-26.0-scram", truenas.Version2600, false, false},
+	{"legacy-24.10", truenas.Version2410, true, false},
+	{"legacy-26.0", truenas.Version2600, true, false},
 }
 
-// eachProtocol runs fn once per protocol and job style.
+// eachProtocol runs fn once per protocol, release and job style.
 func eachProtocol(t *testing.T, fn func(t *testing.T, e *suiteEnv)) {
 	for _, tc := range suiteCases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, clk := newFake(t)
+			srv.TrueNAS().SetVersion(tc.version)
 			p := newProxy(t, srv, tc.legacy)
 			c, err := rpc.Dial(testCtx(t), p.URL(), rpc.WithAPIKey("admin", "1-longrunfakeapikey"),
 				rpc.WithClock(clk), rpc.WithLegacyJobs(tc.legacyJobs), rpc.WithReconnect(time.Millisecond, time.Millisecond))
@@ -58,7 +62,7 @@ func eachProtocol(t *testing.T, fn func(t *testing.T, e *suiteEnv)) {
 			if c.Protocol() != want {
 				t.Fatalf("protocol %v, want %v", c.Protocol(), want)
 			}
-			fn(t, &suiteEnv{srv: srv, clk: clk, p: p, c: c, legacy: tc.legacy, jobIDs: tc.legacy || tc.legacyJobs})
+			fn(t, &suiteEnv{srv: srv, clk: clk, p: p, c: c, legacy: tc.legacy, jobIDs: !c.NewStyleJobs()})
 		})
 	}
 }
@@ -111,6 +115,9 @@ func TestSuiteCallsAndErrors(t *testing.T) {
 func TestSuiteUnauthenticated(t *testing.T) {
 	for _, legacy := range []bool{false, true} {
 		srv, _ := newFake(t)
+		if legacy {
+			srv.TrueNAS().SetVersion(truenas.Version2410)
+		}
 		p := newProxy(t, srv, legacy)
 		c, err := rpc.Dial(testCtx(t), p.URL())
 		if err != nil {
