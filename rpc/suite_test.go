@@ -346,8 +346,6 @@ func TestSuiteReorderedEvents(t *testing.T) {
 	})
 }
 
-var _ = context.Background
-
 func TestSuiteListAndAll(t *testing.T) {
 	eachProtocol(t, func(t *testing.T, e *suiteEnv) {
 		ctx := testCtx(t)
@@ -369,6 +367,25 @@ func TestSuiteListAndAll(t *testing.T) {
 		}
 		if len(ids) != 5 || ids[4] != 5 {
 			t.Fatalf("All: %v", ids)
+		}
+	})
+}
+
+func TestSuiteWaitTimeout(t *testing.T) {
+	eachProtocol(t, func(t *testing.T, e *suiteEnv) {
+		h, err := e.c.CallJob(testCtx(t), "filesystem.copy", "/mnt/a", "/mnt/b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(testCtx(t))
+		cancel()
+		err = h.Wait(ctx, nil)
+		var te *jobs.TimeoutError
+		if !errors.As(err, &te) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("want a *jobs.TimeoutError, got %v", err)
+		}
+		if e.jobIDs && (te.Last == nil || te.Last.ID != h.ID()) {
+			t.Fatalf("last snapshot %+v", te.Last)
 		}
 	})
 }

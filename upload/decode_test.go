@@ -3,9 +3,11 @@ package upload
 import (
 	"encoding/json"
 	"errors"
-	"github.com/longrun/longrun/internal/redact"
 	"strings"
 	"testing"
+
+	"github.com/longrun/longrun/internal/redact"
+	"github.com/longrun/longrun/jobs"
 )
 
 func TestParseUploadReply(t *testing.T) {
@@ -165,4 +167,25 @@ func FuzzRedactSecrets(f *testing.F) {
 			t.Fatalf("%q -> %q", msg, out)
 		}
 	})
+}
+
+func TestTransferErrorSentinels(t *testing.T) {
+	for _, tc := range []struct {
+		kind         error
+		notFound, un bool
+	}{
+		{ErrJobNotFound, true, false},
+		{ErrTokenRejected, false, true},
+		{ErrUnauthorized, false, true},
+		{ErrForbidden, false, true},
+		{ErrServer, false, false},
+	} {
+		err := error(&TransferError{Op: opDownload, Kind: tc.kind})
+		if errors.Is(err, jobs.ErrNotFound) != tc.notFound || errors.Is(err, jobs.ErrUnauthorized) != tc.un {
+			t.Errorf("%v: not found %v, unauthorized %v", tc.kind, errors.Is(err, jobs.ErrNotFound), errors.Is(err, jobs.ErrUnauthorized))
+		}
+	}
+	if err := error(&TransferError{Op: opUpload, Kind: ErrSource, Committed: true}); !errors.Is(err, ErrIncomplete) || !errors.Is(err, ErrSource) {
+		t.Errorf("committed: %v", err)
+	}
 }
