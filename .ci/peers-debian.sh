@@ -1,6 +1,10 @@
 # Sourced by .ci/run: the Debian packages the conformance tests use.
 #   python3-freezer-api, python3-freezerclient: the real Freezer API server
-#     and client (freezer/ conformance tests, run with /usr/bin/python3);
+#     and client (freezer/ conformance tests, run with /usr/bin/python3):
+#     the SDK's scenarios against the real server, python-freezerclient
+#     against the fake, and the scripted `freezer` command-line session
+#     run against both and compared (TestConformanceCommandLine), and raw
+#     HTTP probes of every route compared byte for byte (TestConformanceWire);
 #   python3-requests: replays the TrueNAS middleware's own upload/download
 #     tests against the fake (upload/);
 #   curl: the upload/download comparison (LONGRUN_CURL=1, not run by default).

@@ -393,19 +393,22 @@ func TestControlJobsFreezerAndFtrack(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return reply{resp.StatusCode, resp.Header, b}
 	}
-	c := freezer("POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "backup"}}]}`)
+	// v2: freezer-api 13's SQL backend (and so the fake) refuses events
+	// on v1 jobs.
+	jobsPath := "/v2/" + sim.DefaultUsers()[0].Project + "/jobs"
+	c := freezer("POST", jobsPath, `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "backup"}}]}`)
 	require.Equal(t, 201, c.status, "%s", c.body)
 	id := c.json(t)["job_id"].(string)
 	force := func(dialect, id, outcome string) reply {
 		return control(t, srv, "POST", "jobs", fmt.Sprintf(`{"dialect":%q,"id":%q,"outcome":%q}`, dialect, id, outcome))
 	}
 	assert.Equal(t, 409, force("freezer", id, "finish").status, "a stopped job has no run to end")
-	require.Equal(t, 202, freezer("POST", "/v1/jobs/"+id+"/event", `{"start": null}`).status)
+	require.Equal(t, 202, freezer("POST", jobsPath+"/"+id+"/event", `{"start": null}`).status)
 	control(t, srv, "POST", "clock", `{"action":"advance","by":"1s"}`) // the agent picks it up
 	assert.Equal(t, 1.0, control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["freezer"])
 	r := force("freezer", id, "fail")
 	require.Equal(t, 200, r.status, "%s", r.body)
-	sched := freezer("GET", "/v1/jobs/"+id, "").json(t)["job_schedule"].(map[string]any)
+	sched := freezer("GET", jobsPath+"/"+id, "").json(t)["job_schedule"].(map[string]any)
 	assert.Equal(t, "fail", sched["result"])
 	assert.Equal(t, "completed", sched["status"])
 	assert.Equal(t, 0.0, control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["freezer"])

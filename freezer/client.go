@@ -9,10 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/longrun/longrun/internal/redact"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
@@ -30,6 +30,9 @@ const (
 // DefaultLimit is the page size the server uses when none is given.
 const DefaultLimit = 10
 
+// Dialect names Freezer jobs in a jobs.Job.
+const Dialect jobs.Dialect = "freezer"
+
 // Client speaks to the Freezer API's jobs. It is safe for concurrent use and
 // is a jobs.Source, so jobs.Wait follows a Freezer job.
 type Client struct {
@@ -39,24 +42,50 @@ type Client struct {
 	token     string
 	source    *tokenSource
 	logger    *slog.Logger
+	clock     jobs.Clock
 }
 
-type config struct {
+type options struct {
 	version   APIVersion
 	projectID string
 	token     string
 	creds     *Credentials
 	rest      []rest.Option
 	logger    *slog.Logger
+	clock     jobs.Clock
 }
 
-// Option configures a Client.
-type Option func(*config) error
+// Option configures a Client; a bad value is an error from New.
+type Option func(*options) error
+
+// WithClock sets the clock a password token's lifetime and Wait's
+// polling are measured on (jobs.WallClock by default; a fake's clock in
+// tests, so that a token lasts as long as the fake's expires_at says).
+func WithClock(clk jobs.Clock) Option {
+	return func(c *options) error {
+		if clk == nil {
+			return errors.New("freezer: nil clock")
+		}
+		c.clock = clk
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests (Keystone's too) through hc.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *options) error {
+		if hc == nil {
+			return errors.New("freezer: nil HTTP client")
+		}
+		c.rest = append(c.rest, rest.WithHTTPClient(hc))
+		return nil
+	}
+}
 
 // WithToken authenticates with a Keystone token the caller already has
 // (sent as X-Auth-Token).
 func WithToken(token string) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if token == "" {
 			return errors.New("freezer: empty token")
 		}
@@ -68,7 +97,7 @@ func WithToken(token string) Option {
 // WithPassword authenticates with a token the client obtains from Keystone
 // v3 on first use and renews before it expires or when the API refuses it.
 func WithPassword(creds Credentials) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if creds.AuthURL == "" {
 			return errors.New("freezer: credentials without AuthURL")
 		}
@@ -79,7 +108,7 @@ func WithPassword(creds Credentials) Option {
 
 // WithAPIVersion selects V1 (the default) or V2.
 func WithAPIVersion(v APIVersion) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if v != V1 && v != V2 {
 			return fmt.Errorf("freezer: unknown API version %d", v)
 		}
@@ -91,25 +120,25 @@ func WithAPIVersion(v APIVersion) Option {
 // WithProjectID sets the project of V2 paths. With WithPassword and no
 // project id, the token's project is used.
 func WithProjectID(id string) Option {
-	return func(c *config) error { c.projectID = id; return nil }
+	return func(c *options) error { c.projectID = id; return nil }
 }
 
 // WithRESTOptions passes options to the underlying rest.Client (HTTP
 // client, retries, user agent).
 func WithRESTOptions(opts ...rest.Option) Option {
-	return func(c *config) error { c.rest = append(c.rest, opts...); return nil }
+	return func(c *options) error { c.rest = append(c.rest, opts...); return nil }
 }
 
 // WithLogger logs requests at debug level (never a token or password).
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error { c.logger = l; return nil }
+	return func(c *options) error { c.logger = l; return nil }
 }
 
 // New returns a client for the Freezer API at endpoint, such as
 // http://freezer:9090 (the version path is added by the client). It never
 // touches the network.
 func New(endpoint string, opts ...Option) (*Client, error) {
-	cfg := config{version: V1}
+	cfg := options{version: V1, clock: jobs.WallClock}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
@@ -121,13 +150,13 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 	if cfg.version == V2 && cfg.projectID == "" && cfg.creds == nil {
 		return nil, errors.New("freezer: V2 needs WithProjectID (or WithPassword, whose token names the project)")
 	}
-	c := &Client{version: cfg.version, projectID: cfg.projectID, token: cfg.token, logger: cfg.logger}
+	c := &Client{version: cfg.version, projectID: cfg.projectID, token: cfg.token, logger: cfg.logger, clock: cfg.clock}
 	if cfg.creds != nil {
 		ropts := []rest.Option{}
 		if cfg.logger != nil {
 			ropts = append(ropts, rest.WithLogger(cfg.logger))
 		}
-		c.source = newTokenSource(*cfg.creds, append(ropts, cfg.rest...))
+		c.source = newTokenSource(*cfg.creds, cfg.clock, append(ropts, cfg.rest...))
 	}
 	ropts := []rest.Option{rest.WithErrorDecoder(DecodeError), rest.WithAuth(c.authorize), rest.WithUserAgent("longrun-go freezer")}
 	if cfg.logger != nil {
@@ -135,7 +164,15 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 	}
 	rc, err := rest.New(endpoint, append(ropts, cfg.rest...)...)
 	if err != nil {
-		return nil, err
+		// Whatever the endpoint holds, no token or password is echoed.
+		var secrets []string
+		if cfg.token != "" {
+			secrets = append(secrets, cfg.token)
+		}
+		if cfg.creds != nil {
+			secrets = append(secrets, cfg.creds.Password)
+		}
+		return nil, &redactedError{msg: "freezer: " + redact.Secret(redact.String(err.Error()), secrets...), err: err}
 	}
 	c.rc = rc
 	return c, nil
@@ -172,13 +209,58 @@ func (c *Client) do(ctx context.Context, method, path string, q, body, out any) 
 		c.source.invalidate(ctx, used)
 		resp, err = c.rc.Do(ctx2, method, path, q, body, out)
 	}
-	return resp, err
+	return resp, classify(err)
+}
+
+// redactedError is an error whose message had secrets taken out; Unwrap
+// still gives the cause for errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+// Error is the redacted message.
+func (e *redactedError) Error() string { return e.msg }
+
+// Unwrap gives the cause.
+func (e *redactedError) Unwrap() error { return e.err }
+
+// statusError is an API error that also matches the shared sentinel of
+// its kind (jobs.ErrNotFound, jobs.ErrUnauthorized); errors.As still
+// finds the *rest.APIError inside.
+type statusError struct {
+	err      error
+	sentinel error
+}
+
+// Error is the API error's message.
+func (e *statusError) Error() string { return e.err.Error() }
+
+// Unwrap gives the API error and the sentinel it matches.
+func (e *statusError) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// classify makes a 404 match jobs.ErrNotFound and a 401 jobs.ErrUnauthorized.
+func classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, rest.ErrNotFound) && !errors.Is(err, jobs.ErrNotFound):
+		return &statusError{err, jobs.ErrNotFound}
+	case errors.Is(err, rest.ErrUnauthorized) && !errors.Is(err, jobs.ErrUnauthorized):
+		return &statusError{err, jobs.ErrUnauthorized}
+	}
+	return err
 }
 
 // collection is the jobs path: v1/jobs or v2/{project_id}/jobs.
 func (c *Client) collection(ctx context.Context) (string, error) {
+	return c.resource(ctx, "jobs")
+}
+
+// resource is a collection's path: v1/{name} or v2/{project_id}/{name}.
+func (c *Client) resource(ctx context.Context, name string) (string, error) {
 	if c.version == V1 {
-		return "v1/jobs", nil
+		return "v1/" + name, nil
 	}
 	pid := c.projectID
 	if pid == "" {
@@ -191,7 +273,7 @@ func (c *Client) collection(ctx context.Context) (string, error) {
 		}
 		pid = t.ProjectID
 	}
-	return "v2/" + url.PathEscape(pid) + "/jobs", nil
+	return "v2/" + url.PathEscape(pid) + "/" + name, nil
 }
 
 func (c *Client) item(ctx context.Context, id string) (string, error) {
@@ -217,66 +299,28 @@ type ListOptions struct {
 	Search *Search `url:"-"`
 }
 
-// ListPage fetches one page of the caller's jobs.
-func (c *Client) ListPage(ctx context.Context, opts *ListOptions) ([]*Job, error) {
-	var o ListOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.Limit < 0 || o.Offset < 0 {
-		return nil, &ValidationError{Field: "limit/offset", Value: fmt.Sprint(o.Limit, "/", o.Offset), Reason: "negative"}
-	}
+// List fetches one page of the caller's jobs: opts.Limit jobs
+// (DefaultLimit when zero) from opts.Offset, filtered by opts.Search. The
+// API gives no total: Page.Total is -1, and Page.More reports a full page.
+func (c *Client) List(ctx context.Context, opts *ListOptions) (*jobs.Page[*Job], error) {
 	col, err := c.collection(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{}
-	if o.Limit > 0 {
-		q.Set("limit", strconv.Itoa(o.Limit))
-	}
-	if o.Offset > 0 {
-		q.Set("offset", strconv.Itoa(o.Offset))
-	}
-	var body any
-	if !o.Search.Empty() {
-		body = o.Search
-	}
 	var out struct {
 		Jobs []*Job `json:"jobs"`
 	}
-	if _, err := c.do(ctx, http.MethodGet, col, q, body, &out); err != nil {
-		return nil, err
-	}
-	return out.Jobs, nil
+	return listPage(ctx, c, col, opts, &out, func() []*Job { return out.Jobs })
 }
 
-// List yields every job matching opts, page after page (opts.Limit jobs a
+// All yields every job matching opts, page after page (opts.Limit jobs a
 // page, DefaultLimit when zero), starting at opts.Offset.
-func (c *Client) List(ctx context.Context, opts *ListOptions) iter.Seq2[*Job, error] {
-	var o ListOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.Limit <= 0 {
-		o.Limit = DefaultLimit
-	}
-	return rest.Paginate(ctx, o.Offset, func(ctx context.Context, offset int) (rest.Page[*Job], error) {
-		p := o
-		p.Offset = offset
-		items, err := c.ListPage(ctx, &p)
-		if err != nil {
-			return rest.Page[*Job]{}, err
-		}
-		next := -1
-		if len(items) >= o.Limit {
-			next = offset + len(items)
-		}
-		return rest.Page[*Job]{Items: items, Next: next}, nil
-	})
+func (c *Client) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Job, error] {
+	return all(ctx, opts, c.List)
 }
 
 // Get fetches one job. A job the server does not know (or that belongs to
-// another user) is an *rest.APIError matching rest.ErrNotFound.
+// another user) is an *rest.APIError matching jobs.ErrNotFound.
 func (c *Client) Get(ctx context.Context, id string) (*Job, error) {
 	p, err := c.item(ctx, id)
 	if err != nil {
@@ -301,7 +345,7 @@ func (c *Client) Create(ctx context.Context, job *Job) (string, error) {
 		return "", err
 	}
 	var out IDVersion
-	if _, err := c.do(ctx, http.MethodPost, col, nil, job, &out); err != nil {
+	if _, err := c.do(ctx, http.MethodPost, col, nil, job.outgoing(), &out); err != nil {
 		return "", err
 	}
 	if out.JobID == "" {
@@ -335,7 +379,7 @@ func (c *Client) write(ctx context.Context, method, id string, job *Job) (IDVers
 		return IDVersion{}, err
 	}
 	var out IDVersion
-	_, err = c.do(ctx, method, p, nil, job, &out)
+	_, err = c.do(ctx, method, p, nil, job.outgoing(), &out)
 	return out, err
 }
 
@@ -391,13 +435,13 @@ func (c *Client) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) 
 	got := make([]*jobs.Job, len(ids))
 	get := func(ctx context.Context, i int) error {
 		j, err := c.Get(ctx, ids[i])
-		if errors.Is(err, rest.ErrNotFound) {
+		if errors.Is(err, jobs.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		got[i] = j.Normalize()
+		got[i] = j.ToJob()
 		return nil
 	}
 	if len(ids) == 1 {
@@ -450,7 +494,7 @@ feed:
 // *jobs.FailedError matching jobs.ErrJobFailed, an aborted one also
 // matches jobs.ErrJobAborted.
 func (c *Client) Wait(ctx context.Context, id string, opts ...jobs.Option) (*jobs.Job, error) {
-	return jobs.Wait(ctx, c, id, opts...)
+	return jobs.Wait(ctx, c, id, append([]jobs.Option{jobs.WithClock(c.clock)}, opts...)...)
 }
 
 // Run starts job id and waits for that run's result.
@@ -461,15 +505,15 @@ func (c *Client) Run(ctx context.Context, id string, opts ...jobs.Option) (*jobs
 	return c.Wait(ctx, id, opts...)
 }
 
-// Normalize turns a Freezer job into a *jobs.Job. The state comes from
+// ToJob turns a Freezer job into a *jobs.Job. The state comes from
 // job_schedule: a start requested but not yet picked up, or a job
 // scheduled for its next run, is queued; running or aborting is running;
 // then the result decides (success, fail, aborted); a job stopped or
 // removed with no result is aborted. RawState is "status" or
 // "status/result".
-func (j *Job) Normalize() *jobs.Job {
+func (j *Job) ToJob() *jobs.Job {
 	s := j.JobSchedule
-	out := &jobs.Job{ID: j.JobID, Dialect: "freezer"}
+	out := &jobs.Job{ID: j.JobID, Dialect: Dialect}
 	out.RawState = string(s.Status)
 	if s.Result != "" {
 		out.RawState += "/" + string(s.Result)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/freezer"
-	"github.com/longrun/longrun/internal/freezertest"
+	"github.com/longrun/longrun/testutil/freezertest"
 )
 
 // debianPython is the interpreter Debian's python3-freezer-api and
@@ -83,7 +83,7 @@ func startRealServer(t *testing.T, enableV1 bool) string {
 		_ = stdin.Close()
 		<-exited
 	})
-	deadline := time.NewTimer(60 * time.Second) // a bound on a child process, not a sleep
+	deadline := time.NewTimer(180 * time.Second) // a bound on a child process (slow on a loaded machine), not a sleep
 	defer deadline.Stop()
 	select {
 	case url := <-out.url:

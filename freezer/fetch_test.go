@@ -11,8 +11,8 @@ import (
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/freezer"
-	"github.com/longrun/longrun/internal/freezertest"
 	"github.com/longrun/longrun/rest"
+	"github.com/longrun/longrun/testutil/freezertest"
 )
 
 // inFlight counts requests: all of them, those under way, and the most
@@ -116,7 +116,7 @@ func TestListIterator(t *testing.T) {
 		}
 	}
 	before := tr.total
-	for _, err := range c.List(ctx, &freezer.ListOptions{Limit: 2}) {
+	for _, err := range c.All(ctx, &freezer.ListOptions{Limit: 2}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestListIterator(t *testing.T) {
 	}
 
 	var items, errs int
-	for _, err := range c.List(ctx, &freezer.ListOptions{Limit: 2}) {
+	for _, err := range c.All(ctx, &freezer.ListOptions{Limit: 2}) {
 		if err != nil {
 			errs++
 			if !isAPIError(err, 503) {

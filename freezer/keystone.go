@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longrun/longrun/internal/redact"
+	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
 
@@ -37,7 +39,7 @@ type Credentials struct {
 
 // String shows the credentials without the password.
 func (c Credentials) String() string {
-	c.Password = "REDACTED"
+	c.Password = redact.Mask
 	type plain Credentials // no String method: no recursion
 	return fmt.Sprintf("freezer.Credentials%+v", plain(c))
 }
@@ -72,13 +74,13 @@ func (t *Token) Value() string { return t.value }
 
 // String hides the secret. (String, GoString and LogValue have value
 // receivers so that a Token printed or logged by value hides it too.)
-func (t Token) String() string { return "freezer.Token(REDACTED)" }
+func (t Token) String() string { return "freezer.Token(" + redact.Mask + ")" }
 
 // GoString hides the secret from %#v.
 func (t Token) GoString() string { return t.String() }
 
 // LogValue hides the secret from slog.
-func (t Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+func (t Token) LogValue() slog.Value { return slog.StringValue(redact.Mask) }
 
 // valid reports whether the token is worth sending at local time now: its
 // lifetime (expires_at minus issued_at, immune to clock skew) less a minute
@@ -238,7 +240,8 @@ func Authenticate(ctx context.Context, creds Credentials, opts ...rest.Option) (
 	var out ksTokenResponse
 	resp, err := rc.Do(ctx, http.MethodPost, "auth/tokens", nil, body, &out)
 	if err != nil {
-		return nil, fmt.Errorf("freezer: keystone: %w", err)
+		// A refused password matches jobs.ErrUnauthorized.
+		return nil, fmt.Errorf("freezer: keystone: %w", classify(err))
 	}
 	value := resp.Header.Get("X-Subject-Token")
 	if value == "" {
@@ -259,13 +262,14 @@ func Authenticate(ctx context.Context, creds Credentials, opts ...rest.Option) (
 // allow.
 type tokenSource struct {
 	creds Credentials
+	clock jobs.Clock
 	opts  []rest.Option
 	turn  chan struct{} // holds one value while a caller checks or renews
 	tok   *Token
 }
 
-func newTokenSource(creds Credentials, opts []rest.Option) *tokenSource {
-	return &tokenSource{creds: creds, opts: opts, turn: make(chan struct{}, 1)}
+func newTokenSource(creds Credentials, clock jobs.Clock, opts []rest.Option) *tokenSource {
+	return &tokenSource{creds: creds, clock: clock, opts: opts, turn: make(chan struct{}, 1)}
 }
 
 func (s *tokenSource) lock(ctx context.Context) error {
@@ -287,13 +291,14 @@ func (s *tokenSource) token(ctx context.Context) (*Token, error) {
 		return nil, err
 	}
 	defer s.unlock()
-	if s.tok.valid(time.Now()) {
+	if s.tok.valid(s.clock.Now()) {
 		return s.tok, nil
 	}
 	t, err := Authenticate(ctx, s.creds, s.opts...)
 	if err != nil {
 		return nil, err
 	}
+	t.obtained = s.clock.Now()
 	s.tok = t
 	return t, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/longrun/longrun/fake/freezer"
 	fz "github.com/longrun/longrun/freezer"
 	"github.com/longrun/longrun/rest"
+	"github.com/longrun/longrun/testutil/freezertest"
 )
 
 func TestAuthenticatePassword(t *testing.T) {
@@ -43,7 +44,7 @@ func TestAuthenticatePassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ListPage(ctx, nil); err != nil {
+	if _, err := freezertest.Items(c.List(ctx, nil)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -112,7 +113,7 @@ func TestForgedTokenIs401(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.ListPage(context.Background(), nil)
+	_, err = freezertest.Items(c.List(context.Background(), nil))
 	if !errors.Is(err, rest.ErrUnauthorized) || strings.Contains(err.Error(), "forged") {
 		t.Errorf("forged token: %v", err)
 	}
@@ -199,17 +200,39 @@ func TestLoginWaitHonoursContext(t *testing.T) {
 	}
 	first := make(chan error, 1)
 	go func() {
-		_, err := c.ListPage(context.Background(), nil)
+		_, err := freezertest.Items(c.List(context.Background(), nil))
 		first <- err
 	}()
 	<-h.entered // the first call holds the login
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.ListPage(ctx, nil); !errors.Is(err, context.Canceled) {
+	if _, err := freezertest.Items(c.List(ctx, nil)); !errors.Is(err, context.Canceled) {
 		t.Errorf("second call: %v, want context.Canceled", err)
 	}
 	close(h.release)
 	if err := <-first; err != nil {
 		t.Errorf("first call: %v", err)
 	}
+}
+
+// FuzzNewNeverEchoesSecrets: whatever the endpoint, New's error never
+// holds the token or the password.
+func FuzzNewNeverEchoesSecrets(f *testing.F) {
+	f.Add("http://user:s3cr3t-token@host:notaport/", "s3cr3t-token")
+	f.Add("ht tp://x/?auth_token=s3cr3t-token", "s3cr3t-token")
+	f.Add("http://h/\ns3cr3t-token", "s3cr3t-token")
+	f.Add("::s3cr3t-token", "s3cr3t-token")
+	f.Fuzz(func(t *testing.T, endpoint, secret string) {
+		if len(secret) < 4 || strings.Contains("freezer: REDACTED", secret) {
+			return // too short to mask, or a word of the message itself
+		}
+		_, err := fz.New(endpoint, fz.WithToken(secret))
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Fatalf("token in %q", err)
+		}
+		_, err = fz.New(endpoint, fz.WithPassword(fz.Credentials{AuthURL: "http://k/v3", Password: secret}))
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Fatalf("password in %q", err)
+		}
+	})
 }

@@ -25,9 +25,12 @@ func TestConformanceReferenceClient(t *testing.T) {
 		t.Parallel()
 		runReferenceClient(t, "v2", func(*fake.Server) []string { return []string{"password", u.Name, u.Password, u.Name} })
 	})
-	t.Run("v1-token", func(t *testing.T) {
+	// v1 events are a 400 on freezer-api 13's SQL backend, and so on the
+	// fake: the token login runs on v2 (the command-line comparison covers
+	// v1).
+	t.Run("v2-token", func(t *testing.T) {
 		t.Parallel()
-		runReferenceClient(t, "v1", func(srv *fake.Server) []string {
+		runReferenceClient(t, "v2", func(srv *fake.Server) []string {
 			tok, _ := srv.Freezer().IssueToken(u.Name)
 			return []string{"token", tok, u.Project}
 		})

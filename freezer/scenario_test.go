@@ -4,9 +4,10 @@ import (
 	"testing"
 
 	"github.com/longrun/longrun/fake"
+	ffake "github.com/longrun/longrun/fake/freezer"
 	"github.com/longrun/longrun/fake/sim"
 	"github.com/longrun/longrun/freezer"
-	"github.com/longrun/longrun/internal/freezertest"
+	"github.com/longrun/longrun/testutil/freezertest"
 )
 
 func fakeTarget(t *testing.T, v freezer.APIVersion) (*fake.Server, freezertest.Target) {
@@ -17,12 +18,13 @@ func fakeTarget(t *testing.T, v freezer.APIVersion) (*fake.Server, freezertest.T
 	}
 	return srv, freezertest.Target{
 		BaseURL: srv.URL(), Token: tok, Version: v, ProjectID: sim.DefaultUsers()[0].Project,
-		Agent: true, Clock: srv.Clock(), SetResult: srv.Freezer().SetResult,
+		Agent: true, Clock: srv.Clock(), SetResult: func(id, r string) { srv.Freezer().SetResult(id, ffake.Result(r)) },
 	}
 }
 
 func TestScenariosFakeV1(t *testing.T) {
 	_, tg := fakeTarget(t, freezer.V1)
+	tg.SkipEvents = "the fake answers a v1 event as freezer-api 13's SQL backend does: 400 \"None is not of type 'string'\""
 	freezertest.Run(t, tg)
 }
 

@@ -2,6 +2,7 @@ package freezer
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 )
 
@@ -61,6 +62,28 @@ func (j *Job) UnmarshalJSON(data []byte) error { return unmarshal(data, j.fromVa
 
 // MarshalJSON encodes the job with its Extra keys.
 func (j Job) MarshalJSON() ([]byte, error) { return encode(j.fields(), j.present, j.Extra) }
+
+// outgoing is the job as Create, Update and Replace send it: the nulls of
+// modelled keys a fetched document kept (v1's "project_id": null) are
+// left out, as the server's schema refuses a null where it wants a string.
+func (j *Job) outgoing() *Job {
+	var drop []string
+	for k, raw := range j.Extra {
+		if isNull(raw) && slices.ContainsFunc(j.fields(), func(f field) bool { return f.name == k }) {
+			drop = append(drop, k)
+		}
+	}
+	if len(drop) == 0 {
+		return j
+	}
+	c := *j
+	c.Extra = maps.Clone(j.Extra)
+	for _, k := range drop {
+		delete(c.Extra, k)
+	}
+	c.present = slices.DeleteFunc(slices.Clone(j.present), func(k string) bool { return slices.Contains(drop, k) })
+	return &c
+}
 
 // JobAction is one step of a job: a freezer_action (what the agent runs)
 // and its retry policy.

@@ -48,20 +48,20 @@ const (
 )
 
 var (
-	// IDPattern is what job_id, user_id, project_id, action and mode must match.
-	IDPattern = regexp.MustCompile(`^` + wordRE[:len(wordRE)-1] + `-]+` + pyEnd)
-	// SessionIDPattern is what session_id must match (empty allowed).
-	SessionIDPattern = regexp.MustCompile(`^` + wordRE[:len(wordRE)-1] + `-]*` + pyEnd)
-	// IntervalPattern is what schedule_interval must match.
-	IntervalPattern = regexp.MustCompile(`^(continuous|(` + digit + `+ +(weeks|days|hours|minutes|seconds)))` + pyEnd)
-	// DatePattern is what schedule_date, schedule_start_date and
+	// idPattern is what job_id, user_id, project_id, action and mode must match.
+	idPattern = regexp.MustCompile(`^` + wordRE[:len(wordRE)-1] + `-]+` + pyEnd)
+	// sessionIDPattern is what session_id must match (empty allowed).
+	sessionIDPattern = regexp.MustCompile(`^` + wordRE[:len(wordRE)-1] + `-]*` + pyEnd)
+	// intervalPattern is what schedule_interval must match.
+	intervalPattern = regexp.MustCompile(`^(continuous|(` + digit + `+ +(weeks|days|hours|minutes|seconds)))` + pyEnd)
+	// datePattern is what schedule_date, schedule_start_date and
 	// schedule_end_date must match: an ISO 8601 date-time.
-	DatePattern = regexp.MustCompile(`^(-?(?:[1-9][0-9]*)?[0-9]{4})-(1[0-2]|0[1-9])-(3[01]|0[1-9]|[12][0-9])T(2[0-3]|[01][0-9]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?(Z|[+-](?:2[0-3]|[01][0-9]):[0-5][0-9])?` + pyEnd)
-	// YearPattern is what schedule_year must match.
-	YearPattern = regexp.MustCompile(`^` + digit + `{4}` + pyEnd)
-	// ClientIDPattern is what client_id must match: an optional
+	datePattern = regexp.MustCompile(`^(-?(?:[1-9][0-9]*)?[0-9]{4})-(1[0-2]|0[1-9])-(3[01]|0[1-9]|[12][0-9])T(2[0-3]|[01][0-9]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?(Z|[+-](?:2[0-3]|[01][0-9]):[0-5][0-9])?` + pyEnd)
+	// yearPattern is what schedule_year must match.
+	yearPattern = regexp.MustCompile(`^` + digit + `{4}` + pyEnd)
+	// clientIDPattern is what client_id must match: an optional
 	// "<project>_" prefix and a host name.
-	ClientIDPattern = regexp.MustCompile(`^(?:([` + `\p{L}\p{N}_` + `\-]+)_)?` +
+	clientIDPattern = regexp.MustCompile(`^(?:([` + `\p{L}\p{N}_` + `\-]+)_)?` +
 		`([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d])(\.([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d]))*` + pyEnd)
 )
 
@@ -87,15 +87,15 @@ func (j *Job) validate(full bool) error {
 	if full && j.ClientID == "" {
 		return &ValidationError{Field: "client_id", Reason: "required"}
 	}
-	if j.ClientID != "" && !ClientIDPattern.MatchString(j.ClientID) {
+	if j.ClientID != "" && !clientIDPattern.MatchString(j.ClientID) {
 		return &ValidationError{Field: "client_id", Value: j.ClientID, Reason: "must be [<project>_]<hostname>"}
 	}
 	for _, f := range []struct{ name, v string }{{"job_id", j.JobID}, {"user_id", j.UserID}, {"project_id", j.ProjectID}} {
-		if f.v != "" && !IDPattern.MatchString(f.v) {
+		if f.v != "" && !idPattern.MatchString(f.v) {
 			return &ValidationError{Field: f.name, Value: f.v, Reason: "must be letters, digits, _ and -"}
 		}
 	}
-	if j.SessionID != "" && !SessionIDPattern.MatchString(j.SessionID) {
+	if j.SessionID != "" && !sessionIDPattern.MatchString(j.SessionID) {
 		return &ValidationError{Field: "session_id", Value: j.SessionID, Reason: "must be letters, digits, _ and -"}
 	}
 	if n := len(j.Description); n > MaxDescriptionBytes {
@@ -104,7 +104,7 @@ func (j *Job) validate(full bool) error {
 	for i := range j.JobActions {
 		path := fmt.Sprintf("job_actions[%d].freezer_action", i)
 		fa := &j.JobActions[i].FreezerAction
-		if fa.Action == "" && fa.Extra["action"] == nil {
+		if raw, ok := fa.Extra["action"]; fa.Action == "" && (!ok || isNull(raw)) {
 			// The server stores each action in a table whose action
 			// column is NOT NULL, and answers 500 without one.
 			return &ValidationError{Field: path + ".action", Reason: "required"}
@@ -121,7 +121,10 @@ func (j *Job) validate(full bool) error {
 	if err := j.JobSchedule.Validate(); err != nil {
 		return err
 	}
-	for k := range j.Extra {
+	for k, raw := range j.Extra {
+		if isNull(raw) && slices.ContainsFunc(j.fields(), func(f field) bool { return f.name == k }) {
+			continue // a null the server sent: not sent back (outgoing)
+		}
 		if !slices.Contains(extraJobKeys, k) {
 			return &ValidationError{Field: k, Reason: "not a job field (the server rejects unknown keys)"}
 		}
@@ -134,7 +137,7 @@ var extraJobKeys = []string{"_version", "session_name"}
 
 func (f *FreezerAction) validate(path string) error {
 	for _, p := range []struct{ name, v string }{{"action", f.Action}, {"mode", f.Mode}} {
-		if p.v != "" && !IDPattern.MatchString(p.v) {
+		if p.v != "" && !idPattern.MatchString(p.v) {
 			return &ValidationError{Field: path + "." + p.name, Value: p.v, Reason: "must be letters, digits, _ and -"}
 		}
 	}
@@ -153,15 +156,15 @@ func (s *JobSchedule) Validate() error {
 	if !slices.Contains(results[:], s.Result) {
 		return &ValidationError{Field: "job_schedule.result", Value: string(s.Result), Reason: "unknown result; want one of " + words(results[:])}
 	}
-	if v := s.ScheduleInterval; v != "" && !IntervalPattern.MatchString(v) {
+	if v := s.ScheduleInterval; v != "" && !intervalPattern.MatchString(v) {
 		return &ValidationError{Field: "job_schedule.schedule_interval", Value: v, Reason: `want "continuous" or "N weeks|days|hours|minutes|seconds"`}
 	}
 	for _, d := range []struct{ name, v string }{{"schedule_date", s.ScheduleDate}, {"schedule_start_date", s.ScheduleStartDate}, {"schedule_end_date", s.ScheduleEndDate}} {
-		if d.v != "" && !DatePattern.MatchString(d.v) {
+		if d.v != "" && !datePattern.MatchString(d.v) {
 			return &ValidationError{Field: "job_schedule." + d.name, Value: d.v, Reason: "want an ISO 8601 date-time such as 2026-01-02T03:04:05Z"}
 		}
 	}
-	if v := s.ScheduleYear; v != "" && !YearPattern.MatchString(v) {
+	if v := s.ScheduleYear; v != "" && !yearPattern.MatchString(v) {
 		return &ValidationError{Field: "job_schedule.schedule_year", Value: v, Reason: "want four digits"}
 	}
 	if len(s.Extra) > 0 {

@@ -5,21 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 )
 
-// The wire codec keeps unknown keys. A document is parsed once into plain
-// values (numbers kept as their literal text); each type then takes the
-// keys it models from its object. A key whose value does not fit its
-// typed field (a newer server that changed a type) is kept, re-encoded,
-// in the Extra map instead, so decoding never loses meaning and
-// re-encoding gives the same document back. A known key that was present
-// with a zero value is remembered and written back too; a null one is
-// the zero value and is not.
+// The wire codec keeps unknown keys, nulls and key order. A document is
+// parsed once into plain values (numbers kept as their literal text);
+// each type then takes the keys it models from its object. A key whose
+// value does not fit its typed field (a newer server that changed a type),
+// or is null, is kept raw in the Extra map as well, so decoding never loses
+// meaning and re-encoding gives the same document back, keys in the order
+// they came: a null stays null until the field is set, and a known key
+// that was present with a zero value is written back too.
 
 // field is one key a wire type models and a pointer to its Go field.
 type field struct {
@@ -29,16 +28,47 @@ type field struct {
 
 // parse reads one JSON document, numbers as json.Number.
 func parse(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	s := &scanner{data: data}
+	v, err := s.value()
+	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	s.space()
+	if s.i != len(data) {
 		return nil, errors.New("freezer: data after the JSON document")
 	}
 	return v, nil
+}
+
+// maxDepth bounds the nesting parse follows (the stack of an untrusted
+// document).
+const maxDepth = 10000
+
+// jobject is a JSON object that remembers its key order.
+type jobject struct {
+	keys []string
+	vals map[string]any
+}
+
+// MarshalJSON writes the object in its key order.
+func (o *jobject) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range o.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		vb, err := json.Marshal(o.vals[k])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(vb)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // unmarshal parses data and hands it to a wire type's fromValue.
@@ -51,22 +81,21 @@ func unmarshal(data []byte, fromValue func(any) error) error {
 }
 
 // fill sets fields from the object v (nil: JSON null, all zero) and
-// returns the known keys that were present and the other keys, raw.
-func fill(v any, fields []field) (present []string, extra map[string]json.RawMessage, err error) {
+// returns every key in document order and the keys kept raw (unknown
+// keys, nulls, and known keys whose value does not fit).
+func fill(v any, fields []field) (keys []string, extra map[string]json.RawMessage, err error) {
 	if v == nil {
 		return nil, nil, nil
 	}
-	m, ok := v.(map[string]any)
+	m, ok := v.(*jobject)
 	if !ok {
-		return nil, nil, fmt.Errorf("freezer: want a JSON object, got %T", v)
+		return nil, nil, fmt.Errorf("freezer: want a JSON object, got %s", kindOf(v))
 	}
-	for k, val := range m {
+	for _, k := range m.keys {
+		val := m.vals[k]
+		keys = append(keys, k)
 		i := slices.IndexFunc(fields, func(f field) bool { return f.name == k })
-		if i >= 0 && val == nil {
-			continue
-		}
-		if i >= 0 && set(fields[i].ptr, val) {
-			present = append(present, k)
+		if i >= 0 && val != nil && set(fields[i].ptr, val) {
 			continue
 		}
 		raw, err := json.Marshal(val)
@@ -78,13 +107,16 @@ func fill(v any, fields []field) (present []string, extra map[string]json.RawMes
 		}
 		extra[k] = raw
 	}
-	slices.Sort(present)
-	return present, extra, nil
+	return keys, extra, nil
 }
 
 // set stores v in the field p points to; false (the field left zero) when
 // v does not fit.
 func set(p, v any) bool {
+	if d, ok := p.(decoder); ok {
+		// A nested wire type (the ones listed below as well).
+		return object(v) && d.fromValue(v) == nil
+	}
 	switch p := p.(type) {
 	case *string:
 		return setString(p, v)
@@ -120,6 +152,21 @@ func set(p, v any) bool {
 		}
 		*p = f
 		return true
+	case *map[string]SessionJob:
+		o, ok := v.(*jobject)
+		if !ok {
+			return false
+		}
+		m := make(map[string]SessionJob, len(o.keys))
+		for _, k := range o.keys {
+			var sj SessionJob
+			if !object(o.vals[k]) || sj.fromValue(o.vals[k]) != nil {
+				return false
+			}
+			m[k] = sj
+		}
+		*p = m
+		return true
 	case *[]JobAction:
 		list, ok := v.([]any)
 		if !ok {
@@ -137,17 +184,40 @@ func set(p, v any) bool {
 	return false
 }
 
+// decoder is a wire type that reads itself from a parsed object.
+type decoder interface{ fromValue(v any) error }
+
 func setString[T ~string](p *T, v any) bool {
 	s, ok := v.(string)
 	*p = T(s)
 	return ok
 }
 
-func object(v any) bool { _, ok := v.(map[string]any); return ok }
+func object(v any) bool { _, ok := v.(*jobject); return ok }
 
-// encode writes the fields that are set or were present, then the extra
-// keys in order; an extra key shadows a field of the same name.
-func encode(fields []field, present []string, extra map[string]json.RawMessage) ([]byte, error) {
+// kindOf names a parsed JSON value's kind for an error.
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	}
+	return "an object"
+}
+
+// encode writes the document back: first the keys it came with, in their
+// order (a field's current value, or the raw value kept for the key: a
+// null is written as null only while its field is still zero), then set
+// fields it did not have, then new Extra keys in sorted order. An Extra
+// key that is not null shadows the field of the same name.
+func encode(fields []field, keys []string, extra map[string]json.RawMessage) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	put := func(k string, v []byte) {
@@ -159,25 +229,52 @@ func encode(fields []field, present []string, extra map[string]json.RawMessage) 
 		b.WriteByte(':')
 		b.Write(v)
 	}
-	for _, f := range fields {
-		if _, shadow := extra[f.name]; shadow {
-			continue
+	done := map[string]bool{}
+	write := func(k string, listed bool) error {
+		if done[k] {
+			return nil
 		}
-		if reflect.ValueOf(f.ptr).Elem().IsZero() && !slices.Contains(present, f.name) {
-			continue
+		i := slices.IndexFunc(fields, func(f field) bool { return f.name == k })
+		raw, hasRaw := extra[k]
+		if hasRaw && !json.Valid(raw) {
+			return fmt.Errorf("freezer: Extra[%q] is not valid JSON", k)
 		}
-		v, err := json.Marshal(f.ptr)
-		if err != nil {
+		switch {
+		case i < 0 && hasRaw:
+			put(k, raw)
+		case i < 0:
+			return nil
+		case hasRaw && (!isNull(raw) || reflect.ValueOf(fields[i].ptr).Elem().IsZero()):
+			put(k, raw)
+		case !listed && reflect.ValueOf(fields[i].ptr).Elem().IsZero():
+			return nil
+		default:
+			v, err := json.Marshal(fields[i].ptr)
+			if err != nil {
+				return err
+			}
+			put(k, v)
+		}
+		done[k] = true
+		return nil
+	}
+	for _, k := range keys {
+		if err := write(k, true); err != nil {
 			return nil, err
 		}
-		put(f.name, v)
+	}
+	for _, f := range fields {
+		if err := write(f.name, false); err != nil {
+			return nil, err
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(extra)) {
-		if !json.Valid(extra[k]) {
-			return nil, fmt.Errorf("freezer: Extra[%q] is not valid JSON", k)
+		if err := write(k, false); err != nil {
+			return nil, err
 		}
-		put(k, extra[k])
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }

@@ -90,7 +90,7 @@ func TestAPIRefSampleRoundTrip(t *testing.T) {
 	if !bytes.Contains(out, []byte(`"event":""`)) {
 		t.Errorf("lost the empty event: %s", out)
 	}
-	n := j.Normalize()
+	n := j.ToJob()
 	if n.State != jobs.StateSucceeded || n.RawState != "scheduled/success" || n.Operation != "backup" || n.Updated.Unix() != 1493119342 {
 		t.Errorf("normalized %+v", n)
 	}
@@ -107,14 +107,13 @@ func TestDecodeKeepsMistypedFields(t *testing.T) {
 	}
 	out, _ := json.Marshal(&j)
 	want := semantic(t, []byte(in)).(map[string]any)
-	delete(want, "project_id") // null is the zero value: omitted
 	if !reflect.DeepEqual(semantic(t, out), want) {
 		t.Errorf("round trip:\n%s", out)
 	}
 }
 
 // TestDecodeDuplicateKeys: a later duplicate key wins, as in
-// encoding/json, and a null one leaves nothing to write back.
+// encoding/json, and a null one is written back as null.
 func TestDecodeDuplicateKeys(t *testing.T) {
 	in := `{"job_id":"a","job_id":null,"client_id":"x","client_id":5,"description":5,"description":"d","job_schedule":{"event":"start","event":null}}`
 	var j freezer.Job
@@ -125,7 +124,7 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"description":"d","job_schedule":{},"client_id":5}`
+	want := `{"job_id":null,"client_id":5,"description":"d","job_schedule":{"event":null}}`
 	if !reflect.DeepEqual(semantic(t, out), semantic(t, []byte(want))) {
 		t.Errorf("got %s, want %s", out, want)
 	}
@@ -178,7 +177,7 @@ func TestNormalizeStates(t *testing.T) {
 	}
 	for _, c := range cases {
 		j := &freezer.Job{JobID: "x", JobSchedule: c.s}
-		if got := j.Normalize(); got.State != c.state || got.Dialect != "freezer" {
+		if got := j.ToJob(); got.State != c.state || got.Dialect != "freezer" {
 			t.Errorf("%+v -> %s, want %s", c.s, got.State, c.state)
 		}
 	}
@@ -268,7 +267,7 @@ func FuzzJobDecode(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("not stable:\n%s\n%s", out, out2)
 		}
-		_ = j.Normalize()
+		_ = j.ToJob()
 		_ = j.Validate()
 		// Known string fields agree with encoding/json's own reading.
 		var generic map[string]any
@@ -296,5 +295,89 @@ func FuzzErrorDecode(f *testing.F) {
 			}
 		}
 		_ = e.Error()
+	})
+}
+
+// FuzzResourceDecode decodes any document as each resource type: decoding
+// never panics, and re-encoding is stable (the keys, nulls and unknown
+// fields a document came with are written back the same way twice).
+func FuzzResourceDecode(f *testing.F) {
+	f.Add([]byte(`{"project_id": null, "user_id": "u", "client": {"uuid": "x", "hostname": "h", "client_id": "c", "description": null}}`))
+	f.Add([]byte(`{"project_id": "p", "action_id": "a", "user_id": "u", "max_retries": 5, "max_retries_interval": null, "freezer_action": {"action": "backup", "mode": null, "x": [1, null]}}`))
+	f.Add([]byte(`{"project_id": "p", "session_id": "s", "session_tag": 1, "result": null, "hold_off": 30, "status": "running", "time_start": 5, "schedule": {}, "jobs": {"j": {"client_id": "c", "status": "running", "result": "", "time_started": 5, "time_ended": ""}}}`))
+	f.Add([]byte(`{"project_id": null, "backup_id": "b", "user_id": "u", "user_name": null, "backup_metadata": {"container": "c", "hostname": "h", "backup_name": "n", "time_stamp": 1, "extra": null}}`))
+	f.Add([]byte(`{"jobs": [], "schedule": null, "client": 5, "freezer_action": "x", "backup_metadata": []}`))
+	stable := func(t *testing.T, data []byte, v any, fresh func() any) {
+		if err := json.Unmarshal(data, v); err != nil {
+			return
+		}
+		out, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("re-encoding %q as %T: %v", data, v, err)
+		}
+		again := fresh()
+		if err := json.Unmarshal(out, again); err != nil {
+			t.Fatalf("re-decoding %q as %T: %v", out, v, err)
+		}
+		out2, err := json.Marshal(again)
+		if err != nil || !bytes.Equal(out, out2) {
+			t.Fatalf("%T not stable:\n%s\n%s", v, out, out2)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		stable(t, data, &freezer.Agent{}, func() any { return &freezer.Agent{} })
+		stable(t, data, &freezer.Action{}, func() any { return &freezer.Action{} })
+		stable(t, data, &freezer.Session{}, func() any { return &freezer.Session{} })
+		stable(t, data, &freezer.Backup{}, func() any { return &freezer.Backup{} })
+	})
+}
+
+// TestNullsAndOrderKept: a document decodes and re-encodes byte for byte
+// (compact), nulls and key order included; a null field that is set is
+// written with its new value in its place.
+func TestNullsAndOrderKept(t *testing.T) {
+	in := `{"job_id":"j","project_id":null,"user_id":"u","job_schedule":{"time_created":1,"event":null},"client_id":"c","session_id":"","session_tag":0,"description":"","job_actions":[{"freezer_action":{"action":"backup","zeta":1,"alpha":null},"user_id":"u","action_id":"a"}]}`
+	var j freezer.Job
+	if err := json.Unmarshal([]byte(in), &j); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(&j)
+	if string(out) != in {
+		t.Errorf("re-encoded:\n%s\nwant\n%s", out, in)
+	}
+	j.ProjectID = "p"
+	out, _ = json.Marshal(&j)
+	if !strings.HasPrefix(string(out), `{"job_id":"j","project_id":"p","user_id":"u"`) {
+		t.Errorf("set null field: %s", out)
+	}
+}
+
+// FuzzDecodeAgreesWithEncodingJSON: a job document decodes exactly when
+// encoding/json accepts it, and a string field reads as encoding/json
+// reads it.
+func FuzzDecodeAgreesWithEncodingJSON(f *testing.F) {
+	f.Add([]byte(apiRefJob))
+	f.Add([]byte(`{"description": "caf\u00e9 \ud83d\ude00 \ud800", "client_id": "a\"b"}`))
+	f.Add([]byte(`{"description": "\xff\xfe", "session_tag": -0.5e+3}`))
+	f.Add([]byte(`{"a": [1, 2, {"b": [true, false, null]}], "job_id": "x"} `))
+	f.Add([]byte(`{"a": 01}`))
+	f.Add([]byte(`{"a": 1.}`))
+	f.Add([]byte("{\"a\": \"\t\"}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var j freezer.Job
+		err := json.Unmarshal(data, &j)
+		var generic map[string]any
+		gerr := json.Unmarshal(data, &generic)
+		if (err == nil) != (gerr == nil) {
+			t.Fatalf("%q: freezer %v, encoding/json %v", data, err, gerr)
+		}
+		if err != nil {
+			return
+		}
+		for k, got := range map[string]string{"job_id": j.JobID, "client_id": j.ClientID, "description": j.Description} {
+			if want, ok := generic[k].(string); ok && want != got {
+				t.Fatalf("%s: %q, encoding/json reads %q", k, got, want)
+			}
+		}
 	})
 }

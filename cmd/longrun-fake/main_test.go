@@ -133,8 +133,17 @@ func start(t *testing.T, args ...string) *started {
 	require.NoError(t, cmd.Start())
 	s := &started{cmd: cmd, out: bufio.NewScanner(stdout)}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		// SIGTERM first: the fake shuts down and removes its spool files;
+		// a kill only if it does not end in time.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
 	})
 	for s.out.Scan() {
 		line := s.out.Text()

@@ -51,11 +51,11 @@ func (s *frzService) Source() jobs.Source { return s.c }
 
 func (s *frzService) List(ctx context.Context, all bool) ([]*jobs.Job, error) {
 	var out []*jobs.Job
-	for j, err := range s.c.List(ctx, &freezer.ListOptions{Limit: 100}) {
+	for j, err := range s.c.All(ctx, &freezer.ListOptions{Limit: 100}) {
 		if err != nil {
 			return out, err
 		}
-		n := j.Normalize()
+		n := j.ToJob()
 		if all || !n.Done() {
 			out = append(out, n)
 		}

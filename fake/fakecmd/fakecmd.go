@@ -114,6 +114,11 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Speed > 0 {
+		// Keystone tokens last an hour of wall time: expires_at is
+		// written on the fake clock, where that is Speed hours.
+		srv.Freezer().SetTokenLifetime(time.Duration(cfg.Speed * float64(time.Hour)))
+	}
 	base := srv.URL()
 	fmt.Fprintf(stdout, "longrun fake listening on %s (fake time x%g)\n", base, cfg.Speed)
 	fmt.Fprintf(stdout, "  CloudSigma API 2.0: %s/api/2.0/   (HTTP Basic: email + password)\n", base)

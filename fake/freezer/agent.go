@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-
-	fz "github.com/longrun/longrun/freezer"
 )
 
 // The simulated Freezer scheduler agent (openstack/freezer
@@ -105,7 +103,7 @@ func (b *Backend) pickup(id string) {
 			if j.timer != nil {
 				j.timer.Stop()
 			}
-			j.timer = b.env.Clock.AfterFunc(PickupDelay, func() { b.finish(id, fz.ResultAborted) })
+			j.timer = b.env.Clock.AfterFunc(PickupDelay, func() { b.finish(id, ResultAborted) })
 		}
 	}
 }
@@ -121,7 +119,7 @@ func (b *Backend) scheduleLocked(j *job, sched map[string]any, first bool) {
 	var at time.Time
 	date, _ := sched["schedule_date"].(string)
 	interval, _ := sched["schedule_interval"].(string)
-	_, isInterval := fz.ParseInterval(interval)
+	_, isInterval := parseInterval(interval)
 	hasCron := false
 	for _, k := range []string{"schedule_year", "schedule_month", "schedule_day", "schedule_week", "schedule_day_of_week", "schedule_hour", "schedule_minute", "schedule_second"} {
 		if _, ok := sched[k]; ok {
@@ -141,7 +139,7 @@ func (b *Backend) scheduleLocked(j *job, sched map[string]any, first bool) {
 		if first {
 			at = now.Add(StartDelay)
 		} else {
-			secs, _ := fz.ParseInterval(interval)
+			secs, _ := parseInterval(interval)
 			at = now.Add(time.Duration(secs) * time.Second)
 		}
 	case hasCron:
@@ -189,7 +187,7 @@ func (b *Backend) run(id string) {
 	if acts, ok := j.doc["job_actions"].([]any); ok && len(acts) > 0 {
 		n = len(acts)
 	}
-	res := fz.ResultSuccess
+	res := ResultSuccess
 	if r, ok := b.results[id]; ok {
 		res = r
 	}
@@ -197,7 +195,7 @@ func (b *Backend) run(id string) {
 }
 
 // finish ends job id's run with res.
-func (b *Backend) finish(id string, res fz.Result) {
+func (b *Backend) finish(id string, res Result) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	j, sched := b.live(id)
@@ -206,18 +204,22 @@ func (b *Backend) finish(id string, res fz.Result) {
 	}
 	j.timer = nil
 	sched["result"] = string(res)
+	b.endSessionLocked(j, res)
+	if res == ResultSuccess {
+		b.recordBackupsLocked(j)
+	}
 	setNum(sched, "time_ended", b.env.Clock.Now().Unix())
 	// current_pid stays: the agent never clears it (the api-ref sample
 	// shows a scheduled job with its last run's pid).
 	ev, _ := sched["event"].(string)
 	interval, _ := sched["schedule_interval"].(string)
-	_, recurring := fz.ParseInterval(interval)
+	_, recurring := parseInterval(interval)
 	date, _ := sched["schedule_date"].(string)
 	if date != "" {
 		recurring = false
 	}
 	switch {
-	case ev == "stop" || ev == "abort" || res == fz.ResultAborted:
+	case ev == "stop" || ev == "abort" || res == ResultAborted:
 		sched["event"] = ""
 		sched["status"] = "completed"
 		j.agent = agentStopped
@@ -226,5 +228,82 @@ func (b *Backend) finish(id string, res fz.Result) {
 	default:
 		sched["status"] = "completed"
 		j.agent = agentStopped
+	}
+}
+
+// runSessionJobLocked is the agent running a job whose session start it
+// was granted: PickupDelay later it starts the job as a start event would.
+func (b *Backend) runSessionJobLocked(id string) {
+	j, _ := b.live(id)
+	if j == nil || j.agent != agentStopped || b.closed {
+		return
+	}
+	if j.pickupTimer != nil {
+		j.pickupTimer.Stop()
+	}
+	j.pickupTimer = b.env.Clock.AfterFunc(PickupDelay, func() {
+		b.mu.Lock()
+		j, sched := b.live(id)
+		if j != nil && j.agent == agentStopped {
+			sched["event"] = "start"
+			sched["status"] = ""
+			sched["result"] = ""
+			j.pickupTimer = nil
+			b.mu.Unlock()
+			b.pickup(id)
+			return
+		}
+		b.mu.Unlock()
+	})
+}
+
+// endSessionLocked is the agent reporting a session job's end to its
+// session ({"end": {"job_id", "result"}}).
+func (b *Backend) endSessionLocked(j *job, res Result) {
+	sid, _ := j.doc["session_id"].(string)
+	if sid == "" {
+		return
+	}
+	for _, s := range b.sessions {
+		if s.id == sid && s.user == j.user {
+			b.endSessionJobLocked(s, j.id, string(res), b.env.Clock.Now().Unix())
+		}
+	}
+}
+
+// recordBackupsLocked is the agent reporting what a successful run's
+// backup actions produced (POST .../backups, as freezer's agent does
+// after a backup): container, hostname (the job's client_id),
+// backup_name, job_id, time_stamp, level and the action's mode and path.
+func (b *Backend) recordBackupsLocked(j *job) {
+	acts, _ := j.doc["job_actions"].([]any)
+	now := b.env.Clock.Now().Unix()
+	for _, a := range acts {
+		am, _ := a.(map[string]any)
+		fa, _ := am["freezer_action"].(map[string]any)
+		if fa["action"] != "backup" {
+			continue
+		}
+		meta := map[string]any{}
+		for _, k := range []string{"container", "backup_name", "mode", "path_to_backup", "storage"} {
+			if v, ok := fa[k]; ok {
+				meta[k] = v
+			}
+		}
+		if meta["container"] == nil || meta["backup_name"] == nil {
+			continue // the server would refuse the report (Bad Data Format)
+		}
+		meta["hostname"] = j.doc["client_id"]
+		meta["job_id"] = j.id
+		meta["time_stamp"] = json.Number(strconv.FormatInt(now, 10))
+		meta["level"] = json.Number("0")
+		sh := (&shape{}).add("container", "hostname", "backup_name", "job_id", "time_stamp", "level", "mode", "path_to_backup", "storage")
+		name := ""
+		for _, u := range b.env.Users() {
+			if u.ID == j.user {
+				name = u.Name
+			}
+		}
+		b.backups = append(b.backups, &backup{id: hexID(), user: j.user, project: j.project, userName: name, meta: meta, sh: sh})
 	}
 }

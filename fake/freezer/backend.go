@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/fake/sim"
-	fz "github.com/longrun/longrun/freezer"
 )
 
 // Agent timings on the fake clock.
@@ -38,22 +37,30 @@ const (
 type Backend struct {
 	env *sim.Env
 
-	mu       sync.Mutex
-	jobs     map[string]*job
-	order    []string // insertion order, as the SQL table lists
-	tokens   map[string]token
-	actions  map[string]map[string]any // user/action_id -> freezer_action
-	results  map[string]fz.Result      // job id -> scripted result of its next runs
-	duration time.Duration
-	pid      int64
-	closed   bool
-	auto     bool
+	mu      sync.Mutex
+	jobs    map[string]*job
+	order   []string // insertion order, as the SQL table lists
+	tokens  map[string]token
+	results map[string]Result // job id -> scripted result of its next runs
+
+	gone       map[string]bool // table/id of soft-deleted rows: their ids stay taken
+	clients    []*client
+	actionRows []*action
+	actionByID map[string]*action // the live rows of actionRows by id
+	sessions   []*session
+	backups    []*backup
+	duration   time.Duration
+	tokenLife  time.Duration // 0: TokenLifetime
+	pid        int64
+	closed     bool
+	auto       bool
 }
 
 type job struct {
 	id, user    string
 	project     *string // nil: created through v1 (null in documents)
 	doc         map[string]any
+	sh          *shape // the key order of doc's values, as they were sent
 	agent       agentState
 	timer       *sim.Timer
 	pickupTimer *sim.Timer
@@ -70,11 +77,14 @@ const (
 // New returns a Backend on env.
 func New(env *sim.Env) *Backend {
 	return &Backend{env: env, jobs: map[string]*job{}, tokens: map[string]token{},
-		actions: map[string]map[string]any{}, results: map[string]fz.Result{}, duration: DefaultActionDuration, pid: 4100}
+		gone: map[string]bool{}, actionByID: map[string]*action{}, results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
 }
 
 // Register mounts /v1/, /v2/ and /v3 on mux.
 func (b *Backend) Register(mux *http.ServeMux) {
+	mux.HandleFunc("/{$}", b.versions)
+	mux.HandleFunc("/v1", b.serveAPI)
+	mux.HandleFunc("/v2", b.serveAPI)
 	mux.HandleFunc("/v1/", b.serveAPI)
 	mux.HandleFunc("/v2/", b.serveAPI)
 	mux.HandleFunc("/v3", b.keystoneVersion)
@@ -102,7 +112,7 @@ func (b *Backend) Close() {
 
 // SetResult scripts the result of job id's next runs (success, fail or
 // aborted); the default is success.
-func (b *Backend) SetResult(id string, r fz.Result) {
+func (b *Backend) SetResult(id string, r Result) {
 	b.mu.Lock()
 	b.results[id] = r
 	b.mu.Unlock()
@@ -156,10 +166,7 @@ func hexID() string {
 
 // writeJSON writes v as the falcon app does: application/json.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		code, data = http.StatusInternalServerError, []byte(`{"title": "500 Internal Server Error"}`)
-	}
+	data := pyDumps(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(data)
@@ -168,9 +175,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // falconError writes {"title", "description"} (description omitted when
 // empty), as falcon renders an HTTPError.
 func falconError(w http.ResponseWriter, code int, title, desc string) {
-	body := map[string]any{"title": title}
+	body := obj{{"title", title}}
 	if desc != "" {
-		body["description"] = desc
+		body = append(body, kv{"description", desc})
 	}
 	w.Header().Set("Vary", "Accept")
 	writeJSON(w, code, body)
@@ -190,14 +197,20 @@ const statusSyntaxError = 753
 // readBody reads a JSON body as freezer-api's json_body does: no body is
 // {}; bad JSON is 753 "Malformed JSON". ok is false when an answer was sent.
 func readBody(w http.ResponseWriter, r *http.Request) (any, bool) {
+	v, _, ok := readShaped(w, r)
+	return v, ok
+}
+
+// readShaped is readBody with the body's key order.
+func readShaped(w http.ResponseWriter, r *http.Request) (any, *shape, bool) {
 	data, ok := readRaw(w, r)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	if len(data) == 0 {
-		return map[string]any{}, true
+		return map[string]any{}, nil, true
 	}
-	return decode(data), true
+	return decode(data), shapeOf(data), true
 }
 
 // readRaw reads a body and answers 753 when it is not JSON; an empty body
@@ -279,11 +292,19 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if !acceptsJSON(r) {
+		notAcceptable(w)
+		return
+	}
 	sc := scope{user: u}
 	switch {
-	case parts[0] == "v1":
+	case parts[0] == "v1" || (parts[0] == "v2" && len(parts) == 1):
+		if len(parts) == 1 {
+			b.homeDoc(w, r, parts[0])
+			return
+		}
 		parts = parts[1:]
-	case parts[0] == "v2" && len(parts) >= 2:
+	case parts[0] == "v2":
 		p := parts[1]
 		sc.project = &p
 		parts = parts[2:]
@@ -291,8 +312,28 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 		falconError(w, http.StatusNotFound, "404 Not Found", "")
 		return
 	}
-	if len(parts) == 0 || parts[0] != "jobs" || len(parts) > 3 || (len(parts) == 3 && parts[2] != "event") {
+	if len(parts) == 0 || routeAllow(parts) == "" {
 		falconError(w, http.StatusNotFound, "404 Not Found", "")
+		return
+	}
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Allow", routeAllow(parts))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	switch parts[0] {
+	case "clients":
+		b.serveClients(w, r, sc, parts)
+		return
+	case "actions":
+		b.serveActions(w, r, sc, parts)
+		return
+	case "sessions":
+		b.serveSessions(w, r, sc, parts)
+		return
+	case "backups":
+		b.serveBackups(w, r, sc, parts)
 		return
 	}
 	switch {
@@ -311,14 +352,60 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 3 && r.Method == http.MethodPost:
 		b.event(w, r, sc, parts[1])
 	default:
-		allow := map[int]string{1: "GET, POST, OPTIONS", 2: "DELETE, GET, PATCH, POST, OPTIONS", 3: "POST, OPTIONS"}[len(parts)]
-		w.Header().Set("Allow", allow)
-		if r.Method == http.MethodOptions {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
+		methodNotAllowed(w, r, parts)
 	}
+}
+
+// routeAllow is the methods a route answers, as falcon lists them in
+// Allow (without OPTIONS); "" for no route.
+func routeAllow(parts []string) string {
+	coll := map[string]string{"jobs": "GET, POST", "clients": "GET, POST", "actions": "GET, POST", "sessions": "GET, POST", "backups": "GET, POST"}
+	item := map[string]string{"jobs": "DELETE, GET, PATCH, POST", "clients": "DELETE, GET", "actions": "DELETE, GET, PATCH, POST", "sessions": "DELETE, GET, PATCH, POST", "backups": "DELETE, GET"}
+	switch {
+	case len(parts) == 1:
+		return coll[parts[0]]
+	case len(parts) == 2:
+		return item[parts[0]]
+	case len(parts) == 3 && parts[0] == "jobs" && parts[2] == "event":
+		return "POST"
+	case len(parts) == 3 && parts[0] == "sessions" && parts[2] == "action":
+		return "POST"
+	case len(parts) == 4 && parts[0] == "sessions" && parts[2] == "jobs":
+		return "DELETE, PUT"
+	}
+	return ""
+}
+
+// methodNotAllowed is falcon's 405 for a route without the method.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, parts []string) {
+	w.Header().Set("Allow", routeAllow(parts)+", OPTIONS")
+	falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
+}
+
+// acceptsJSON is falcon's req.client_accepts_json, which the API's
+// RequireJSON middleware checks first.
+func acceptsJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch strings.ToLower(strings.TrimSpace(mt)) {
+		case "*/*", "application/*", "application/json":
+			return true
+		}
+	}
+	return false
+}
+
+// notAcceptable is falcon's HTTPNotAcceptable, rendered as XML because
+// the client does not take JSON.
+func notAcceptable(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Vary", "Accept")
+	w.WriteHeader(http.StatusNotAcceptable)
+	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><error><title>Freezer-api only supports responses encoded as JSON.</title><link><text>Documentation related to this error</text><href>http://docs.examples.com/api/json</href><rel>help</rel></link></error>`))
 }
 
 // render is the document GET returns, in the SQL backend's shape.
@@ -330,6 +417,29 @@ func (j *job) render() map[string]any {
 		out["project_id"] = nil
 	} else {
 		out["project_id"] = *j.project
+	}
+	return out
+}
+
+// jobOrder is a rendered job in the SQL backend's key order (get_job
+// builds job_id, project_id, user_id, job_schedule, client_id, session_id,
+// session_tag, description, job_actions).
+func jobOrder(m map[string]any) obj {
+	out := make(obj, 0, len(topOrder))
+	for _, k := range topOrder {
+		if v, ok := m[k]; ok {
+			out = append(out, kv{k, v})
+		}
+	}
+	return out
+}
+
+// ordered is a rendered job in the server's key order, its values in the
+// order they were sent.
+func (j *job) ordered(m map[string]any) obj {
+	out := jobOrder(m)
+	for i := range out {
+		out[i].v = ordered(out[i].v, j.sh.kid(out[i].k))
 	}
 	return out
 }
@@ -377,7 +487,7 @@ func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
 		return
 	}
 	if limit == 0 {
-		limit = fz.DefaultLimit
+		limit = defaultLimit
 	}
 	body, ok := readBody(w, r)
 	if !ok {
@@ -389,24 +499,39 @@ func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
 		return
 	}
 	b.mu.Lock()
-	var all []map[string]any
-	for _, id := range b.order {
-		if j := b.jobs[id]; j != nil && sc.sees(j) {
-			all = append(all, j.render())
+	docs := []obj{}
+	if search == nil {
+		// LIMIT/OFFSET in SQL (a negative limit is no limit in SQLite):
+		// only the page is rendered.
+		start, n := max(offset, 0), 0
+		for _, id := range b.order {
+			if limit >= 0 && len(docs) >= limit {
+				break
+			}
+			if j := b.jobs[id]; j != nil && sc.sees(j) {
+				if n >= start {
+					docs = append(docs, j.ordered(j.render()))
+				}
+				n++
+			}
+		}
+	} else {
+		var seen []*job
+		for _, id := range b.order {
+			if j := b.jobs[id]; j != nil && sc.sees(j) {
+				seen = append(seen, j)
+			}
+		}
+		all := make([]map[string]any, len(seen))
+		for i, j := range seen {
+			all[i] = j.render()
+		}
+		for _, i := range searchIndex(all, search, offset, limit, topOrder) {
+			docs = append(docs, seen[i].ordered(all[i]))
 		}
 	}
 	b.mu.Unlock()
-	out := []map[string]any{}
-	if search == nil {
-		// LIMIT/OFFSET in SQL (a negative limit is no limit in SQLite).
-		start := max(offset, 0)
-		for i := start; i < len(all) && (limit < 0 || i-start < limit); i++ {
-			out = append(out, all[i])
-		}
-	} else {
-		out = filterSearch(all, search, offset, limit)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": out})
+	writeJSON(w, http.StatusOK, obj{{"jobs", docs}})
 }
 
 func (b *Backend) get(w http.ResponseWriter, sc scope, id string) {
@@ -419,7 +544,7 @@ func (b *Backend) get(w http.ResponseWriter, sc scope, id string) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	doc := j.render()
+	doc := j.ordered(j.render())
 	b.mu.Unlock()
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -438,6 +563,7 @@ func (b *Backend) delete(w http.ResponseWriter, sc scope, id string) {
 	}
 	j.stopTimers()
 	delete(b.jobs, id)
+	b.gone["jobs/"+id] = true
 	for i, o := range b.order {
 		if o == id {
 			b.order = append(b.order[:i], b.order[i+1:]...)
@@ -452,7 +578,7 @@ func (b *Backend) delete(w http.ResponseWriter, sc scope, id string) {
 // action_defaults, default job_schedule to {}, and register the actions
 // (action_id, user_id, and project_id on v2). It returns an HTTP status and
 // message when the server would refuse.
-func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
+func (b *Backend) prepare(body any, sh *shape, sc scope) (map[string]any, int, string) {
 	doc, ok := body.(map[string]any)
 	if !ok {
 		return nil, http.StatusInternalServerError, ""
@@ -467,7 +593,12 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 		if !ok {
 			return nil, http.StatusInternalServerError, ""
 		}
-		for _, a := range acts {
+		// The defaults' keys, in the order they were sent.
+		order := sortedKeys(dm)
+		if dsh := sh.kid("action_defaults"); dsh != nil {
+			order = dsh.keys
+		}
+		for i, a := range acts {
 			am, ok := a.(map[string]any)
 			if !ok {
 				return nil, http.StatusInternalServerError, ""
@@ -476,9 +607,11 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 			if !ok {
 				return nil, http.StatusBadRequest, "Missing request body"
 			}
-			for k, v := range dm {
-				if fa[k] == nil {
+			fsh := sh.kid("job_actions").elem(i).kid("freezer_action")
+			for _, k := range order {
+				if v, ok := dm[k]; ok && fa[k] == nil {
 					fa[k] = v
+					fsh.add(k) // a new key goes last, as in a Python dict
 				}
 			}
 		}
@@ -487,22 +620,25 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 		doc["job_schedule"] = map[string]any{}
 	}
 	if raw, present := doc["job_actions"]; present {
+		if m, ok := raw.(map[string]any); ok && len(m) == 0 {
+			// Iterating an empty dict registers nothing: stored as {}.
+			return doc, 0, ""
+		}
 		acts, ok := raw.([]any)
 		if !ok {
 			return nil, http.StatusInternalServerError, ""
 		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		for _, a := range acts {
+		for i, a := range acts {
 			am, ok := a.(map[string]any)
 			if !ok {
 				return nil, http.StatusInternalServerError, ""
 			}
 			aid, _ := am["action_id"].(string)
-			key := sc.user.ID + "/" + aid
 			if aid != "" {
-				if old, found := b.actions[key]; found {
-					if sameAction(old, am["freezer_action"]) {
+				if old := b.findActionLocked(sc, aid); old != nil {
+					if m, _ := old.meta.(map[string]any); sameAction(m, am["freezer_action"]) {
 						continue
 					}
 					am["action_id"] = ""
@@ -527,7 +663,9 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 				return nil, statusNoAction, ""
 			}
 			id, _ := am["action_id"].(string)
-			b.actions[sc.user.ID+"/"+id] = deepCopy(am["freezer_action"]).(map[string]any)
+			if code, msg := b.addActionLocked(sc, id, am, sh.kid("job_actions").elem(i)); code != 0 {
+				return nil, code, msg
+			}
 		}
 	}
 	return doc, 0, ""
@@ -536,9 +674,9 @@ func (b *Backend) prepare(body any, sc scope) (map[string]any, int, string) {
 // actionRules is freezer-api's action_schema properties (freezer_action's
 // keys and action_id, user_id, project_id, checked on the action itself).
 var actionRules = append(append([]rule(nil), freezerActionRules...),
-	rule{name: "action_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
-	rule{name: "user_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
-	rule{name: "project_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
+	rule{name: "action_id", typ: "string", re: idRE, pysrc: pyID},
+	rule{name: "user_id", typ: "string", re: idRE, pysrc: pyID},
+	rule{name: "project_id", typ: "string", re: idRE, pysrc: pyID},
 )
 
 func sameAction(stored map[string]any, fa any) bool {
@@ -566,6 +704,10 @@ func answer(w http.ResponseWriter, code int, msg string) {
 			"Mysql operation failed (sqlite3.IntegrityError) NOT NULL constraint failed: actions.action")
 		return
 	}
+	if code == http.StatusInternalServerError && msg != "" {
+		falconError(w, code, "Internal Storage Error", msg)
+		return
+	}
 	if code == http.StatusInternalServerError {
 		serverError(w)
 		return
@@ -575,17 +717,32 @@ func answer(w http.ResponseWriter, code int, msg string) {
 
 // readJob reads a job body and prepares it as freezer-api does for create,
 // patch and replace; false when it has answered.
-func (b *Backend) readJob(w http.ResponseWriter, r *http.Request, sc scope) (map[string]any, bool) {
-	body, ok := readBody(w, r)
+func (b *Backend) readJob(w http.ResponseWriter, r *http.Request, sc scope) (map[string]any, *shape, bool) {
+	body, sh, ok := readShaped(w, r)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	doc, code, msg := b.prepare(body, sc)
+	doc, code, msg := b.prepare(body, sh, sc)
 	if code != 0 {
 		answer(w, code, msg)
-		return nil, false
+		return nil, nil, false
 	}
-	return doc, true
+	// The keys the server adds to each action: ActionDoc.create's
+	// user_id, project_id (v2) and action_id.
+	if acts, ok := doc["job_actions"].([]any); ok {
+		for i := range acts {
+			ash := sh.kid("job_actions").elem(i)
+			if sc.project != nil {
+				ash = ash.add("user_id", "project_id", "action_id")
+			} else {
+				ash = ash.add("user_id", "action_id")
+			}
+			if sh != nil && sh.kid("job_actions") != nil && i < len(sh.kid("job_actions").elems) {
+				sh.kid("job_actions").elems[i] = ash
+			}
+		}
+	}
+	return doc, sh, true
 }
 
 // validOwned gives a full document its owner and id, and checks it
@@ -604,10 +761,11 @@ func validOwned(w http.ResponseWriter, doc map[string]any, sc scope, id string) 
 }
 
 func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
-	doc, ok := b.readJob(w, r, sc)
+	doc, sh, ok := b.readJob(w, r, sc)
 	if !ok {
 		return
 	}
+	sh = sh.put("job_schedule", sh.kid("job_schedule").add("time_created", "time_started", "time_ended"))
 	sched, ok := doc["job_schedule"].(map[string]any)
 	if !ok {
 		serverError(w)
@@ -622,16 +780,16 @@ func (b *Backend) create(w http.ResponseWriter, r *http.Request, sc scope) {
 		return
 	}
 	b.mu.Lock()
-	j := &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
+	j := &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc), sh: sh}
 	b.jobs[id] = j
 	b.order = append(b.order, id)
 	b.autostartLocked(j)
 	b.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"job_id": id})
+	writeJSON(w, http.StatusCreated, obj{{"job_id", id}})
 }
 
 func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id string) {
-	doc, ok := b.readJob(w, r, sc)
+	doc, sh, ok := b.readJob(w, r, sc)
 	if !ok {
 		return
 	}
@@ -660,6 +818,7 @@ func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id str
 		switch k {
 		case "job_schedule", "client_id", "session_id", "session_tag", "description", "job_actions":
 			j.doc[k] = deepCopy(v)
+			j.sh = j.sh.put(k, sh.kid(k).clone())
 		case "project_id":
 			if s, ok := v.(string); ok {
 				j.project = &s
@@ -667,11 +826,11 @@ func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id str
 		}
 	}
 	b.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"job_id": id, "version": 0})
+	writeJSON(w, http.StatusOK, obj{{"job_id", id}, {"version", 0}})
 }
 
 func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id string) {
-	doc, ok := b.readJob(w, r, sc)
+	doc, sh, ok := b.readJob(w, r, sc)
 	if !ok {
 		return
 	}
@@ -679,19 +838,19 @@ func (b *Backend) replace(w http.ResponseWriter, r *http.Request, sc scope, id s
 		return
 	}
 	b.mu.Lock()
-	if j := b.jobs[id]; j != nil {
-		if !sc.sees(j) {
+	if j := b.jobs[id]; j != nil || b.gone["jobs/"+id] {
+		if j == nil || !sc.sees(j) {
 			b.mu.Unlock()
 			falconError(w, http.StatusInternalServerError, "Internal Storage Error", "Mysql operation failed (sqlite3.IntegrityError) UNIQUE constraint failed: jobs.id")
 			return
 		}
-		j.doc = stored(doc)
+		j.doc, j.sh = stored(doc), sh
 	} else {
-		b.jobs[id] = &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc)}
+		b.jobs[id] = &job{id: id, user: sc.user.ID, project: sc.project, doc: stored(doc), sh: sh}
 		b.order = append(b.order, id)
 	}
 	b.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"job_id": id, "version": id})
+	writeJSON(w, http.StatusCreated, obj{{"job_id", id}, {"version", id}})
 }
 
 func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id string) {
@@ -723,6 +882,13 @@ func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id str
 		j.doc["job_schedule"] = sched
 	}
 	result := ev + " already requested"
+	if sched["event"] != ev && sc.project == nil {
+		// The SQL backend writes the event back with the whole document,
+		// whose project_id is null on v1, and its schema refuses that.
+		b.mu.Unlock()
+		badRequest(w, "None is not of type 'string'")
+		return
+	}
 	if sched["event"] != ev {
 		sched["event"] = ev
 		if ev == "start" {
@@ -733,5 +899,67 @@ func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id str
 		b.pickupLocked(j)
 	}
 	b.mu.Unlock()
-	writeJSON(w, http.StatusAccepted, map[string]any{"result": result})
+	writeJSON(w, http.StatusAccepted, obj{{"result", result}})
+}
+
+// homeDoc is the json-home document freezer-api serves at /v1 and /v2.
+func (b *Backend) homeDoc(w http.ResponseWriter, r *http.Request, version string) {
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Allow", "GET")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, OPTIONS")
+		falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
+		return
+	}
+	vars := `
+                "backup_id": "param/backup_id"`
+	tmpl := "/v1/backups/{backup_id}"
+	if version == "v2" {
+		vars = `
+                "project_id": "param/project_id",
+                "backup_id": "param/backup_id"`
+		tmpl = "/v2/{project_id}/backups/{backup_id}"
+	}
+	doc := `{
+    "resources": {
+        "rel/backups": {
+            "href-template": "` + tmpl + `",
+            "href-vars": {` + vars + `
+            },
+            "hints": {
+                "allow": [
+                    "GET"
+                ],
+                "formats": {
+                    "application/json": {}
+                }
+            }
+        }
+    }
+}`
+	w.Header().Set("Content-Type", "application/json-home")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(doc))
+}
+
+// versions is the version document freezer-api's VersionNegotiator
+// answers at / (300 Multiple Choices). freezer-api 13 lists v1 alone when
+// enable_v1_api is set and v2 alone otherwise; the fake serves both and
+// lists both.
+func (b *Backend) versions(w http.ResponseWriter, r *http.Request) {
+	if !acceptsJSON(r) {
+		notAcceptable(w)
+		return
+	}
+	base := baseURL(r) + "/"
+	doc := obj{{"versions", []obj{
+		{{"id", "v2"}, {"status", "CURRENT"}, {"updated", "2018-02-21T13:30:00"}, {"links", []obj{{{"href", base + "v2/"}, {"rel", "self"}}}}},
+		{{"id", "v1"}, {"status", "DEPRECATED"}, {"updated", "2018-02-21T13:30:00"}, {"links", []obj{{{"href", base + "v1/"}, {"rel", "self"}}}}},
+	}}}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusMultipleChoices)
+	_, _ = w.Write(pyDumps(doc))
 }

@@ -86,27 +86,27 @@ func TestHTTPRefusals(t *testing.T) {
 		code               int
 		want, allow        string
 	}{
-		{"PUT", "/v1/jobs", "", 405, `{"title":"405 Method Not Allowed"}`, "GET, POST, OPTIONS"},
-		{"PUT", "/v1/jobs/x", "", 405, `{"title":"405 Method Not Allowed"}`, "DELETE, GET, PATCH, POST, OPTIONS"},
-		{"GET", "/v2/p/jobs/x/event", "", 405, `{"title":"405 Method Not Allowed"}`, "POST, OPTIONS"},
-		{"GET", "/v1/nothing", "", 404, `{"title":"404 Not Found"}`, ""},
-		{"GET", "/v1/jobs?limit=abc", "", 400, `{"description":"The \"limit\" parameter is invalid. The value must be an integer.","title":"Invalid parameter"}`, ""},
-		{"GET", "/v1/jobs", `[1]`, 500, `{"title":"500 Internal Server Error"}`, ""},
-		{"GET", "/v1/jobs", `{"match": "x"}`, 500, `{"title":"500 Internal Server Error"}`, ""},
-		{"POST", "/v1/jobs", `[1]`, 500, `{"title":"500 Internal Server Error"}`, ""},
-		{"POST", "/v1/jobs", `{"job_actions": {"a": 1}, "client_id": "n"}`, 500, `{"title":"500 Internal Server Error"}`, ""},
+		{"PUT", "/v1/jobs", "", 405, `{"title": "405 Method Not Allowed"}`, "GET, POST, OPTIONS"},
+		{"PUT", "/v1/jobs/x", "", 405, `{"title": "405 Method Not Allowed"}`, "DELETE, GET, PATCH, POST, OPTIONS"},
+		{"GET", "/v2/p/jobs/x/event", "", 405, `{"title": "405 Method Not Allowed"}`, "POST, OPTIONS"},
+		{"GET", "/v1/nothing", "", 404, `{"title": "404 Not Found"}`, ""},
+		{"GET", "/v1/jobs?limit=abc", "", 400, `{"title": "Invalid parameter", "description": "The \"limit\" parameter is invalid. The value must be an integer."}`, ""},
+		{"GET", "/v1/jobs", `[1]`, 500, `{"title": "500 Internal Server Error"}`, ""},
+		{"GET", "/v1/jobs", `{"match": "x"}`, 500, `{"title": "500 Internal Server Error"}`, ""},
+		{"POST", "/v1/jobs", `[1]`, 500, `{"title": "500 Internal Server Error"}`, ""},
+		{"POST", "/v1/jobs", `{"job_actions": {"a": 1}, "client_id": "n"}`, 500, `{"title": "500 Internal Server Error"}`, ""},
 		{"POST", "/v1/jobs", `{"a": 1} {"b": 2}`, 753, `{"title": "Malformed JSON"}`, ""},
-		{"POST", "/v1/jobs", job + `, "action_defaults": 5}`, 400, `{"description":"action_defaults shouldbe a dictionary","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"max_retries": 1}]}`, 400, `{"description":"'freezer_action' is a required property","title":"Bad request format"}`, ""},
-		{"PATCH", "/v1/jobs/x", `{"session_name": "s"}`, 500, `{"description":"sql operation failed Invalid expression type: 'session_name'","title":"Internal Storage Error"}`, ""},
-		{"POST", "/v1/jobs/x/event", `{"start": null, "pause": null}`, 400, `{"description":"'job_actions' is a required property","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs/x/event", `{"pause": null, "start": null}`, 400, `{"description":"Bad Action Method","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs/x/event", `[1]`, 400, `{"description":"Bad event request format","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"event": 5}}`, 400, `{"description":"5 is not of type 'string'","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"b": 1, "a": 2}}`, 400, `{"description":"Additional properties are not allowed ('a', 'b' were unexpected)","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", job + `, "action_defaults": 5}`, 400, `{"title": "Bad request format", "description": "action_defaults shouldbe a dictionary"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"max_retries": 1}]}`, 400, `{"title": "Bad request format", "description": "'freezer_action' is a required property"}`, ""},
+		{"PATCH", "/v1/jobs/x", `{"session_name": "s"}`, 500, `{"title": "Internal Storage Error", "description": "sql operation failed Invalid expression type: 'session_name'"}`, ""},
+		{"POST", "/v1/jobs/x/event", `{"start": null, "pause": null}`, 400, `{"title": "Bad request format", "description": "'job_actions' is a required property"}`, ""},
+		{"POST", "/v1/jobs/x/event", `{"pause": null, "start": null}`, 400, `{"title": "Bad request format", "description": "Bad Action Method"}`, ""},
+		{"POST", "/v1/jobs/x/event", `[1]`, 400, `{"title": "Bad request format", "description": "Bad event request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"event": 5}}`, 400, `{"title": "Bad request format", "description": "5 is not of type 'string'"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "job_schedule": {"b": 1, "a": 2}}`, 400, `{"title": "Bad request format", "description": "Additional properties are not allowed ('a', 'b' were unexpected)"}`, ""},
 		{"POST", "/v1/jobs", `{"client_id": "it's bad", "job_actions": [], "job_schedule": {}}`, 400, "", ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "session_tag": 1.5}`, 400, `{"description":"1.5 is not of type 'integer'","title":"Bad request format"}`, ""},
-		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "b"}, "mandatory": "yes"}]}`, 400, `{"description":"'yes' is not of type 'boolean'","title":"Bad request format"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [], "session_tag": 1.5}`, 400, `{"title": "Bad request format", "description": "1.5 is not of type 'integer'"}`, ""},
+		{"POST", "/v1/jobs", `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "b"}, "mandatory": "yes"}]}`, 400, `{"title": "Bad request format", "description": "'yes' is not of type 'boolean'"}`, ""},
 	}
 	for _, c := range cases {
 		code, h, body := admin.do(c.method, c.path, c.body)
@@ -164,7 +164,7 @@ func TestScopingAndDocuments(t *testing.T) {
 		t.Errorf("v1 list: %s", body)
 	}
 	_, _, body = admin.do("GET", "/v2/other/jobs", "")
-	if body != `{"jobs":[]}` {
+	if body != `{"jobs": []}` {
 		t.Errorf("other project: %s", body)
 	}
 	_, _, body = admin.do("GET", "/v1/jobs/"+v1, "")
@@ -176,7 +176,7 @@ func TestScopingAndDocuments(t *testing.T) {
 		t.Errorf("v1 document: %s", body)
 	}
 	_, _, body = admin.do("GET", "/v2/"+p+"/jobs/"+v2, "")
-	if !strings.Contains(body, `"project_id":"`+p+`"`) {
+	if !strings.Contains(body, `"project_id": "`+p+`"`) {
 		t.Errorf("v2 document: %s", body)
 	}
 	// Replace with the stored action: kept; with a changed action under
@@ -184,7 +184,7 @@ func TestScopingAndDocuments(t *testing.T) {
 	_ = json.Unmarshal([]byte(body), &d)
 	delete(d, "project_id")
 	same, _ := json.Marshal(d)
-	if code, _, out := admin.do("POST", "/v2/"+p+"/jobs/"+v2, string(same)); code != 201 || out != `{"job_id":"`+v2+`","version":"`+v2+`"}` {
+	if code, _, out := admin.do("POST", "/v2/"+p+"/jobs/"+v2, string(same)); code != 201 || out != `{"job_id": "`+v2+`", "version": "`+v2+`"}` {
 		t.Errorf("replace: %d %s", code, out)
 	}
 	d["job_actions"].([]any)[0].(map[string]any)["freezer_action"].(map[string]any)["mode"] = "mysql"
@@ -240,51 +240,51 @@ func TestAgentSchedules(t *testing.T) {
 	clk := srv.Clock()
 	clk.SetAuto(false)
 	start := func(id string) {
-		if code, _, body := admin.do("POST", "/v1/jobs/"+id+"/event", `{"start": null}`); code != 202 || body != `{"result":"success"}` {
+		if code, _, body := admin.do("POST", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+id+"/event", `{"start": null}`); code != 202 || body != `{"result": "success"}` {
 			t.Fatalf("start: %d %s", code, body)
 		}
 	}
 	future := clk.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05Z")
 	past := clk.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04:05")
-	dated := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_date": "`+future+`"}}`)
-	late := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_date": "`+past+`"}}`)
-	cron := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_hour": "3"}}`)
-	every := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_interval": "10 minutes"}}`)
+	dated := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_date": "`+future+`"}}`)
+	late := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_date": "`+past+`"}}`)
+	cron := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_hour": "3"}}`)
+	every := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_interval": "10 minutes"}}`)
 	for _, id := range []string{dated, late, cron, every} {
 		start(id)
 	}
 	clk.Advance(time.Second)
 	want := map[string]string{dated: "scheduled", late: "completed", cron: "completed", every: "scheduled"}
 	for id, st := range want {
-		if s := admin.schedule("/v1/jobs/" + id); s["status"] != st || s["event"] != "" {
+		if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + id); s["status"] != st || s["event"] != "" {
 			t.Errorf("%s after pickup: %v, want %s", id, s, st)
 		}
 	}
 	clk.Advance(2 * time.Second) // the interval job starts
-	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "running" || s["time_started"] == -1.0 {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + every); s["status"] != "running" || s["time_started"] == -1.0 {
 		t.Errorf("interval job: %v", s)
 	}
 	clk.Advance(5 * time.Second)
-	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "scheduled" || s["result"] != "success" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + every); s["status"] != "scheduled" || s["result"] != "success" {
 		t.Errorf("interval job after its run: %v", s)
 	}
 	// Stop while scheduled: status stop, no more runs.
-	admin.do("POST", "/v1/jobs/"+every+"/event", `{"stop": null}`)
+	admin.do("POST", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+every+"/event", `{"stop": null}`)
 	clk.Advance(time.Second)
-	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "stop" || s["event"] != "" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + every); s["status"] != "stop" || s["event"] != "" {
 		t.Errorf("after stop: %v", s)
 	}
 	clk.Advance(time.Hour)
 	admin.token, _ = srv.Freezer().IssueToken("admin") // the old one expired
-	if s := admin.schedule("/v1/jobs/" + every); s["status"] != "stop" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + every); s["status"] != "stop" {
 		t.Errorf("a stopped job ran: %v", s)
 	}
-	if s := admin.schedule("/v1/jobs/" + dated); s["status"] != "completed" || s["result"] != "success" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + dated); s["status"] != "completed" || s["result"] != "success" {
 		t.Errorf("dated job an hour later: %v", s)
 	}
 	// A deleted job's timers do nothing.
-	admin.do("POST", "/v1/jobs/"+every+"/event", `{"start": null}`)
-	admin.do("DELETE", "/v1/jobs/"+every, "")
+	admin.do("POST", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+every+"/event", `{"start": null}`)
+	admin.do("DELETE", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+every, "")
 	clk.Advance(time.Hour)
 	if _, ok := srv.Freezer().Job(every); ok {
 		t.Error("deleted job came back")
@@ -296,13 +296,13 @@ func TestAgentAutostart(t *testing.T) {
 	clk := srv.Clock()
 	clk.SetAuto(false)
 	srv.Freezer().SetAutostart(true)
-	id := admin.create("/v1/jobs", job+`}`)
-	stopped := admin.create("/v1/jobs", job+`, "job_schedule": {"status": "stop"}}`)
+	id := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`}`)
+	stopped := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"status": "stop"}}`)
 	clk.Advance(time.Second + 2*time.Second + 5*time.Second)
-	if s := admin.schedule("/v1/jobs/" + id); s["status"] != "completed" || s["result"] != "success" {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + id); s["status"] != "completed" || s["result"] != "success" {
 		t.Errorf("autostarted job: %v", s)
 	}
-	if s := admin.schedule("/v1/jobs/" + stopped); s["status"] != "stop" || s["result"] != nil {
+	if s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + stopped); s["status"] != "stop" || s["result"] != nil {
 		t.Errorf("stopped job ran: %v", s)
 	}
 }
@@ -314,17 +314,117 @@ func TestAgentRunDocument(t *testing.T) {
 	srv, admin, _ := newClient(t)
 	clk := srv.Clock()
 	clk.SetAuto(false)
-	id := admin.create("/v1/jobs", job+`, "job_schedule": {"schedule_interval": "1 minutes"}}`)
-	admin.do("POST", "/v1/jobs/"+id+"/event", `{"start": null}`)
+	id := admin.create("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs", job+`, "job_schedule": {"schedule_interval": "1 minutes"}}`)
+	admin.do("POST", "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"+id+"/event", `{"start": null}`)
 	clk.Advance(freezer.PickupDelay + freezer.StartDelay + freezer.DefaultActionDuration)
-	s := admin.schedule("/v1/jobs/" + id)
+	s := admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + id)
 	if s["status"] != "scheduled" || s["result"] != "success" || s["current_pid"] == nil || s["time_ended"] == -1.0 {
 		t.Fatalf("after the first run: %v", s)
 	}
 	pid := s["current_pid"]
 	clk.Advance(time.Minute)
-	s = admin.schedule("/v1/jobs/" + id)
+	s = admin.schedule("/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/" + id)
 	if s["status"] != "running" || s["result"] != "" || s["time_ended"] != -1.0 || s["current_pid"] == pid {
 		t.Errorf("second run under way: %v", s)
+	}
+}
+
+// TestServerAnswers checks the answers freezer-api 13 gives outside the
+// job documents, as the real server gave them (probed through
+// testdata/realserver.py): json-home at /v1 and /v2, 406 for XML,
+// OPTIONS with Allow and no body, v1 events refused by the SQL backend,
+// job_actions {} accepted, and the command line's _all search.
+func TestServerAnswers(t *testing.T) {
+	_, admin, _ := newClient(t)
+	p := sim.DefaultUsers()[0].Project
+	code, h, body := admin.do("GET", "/v1", "")
+	if code != 200 || h.Get("Content-Type") != "application/json-home" || !strings.Contains(body, `"href-template": "/v1/backups/{backup_id}"`) {
+		t.Errorf("GET /v1: %d %q %s", code, h.Get("Content-Type"), body)
+	}
+	if code, _, body := admin.do("GET", "/v2/", ""); code != 200 || !strings.Contains(body, `"project_id": "param/project_id"`) {
+		t.Errorf("GET /v2/: %d %s", code, body)
+	}
+	if code, _, body := admin.do("GET", "/v2/"+p, ""); code != 404 || body != `{"title": "404 Not Found"}` {
+		t.Errorf("GET /v2/{project}: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("GET", admin.base+"/v1/jobs", nil)
+	req.Header.Set("X-Auth-Token", admin.token)
+	req.Header.Set("Accept", "application/xml")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 406 || resp.Header.Get("Content-Type") != "application/xml" {
+		t.Errorf("Accept: application/xml: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for path, allow := range map[string]string{
+		"/v1/jobs": "GET, POST", "/v2/" + p + "/jobs/x": "DELETE, GET, PATCH, POST", "/v1/clients/x": "DELETE, GET",
+		"/v2/" + p + "/sessions/x/action": "POST", "/v1/sessions/s/jobs/j": "DELETE, PUT", "/v1/backups": "GET, POST",
+	} {
+		code, h, body := admin.do("OPTIONS", path, "")
+		if code != 200 || h.Get("Allow") != allow || body != "" || h.Get("Content-Type") != "application/json" {
+			t.Errorf("OPTIONS %s: %d Allow %q %q %q", path, code, h.Get("Allow"), h.Get("Content-Type"), body)
+		}
+	}
+	v1 := admin.create("/v1/jobs", job+`}`)
+	if code, _, body := admin.do("POST", "/v1/jobs/"+v1+"/event", `{"start": null}`); code != 400 || body != `{"title": "Bad request format", "description": "None is not of type 'string'"}` {
+		t.Errorf("v1 event: %d %s", code, body)
+	}
+	empty := admin.create("/v2/"+p+"/jobs", `{"job_actions": {}, "client_id": "n1", "description": "empty"}`)
+	_, _, body = admin.do("GET", "/v2/"+p+"/jobs/"+empty, "")
+	if !strings.HasPrefix(body, `{"job_id": "`+empty+`", "project_id": "`+p+`", "user_id": "`) || !strings.HasSuffix(body, `"description": "empty", "job_actions": {}}`) {
+		t.Errorf("job_actions {}: %s", body)
+	}
+	_, _, body = admin.do("GET", "/v2/"+p+"/jobs", `{"match": [{"_all": "[{\"description\": \"empty\"}]"}]}`)
+	if strings.Count(body, `"job_id"`) != 1 || !strings.Contains(body, empty) {
+		t.Errorf("_all search: %s", body)
+	}
+	_, _, body = admin.do("GET", "/v2/"+p+"/jobs", `{"match": [{"_all": "not json"}]}`)
+	if !strings.Contains(body, empty) {
+		t.Errorf("_all search that is not a JSON list lists everything: %s", body)
+	}
+}
+
+// TestSessionRound runs a session as a scheduler would: two jobs added,
+// both started in round 1 (the second with the old tag, inside the
+// hold-off), the agent runs them, and the session completes; the key
+// order of the documents is the SQL backend's.
+func TestSessionRound(t *testing.T) {
+	srv, admin, guest := newClient(t)
+	p := "/v2/" + sim.DefaultUsers()[0].Project
+	code, _, body := admin.do("POST", p+"/sessions", `{"description": "s", "schedule": {}}`)
+	var s struct {
+		SessionID string `json:"session_id"`
+	}
+	_ = json.Unmarshal([]byte(body), &s)
+	if code != 201 || s.SessionID == "" {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	const bk = `{"client_id": "n1", "job_actions": [{"freezer_action": {"action": "backup", "container": "c", "backup_name": "b"}}]}`
+	j1 := admin.create(p+"/jobs", bk)
+	j2 := admin.create(p+"/jobs", bk)
+	for _, j := range []string{j1, j2} {
+		if code, _, body := admin.do("PUT", p+"/sessions/"+s.SessionID+"/jobs/"+j, ""); code != 204 {
+			t.Fatalf("add: %d %s", code, body)
+		}
+	}
+	for _, j := range []string{j1, j2} {
+		code, _, body := admin.do("POST", p+"/sessions/"+s.SessionID+"/action", `{"start": {"job_id": "`+j+`", "current_tag": 0}}`)
+		if code != 202 || body != `{"result": "success", "session_tag": 1}` {
+			t.Fatalf("start %s: %d %s", j, code, body)
+		}
+	}
+	if code, _, _ := guest.do("GET", "/v2/"+sim.DefaultUsers()[1].Project+"/sessions/"+s.SessionID, ""); code != 404 {
+		t.Errorf("another user's session: %d", code)
+	}
+	srv.Clock().RunUntilIdle(time.Hour)
+	_, _, body = admin.do("GET", p+"/sessions/"+s.SessionID, "")
+	if !strings.HasPrefix(body, `{"project_id": "`) || !strings.Contains(body, `"session_tag": 1, "result": "success", "hold_off": 30, "status": "completed"`) {
+		t.Errorf("after the round: %s", body)
+	}
+	_, _, body = admin.do("GET", p+"/backups", "")
+	if strings.Count(body, `"backup_id"`) != 2 {
+		t.Errorf("backups the runs recorded: %s", body)
 	}
 }

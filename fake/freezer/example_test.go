@@ -2,12 +2,15 @@ package freezer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/freezer"
+	"github.com/longrun/longrun/fake/sim"
 	fz "github.com/longrun/longrun/freezer"
 	"github.com/longrun/longrun/jobs"
 )
@@ -18,7 +21,7 @@ func ExampleBackend_SetResult() {
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
 	tok, _ := srv.Freezer().IssueToken("admin")
-	c, err := fz.New(srv.URL(), fz.WithToken(tok))
+	c, err := fz.New(srv.URL(), fz.WithToken(tok), fz.WithAPIVersion(fz.V2), fz.WithProjectID(sim.DefaultUsers()[0].Project))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -32,7 +35,7 @@ func ExampleBackend_SetResult() {
 		fmt.Println(err)
 		return
 	}
-	srv.Freezer().SetResult(id, fz.ResultFail)
+	srv.Freezer().SetResult(id, freezer.ResultFail)
 	start := srv.Clock().Now()
 	_, err = c.Run(ctx, id, jobs.WithClock(srv.Clock()))
 	fmt.Println("failed:", errors.Is(err, jobs.ErrJobFailed))
@@ -60,7 +63,7 @@ func ExampleBackend_SetAutostart() {
 	srv.Clock().SetAuto(false)
 	srv.Freezer().SetAutostart(true)
 	tok, _ := srv.Freezer().IssueToken("admin")
-	c, err := fz.New(srv.URL(), fz.WithToken(tok))
+	c, err := fz.New(srv.URL(), fz.WithToken(tok), fz.WithAPIVersion(fz.V2), fz.WithProjectID(sim.DefaultUsers()[0].Project))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -86,4 +89,31 @@ func ExampleBackend_SetAutostart() {
 	// +1s: event="" status="scheduled" result=""
 	// +2s: event="" status="running" result=""
 	// +5s: event="" status="completed" result="success"
+}
+
+// A test seeds a backup record, as a Freezer agent reports one after a
+// backup, and reads it back through the v2 API as any client would.
+func ExampleBackend_AddBackup() {
+	srv := fake.NewServer(nil, fake.Options{})
+	defer srv.Close()
+	project := sim.DefaultUsers()[0].Project
+	id, _ := srv.Freezer().AddBackup("admin", project, map[string]any{
+		"container": "backups", "hostname": "db1", "backup_name": "nightly", "level": 0})
+	tok, _ := srv.Freezer().IssueToken("admin")
+	req, _ := http.NewRequest("GET", srv.URL()+"/v2/"+project+"/backups/"+id, nil)
+	req.Header.Set("X-Auth-Token", tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	var b struct {
+		UserName string         `json:"user_name"`
+		Metadata map[string]any `json:"backup_metadata"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&b)
+	fmt.Println(resp.StatusCode, b.UserName, b.Metadata["hostname"], b.Metadata["backup_name"])
+	// Output:
+	// 200 admin db1 nightly
 }

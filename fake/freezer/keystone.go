@@ -12,8 +12,23 @@ import (
 )
 
 // TokenLifetime is how long a token the fake Keystone issues lasts, on the
-// fake clock.
+// fake clock, unless SetTokenLifetime changes it.
 const TokenLifetime = time.Hour
+
+// SetTokenLifetime sets how long the tokens issued from now on last, on
+// the fake clock. A token dies at the very instant its expires_at names,
+// read on the fake clock; a process that runs the clock faster than wall
+// time (longrun-fake -speed N) can give tokens N times TokenLifetime so
+// that clients which measure expires_at in wall time (keystoneauth) see a
+// token live as long as it says.
+func (b *Backend) SetTokenLifetime(d time.Duration) {
+	if d <= 0 {
+		d = TokenLifetime
+	}
+	b.mu.Lock()
+	b.tokenLife = d
+	b.mu.Unlock()
+}
 
 type token struct {
 	user    sim.User
@@ -36,21 +51,29 @@ func (b *Backend) IssueToken(username string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return b.issue(u), true
+	s, _, _ := b.issue(u)
+	return s, true
 }
 
-func (b *Backend) issue(u sim.User) string {
+// issue makes a token for u and returns it with its issued_at and
+// expires_at, to the microsecond Keystone writes them with.
+func (b *Backend) issue(u sim.User) (secret string, issued, expires time.Time) {
 	s := newSecret()
-	now := b.env.Clock.Now()
+	now := b.env.Clock.Now().UTC().Truncate(time.Microsecond)
 	b.mu.Lock()
+	life := b.tokenLife
+	if life <= 0 {
+		life = TokenLifetime
+	}
 	for k, t := range b.tokens {
 		if !now.Before(t.expires) {
 			delete(b.tokens, k) // expired: every request scans the live ones
 		}
 	}
-	b.tokens[s] = token{user: u, expires: now.Add(TokenLifetime)}
+	expires = now.Add(life)
+	b.tokens[s] = token{user: u, expires: expires}
 	b.mu.Unlock()
-	return s
+	return s, now, expires
 }
 
 // authenticate finds the user of a request's X-Auth-Token.
@@ -73,7 +96,7 @@ func (b *Backend) authenticate(r *http.Request) (sim.User, bool) {
 }
 
 func keystoneError(w http.ResponseWriter, code int, title, msg string) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "title": title, "message": msg}})
+	writeGoJSON(w, code, map[string]any{"error": map[string]any{"code": code, "title": title, "message": msg}})
 }
 
 func unauthorized(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +117,7 @@ func (b *Backend) keystoneVersion(w http.ResponseWriter, r *http.Request) {
 		keystoneError(w, http.StatusMethodNotAllowed, "Method Not Allowed", "The method is not allowed for the requested URL.")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"version": map[string]any{
+	writeGoJSON(w, http.StatusOK, map[string]any{"version": map[string]any{
 		"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
 		"links":       []any{map[string]any{"rel": "self", "href": baseURL(r) + "/v3/"}},
 		"media-types": []any{map[string]any{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}},
@@ -177,8 +200,7 @@ func (b *Backend) keystoneTokens(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	secret := b.issue(user)
-	now := b.env.Clock.Now().UTC()
+	secret, now, expires := b.issue(user)
 	const layout = "2006-01-02T15:04:05.000000Z"
 	dom := map[string]any{"id": "default", "name": "Default"}
 	base := baseURL(r)
@@ -190,11 +212,11 @@ func (b *Backend) keystoneTokens(w http.ResponseWriter, r *http.Request) {
 		return out
 	}
 	w.Header().Set("X-Subject-Token", secret)
-	writeJSON(w, http.StatusCreated, map[string]any{"token": map[string]any{
+	writeGoJSON(w, http.StatusCreated, map[string]any{"token": map[string]any{
 		"methods":    id.Methods,
 		"user":       map[string]any{"id": user.ID, "name": user.Name, "domain": dom, "password_expires_at": nil},
 		"audit_ids":  []any{newSecret()[7:29]},
-		"expires_at": now.Add(TokenLifetime).Format(layout),
+		"expires_at": expires.Format(layout),
 		"issued_at":  now.Format(layout),
 		"project":    map[string]any{"id": user.Project, "name": projectName(user), "domain": dom},
 		"is_domain":  false,
@@ -204,4 +226,13 @@ func (b *Backend) keystoneTokens(w http.ResponseWriter, r *http.Request) {
 			map[string]any{"id": "b4c0e5f3d7a25a1f9e3c2d1b0f9a8e7d", "type": "identity", "name": "keystone", "endpoints": endpoints(base + "/v3")},
 		},
 	}})
+}
+
+// writeGoJSON writes v as Keystone does (compact JSON, Go's key order is
+// as good as Keystone's, which sorts nothing but is not compared).
+func writeGoJSON(w http.ResponseWriter, code int, v any) {
+	data, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(data)
 }

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	fz "github.com/longrun/longrun/freezer"
 )
 
 // A re-statement of freezer-api's job_schema (common/json_schemas.py) that
@@ -30,20 +28,13 @@ const (
 	pyInterval  = `^(continuous|(\d+ +(weeks|days|hours|minutes|seconds)))$`
 	pyDate      = `^(-?(?:[1-9][0-9]*)?[0-9]{4})-(1[0-2]|0[1-9])-(3[01]|0[1-9]|[12][0-9])T(2[0-3]|[01][0-9]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?(Z|[+-](?:2[0-3]|[01][0-9]):[0-5][0-9])?$`
 	pyYear      = `^\d{4}$`
+	pyHostname  = `([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d])(\.([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d]))*`
 	pyClientID  = `^(?:([\w\-]+)\_)?([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d])(\.([a-zA-Z\d]|[a-zA-Z\d][a-zA-Z\d\-]{0,61}[a-zA-Z\d]))*$`
 )
 
-func enumOf[T ~string](ws []T) []string {
-	out := make([]string, len(ws))
-	for i, w := range ws {
-		out[i] = string(w)
-	}
-	return out
-}
-
 var freezerActionRules = []rule{
-	{name: "action", typ: "string", re: fz.IDPattern, pysrc: pyID},
-	{name: "mode", typ: "string", re: fz.IDPattern, pysrc: pyID},
+	{name: "action", typ: "string", re: idRE, pysrc: pyID},
+	{name: "mode", typ: "string", re: idRE, pysrc: pyID},
 	{name: "backup_name", typ: "string"},
 	{name: "restore_abs_path", typ: "string"},
 }
@@ -52,14 +43,14 @@ var scheduleRules = []rule{
 	{name: "time_created", typ: "integer"},
 	{name: "time_started", typ: "integer"},
 	{name: "time_ended", typ: "integer"},
-	{name: "event", typ: "string", enum: enumOf(fz.Events())},
-	{name: "status", typ: "string", enum: enumOf(fz.Statuses())},
-	{name: "result", typ: "string", enum: enumOf(fz.Results())},
-	{name: "schedule_date", typ: "string", re: fz.DatePattern, pysrc: pyDate},
-	{name: "schedule_interval", typ: "string", re: fz.IntervalPattern, pysrc: pyInterval},
-	{name: "schedule_start_date", typ: "string", re: fz.DatePattern, pysrc: pyDate},
-	{name: "schedule_end_date", typ: "string", re: fz.DatePattern, pysrc: pyDate},
-	{name: "schedule_year", typ: "string", re: fz.YearPattern, pysrc: pyYear},
+	{name: "event", typ: "string", enum: scheduleEvents},
+	{name: "status", typ: "string", enum: scheduleStatuses},
+	{name: "result", typ: "string", enum: scheduleResults},
+	{name: "schedule_date", typ: "string", re: dateRE, pysrc: pyDate},
+	{name: "schedule_interval", typ: "string", re: intervalRE, pysrc: pyInterval},
+	{name: "schedule_start_date", typ: "string", re: dateRE, pysrc: pyDate},
+	{name: "schedule_end_date", typ: "string", re: dateRE, pysrc: pyDate},
+	{name: "schedule_year", typ: "string", re: yearRE, pysrc: pyYear},
 	{name: "schedule_month", typ: "string"},
 	{name: "schedule_day", typ: "string"},
 	{name: "schedule_week", typ: "string"},
@@ -91,13 +82,13 @@ var jobRules = []rule{
 		return ""
 	}},
 	{name: "job_schedule", typ: "object", nested: func(v any) string { return checkObject(v, scheduleRules, true) }},
-	{name: "job_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
-	{name: "client_id", typ: "string", re: fz.ClientIDPattern, pysrc: pyClientID},
-	{name: "session_id", typ: "string", re: fz.SessionIDPattern, pysrc: pySessionID},
+	{name: "job_id", typ: "string", re: idRE, pysrc: pyID},
+	{name: "client_id", typ: "string", re: clientIDRE, pysrc: pyClientID},
+	{name: "session_id", typ: "string", re: sessionIDRE, pysrc: pySessionID},
 	{name: "session_tag", typ: "integer"},
 	{name: "session_name", typ: "string"},
-	{name: "user_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
-	{name: "project_id", typ: "string", re: fz.IDPattern, pysrc: pyID},
+	{name: "user_id", typ: "string", re: idRE, pysrc: pyID},
+	{name: "project_id", typ: "string", re: idRE, pysrc: pyID},
 	{name: "description", typ: "string"},
 	{name: "_version", typ: "integer"},
 	{name: "action_defaults", nested: func(v any) string { return checkObject(v, freezerActionRules, false) }},

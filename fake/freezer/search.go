@@ -125,6 +125,30 @@ func searchOption(body any) (s *search, valid bool) {
 	if len(match) == 0 && len(not) == 0 {
 		return nil, true
 	}
+	if all, ok := firstAll(match); ok {
+		// The command line's --search sends {"match": [{"_all": TEXT}]};
+		// the SQL backend reads TEXT as a JSON list of {key: value} and
+		// matches on those alone, and lists everything when it is not one.
+		text, ok := all.(string)
+		if !ok {
+			return nil, true
+		}
+		list, ok := decode([]byte(text)).([]any)
+		if !ok {
+			return nil, true
+		}
+		match, not = nil, nil
+		for _, e := range list {
+			em, ok := e.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			match = append(match, em)
+		}
+		if len(match) == 0 {
+			return &search{}, true
+		}
+	}
 	return &search{match: match, matchNot: not}, true
 }
 
@@ -132,9 +156,8 @@ func searchOption(body any) (s *search, valid bool) {
 // get_recursively lets later keys win.
 var topOrder = []string{"job_id", "project_id", "user_id", "job_schedule", "client_id", "session_id", "session_tag", "description", "job_actions"}
 
-func findRecursive(v map[string]any, keys map[string]bool, found map[string]any, top bool) {
-	order := topOrder
-	if !top {
+func findRecursive(v map[string]any, keys map[string]bool, found map[string]any, order []string) {
+	if order == nil {
 		order = make([]string, 0, len(v))
 		for k := range v {
 			order = append(order, k)
@@ -151,7 +174,7 @@ func findRecursive(v map[string]any, keys map[string]bool, found map[string]any,
 			if keys[k] {
 				found[k] = val
 			} else {
-				findRecursive(x, keys, found, false)
+				findRecursive(x, keys, found, nil)
 			}
 		case []any:
 			if keys[k] {
@@ -160,7 +183,7 @@ func findRecursive(v map[string]any, keys map[string]bool, found map[string]any,
 			}
 			for _, e := range x {
 				if em, ok := e.(map[string]any); ok {
-					findRecursive(em, keys, found, false)
+					findRecursive(em, keys, found, nil)
 				}
 			}
 		default:
@@ -175,20 +198,30 @@ func findRecursive(v map[string]any, keys map[string]bool, found map[string]any,
 // the value found for its key, no match_not pair may; offset and limit
 // count the jobs that pass.
 func filterSearch(docs []map[string]any, s *search, offset, limit int) []map[string]any {
+	out := []map[string]any{}
+	for _, i := range searchIndex(docs, s, offset, limit, topOrder) {
+		out = append(out, docs[i])
+	}
+	return out
+}
+
+// searchIndex is filterSearch by index; order is the top-level key order
+// of the documents (nil: sorted).
+func searchIndex(docs []map[string]any, s *search, offset, limit int, order []string) []int {
 	keys := map[string]bool{}
 	for _, m := range append(append([]map[string]any(nil), s.match...), s.matchNot...) {
 		for k := range m {
 			keys[k] = true
 		}
 	}
-	out := []map[string]any{}
+	out := []int{}
 	passed := 0
-	for _, d := range docs {
+	for i, d := range docs {
 		if len(out) >= limit {
 			break
 		}
 		found := map[string]any{}
-		findRecursive(d, keys, found, true)
+		findRecursive(d, keys, found, order)
 		in := true
 		for _, m := range s.match {
 			for k, v := range m {
@@ -207,9 +240,18 @@ func filterSearch(docs []map[string]any, s *search, offset, limit int) []map[str
 		if in {
 			passed++
 			if passed > offset {
-				out = append(out, d)
+				out = append(out, i)
 			}
 		}
 	}
 	return out
+}
+
+// firstAll is the "_all" text of the first match term, if it has one.
+func firstAll(match []map[string]any) (any, bool) {
+	if len(match) == 0 {
+		return nil, false
+	}
+	v, ok := match[0]["_all"]
+	return v, ok
 }

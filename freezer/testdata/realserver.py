@@ -8,8 +8,10 @@ It writes WORKDIR/freezer-api.conf (storage driver sqlalchemy, sqlite in
 WORKDIR), creates the schema, builds the v1 and v2 falcon apps, and serves
 them with paste.httpserver on 127.0.0.1:PORT (0 picks a free port). The
 Keystone auth middleware is replaced by a fixed identity: every request is
-treated as confirmed, for the user and project given in the X-User-ID and
-X-Project-ID request headers when present, else the defaults below. Once
+treated as confirmed, for the user, user name and project given in the
+X-User-ID, X-User-Name and X-Project-ID request headers when present, else
+the defaults below (as keystonemiddleware would set them). GET / answers
+the version document, as the VersionNegotiator filter does. Once
 listening it prints one line "LISTENING http://127.0.0.1:PORT" on stdout.
 
 FREEZER_ENABLE_V1=False runs the upstream default (v2 only; v1 creates then
@@ -26,6 +28,7 @@ import sys
 
 DEFAULT_USER = os.environ.get("FREEZER_DEFAULT_USER", "5b4a69a3-8e78-4c45-a8ba-8b13f0895e23")
 DEFAULT_PROJECT = "f1e2d3c4b5a6978812345678abcdef01"
+DEFAULT_USER_NAME = os.environ.get("FREEZER_DEFAULT_USER_NAME", "admin")
 
 
 def write_config(workdir):
@@ -49,13 +52,18 @@ def db_sync(conf):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
-def identity(app, prefix_apps):
+def identity(root, prefix_apps):
     def wsgi(environ, start_response):
         environ["HTTP_X_IDENTITY_STATUS"] = "Confirmed"
         environ.setdefault("HTTP_X_USER_ID", DEFAULT_USER)
         environ.setdefault("HTTP_X_PROJECT_ID", DEFAULT_PROJECT)
         environ.setdefault("HTTP_X_ROLES", "admin,member")
+        environ.setdefault("HTTP_X_USER_NAME", DEFAULT_USER_NAME)
         path = environ.get("PATH_INFO", "")
+        if path == "/" and root is not None:
+            # The version document, as the VersionNegotiator filter of
+            # freezer-api's paste pipeline answers it.
+            return root(environ, start_response)
         for prefix, sub in prefix_apps:
             if path == prefix or path.startswith(prefix + "/"):
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
@@ -93,7 +101,8 @@ def main():
     config.setup_logging()
     v1 = api.build_app_v1()
     v2 = api.build_app_v2()
-    app = identity(None, [("/v1", v1), ("/v2", v2)])
+    from freezer_api.api import versions
+    app = identity(versions.api_versions(), [("/v1", v1), ("/v2", v2)])
 
     from paste import httpserver
     server = httpserver.serve(app, host="127.0.0.1", port=str(port),

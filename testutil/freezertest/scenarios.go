@@ -36,7 +36,7 @@ type Target struct {
 	// Clock is what waits sleep on (the fake's clock), nil for wall time.
 	Clock jobs.Clock
 	// SetResult scripts a job's next result (fake only).
-	SetResult func(id string, r freezer.Result)
+	SetResult func(id string, r string)
 	// SkipEvents names why events cannot run here ("" runs them).
 	SkipEvents string
 }
@@ -142,10 +142,17 @@ func Run(t *testing.T, tg Target) {
 		Events(t, tg)
 	})
 	t.Run("ServerErrors", func(t *testing.T) { ServerErrors(t, tg) })
+	t.Run("Clients", func(t *testing.T) { Clients(t, tg) })
+	t.Run("Actions", func(t *testing.T) { Actions(t, tg) })
+	t.Run("Sessions", func(t *testing.T) { Sessions(t, tg) })
+	t.Run("Backups", func(t *testing.T) { Backups(t, tg) })
 	t.Run("ClientValidation", func(t *testing.T) { ClientValidation(t, tg) })
 	t.Run("Wait", func(t *testing.T) {
 		if !tg.Agent {
 			t.Skip("no scheduler agent runs jobs on this server")
+		}
+		if tg.SkipEvents != "" {
+			t.Skip(tg.SkipEvents)
 		}
 		Wait(t, tg)
 	})
@@ -166,7 +173,10 @@ type stepClock struct {
 	steps []func()
 }
 
+// Now is the wall time.
 func (c *stepClock) Now() time.Time { return time.Now() }
+
+// After runs the next step and fires at once.
 
 func (c *stepClock) After(time.Duration) <-chan time.Time {
 	if len(c.steps) > 0 {
@@ -379,7 +389,7 @@ func ListSearchPaging(t *testing.T, tg Target) {
 	})
 	mine := &freezer.Search{Match: []map[string]any{{"client_id": client}}}
 	var got []string
-	for j, err := range c.List(ctx, &freezer.ListOptions{Limit: 2, Search: mine}) {
+	for j, err := range c.All(ctx, &freezer.ListOptions{Limit: 2, Search: mine}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -388,23 +398,23 @@ func ListSearchPaging(t *testing.T, tg Target) {
 	if strings.Join(got, ",") != strings.Join(ids, ",") {
 		t.Errorf("paged search listed %v, want %v", got, ids)
 	}
-	page, err := c.ListPage(ctx, &freezer.ListOptions{Limit: 1, Offset: 1, Search: mine})
+	page, err := Items(c.List(ctx, &freezer.ListOptions{Limit: 1, Offset: 1, Search: mine}))
 	if err != nil || len(page) != 1 || page[0].JobID != ids[1] {
 		t.Errorf("page 2 of 1: %v %v", page, err)
 	}
 	// match (at any depth: status is in job_schedule) and match_not.
-	stopped, err := c.ListPage(ctx, &freezer.ListOptions{Search: &freezer.Search{
-		Match: []map[string]any{{"client_id": client}, {"status": "stop"}}}})
+	stopped, err := Items(c.List(ctx, &freezer.ListOptions{Search: &freezer.Search{
+		Match: []map[string]any{{"client_id": client}, {"status": "stop"}}}}))
 	if err != nil || len(stopped) != 1 || stopped[0].JobID != ids[2] {
 		t.Errorf("match status=stop: %v %v", stopped, err)
 	}
-	notStopped, err := c.ListPage(ctx, &freezer.ListOptions{Search: &freezer.Search{
-		Match: []map[string]any{{"client_id": client}}, MatchNot: []map[string]any{{"status": "stop"}}}})
+	notStopped, err := Items(c.List(ctx, &freezer.ListOptions{Search: &freezer.Search{
+		Match: []map[string]any{{"client_id": client}}, MatchNot: []map[string]any{{"status": "stop"}}}}))
 	if err != nil || len(notStopped) != 2 {
 		t.Errorf("match_not status=stop: %v %v", notStopped, err)
 	}
 	// Without a search, the first page holds the server's default 10 at most.
-	all, err := c.ListPage(ctx, nil)
+	all, err := Items(c.List(ctx, nil))
 	if err != nil || len(all) == 0 || len(all) > freezer.DefaultLimit {
 		t.Errorf("default page: %d jobs, %v", len(all), err)
 	}
@@ -428,7 +438,7 @@ func Events(t *testing.T, tg Target) {
 		if err != nil || j.JobSchedule.Event != freezer.EventStart || j.JobSchedule.Status != "" || j.JobSchedule.Result != "" {
 			t.Errorf("after start: %+v %v", j.JobSchedule, err)
 		}
-		if n := j.Normalize(); n.State != jobs.StateQueued {
+		if n := j.ToJob(); n.State != jobs.StateQueued {
 			t.Errorf("started job normalizes to %s", n.State)
 		}
 	}
@@ -540,7 +550,7 @@ func ClientValidation(t *testing.T, tg Target) {
 			t.Errorf("%s: %v, want a *ValidationError for it", b.field, err)
 		}
 	}
-	left, err := c.ListPage(ctx, &freezer.ListOptions{Search: &freezer.Search{Match: []map[string]any{{"client_id": client}}}})
+	left, err := Items(c.List(ctx, &freezer.ListOptions{Search: &freezer.Search{Match: []map[string]any{{"client_id": client}}}}))
 	if err != nil || len(left) != 0 {
 		t.Errorf("refused jobs reached the server: %v %v", left, err)
 	}
@@ -580,7 +590,7 @@ func Wait(t *testing.T, tg Target) {
 	// A failing run.
 	if tg.SetResult != nil {
 		id2 := created(t, c, "")
-		tg.SetResult(id2, freezer.ResultFail)
+		tg.SetResult(id2, string(freezer.ResultFail))
 		last, err := c.Run(ctx, id2, opts...)
 		var fe *jobs.FailedError
 		if !errors.As(err, &fe) || !errors.Is(err, jobs.ErrJobFailed) || errors.Is(err, jobs.ErrJobAborted) || last.RawState != "completed/fail" {
@@ -629,4 +639,12 @@ func Wait(t *testing.T, tg Target) {
 	if !errors.Is(err, jobs.ErrJobAborted) || last.RawState != "completed/aborted" {
 		t.Errorf("aborted run: %v %+v", err, last)
 	}
+}
+
+// Items is a page's jobs (List's page, for the checks that want a slice).
+func Items[T any](p *jobs.Page[T], err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	return p.Items, nil
 }
