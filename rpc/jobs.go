@@ -771,11 +771,14 @@ func (h *JobHandle) spawnVerify(jid int64) {
 			// of 24.10 and before has none (and later releases' /websocket
 			// may name it otherwise): the method must match.
 			if e.HasMessageID(h.reqID) || ((len(e.MessageIDs) == 0 || c.legacy) && e.Method == h.method) {
-				h.bind(jid)
+				// Follow and fill the entry first, so CallJob returns a
+				// handle whose Entry is already there.
+				h.setID(jid)
 				c.tracker.track(jid, h)
 				if fields, err := decodeJobFields(raw); err == nil {
 					c.tracker.apply(jid, fields, false)
 				}
+				h.bind(jid)
 				if e.Transient && !e.Terminal() {
 					// A transient job sends no events: let the server
 					// wait on it (core.job_wait is not transient).

@@ -67,17 +67,21 @@ func eachProtocol(t *testing.T, fn func(t *testing.T, e *suiteEnv)) {
 	}
 }
 
-// stepUntil advances the fake clock a second at a time until done is
-// closed (bounded, so a bug fails instead of spinning).
+// stepUntil advances the fake clock a second at a time, yielding to the
+// connection's goroutines in between, until done is closed (bounded, so
+// a bug fails instead of spinning; generous, since the work between two
+// steps crosses a loopback socket on a loaded machine).
 func stepUntil(t *testing.T, clk *sim.Clock, done <-chan struct{}) {
 	t.Helper()
-	for i := 0; i < 100000; i++ {
+	for i := 0; i < 2000000; i++ {
 		select {
 		case <-done:
 			return
 		default:
 		}
-		clk.Advance(time.Second)
+		if i%20 == 0 {
+			clk.Advance(time.Second)
+		}
 		runtime.Gosched()
 	}
 	t.Fatal("never done")
