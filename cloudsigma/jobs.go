@@ -181,7 +181,10 @@ func collect(l *JobList, want, got map[string]bool, out []*jobs.Job) []*jobs.Job
 	return out
 }
 
-// fetchMissing gets, one by one, the ids of ids not in got.
+// fetchMissing gets the ids of ids not in got: one GET each when they are
+// few, else pages of the whole job list (finished jobs are not in a listing
+// of started ones) for as long as a page still costs less than the GETs it
+// saves.
 func (s *JobsService) fetchMissing(ctx context.Context, ids []string, got map[string]bool, out []*jobs.Job) ([]*jobs.Job, error) {
 	var missing []string
 	for _, id := range ids {
@@ -192,12 +195,47 @@ func (s *JobsService) fetchMissing(ctx context.Context, ids []string, got map[st
 	if len(missing) == 0 {
 		return out, nil
 	}
+	if len(missing) > listAllAbove {
+		want := make(map[string]bool, len(missing))
+		for _, id := range missing {
+			want[id] = true
+		}
+		found := map[string]bool{}
+		for offset := 0; ; {
+			q := (&JobListOptions{ListOptions: ListOptions{Limit: RunningPageSize, Offset: offset}}).Values()
+			l, err := s.list(ctx, "jobs/", q)
+			if err != nil {
+				break // the GETs below still find what a listing would have
+			}
+			out = collect(l, want, found, out)
+			offset += len(l.Objects)
+			left := len(want) - len(found)
+			pagesLeft := (l.Meta.TotalCount - offset + RunningPageSize - 1) / RunningPageSize
+			if left == 0 || len(l.Objects) == 0 || pagesLeft <= 0 || pagesLeft >= left {
+				break
+			}
+		}
+		rest := missing[:0:0]
+		for _, id := range missing {
+			if !found[id] {
+				rest = append(rest, id)
+			}
+		}
+		missing = rest
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
 	more, err := s.fetchEach(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
 	return append(out, more...), nil
 }
+
+// listAllAbove is how many missing ids make a listing of every job worth
+// trying before GETs.
+const listAllAbove = 8
 
 // fetchStarted lists every running job and gets the other ids one by one.
 func (s *JobsService) fetchStarted(ctx context.Context, ids []string) ([]*jobs.Job, error) {
@@ -222,8 +260,9 @@ func (s *JobsService) fetchStarted(ctx context.Context, ids []string) ([]*jobs.J
 		}
 		out = collect(l, want, got, out)
 		offset += len(l.Objects)
-		if len(got) == len(want) || len(l.Objects) == 0 || offset >= l.Meta.TotalCount {
-			break
+		pagesLeft := (l.Meta.TotalCount - offset + RunningPageSize - 1) / RunningPageSize
+		if len(got) == len(want) || len(l.Objects) == 0 || pagesLeft <= 0 || pagesLeft >= len(want)-len(got) {
+			break // done, or GETs of the rest cost less than the pages left
 		}
 	}
 	return s.fetchMissing(ctx, ids, got, out)

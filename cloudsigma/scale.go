@@ -21,9 +21,18 @@ var (
 	_ jobs.MultiPusher   = (*JobsService)(nil)
 )
 
-// MaxBatch is how many uuids one batched Fetch carries (WithBatch, default
-// 50): a Watcher splits its rounds to fit.
-func (s *JobsService) MaxBatch() int { return s.c.opt.batch }
+// MaxBatch is how many uuids one batched Fetch carries while the server
+// filters the job list by uuid (WithBatch, default 50): a Watcher splits its
+// rounds to fit. Once the server has shown it does not (the jobs schema
+// filters only on state), a Fetch lists started jobs page by page however
+// many ids it carries, so splitting would only repeat those pages: then
+// there is no cap.
+func (s *JobsService) MaxBatch() int {
+	if s.mode.Load() == modeUUID {
+		return s.c.opt.batch
+	}
+	return 0
+}
 
 // ListRunning returns one page of the account's started jobs
 // (/jobs/?state=started, RunningPageSize per page) from offset, as shared

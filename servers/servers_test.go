@@ -224,7 +224,8 @@ func TestServiceUnavailableBurst(t *testing.T) {
 	})
 	t.Run("latency on the jobs route", func(t *testing.T) {
 		srv := fake.NewServer(t, fake.Options{})
-		c, _ := cstest.Client(t, srv)
+		// Polling only: a push is taken while the slow poll is in flight.
+		c, _ := cstest.Client(t, srv, cloudsigma.WithoutPush())
 		svc := servers.New(c)
 		src := findServer(t, ctx, svc, "web-1")
 		// The first job poll answers 30 fake minutes late: by then the
