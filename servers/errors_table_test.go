@@ -28,7 +28,10 @@ func TestSharedErrorSentinels(t *testing.T) {
 	}{
 		{"get unknown drive", "secret", func(ds *drives.Service, _ *servers.Service) error { _, err := ds.Get(ctx, unknown); return err }, jobs.ErrNotFound},
 		{"delete unknown drive", "secret", func(ds *drives.Service, _ *servers.Service) error { return ds.Delete(ctx, unknown) }, jobs.ErrNotFound},
-		{"clone unknown drive", "secret", func(ds *drives.Service, _ *servers.Service) error { _, err := ds.Clone(ctx, unknown, nil, nil); return err }, jobs.ErrNotFound},
+		{"clone unknown drive", "secret", func(ds *drives.Service, _ *servers.Service) error {
+			_, err := ds.Clone(ctx, unknown, nil, nil)
+			return err
+		}, jobs.ErrNotFound},
 		{"get unknown server", "secret", func(_ *drives.Service, ss *servers.Service) error { _, err := ss.Get(ctx, unknown); return err }, jobs.ErrNotFound},
 		{"start unknown server", "secret", func(_ *drives.Service, ss *servers.Service) error { _, err := ss.Start(ctx, unknown); return err }, jobs.ErrNotFound},
 		{"delete unknown server", "secret", func(_ *drives.Service, ss *servers.Service) error { return ss.Delete(ctx, unknown, nil) }, jobs.ErrNotFound},
