@@ -19,11 +19,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/google/go-querystring/query"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/longrun/longrun/internal/redact"
 )
 
 var (
@@ -125,10 +128,16 @@ func WithMaxResponseBytes(n int64) Option {
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("rest: base URL: %w", parseCause(err))
+		// net/url quotes a piece of the URL (a port, an escape, a host),
+		// which may be a piece of a password: "http://u:pa/ss@h" reads
+		// "u:pa" as host and port. Keep its words, not its quotes.
+		return nil, fmt.Errorf("rest: base URL: %s", quoted.ReplaceAllString(parseCause(err).Error(), `"`+redact.Mask+`"`))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("rest: base URL %q: scheme must be http or https", RedactURL(u))
+		// Only the scheme: "user:password@host" parses as scheme "user"
+		// with the password in Opaque, "#user:password@host" with it in
+		// the fragment, neither of which a URL redaction hides.
+		return nil, fmt.Errorf("rest: base URL: scheme %q must be http or https", u.Scheme)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -366,6 +375,9 @@ func requestID(h http.Header) string {
 
 // parseCause drops the *url.Error url.Parse wraps its error in: it quotes
 // the whole URL, password and query secrets included.
+// quoted matches a Go-quoted string inside an error message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
 func parseCause(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
