@@ -156,14 +156,7 @@ func TestWireDocumentedDrives(t *testing.T) {
 
 func find(t *testing.T, ctx context.Context, svc *drives.Service, name string) *drives.Drive {
 	t.Helper()
-	for d, err := range svc.All(ctx, &drives.ListOptions{Detail: true, Filters: map[string][]string{"name": {name}}}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	t.Fatalf("no drive %q", name)
-	return nil
+	return cstest.Named(t, ctx, svc.Resource, name)
 }
 
 func TestCloneAndWait(t *testing.T) {

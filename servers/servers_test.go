@@ -20,16 +20,7 @@ import (
 
 func findServer(t testing.TB, ctx context.Context, svc *servers.Service, name string) *servers.Server {
 	t.Helper()
-	for s, err := range svc.All(ctx, &cloudsigma.ListOptions{Detail: true}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no server %q", name)
-	return nil
+	return cstest.Named(t, ctx, svc.Resource, name)
 }
 
 func TestCloneAndWait(t *testing.T) {

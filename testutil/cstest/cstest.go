@@ -4,6 +4,7 @@
 package cstest
 
 import (
+	"context"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -48,4 +49,20 @@ func Client(t testing.TB, srv *fake.Server, opts ...cloudsigma.Option) (*cloudsi
 	}
 	t.Cleanup(func() { c.Close() })
 	return c, cnt
+}
+
+// Named returns the object called name, listed with r.All on /detail/
+// (with CloudSigma's name filter), and fails t on an error or when there
+// is none.
+func Named[T any, C any](t testing.TB, ctx context.Context, r *cloudsigma.Resource[T, C], name string) T {
+	t.Helper()
+	for v, err := range r.All(ctx, &cloudsigma.ListOptions{Detail: true, Filters: map[string][]string{"name": {name}}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	t.Fatalf("no object named %q", name)
+	var zero T
+	return zero
 }
