@@ -5,6 +5,7 @@ package cstest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -65,4 +66,25 @@ func Named[T any, C any](t testing.TB, ctx context.Context, r *cloudsigma.Resour
 	t.Fatalf("no object named %q", name)
 	var zero T
 	return zero
+}
+
+// RoundTrip is the body of a decoder fuzz test: data that decodes into a
+// T must encode, decode again, and keep what same compares.
+func RoundTrip[T any](t testing.TB, data []byte, same func(first, again *T) bool) {
+	t.Helper()
+	var first T
+	if json.Unmarshal(data, &first) != nil {
+		return
+	}
+	out, err := json.Marshal(&first)
+	if err != nil {
+		t.Fatalf("re-encode: %v", err)
+	}
+	var again T
+	if err := json.Unmarshal(out, &again); err != nil {
+		t.Fatalf("re-decode %s: %v", out, err)
+	}
+	if !same(&first, &again) {
+		t.Fatalf("the round trip changed the object: %s", out)
+	}
 }
