@@ -154,17 +154,12 @@ func TestWireDocumentedDrives(t *testing.T) {
 	}
 }
 
-func find(t *testing.T, ctx context.Context, svc *drives.Service, name string) *drives.Drive {
-	t.Helper()
-	return cstest.Named(t, ctx, svc.Resource, name)
-}
-
 func TestCloneAndWait(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := drives.New(c)
-	src := find(t, ctx, svc, "web-data")
+	src := cstest.Named(t, ctx, svc.Resource, "web-data")
 	var seen []float64
 	d, job, err := svc.CloneAndWait(ctx, src.UUID, &drives.CloneRequest{Name: "web-data-copy", Size: 30 << 30}, &drives.CloneOptions{Avoid: []string{src.UUID}},
 		jobs.WithClock(srv.Clock()), jobs.WithOnProgress(func(j *jobs.Job) {
@@ -203,7 +198,7 @@ func TestCloneStatusAndJobRef(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := drives.New(c)
-	src := find(t, ctx, svc, "scratch")
+	src := cstest.Named(t, ctx, svc.Resource, "scratch")
 	d, err := svc.Clone(ctx, src.UUID, nil, nil)
 	if err != nil {
 		t.Fatal(err)

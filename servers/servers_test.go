@@ -18,17 +18,12 @@ import (
 	"github.com/longrun/longrun/testutil/cstest"
 )
 
-func findServer(t testing.TB, ctx context.Context, svc *servers.Service, name string) *servers.Server {
-	t.Helper()
-	return cstest.Named(t, ctx, svc.Resource, name)
-}
-
 func TestCloneAndWait(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := servers.New(c)
-	src := findServer(t, ctx, svc, "web-1")
+	src := cstest.Named(t, ctx, svc.Resource, "web-1")
 	var snaps []*jobs.Job
 	clone, job, err := svc.CloneAndWait(ctx, src.UUID, &servers.CloneRequest{Name: "web-2", RandomVNCPassword: true}, nil,
 		jobs.WithClock(srv.Clock()), jobs.WithOnProgress(func(j *jobs.Job) { snaps = append(snaps, j) }))
@@ -108,7 +103,7 @@ func TestFailureMidTree(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := servers.New(c)
-	src := findServer(t, ctx, svc, "web-1")
+	src := cstest.Named(t, ctx, svc.Resource, "web-1")
 	clone, err := svc.Clone(ctx, src.UUID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +136,7 @@ func TestCancelAndDeadline(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{Clock: clk})
 	c, _ := cstest.Client(t, srv)
 	svc := servers.New(c)
-	src := findServer(t, context.Background(), svc, "web-1")
+	src := cstest.Named(t, context.Background(), svc.Resource, "web-1")
 
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -184,7 +179,7 @@ func TestServiceUnavailableBurst(t *testing.T) {
 		srv := fake.NewServer(t, fake.Options{})
 		c, cnt := cstest.Client(t, srv)
 		svc := servers.New(c)
-		src := findServer(t, ctx, svc, "web-1")
+		src := cstest.Named(t, ctx, svc.Resource, "web-1")
 		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/jobs/", Status: 503, Body: unavailable,
 			Header: http.Header{"Retry-After": {"0"}}, Times: 3})
 		cnt.N.Store(0)
@@ -201,7 +196,7 @@ func TestServiceUnavailableBurst(t *testing.T) {
 		// Polling only: with push the wait would not need the jobs route.
 		c, _ := cstest.Client(t, srv, cloudsigma.WithRESTOptions(rest.WithRetry(0, 0, 0)), cloudsigma.WithoutPush())
 		svc := servers.New(c)
-		src := findServer(t, ctx, svc, "web-1")
+		src := cstest.Named(t, ctx, svc.Resource, "web-1")
 		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/jobs/", Status: 503, Body: unavailable,
 			Header: http.Header{"Retry-After": {"3600"}}, Times: 4})
 		before := srv.Clock().Now()
@@ -217,7 +212,7 @@ func TestServiceUnavailableBurst(t *testing.T) {
 		srv := fake.NewServer(t, fake.Options{})
 		c, _ := cstest.Client(t, srv)
 		svc := servers.New(c)
-		src := findServer(t, ctx, svc, "web-1")
+		src := cstest.Named(t, ctx, svc.Resource, "web-1")
 		// The first job poll answers 30 fake minutes late: by then the
 		// 20-minute clone is over, so the first snapshot is the last.
 		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/jobs/", Latency: 30 * time.Minute, Times: 1})
