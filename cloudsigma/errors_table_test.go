@@ -44,4 +44,19 @@ func TestSharedErrorSentinels(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("wait ends with its ctx", func(t *testing.T) {
+		c, err := cloudsigma.New(srv.URL(), "admin@example.com", "secret", cloudsigma.WithClock(srv.Clock()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		wctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err = c.Jobs.Wait(wctx, unknown)
+		var te *jobs.TimeoutError
+		if !errors.As(err, &te) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want a *jobs.TimeoutError wrapping context.Canceled", err)
+		}
+	})
 }

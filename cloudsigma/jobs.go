@@ -261,3 +261,12 @@ func (s *JobsService) fetchEach(ctx context.Context, ids []string) ([]*jobs.Job,
 }
 
 var _ jobs.Pusher = (*JobsService)(nil)
+
+// Wait follows job uuid and its sub-jobs until the tree is done; it is
+// jobs.Wait on this service (push-first on the client's websocket) with
+// the client's clock, which opts may override. A failed job is a
+// *jobs.FailedError; when ctx ends first it returns a *jobs.TimeoutError
+// holding the last tree seen.
+func (s *JobsService) Wait(ctx context.Context, uuid string, opts ...jobs.Option) (*jobs.Job, error) {
+	return jobs.Wait(ctx, s, uuid, append([]jobs.Option{jobs.WithClock(s.c.opt.clock)}, opts...)...)
+}

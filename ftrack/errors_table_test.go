@@ -51,7 +51,7 @@ func TestSharedErrorSentinels(t *testing.T) {
 	}
 
 	t.Run("wait ends with its ctx", func(t *testing.T) {
-		s, err := ftrack.NewSession(srv.URL(), "admin", "1-longrunfakeapikey")
+		s, err := ftrack.NewSession(srv.URL(), "admin", "1-longrunfakeapikey", ftrack.WithClock(srv.Clock()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +61,7 @@ func TestSharedErrorSentinels(t *testing.T) {
 		}
 		wctx, cancel := context.WithCancel(ctx)
 		cancel()
-		_, err = jobs.Wait(wctx, s, job.ID, jobs.WithClock(srv.Clock()))
+		_, err = s.Wait(wctx, job.ID)
 		var te *jobs.TimeoutError
 		if !errors.As(err, &te) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want a *jobs.TimeoutError wrapping context.Canceled", err)

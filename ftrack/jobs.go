@@ -348,3 +348,11 @@ func (j *Job) ToJob() *jobs.Job {
 }
 
 var _ jobs.Source = (*Session)(nil)
+
+// Wait follows job id until it is done or failed; it is jobs.Wait on this
+// session with the session's clock, which opts may override. A failed job
+// is a *jobs.FailedError; when ctx ends first it returns a
+// *jobs.TimeoutError holding the last job seen.
+func (s *Session) Wait(ctx context.Context, id string, opts ...jobs.Option) (*jobs.Job, error) {
+	return jobs.Wait(ctx, s, id, append([]jobs.Option{jobs.WithClock(s.clock)}, opts...)...)
+}

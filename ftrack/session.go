@@ -131,8 +131,8 @@ func WithRetry(max int, minWait, maxWait time.Duration) Option {
 // only by ServerInformation and Schemas.
 func WithLazyInit(on bool) Option { return func(o *options) error { o.lazy = on; return nil } }
 
-// WithClock sets the clock finished_at is read from (default the wall
-// clock); pass the fake's clock in tests.
+// WithClock sets the clock finished_at is read from and Wait polls on
+// (default the wall clock); pass the fake's clock in tests.
 func WithClock(c jobs.Clock) Option {
 	return func(o *options) error {
 		if c == nil {
