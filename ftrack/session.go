@@ -143,11 +143,6 @@ func WithClock(c jobs.Clock) Option {
 	}
 }
 
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // NewSession returns a session for the server at serverURL (such as
 // https://example.ftrackapp.com) as user, authenticated by apiKey. Its
 // errors never show the api key, nor a password or token the URL holds.
@@ -163,7 +158,7 @@ func NewSession(serverURL, user, apiKey string, opts ...Option) (*Session, error
 		return nil, fmt.Errorf("ftrack: server URL %q must be http(s)://host", redact.Secret(redact.URL(u), apiKey))
 	}
 	u.RawQuery, u.Fragment, u.User = "", "", nil
-	o := options{hc: http.DefaultClient, lazy: true, clock: wallClock{}, upload: defaultUpload}
+	o := options{hc: http.DefaultClient, lazy: true, clock: jobs.WallClock, upload: defaultUpload}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
