@@ -2,57 +2,47 @@ package servers_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
-	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/servers"
+	"github.com/longrun/longrun/testutil/cstest"
+	"github.com/longrun/longrun/testutil/errtest"
 )
 
 // Every not-found and every auth failure of the drives and servers
-// services matches the shared sentinels of package jobs (issue 9), against
-// the fake. One table for both packages: they share their client and
+// services matches the shared sentinels of package jobs, and WaitStatus
+// ends in a *jobs.TimeoutError with its ctx (issue 9), against the fake.
+// One table for both packages: they share their client and
 // cloudsigma.Resource.
 func TestSharedErrorSentinels(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	ctx := context.Background()
 	const unknown = "00000000-0000-4000-8000-000000000000"
-	type call func(ds *drives.Service, ss *servers.Service) error
-	for _, tc := range []struct {
-		name, password string
-		call           call
-		want           error
-	}{
-		{"get unknown drive", "secret", func(ds *drives.Service, _ *servers.Service) error { _, err := ds.Get(ctx, unknown); return err }, jobs.ErrNotFound},
-		{"delete unknown drive", "secret", func(ds *drives.Service, _ *servers.Service) error { return ds.Delete(ctx, unknown) }, jobs.ErrNotFound},
-		{"clone unknown drive", "secret", func(ds *drives.Service, _ *servers.Service) error {
-			_, err := ds.Clone(ctx, unknown, nil, nil)
-			return err
-		}, jobs.ErrNotFound},
-		{"get unknown server", "secret", func(_ *drives.Service, ss *servers.Service) error { _, err := ss.Get(ctx, unknown); return err }, jobs.ErrNotFound},
-		{"start unknown server", "secret", func(_ *drives.Service, ss *servers.Service) error { _, err := ss.Start(ctx, unknown); return err }, jobs.ErrNotFound},
-		{"delete unknown server", "secret", func(_ *drives.Service, ss *servers.Service) error { return ss.Delete(ctx, unknown, nil) }, jobs.ErrNotFound},
-		{"list drives, wrong password", "wrong-pass", func(ds *drives.Service, _ *servers.Service) error { _, err := ds.List(ctx, nil); return err }, jobs.ErrUnauthorized},
-		{"get drive, wrong password", "wrong-pass", func(ds *drives.Service, _ *servers.Service) error { _, err := ds.Get(ctx, unknown); return err }, jobs.ErrUnauthorized},
-		{"list servers, wrong password", "wrong-pass", func(_ *drives.Service, ss *servers.Service) error { _, err := ss.List(ctx, nil); return err }, jobs.ErrUnauthorized},
-		{"start server, wrong password", "wrong-pass", func(_ *drives.Service, ss *servers.Service) error { _, err := ss.Start(ctx, unknown); return err }, jobs.ErrUnauthorized},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := cloudsigma.New(srv.URL(), "admin@example.com", tc.password, cloudsigma.WithoutPush())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			err = tc.call(drives.New(c), servers.New(c))
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("err = %v, want one matching %v", err, tc.want)
-			}
-			if errors.Is(err, jobs.ErrNotFound) && errors.Is(err, jobs.ErrUnauthorized) {
-				t.Fatalf("err = %v matches both sentinels", err)
-			}
-		})
+	client := func(password string) *cloudsigma.Client {
+		c, err := cloudsigma.New(srv.URL(), "admin@example.com", password, cloudsigma.WithoutPush(), cloudsigma.WithClock(srv.Clock()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
 	}
+	good, bad := client("secret"), client("wrong-pass")
+	ds, ss, badDs, badSs := drives.New(good), servers.New(good), drives.New(bad), servers.New(bad)
+	errtest.Sentinels(t, []errtest.Case{
+		errtest.NotFound("get unknown drive", func() error { _, err := ds.Get(ctx, unknown); return err }),
+		errtest.NotFound("delete unknown drive", func() error { return ds.Delete(ctx, unknown) }),
+		errtest.NotFound("clone unknown drive", func() error { _, err := ds.Clone(ctx, unknown, nil, nil); return err }),
+		errtest.NotFound("get unknown server", func() error { _, err := ss.Get(ctx, unknown); return err }),
+		errtest.NotFound("start unknown server", func() error { _, err := ss.Start(ctx, unknown); return err }),
+		errtest.NotFound("delete unknown server", func() error { return ss.Delete(ctx, unknown, nil) }),
+		errtest.Unauthorized("list drives, wrong password", func() error { _, err := badDs.List(ctx, nil); return err }),
+		errtest.Unauthorized("get drive, wrong password", func() error { _, err := badDs.Get(ctx, unknown); return err }),
+		errtest.Unauthorized("list servers, wrong password", func() error { _, err := badSs.List(ctx, nil); return err }),
+		errtest.Unauthorized("start server, wrong password", func() error { _, err := badSs.Start(ctx, unknown); return err }),
+	})
+	web := cstest.Named(t, ctx, ss.Resource, "web-1")
+	errtest.WaitEndsWithCtx(t, func(ctx context.Context) error { _, err := ss.WaitStatus(ctx, web.UUID, "paused"); return err })
 }
