@@ -192,17 +192,27 @@ func (s *JobsService) fetchStarted(ctx context.Context, ids []string) ([]*jobs.J
 	for _, id := range ids {
 		want[id] = true
 	}
-	q := (&JobListOptions{ListOptions: ListOptions{NoLimit: true}, State: []string{"started"}}).Values()
-	l, err := s.list(ctx, "jobs/", q)
-	if err != nil {
-		if isStatus(err, http.StatusBadRequest) {
-			s.mode.Store(modeEach)
-			return s.fetchEach(ctx, ids)
-		}
-		return nil, err
-	}
 	got := map[string]bool{}
-	out := collect(l, want, got, make([]*jobs.Job, 0, len(ids)))
+	out := make([]*jobs.Job, 0, len(ids))
+	// Bounded pages, never limit=0: a hundred thousand started jobs in one
+	// answer would pass any sane response cap. Stop as soon as every id is
+	// found.
+	for offset := 0; ; {
+		q := (&JobListOptions{ListOptions: ListOptions{Limit: RunningPageSize, Offset: offset}, State: []string{"started"}}).Values()
+		l, err := s.list(ctx, "jobs/", q)
+		if err != nil {
+			if offset == 0 && isStatus(err, http.StatusBadRequest) {
+				s.mode.Store(modeEach)
+				return s.fetchEach(ctx, ids)
+			}
+			return nil, err
+		}
+		out = collect(l, want, got, out)
+		offset += len(l.Objects)
+		if len(got) == len(want) || len(l.Objects) == 0 || offset >= l.Meta.TotalCount {
+			break
+		}
+	}
 	return s.fetchMissing(ctx, ids, got, out)
 }
 

@@ -357,7 +357,7 @@ func TestCloudSigmaFetchFilterIgnored(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if want := []string{"/api/2.0/jobs/?limit=0&uuid=a%2Cb", "/api/2.0/jobs/?limit=0&state=started", "/api/2.0/jobs/c/"}; !reflect.DeepEqual(paths, want) {
+	if want := []string{"/api/2.0/jobs/?limit=0&uuid=a%2Cb", "/api/2.0/jobs/?limit=1000&state=started", "/api/2.0/jobs/c/"}; !reflect.DeepEqual(paths, want) {
 		t.Errorf("requests %v, want %v", paths, want)
 	}
 }

@@ -84,11 +84,23 @@ func WalkWith(root *Job, o WalkOptions) iter.Seq2[Node, error] {
 			depth  int
 			next   int // index of the next child to visit
 		}
-		stack := []frame{{job: root}}
-		onPathPtr := map[*Job]bool{root: true}
-		onPathID := map[string]int{}
-		if root.ID != "" {
-			onPathID[root.ID]++
+		// Small trees (every real service's) check the path by scanning
+		// the stack, which allocates nothing; past pathScan levels the walk
+		// switches to maps so a deep chain stays linear.
+		var buf [8]frame
+		stack := append(buf[:0], frame{job: root})
+		var onPathPtr map[*Job]bool
+		var onPathID map[string]int
+		onPath := func(child *Job) bool {
+			if onPathPtr != nil {
+				return onPathPtr[child] || (child.ID != "" && onPathID[child.ID] > 0)
+			}
+			for i := range stack {
+				if j := stack[i].job; j == child || (child.ID != "" && j.ID == child.ID) {
+					return true
+				}
+			}
+			return false
 		}
 		count := 1
 		if !yield(Node{Job: root}, nil) {
@@ -110,9 +122,11 @@ func WalkWith(root *Job, o WalkOptions) iter.Seq2[Node, error] {
 		for len(stack) > 0 {
 			top := &stack[len(stack)-1]
 			if top.next >= len(top.job.Children) {
-				onPathPtr[top.job] = false
-				if top.job.ID != "" {
-					onPathID[top.job.ID]--
+				if onPathPtr != nil {
+					onPathPtr[top.job] = false
+					if top.job.ID != "" {
+						onPathID[top.job.ID]--
+					}
 				}
 				stack = stack[:len(stack)-1]
 				continue
@@ -123,7 +137,7 @@ func WalkWith(root *Job, o WalkOptions) iter.Seq2[Node, error] {
 				continue
 			}
 			depth := top.depth + 1
-			if onPathPtr[child] || (child.ID != "" && onPathID[child.ID] > 0) {
+			if onPath(child) {
 				yield(Node{}, &TreeError{Err: ErrCycle, Path: path(child)})
 				return
 			}
@@ -138,9 +152,21 @@ func WalkWith(root *Job, o WalkOptions) iter.Seq2[Node, error] {
 			}
 			parent := top.job
 			stack = append(stack, frame{job: child, parent: parent, depth: depth})
-			onPathPtr[child] = true
-			if child.ID != "" {
-				onPathID[child.ID]++
+			switch {
+			case onPathPtr != nil:
+				onPathPtr[child] = true
+				if child.ID != "" {
+					onPathID[child.ID]++
+				}
+			case len(stack) > pathScan:
+				onPathPtr = make(map[*Job]bool, len(stack))
+				onPathID = make(map[string]int, len(stack))
+				for _, f := range stack {
+					onPathPtr[f.job] = true
+					if f.job.ID != "" {
+						onPathID[f.job.ID]++
+					}
+				}
 			}
 			if !yield(Node{Job: child, Parent: parent, Depth: depth}, nil) {
 				return
@@ -148,6 +174,10 @@ func WalkWith(root *Job, o WalkOptions) iter.Seq2[Node, error] {
 		}
 	}
 }
+
+// pathScan is the depth up to which WalkWith checks for cycles by scanning
+// the path instead of keeping maps.
+const pathScan = 32
 
 // Check walks the whole tree and returns the first *TreeError, or nil.
 func Check(root *Job, o WalkOptions) error {

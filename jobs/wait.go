@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"iter"
 	"log/slog"
 	"math"
@@ -21,6 +20,7 @@ type config struct {
 	walk        WalkOptions
 	failUnknown bool
 	logger      *slog.Logger
+	observer    Observer
 }
 
 func newConfig(opts []Option) config {
@@ -103,17 +103,39 @@ func Poll(ctx context.Context, src Source, id string, opts ...Option) iter.Seq2[
 
 func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job, error] {
 	return func(yield func(*Job, error) bool) {
+		pusher, _ := src.(Pusher)
+		multi, _ := src.(MultiPusher)
+		ctx, ob := startObserved(ctx, &cfg, src, id, false, pusher != nil || multi != nil)
+		var last *Job
+		endErr := errStopped
+		defer func() { ob.end(last, endErr) }()
+		emit := func(j *Job, err error) bool {
+			if j != nil {
+				last = j
+			}
+			endErr = err
+			return yield(j, err)
+		}
+
 		tr := newTracker(id, &cfg)
 		b := backoff{cfg: &cfg}
-		pusher, _ := src.(Pusher)
 		var push <-chan *Job
 		pctx, cancelPush := context.WithCancel(ctx)
 		defer cancelPush()
 		subscribe := func() {
-			if pusher == nil || push != nil {
+			if push != nil {
 				return
 			}
-			ch, err := pusher.Changes(pctx, id)
+			var ch <-chan *Job
+			var err error
+			switch {
+			case pusher != nil:
+				ch, err = pusher.Changes(pctx, id)
+			case multi != nil:
+				ch, err = multi.Subscribe(pctx)
+			default:
+				return
+			}
 			if err == nil {
 				push = ch
 			} else if cfg.logger != nil {
@@ -122,35 +144,56 @@ func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job
 		}
 		subscribe()
 		var seed map[string]*Job
+		var seedAt time.Time
 		for {
-			res := tr.round(ctx, src.Fetch, seed)
+			var res roundResult
+			var via Via
+			var at time.Time
+			hadPush := push != nil
+			if seed != nil {
+				res, via, at = roundWith(ctx, src, tr, &cfg, &push, seed, ViaPush, seedAt)
+			} else {
+				res, via, at = roundWith(ctx, src, tr, &cfg, &push, map[string]*Job{}, ViaPoll, time.Time{})
+			}
 			seed = nil
 			if res.err != nil {
 				if ctx.Err() != nil {
-					yield(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: res.err})
+					emit(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: res.err})
 					return
 				}
 				if !isTemporary(res.err) {
-					yield(tr.root, res.err)
+					ob.arrived(via, at)
+					emit(tr.root, res.err)
 					return
 				}
 				b.lastErr = res.err
 			} else {
 				b.lastErr = nil
+				if res.changed {
+					ob.snapshot(tr.root, via, at)
+				} else {
+					ob.arrived(via, at)
+				}
 				if res.changed && res.final == nil {
-					if !yield(tr.root, nil) {
+					if !emit(tr.root, nil) {
+						endErr = errStopped
 						return
 					}
 				}
 				if res.final != nil {
-					yield(tr.root, res.final)
+					emit(tr.root, res.final)
 					return
 				}
 				if res.done {
+					endErr = nil
 					return
 				}
 			}
-			subscribe()
+			if !hadPush || push != nil {
+				// A stream that broke during this round is asked for
+				// again after the next poll, never in a loop.
+				subscribe()
+			}
 			delay := b.next(ctx, res.changed, res.err)
 			if push != nil {
 				delay = cfg.max
@@ -160,7 +203,7 @@ func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job
 			for {
 				select {
 				case <-ctx.Done():
-					yield(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: b.lastErr})
+					emit(tr.root, &TimeoutError{Last: tr.root, Cause: ctx.Err(), LastErr: b.lastErr})
 					return
 				case <-timer:
 					break sleep
@@ -174,11 +217,118 @@ func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job
 						continue
 					}
 					if snap != nil && snap.ID == id {
-						seed = map[string]*Job{id: snap}
+						seed, seedAt = map[string]*Job{id: snap}, time.Now()
 						break sleep
 					}
 				}
 			}
+		}
+	}
+}
+
+// errStopped is what an Observer hears when a Poll loop stops early.
+var errStopped = errors.New("jobs: poll loop stopped by its caller")
+
+// roundWith runs one tracker round over fetched (empty, or a pushed
+// snapshot arrived at at), fetching what the tree still needs. While a
+// push stream is live each Fetch runs on a goroutine of its own, so that
+// a push arriving meanwhile is taken at once: when the pushed snapshot,
+// with what this round already fetched, completes the tree, the Fetch is
+// cancelled and its answer dropped (the goroutine ends when the Source
+// returns); otherwise the push replaces the root the Fetch brings back.
+// It returns how the last document arrived and when.
+func roundWith(ctx context.Context, src Source, tr *tracker, cfg *config, push *<-chan *Job, fetched map[string]*Job, via Via, at time.Time) (roundResult, Via, time.Time) {
+	var info RoundInfo
+	var started time.Time
+	defer func() {
+		if info.Requests > 0 {
+			info.Watched = 1
+			info.Duration = time.Since(started)
+			observeRound(ctx, cfg, info)
+		}
+	}()
+	for {
+		missing, res, complete := tr.try(fetched)
+		if complete {
+			return res, via, at
+		}
+		if info.Requests == 0 {
+			started = time.Now()
+		}
+		info.Requests++
+		info.IDs += len(missing)
+		var got []*Job
+		var err error
+		if *push == nil {
+			got, err = src.Fetch(ctx, missing...)
+		} else {
+			var snap *Job
+			got, snap, err = fetchOrPush(ctx, src, tr, push, fetched, missing)
+			if snap != nil {
+				fetched[tr.id] = snap
+				_, res, _ := tr.try(fetched) // completes: fetchOrPush checked
+				return res, ViaPush, time.Now()
+			}
+		}
+		if err != nil {
+			info.Err = err
+			return roundResult{err: err}, via, at
+		}
+		via, at = ViaPoll, time.Now()
+		for _, j := range got {
+			if j != nil {
+				fetched[j.ID] = j
+			}
+		}
+		for _, id := range missing {
+			if _, ok := fetched[id]; !ok {
+				fetched[id] = nil // asked for and not found
+			}
+		}
+	}
+}
+
+type fetchResult struct {
+	got []*Job
+	err error
+}
+
+// fetchOrPush fetches ids on a goroutine while reading the push stream.
+// A push of the root that completes the tree together with fetched is
+// returned as snap (the Fetch is cancelled). A broken stream sets *push
+// to nil.
+func fetchOrPush(ctx context.Context, src Source, tr *tracker, push *<-chan *Job, fetched map[string]*Job, ids []string) (got []*Job, snap *Job, err error) {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan fetchResult, 1)
+	go func() {
+		g, e := src.Fetch(fctx, ids...)
+		done <- fetchResult{g, e}
+	}()
+	var pending *Job
+	for {
+		select {
+		case r := <-done:
+			if pending != nil {
+				// Newer than what the Fetch saw: it arrived after the
+				// request was sent.
+				r.got = append(r.got, pending)
+			}
+			return r.got, nil, r.err
+		case s, ok := <-*push:
+			if !ok {
+				*push = nil
+				continue
+			}
+			if s == nil || s.ID != tr.id {
+				continue
+			}
+			if tr.completes(fetched, s) {
+				return nil, s, nil
+			}
+			pending = s
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
 		}
 	}
 }
@@ -264,52 +414,116 @@ type tracker struct {
 }
 
 func newTracker(id string, cfg *config) *tracker {
-	return &tracker{id: id, cfg: cfg, done: map[string]*Job{}, first: true}
+	return &tracker{id: id, cfg: cfg, first: true}
 }
 
 // want lists the ids to fetch this round.
 func (t *tracker) want() []string {
+	if len(t.open) == 0 {
+		return []string{t.id}
+	}
 	return append([]string{t.id}, t.open...)
 }
 
 type fetchFunc func(ctx context.Context, ids ...string) ([]*Job, error)
 
-// round refreshes the tree. Documents already in seed (a pushed snapshot,
-// or a batch a Watcher fetched for many trees at once) are used as they
-// are; the rest of want() is fetched.
+// round refreshes the tree, fetching with fetch what seed (a pushed
+// snapshot, or a batch a Watcher fetched for many trees at once) lacks.
+// In seed, an id mapped to nil was asked for and not found.
 func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*Job) roundResult {
-	fetched := make(map[string]*Job, len(t.open)+1)
-	var ids []string
-	for _, id := range t.want() {
-		if j, ok := seed[id]; ok {
-			if j == nil { // the batch asked for it and the service had none
-				return roundResult{final: &NotFoundError{ID: id, Last: t.root}}
-			}
-			fetched[id] = j
-		} else {
-			ids = append(ids, id)
+	fetched := make(map[string]*Job, len(seed)+len(t.open)+1)
+	for id, j := range seed {
+		fetched[id] = j
+	}
+	for {
+		missing, res, complete := t.try(fetched)
+		if complete {
+			return res
+		}
+		got, err := fetch(ctx, missing...)
+		if err != nil {
+			return roundResult{err: err}
+		}
+		merge(fetched, missing, got)
+	}
+}
+
+// merge adds the documents got for ids to fetched, and marks the ids the
+// service did not return as not found.
+func merge(fetched map[string]*Job, ids []string, got []*Job) {
+	for _, j := range got {
+		if j != nil {
+			fetched[j.ID] = j
 		}
 	}
-	if err := fetchInto(ctx, fetch, ids, fetched); err != nil {
-		return roundResult{err: err}
+	for _, id := range ids {
+		if _, ok := fetched[id]; !ok {
+			fetched[id] = nil
+		}
 	}
-	root, ok := fetched[t.id]
-	if !ok || root == nil {
-		return roundResult{final: &NotFoundError{ID: t.id, Last: t.root}}
+}
+
+// assembly is a tree put together from fetched documents.
+type assembly struct {
+	root  *Job
+	byRef map[*Job]bool // nodes grafted in place of a reference
+	final error         // not found, malformed
+}
+
+// try assembles the tree from fetched (id to document; nil: asked for and
+// not found). If documents are missing it returns their ids and changes
+// nothing; otherwise it takes the tree as this round's and reports.
+func (t *tracker) try(fetched map[string]*Job) (missing []string, res roundResult, complete bool) {
+	a, missing := t.assemble(fetched)
+	if len(missing) > 0 {
+		return missing, roundResult{}, false
 	}
-	// Graft referenced children, fetching the ones this round lacks, one
-	// batch per level at most. The walk's depth, size and cycle bounds end
-	// the loop on any tree a server can send.
-	var open []string
+	return nil, t.finish(a), true
+}
+
+// completes reports whether fetched, with snap as the root's document,
+// assembles a whole tree without another Fetch.
+func (t *tracker) completes(fetched map[string]*Job, snap *Job) bool {
+	c := make(map[string]*Job, len(fetched)+1)
+	for id, j := range fetched {
+		c[id] = j
+	}
+	c[t.id] = snap
+	_, missing := t.assemble(c)
+	return len(missing) == 0
+}
+
+// assemble grafts referenced children into a copy of the root document,
+// one level at a time; it never modifies the documents, which belong to
+// the Source (a cache, a push fanned out to several waits, a Watcher's
+// shared batch). The walk's depth, size and cycle bounds end it on any
+// tree a server can send.
+func (t *tracker) assemble(fetched map[string]*Job) (a assembly, missing []string) {
+	if _, ok := fetched[t.id]; !ok {
+		missing = append(missing, t.id)
+	}
+	for _, id := range t.open {
+		if _, ok := fetched[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return a, missing
+	}
+	root := fetched[t.id]
+	if root == nil {
+		return assembly{final: &NotFoundError{ID: t.id, Last: t.root}}, nil
+	}
+	if len(root.Children) == 0 {
+		return assembly{root: root}, nil // a leaf: nothing to graft
+	}
 	cloned := false
-	byRef := map[*Job]bool{} // nodes grafted in place of a reference
+	var asked map[string]bool
 	for {
-		var missing []string
 		var partial []*Job
 		for n, err := range WalkWith(root, t.cfg.walk) {
 			if err != nil {
-				t.root = root
-				return roundResult{final: err}
+				return assembly{root: root, byRef: a.byRef, final: err}, nil
 			}
 			for _, ch := range n.Job.Children {
 				if ch != nil && ch.Partial {
@@ -322,9 +536,6 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 			break
 		}
 		if !cloned {
-			// Graft into a copy: the documents belong to the Source,
-			// which may hand the same *Job to others (a cache, a push
-			// fanned out to several waits, a Watcher's shared batch).
 			root, cloned = root.Clone(), true
 			continue
 		}
@@ -337,45 +548,65 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 				if d, ok := t.done[ch.ID]; ok {
 					p.Children[i] = d // a done tree holds no reference: never written to
 					grafted = true
-				} else if f, ok := fetched[ch.ID]; ok && f != nil && !f.Partial {
+					continue
+				}
+				f, ok := fetched[ch.ID]
+				switch {
+				case ok && f == nil:
+					return assembly{root: root, byRef: a.byRef, final: &NotFoundError{ID: ch.ID, Last: root}}, nil
+				case ok && !f.Partial:
 					c := f.Clone()
 					p.Children[i] = c
-					byRef[c] = true
+					if a.byRef == nil {
+						a.byRef = map[*Job]bool{}
+					}
+					a.byRef[c] = true
 					grafted = true
-				} else if _, tried := fetched[ch.ID]; !tried {
+				case !ok && !asked[ch.ID]:
+					if asked == nil {
+						asked = map[string]bool{}
+					}
+					asked[ch.ID] = true // a child referenced twice is asked for once
 					missing = append(missing, ch.ID)
-					fetched[ch.ID] = nil // ask once per round
 				}
 			}
 		}
 		if len(missing) > 0 {
-			if err := fetchInto(ctx, fetch, missing, fetched); err != nil {
-				return roundResult{err: err}
-			}
-			for _, id := range missing {
-				if fetched[id] == nil {
-					t.root = root
-					return roundResult{final: &NotFoundError{ID: id, Last: root}}
-				}
-			}
-			continue
+			return a, missing
 		}
 		if !grafted {
 			break
 		}
 	}
-	// Remember which fetched-by-id subtrees are done, and which stay open.
-	inOpen := map[string]bool{}
-	for n, err := range WalkWith(root, t.cfg.walk) {
-		if err != nil {
-			t.root = root
-			return roundResult{final: err}
+	a.root = root
+	return a, nil
+}
+
+// finish takes an assembled tree as this round's: it remembers which
+// fetched-by-id subtrees are done and which stay open, and reports.
+func (t *tracker) finish(a assembly) roundResult {
+	if a.final != nil {
+		if a.root != nil {
+			t.root = a.root
 		}
-		if n.Parent == nil {
-			continue
-		}
-		if byRef[n.Job] {
+		return roundResult{final: a.final}
+	}
+	root := a.root
+	var open []string
+	if len(a.byRef) > 0 {
+		inOpen := map[string]bool{}
+		for n, err := range WalkWith(root, t.cfg.walk) {
+			if err != nil {
+				t.root = root
+				return roundResult{final: err}
+			}
+			if n.Parent == nil || !a.byRef[n.Job] {
+				continue
+			}
 			if n.Job.TreeDone() {
+				if t.done == nil {
+					t.done = map[string]*Job{}
+				}
 				t.done[n.Job.ID] = n.Job
 			} else if !inOpen[n.Job.ID] {
 				inOpen[n.Job.ID] = true // a child referenced twice is asked for once
@@ -404,36 +635,29 @@ func (t *tracker) round(ctx context.Context, fetch fetchFunc, seed map[string]*J
 	res.done = root.TreeDone()
 	if t.cfg.logger != nil {
 		p := root.Aggregate()
-		t.cfg.logger.DebugContext(ctx, "longrun: poll", "job", t.id, "percent", p.Percent, "changed", res.changed, "done", res.done)
+		t.cfg.logger.Debug("longrun: poll", "job", t.id, "percent", p.Percent, "changed", res.changed, "done", res.done)
 	}
 	return res
 }
 
-func fetchInto(ctx context.Context, fetch fetchFunc, ids []string, into map[string]*Job) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	got, err := fetch(ctx, ids...)
-	if err != nil {
-		return err
-	}
-	for _, j := range got {
-		if j != nil {
-			into[j.ID] = j
-		}
-	}
-	return nil
-}
-
-// signature hashes what a person would see change in the tree.
+// signature hashes what a person would see change in the tree (FNV-1a,
+// written out so that hashing allocates nothing).
 func signature(root *Job) uint64 {
-	h := fnv.New64a()
-	var buf [8]byte
-	put := func(u uint64) {
-		for i := range buf {
-			buf[i] = byte(u >> (8 * i))
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	str := func(v string) {
+		for i := 0; i < len(v); i++ {
+			h ^= uint64(v[i])
+			h *= prime
 		}
-		h.Write(buf[:])
+		h ^= 0
+		h *= prime
+	}
+	put := func(u uint64) {
+		for i := range 8 {
+			h ^= uint64(byte(u >> (8 * i)))
+			h *= prime
+		}
 	}
 	for n, err := range Walk(root) {
 		if err != nil {
@@ -441,16 +665,11 @@ func signature(root *Job) uint64 {
 			break
 		}
 		j := n.Job
-		h.Write([]byte(j.ID))
-		h.Write([]byte{0})
-		h.Write([]byte(j.State))
-		h.Write([]byte{0})
-		h.Write([]byte(j.RawState))
-		h.Write([]byte{0})
-		h.Write([]byte(j.Progress.Description))
-		h.Write([]byte{0})
-		h.Write([]byte(j.Message))
-		h.Write([]byte{0})
+		str(j.ID)
+		str(string(j.State))
+		str(j.RawState)
+		str(j.Progress.Description)
+		str(j.Message)
 		put(math.Float64bits(j.Progress.Percent))
 		var flags uint64
 		if j.Progress.Known { // "?" turning into "0%" is a change
@@ -463,5 +682,5 @@ func signature(root *Job) uint64 {
 		put(uint64(len(j.Children)))
 		put(uint64(n.Depth))
 	}
-	return h.Sum64()
+	return h
 }

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -274,20 +275,68 @@ func TestWaitUsesPushesAndPollsOnlyToReconcile(t *testing.T) {
 	src := &pushSource{memSource: ms, ch: make(chan *jobs.Job)}
 	done := make(chan error, 1)
 	stuck := make(chan time.Time) // polling timer never fires: only pushes move the wait
-	var seen []float64
+	seen := make(chan float64, 8)
 	go func() {
 		_, err := jobs.Wait(context.Background(), src, "x", jobs.WithClock(stuckClock{stuck}),
-			jobs.WithOnProgress(func(j *jobs.Job) { seen = append(seen, j.Progress.Percent) }))
+			jobs.WithOnProgress(func(j *jobs.Job) { seen <- j.Progress.Percent }))
 		done <- err
 	}()
+	assert.Equal(t, 0.0, <-seen, "the first snapshot is polled")
 	for _, p := range []float64{10, 50} {
 		src.ch <- &jobs.Job{ID: "x", State: jobs.StateRunning, Progress: jobs.Progress{Percent: p, Known: true}}
+		assert.Equal(t, p, <-seen)
 	}
 	src.ch <- &jobs.Job{ID: "x", State: jobs.StateSucceeded, Progress: jobs.Progress{Percent: 100, Known: true}}
 	require.NoError(t, <-done)
+	assert.Equal(t, 100.0, <-seen)
 	fetches, _ := ms.stats()
 	assert.Equal(t, 1, fetches, "only the first snapshot was polled")
-	assert.Equal(t, []float64{0, 10, 50, 100}, seen)
+}
+
+// slowPusher's Fetch blocks until the test releases it; its pushes go
+// through ch.
+type slowPusher struct {
+	*pushSource
+	release chan struct{}
+	inFetch chan struct{}
+}
+
+func (p *slowPusher) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
+	p.inFetch <- struct{}{}
+	select {
+	case <-p.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return p.pushSource.Fetch(ctx, ids...)
+}
+
+func TestWaitTakesAPushWhileAPollIsInFlight(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprint("watcher=", shared), func(t *testing.T) {
+			ms := newMemSource(autoClock())
+			ms.add(&spec{id: "x", dur: time.Hour})
+			src := &slowPusher{pushSource: &pushSource{memSource: ms, ch: make(chan *jobs.Job)},
+				release: make(chan struct{}), inFetch: make(chan struct{}, 8)}
+			done := make(chan error, 1)
+			opts := []jobs.Option{jobs.WithClock(stuckClock{make(chan time.Time)})}
+			go func() {
+				var err error
+				if shared {
+					w := jobs.NewWatcher(src, opts...)
+					defer w.Close()
+					_, err = w.Wait(context.Background(), "x")
+				} else {
+					_, err = jobs.Wait(context.Background(), src, "x", opts...)
+				}
+				done <- err
+			}()
+			<-src.inFetch // the first poll is in flight and never answers
+			src.ch <- &jobs.Job{ID: "x", State: jobs.StateSucceeded, Progress: jobs.Progress{Percent: 100, Known: true}}
+			require.NoError(t, <-done, "the wait ended on the push, before the poll answered")
+			close(src.release)
+		})
+	}
 }
 
 func itoa(i int) string {

@@ -17,6 +17,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,17 +25,21 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/longrun/longrun/internal/redact"
 )
 
 // Conn is a connection to the middleware. It is safe for concurrent use.
 type Conn struct {
-	cfg    config
+	cfg    options
+	legacy bool   // the legacy /websocket protocol
 	url    string // with secrets removed, for errors and logs
 	rawURL string
 
@@ -52,6 +57,8 @@ type Conn struct {
 	closed   bool
 	final    error // why the Conn stopped for good
 
+	scramKeys scramKeys // derived once, for every reconnect
+
 	subMu   sync.Mutex // serializes the core.get_jobs subscribe
 	tracker *tracker
 
@@ -66,6 +73,7 @@ type Conn struct {
 type generation struct {
 	n    uint64
 	ws   *websocket.Conn
+	bc   *batchConn // nil when the dialer's connection could not be wrapped
 	stop chan struct{}
 	once sync.Once
 	err  error // why it stopped; set before stop closes
@@ -112,20 +120,32 @@ type pending struct {
 
 var genCounter atomic.Uint64
 
-// Dial connects to the middleware at rawURL (ws://host/api/current,
-// wss://host/api/v25.10.0, or http(s)://host, which means /api/current),
-// sets the job-reply style with core.set_options and logs in with the
+// Dial connects to the middleware at rawURL and logs in with the
 // credentials given as options. ctx bounds the dial and the login only.
+//
+// rawURL is ws(s)://host/api/current or /api/vX.Y.Z (JSON-RPC 2.0),
+// ws(s)://host/websocket (the legacy protocol of TrueNAS CORE 13 and
+// SCALE up to 24.10, chosen as TrueNAS's own client chooses it: by a path
+// ending in /websocket, or by WithProtocol), or http(s)://host, which
+// means /api/current. On JSON-RPC, Dial first sets the job-reply style
+// with core.set_options. No error ever shows a password, key or token
+// the URL holds.
 func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
-	u, err := normalizeURL(rawURL)
+	cfg, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	cfg := newConfig(opts)
+	u, err := normalizeURL(rawURL, cfg.protocol)
+	if err != nil {
+		return nil, err
+	}
+	legacy := cfg.protocol == ProtocolLegacy ||
+		(cfg.protocol == ProtocolAuto && strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/websocket"))
 	c := &Conn{
 		cfg:     cfg,
+		legacy:  legacy,
 		rawURL:  u.String(),
-		url:     redactURL(u),
+		url:     redact.URL(u),
 		sem:     make(chan struct{}, cfg.maxInFlight),
 		ready:   make(chan struct{}),
 		pending: map[int64]*pending{},
@@ -140,15 +160,18 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 		c.shutdown(err)
 		return nil, err
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.supervise()
+	go c.tracker.run()
 	return c, nil
 }
 
-func normalizeURL(raw string) (*url.URL, error) {
+func normalizeURL(raw string, p Protocol) (*url.URL, error) {
+	// Errors name no part of the URL but its scheme: a URL that does not
+	// parse, or an opaque one, can hold a secret anywhere.
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("rpc: bad url: %s", strings.ReplaceAll(err.Error(), raw, "<url>"))
+		return nil, errors.New("rpc: url does not parse (control character, bad escape or bad host)")
 	}
 	switch u.Scheme {
 	case "ws", "wss":
@@ -157,28 +180,27 @@ func normalizeURL(raw string) (*url.URL, error) {
 	case "https":
 		u.Scheme = "wss"
 	default:
-		return nil, fmt.Errorf("rpc: url scheme must be ws, wss, http or https, not %q", u.Scheme)
+		return nil, fmt.Errorf("rpc: url scheme must be ws, wss, http or https, not %q", redact.String(u.Scheme))
 	}
-	if u.Host == "" {
+	if u.Host == "" || u.Opaque != "" {
 		return nil, errors.New("rpc: url has no host")
 	}
 	if u.Path == "" || u.Path == "/" {
-		u.Path = "/api/current"
+		if p == ProtocolLegacy {
+			u.Path = "/websocket"
+		} else {
+			u.Path = "/api/current"
+		}
 	}
 	return u, nil
 }
 
-func redactURL(u *url.URL) string {
-	c := *u
-	c.User = nil
-	q := c.Query()
-	for k := range q {
-		if strings.Contains(strings.ToLower(k), "token") || strings.Contains(strings.ToLower(k), "key") {
-			q.Set(k, "REDACTED")
-		}
+// Protocol is the protocol the Conn speaks.
+func (c *Conn) Protocol() Protocol {
+	if c.legacy {
+		return ProtocolLegacy
 	}
-	c.RawQuery = q.Encode()
-	return c.String()
+	return ProtocolJSONRPC
 }
 
 // URL is the endpoint, without secrets.
@@ -195,19 +217,27 @@ func (c *Conn) NewStyleJobs() bool {
 // connect dials a new websocket and brings it to ready: options, login,
 // subscriptions. On success the Conn's calls flow through it.
 func (c *Conn) connect(ctx context.Context) error {
-	ws, resp, err := c.cfg.dialer.DialContext(ctx, c.rawURL, c.cfg.header)
+	var bc *batchConn
+	ws, resp, err := batchingDialer(c.cfg.dialer, &bc).DialContext(ctx, c.rawURL, c.cfg.header)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
 	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), c.rawURL, c.url)
+		msg := redact.Secret(redact.String(strings.ReplaceAll(err.Error(), c.rawURL, c.url)), c.cfg.auth.secret)
 		if resp != nil {
-			return fmt.Errorf("rpc: dial %s: %s (HTTP %d)", c.url, msg, resp.StatusCode)
+			de := &DialError{URL: c.url, StatusCode: resp.StatusCode, Msg: msg}
+			return de
 		}
-		return fmt.Errorf("rpc: dial %s: %s", c.url, msg)
+		return &DialError{URL: c.url, Msg: msg}
 	}
 	ws.SetReadLimit(c.cfg.readLimit)
-	g := &generation{n: genCounter.Add(1), ws: ws, stop: make(chan struct{})}
+	if c.legacy {
+		if err := c.handshake(ctx, ws); err != nil {
+			_ = ws.Close()
+			return err
+		}
+	}
+	g := &generation{n: genCounter.Add(1), ws: ws, bc: bc, stop: make(chan struct{})}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -227,27 +257,9 @@ func (c *Conn) connect(ctx context.Context) error {
 		g.close()
 		return err
 	}
-	// core.set_options first, as the reference client does.
-	legacy := c.cfg.legacyJobs != nil && *c.cfg.legacyJobs
-	var opts json.RawMessage
-	err = c.callGen(ctx, g, "core.set_options", []any{map[string]any{"legacy_jobs": legacy}}, &opts)
-	newStyle := false
-	switch {
-	case err == nil:
-		var o struct {
-			LegacyJobs *bool `json:"legacy_jobs"`
-		}
-		if json.Unmarshal(opts, &o) == nil && o.LegacyJobs != nil && !*o.LegacyJobs {
-			newStyle = true
-		}
-	case errors.Is(err, ErrMethodNotFound):
-		// An old server: job calls answer the job id.
-	default:
-		var rpcErr *Error
-		if !errors.As(err, &rpcErr) {
-			return fail(err)
-		}
-		c.cfg.logger.Warn("longrun/rpc: core.set_options failed; using legacy job replies", "error", err)
+	newStyle, err := c.setOptions(ctx, g)
+	if err != nil {
+		return fail(err)
 	}
 	c.mu.Lock()
 	c.newStyle = newStyle
@@ -265,8 +277,39 @@ func (c *Conn) connect(ctx context.Context) error {
 	}
 	close(c.ready)
 	c.mu.Unlock()
-	c.cfg.logger.Debug("longrun/rpc: connected", "url", c.url, "new_style_jobs", newStyle)
+	c.cfg.logger.Debug("longrun/rpc: connected", "url", c.url, "protocol", c.Protocol().String(), "new_style_jobs", newStyle)
 	return nil
+}
+
+// setOptions calls core.set_options first, as the reference client does,
+// and reports whether job calls block until the job ends (25.10+). The
+// legacy protocol has no options: a job call answers its job id.
+func (c *Conn) setOptions(ctx context.Context, g *generation) (bool, error) {
+	if c.legacy {
+		return false, nil
+	}
+	legacy := c.cfg.legacyJobs != nil && *c.cfg.legacyJobs
+	var opts json.RawMessage
+	err := c.callGen(ctx, g, "core.set_options", []any{map[string]any{"legacy_jobs": legacy}}, &opts)
+	newStyle := false
+	switch {
+	case err == nil:
+		var o struct {
+			LegacyJobs *bool `json:"legacy_jobs"`
+		}
+		if json.Unmarshal(opts, &o) == nil && o.LegacyJobs != nil && !*o.LegacyJobs {
+			newStyle = true
+		}
+	case errors.Is(err, ErrMethodNotFound):
+		// An old server: job calls answer the job id.
+	default:
+		var rpcErr *Error
+		if !errors.As(err, &rpcErr) {
+			return false, err
+		}
+		c.cfg.logger.Warn("longrun/rpc: core.set_options failed; using legacy job replies", "error", err)
+	}
+	return newStyle, nil
 }
 
 // resubscribe subscribes the new websocket to everything the Conn had.
@@ -453,8 +496,15 @@ func (c *Conn) readLoop(g *generation) {
 			return ws.SetReadDeadline(time.Now().Add(timeout))
 		})
 	}
+	// One buffer for every frame: decoding copies what it keeps.
+	var buf bytes.Buffer
 	for {
-		mt, data, err := ws.ReadMessage()
+		mt, r, err := ws.NextReader()
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
+		data := buf.Bytes()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				err = &FrameTooLargeError{Limit: c.cfg.readLimit}
@@ -469,6 +519,9 @@ func (c *Conn) readLoop(g *generation) {
 			continue
 		}
 		c.dispatch(data)
+		if buf.Cap() > 1<<20 {
+			buf = bytes.Buffer{} // do not keep a huge frame's buffer
+		}
 	}
 }
 
@@ -483,11 +536,24 @@ func (c *Conn) lose(g *generation, err error) {
 // dispatch routes one frame. It runs on the reader goroutine and never
 // blocks or calls caller code.
 func (c *Conn) dispatch(data []byte) {
-	f, err := decodeFrame(data)
+	var (
+		f   *frame
+		err error
+	)
+	if c.legacy {
+		f, err = decodeLegacyFrame(data)
+	} else {
+		f, err = decodeFrame(data)
+	}
 	if err != nil {
 		c.cfg.logger.Warn("longrun/rpc: dropping bad frame", "error", err)
 		return
 	}
+	c.route(f)
+}
+
+// route hands a decoded frame to its call, subscription or job.
+func (c *Conn) route(f *frame) {
 	if id, ok := f.response(); ok {
 		if id == 0 {
 			if f.Error != nil && string(f.ID) == "null" {
@@ -513,11 +579,20 @@ func (c *Conn) dispatch(data []byte) {
 		return
 	}
 	switch f.Method {
+	case "ready":
+		// Legacy: each sub the server accepted; the answer is its id.
+		for _, id := range f.subs {
+			str := strconv.FormatInt(id, 10)
+			c.route(&frame{ID: json.RawMessage(str), Result: json.RawMessage(`"` + str + `"`)})
+		}
 	case "collection_update":
-		ev, err := decodeEvent(f.Params)
-		if err != nil {
-			c.cfg.logger.Warn("longrun/rpc: dropping bad event", "error", err)
-			return
+		ev := f.ev
+		if ev == nil {
+			var err error
+			if ev, err = decodeEvent(f.Params); err != nil {
+				c.cfg.logger.Warn("longrun/rpc: dropping bad event", "error", err)
+				return
+			}
 		}
 		if ev.Collection == collectionJobs {
 			c.tracker.onEvent(ev)
@@ -538,7 +613,9 @@ func (c *Conn) dispatch(data []byte) {
 		c.mu.Unlock()
 	case "notify_unsubscribed":
 		var u unsubscribed
-		if json.Unmarshal(f.Params, &u) != nil {
+		if f.unsub != nil {
+			u = *f.unsub
+		} else if json.Unmarshal(f.Params, &u) != nil {
 			return
 		}
 		var err error = ErrUnsubscribed
@@ -563,17 +640,45 @@ func (c *Conn) writeLoop(g *generation) {
 		case <-g.stop:
 			return
 		case req := <-c.writeCh:
-			if req.gen != g.n {
-				// Sent for a socket that is gone; its call has failed.
-				continue
-			}
+			// Every request already waiting goes out in the same write
+			// system call (at most maxBatch frames).
 			_ = g.ws.SetWriteDeadline(time.Now().Add(c.cfg.pingTimeout + 30*time.Second))
-			if err := g.ws.WriteMessage(websocket.TextMessage, req.data); err != nil {
+			if g.bc != nil {
+				g.bc.begin()
+			}
+			err := c.writeReq(g, req)
+		batch:
+			for n := 1; err == nil && n < maxBatch; n++ {
+				select {
+				case req = <-c.writeCh:
+					err = c.writeReq(g, req)
+				default:
+					break batch
+				}
+			}
+			if g.bc != nil {
+				if ferr := g.bc.flush(); err == nil {
+					err = ferr
+				}
+			}
+			if err != nil {
 				c.lose(g, err)
 				return
 			}
 		}
 	}
+}
+
+// maxBatch bounds the frames of one write system call.
+const maxBatch = 64
+
+// writeReq writes one request frame (into the open batch).
+func (c *Conn) writeReq(g *generation, req writeReq) error {
+	if req.gen != g.n {
+		// Sent for a socket that is gone; its call has failed.
+		return nil
+	}
+	return g.ws.WriteMessage(websocket.TextMessage, req.data)
 }
 
 func (c *Conn) pingLoop(g *generation) {
@@ -662,6 +767,11 @@ func (c *Conn) callGen(ctx context.Context, g *generation, method string, params
 	if err != nil {
 		return err
 	}
+	if c.legacy && method == "core.unsubscribe" {
+		// unsub has no answer.
+		c.forget(id)
+		return nil
+	}
 	select {
 	case r := <-p.ch:
 		return decodeReply(method, r, result)
@@ -708,7 +818,15 @@ func (c *Conn) sendID(ctx context.Context, g *generation, id int64, method strin
 	if params == nil {
 		params = []any{}
 	}
-	data, err := json.Marshal(request{JSONRPC: "2.0", ID: id, Method: method, Params: params})
+	var (
+		data []byte
+		err  error
+	)
+	if c.legacy {
+		data, err = legacyRequest(id, method, params)
+	} else {
+		data, err = json.Marshal(request{JSONRPC: "2.0", ID: id, Method: method, Params: params})
+	}
 	if err != nil {
 		return fmt.Errorf("rpc: %s: encoding params: %w", method, err)
 	}
@@ -740,10 +858,15 @@ func (c *Conn) forget(id int64) {
 	c.mu.Unlock()
 }
 
-// Ping calls core.ping.
+// Ping checks the connection end to end: the core.ping method on
+// JSON-RPC, a ping message answered by pong on the legacy protocol.
 func (c *Conn) Ping(ctx context.Context) error {
+	method := "core.ping"
+	if c.legacy {
+		method = pingMethod
+	}
 	var pong string
-	if err := c.Call(ctx, "core.ping", nil, &pong); err != nil {
+	if err := c.Call(ctx, method, nil, &pong); err != nil {
 		return err
 	}
 	if pong != "pong" {

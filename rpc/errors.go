@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/longrun/longrun/jobs"
 )
 
 // JSON-RPC error codes the middleware answers with.
@@ -106,11 +108,14 @@ type Trace struct {
 
 // ErrorData is the middleware's error.data object.
 type ErrorData struct {
-	Errno   int             `json:"error"`
-	Errname string          `json:"errname"`
-	Reason  string          `json:"reason"`
-	Trace   *Trace          `json:"trace"`
-	Extra   json.RawMessage `json:"extra"`
+	Errno   int    `json:"error"`
+	Errname string `json:"errname"`
+	// Type is "VALIDATION" for validation errors (legacy protocol only;
+	// JSON-RPC says so with code -32602).
+	Type   string          `json:"type,omitempty"`
+	Reason string          `json:"reason"`
+	Trace  *Trace          `json:"trace"`
+	Extra  json.RawMessage `json:"extra"`
 	// PyException is a pickled exception, sent only with py_exceptions.
 	PyException string `json:"py_exception,omitempty"`
 }
@@ -172,11 +177,15 @@ func (e *Error) Validation() []ValidationItem {
 	return items
 }
 
-// Is matches the sentinels by code and errno.
+// Is matches the sentinels by code and errno: jobs.ErrUnauthorized and
+// ErrNotAuthenticated for errno 207 (ENOTAUTHENTICATED), jobs.ErrNotFound
+// for errno 2 (ENOENT: no such job, file or object).
 func (e *Error) Is(target error) bool {
 	switch target {
-	case ErrNotAuthenticated:
+	case ErrNotAuthenticated, jobs.ErrUnauthorized:
 		return e.Errno() == ErrnoNotAuthenticated
+	case jobs.ErrNotFound:
+		return e.Errno() == errnoENOENT
 	case ErrMethodNotFound:
 		return e.Code == CodeMethodNotFound
 	case ErrInvalidParams:
@@ -243,6 +252,9 @@ type AuthError struct {
 	Mechanism string
 	// URLs are the redirect targets for REDIRECT.
 	URLs []string
+	// Reason is the client's own reason, when it refused first (a SCRAM
+	// server signature that did not verify, no SCRAM offered).
+	Reason string
 }
 
 // Error implements error.
@@ -260,11 +272,47 @@ func (e *AuthError) Error() string {
 	case "REDIRECT":
 		msg += " (log in on the active controller: " + strings.Join(e.URLs, ", ") + ")"
 	}
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
 	return msg
 }
 
-// Is matches ErrAuthFailed.
-func (e *AuthError) Is(target error) bool { return target == ErrAuthFailed }
+// Is matches ErrAuthFailed and jobs.ErrUnauthorized.
+func (e *AuthError) Is(target error) bool {
+	return target == ErrAuthFailed || target == jobs.ErrUnauthorized
+}
+
+// DialError is a websocket handshake that failed: no connection, or an
+// HTTP answer instead of the upgrade. It never holds a secret of the URL.
+type DialError struct {
+	URL        string // without secrets
+	StatusCode int    // the HTTP status, or 0
+	Msg        string // the cause, secrets removed
+}
+
+// Error implements error.
+func (e *DialError) Error() string {
+	if e.StatusCode != 0 {
+		return fmt.Sprintf("rpc: dial %s: %s (HTTP %d)", e.URL, e.Msg, e.StatusCode)
+	}
+	return "rpc: dial " + e.URL + ": " + e.Msg
+}
+
+// Is matches jobs.ErrUnauthorized for an HTTP 401 or 403 and
+// jobs.ErrNotFound for a 404 (no API at that path).
+func (e *DialError) Is(target error) bool {
+	switch target {
+	case jobs.ErrUnauthorized:
+		return e.StatusCode == 401 || e.StatusCode == 403
+	case jobs.ErrNotFound:
+		return e.StatusCode == 404
+	}
+	return false
+}
+
+// Temporary reports a dial that may work later (no HTTP answer, or 5xx).
+func (e *DialError) Temporary() bool { return e.StatusCode == 0 || e.StatusCode >= 500 }
 
 // OverflowError ends a subscription whose reader fell behind by more
 // than the buffer.

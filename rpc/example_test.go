@@ -143,7 +143,7 @@ func ExampleConn_Changes() {
 		fmt.Println(err)
 		return
 	}
-	j, err := jobs.Wait(ctx, c, fmt.Sprint(h.ID()), jobs.WithClock(srv.Clock()))
+	j, err := jobs.Wait(ctx, c, h.ID(), jobs.WithClock(srv.Clock()))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -181,4 +181,41 @@ func ExampleConn_Subscribe() {
 	// Output:
 	// added core.get_jobs 1
 	// changed core.get_jobs 1
+}
+
+// List one page of jobs, then iterate them all.
+func ExampleConn_List() {
+	srv := fake.NewServer(nil, fake.Options{})
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := rpc.Dial(ctx, srv.WebsocketURL(), rpc.WithAPIKey("admin", "1-longrunfakeapikey"), rpc.WithLegacyJobs(true))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	for _, dst := range []string{"/mnt/tank/b", "/mnt/tank/c", "/mnt/tank/d"} {
+		if _, err := c.CallJob(ctx, "filesystem.copy", "/mnt/tank/a", dst); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	p, err := c.List(ctx, &rpc.ListOptions{Limit: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(p.Items), p.More)
+	for j, err := range c.All(ctx, &rpc.ListOptions{Limit: 2}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(j.ID, j.Method, j.ToJob().Dialect)
+	}
+	// Output:
+	// 2 true
+	// 1 filesystem.copy truenas
+	// 2 filesystem.copy truenas
+	// 3 filesystem.copy truenas
 }

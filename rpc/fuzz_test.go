@@ -48,7 +48,8 @@ func FuzzDecodeFrame(f *testing.F) {
 }
 
 func newFuzzConn() *Conn {
-	c := &Conn{cfg: newConfig(nil), pending: map[int64]*pending{}, subs: map[*Subscription]struct{}{},
+	cfg, _ := newOptions(nil)
+	c := &Conn{cfg: cfg, pending: map[int64]*pending{}, subs: map[*Subscription]struct{}{},
 		ready: make(chan struct{}), done: make(chan struct{}), sem: make(chan struct{}, 1)}
 	c.life, c.endLife = context.WithCancel(context.Background())
 	close(c.done) // background work (verification) ends at once

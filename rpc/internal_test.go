@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/longrun/longrun/internal/redact"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -101,15 +102,15 @@ func TestHugeFrame(t *testing.T) {
 }
 
 func TestURLRedaction(t *testing.T) {
-	u, err := normalizeURL("https://root:hunter2@nas.local?auth_token=s3cret")
+	u, err := normalizeURL("https://root:hunter2@nas.local?auth_token=s3cret", ProtocolAuto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := redactURL(u)
-	if strings.Contains(r, "hunter2") || strings.Contains(r, "s3cret") || !strings.HasPrefix(r, "wss://nas.local/api/current") {
+	r := redact.URL(u)
+	if strings.Contains(r, "hunter2") || strings.Contains(r, "s3cret") || !strings.HasPrefix(r, "wss://root:REDACTED@nas.local/api/current") {
 		t.Fatalf("redacted %q", r)
 	}
-	if _, err := normalizeURL("ftp://x"); err == nil {
+	if _, err := normalizeURL("ftp://x", ProtocolAuto); err == nil {
 		t.Fatal("ftp accepted")
 	}
 }

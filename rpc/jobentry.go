@@ -10,6 +10,9 @@ import (
 	"github.com/longrun/longrun/jobs"
 )
 
+// Dialect names TrueNAS middleware jobs in the shared Job.
+const Dialect jobs.Dialect = "truenas"
+
 // Middleware job states.
 const (
 	StateWaiting = "WAITING"
@@ -79,10 +82,25 @@ func (e *JobEntry) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &fields); err != nil {
 		return err
 	}
-	return e.fromFields(fields)
+	var a jobEntryAlias
+	if err := json.Unmarshal(b, &a); err != nil {
+		return fmt.Errorf("rpc: job entry: %w", err)
+	}
+	for k, v := range fields {
+		if !knownJobFields[k] {
+			if a.Unknown == nil {
+				a.Unknown = map[string]json.RawMessage{}
+			}
+			a.Unknown[k] = v
+		}
+	}
+	*e = JobEntry(a)
+	return nil
 }
 
-func (e *JobEntry) fromFields(fields map[string]json.RawMessage) error {
+// fromFields decodes merged fields and returns them encoded as one JSON
+// object (the snapshot's Raw).
+func (e *JobEntry) fromFields(fields map[string]json.RawMessage) ([]byte, error) {
 	var a jobEntryAlias
 	for k, v := range fields {
 		if !knownJobFields[k] {
@@ -94,15 +112,15 @@ func (e *JobEntry) fromFields(fields map[string]json.RawMessage) error {
 	}
 	b, err := json.Marshal(fields)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	unknown := a.Unknown
 	if err := json.Unmarshal(b, &a); err != nil {
-		return fmt.Errorf("rpc: job entry: %w", err)
+		return nil, fmt.Errorf("rpc: job entry: %w", err)
 	}
 	a.Unknown = unknown
 	*e = JobEntry(a)
-	return nil
+	return b, nil
 }
 
 // MarshalJSON writes the entry with its unknown fields.
@@ -146,7 +164,7 @@ func stateRank(s string) int {
 func (e *JobEntry) HasMessageID(id int64) bool {
 	s := strconv.FormatInt(id, 10)
 	for _, m := range e.MessageIDs {
-		if string(bytes.TrimSpace(m)) == s {
+		if m := string(bytes.TrimSpace(m)); m == s || m == `"`+s+`"` {
 			return true
 		}
 	}
@@ -157,9 +175,18 @@ func (e *JobEntry) HasMessageID(id int64) bool {
 // done only in a final state (SUCCESS, FAILED, ABORTED): one still RUNNING
 // at 100% is not, so jobs.Wait never ends before the job's result exists.
 func (e *JobEntry) ToJob() *jobs.Job {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		raw = nil
+	}
+	return e.toJob(raw)
+}
+
+// toJob is ToJob with the entry's JSON already at hand.
+func (e *JobEntry) toJob(raw []byte) *jobs.Job {
 	j := &jobs.Job{
 		ID:        strconv.FormatInt(e.ID, 10),
-		Dialect:   "truenas",
+		Dialect:   Dialect,
 		Operation: e.Method,
 		RawState:  e.State,
 		Progress: jobs.Progress{
@@ -192,9 +219,7 @@ func (e *JobEntry) ToJob() *jobs.Job {
 	if e.TimeFinished != nil && !e.TimeFinished.IsZero() {
 		j.Updated = e.TimeFinished.Time
 	}
-	if raw, err := json.Marshal(e); err == nil {
-		j.Raw = raw
-	}
+	j.Raw = raw
 	return j
 }
 

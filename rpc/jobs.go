@@ -28,13 +28,17 @@ type tracker struct {
 	mu    sync.Mutex
 	jobs  map[int64]*tracked
 	byReq map[int64]*JobHandle // request id -> handle not yet bound to a job
+	kick  chan struct{}        // wakes run when a job's check moved earlier
 }
 
 type tracked struct {
 	fields   map[string]json.RawMessage
-	entry    *JobEntry // decoded fields, nil when stale
 	handles  []*JobHandle
 	watchers map[*watcher]struct{}
+	// The job is checked with core.get_jobs at due when it has heard
+	// nothing since: a lost event never loses a completion.
+	due   time.Time
+	delay time.Duration
 }
 
 type watcher struct {
@@ -43,18 +47,18 @@ type watcher struct {
 }
 
 func newTracker(c *Conn) *tracker {
-	return &tracker{c: c, jobs: map[int64]*tracked{}, byReq: map[int64]*JobHandle{}}
+	return &tracker{c: c, jobs: map[int64]*tracked{}, byReq: map[int64]*JobHandle{}, kick: make(chan struct{}, 1)}
 }
 
-func (tj *tracked) decode() *JobEntry {
-	if tj.entry == nil {
-		var e JobEntry
-		if err := e.fromFields(tj.fields); err != nil {
-			return nil
-		}
-		tj.entry = &e
+// decode decodes the merged fields (not cached: a followed job keeps only
+// its fields, to stay small at 100,000 jobs).
+func (tj *tracked) decode() (*JobEntry, []byte) {
+	var e JobEntry
+	raw, err := e.fromFields(tj.fields)
+	if err != nil {
+		return nil, nil
 	}
-	return tj.entry
+	return &e, raw
 }
 
 func fieldState(fields map[string]json.RawMessage) string {
@@ -81,7 +85,6 @@ func (tj *tracked) merge(fields map[string]json.RawMessage) {
 	if inc != "" && stateRank(inc) < stateRank(cur) {
 		if m, ok := fields["message_ids"]; ok {
 			tj.fields["message_ids"] = m
-			tj.entry = nil
 		}
 		return
 	}
@@ -99,7 +102,6 @@ func (tj *tracked) merge(fields map[string]json.RawMessage) {
 		}
 		tj.fields[k] = v
 	}
-	tj.entry = nil
 }
 
 func eventJobID(ev *Event, fields map[string]json.RawMessage) (int64, bool) {
@@ -150,11 +152,28 @@ func (t *tracker) onEvent(ev *Event) {
 	if !ok {
 		return
 	}
-	t.apply(id, fields)
+	t.apply(id, fields, true)
+}
+
+// newTracked is a job the Conn starts to follow: checked first after
+// the reconcile interval.
+func (t *tracker) newTracked() *tracked {
+	d := t.c.cfg.checkMin
+	return &tracked{fields: map[string]json.RawMessage{}, delay: d, due: t.c.cfg.clock.Now().Add(d)}
+}
+
+// wake makes run look at the due times again.
+func (t *tracker) wake() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
 }
 
 // apply merges fields for job id and notifies its handles and watchers.
-func (t *tracker) apply(id int64, fields map[string]json.RawMessage) {
+// heard is true for an event (the job's check moves back by the minimum
+// interval) and false for an answer to a check.
+func (t *tracker) apply(id int64, fields map[string]json.RawMessage, heard bool) {
 	t.mu.Lock()
 	tj := t.jobs[id]
 	var binds []*JobHandle
@@ -171,12 +190,17 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage) {
 			t.mu.Unlock()
 			return
 		}
-		tj = &tracked{fields: map[string]json.RawMessage{}}
+		tj = t.newTracked()
 		t.jobs[id] = tj
+		defer t.wake()
 	}
 	tj.merge(fields)
+	if heard {
+		tj.delay = t.c.cfg.checkMin
+		tj.due = t.c.cfg.clock.Now().Add(tj.delay)
+	}
 	tj.handles = append(tj.handles, binds...)
-	entry := tj.decode()
+	entry, raw := tj.decode()
 	if entry == nil || fieldState(tj.fields) == "" {
 		t.mu.Unlock()
 		for _, h := range binds {
@@ -187,7 +211,7 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage) {
 	entry.ID = id
 	handles := append([]*JobHandle(nil), tj.handles...)
 	if len(tj.watchers) > 0 {
-		snap := entry.ToJob()
+		snap := entry.toJob(raw)
 		for w := range tj.watchers {
 			w.push(snap)
 		}
@@ -240,17 +264,18 @@ func (t *tracker) watch(id int64) *watcher {
 	defer t.mu.Unlock()
 	tj := t.jobs[id]
 	if tj == nil {
-		tj = &tracked{fields: map[string]json.RawMessage{}}
+		tj = t.newTracked()
 		t.jobs[id] = tj
+		defer t.wake()
 	}
 	if tj.watchers == nil {
 		tj.watchers = map[*watcher]struct{}{}
 	}
 	tj.watchers[w] = struct{}{}
 	if fieldState(tj.fields) != "" {
-		if e := tj.decode(); e != nil {
+		if e, raw := tj.decode(); e != nil {
 			e.ID = id
-			w.push(e.ToJob())
+			w.push(e.toJob(raw))
 		}
 	}
 	return w
@@ -273,11 +298,12 @@ func (t *tracker) track(id int64, h *JobHandle) {
 	t.mu.Lock()
 	tj := t.jobs[id]
 	if tj == nil {
-		tj = &tracked{fields: map[string]json.RawMessage{}}
+		tj = t.newTracked()
 		t.jobs[id] = tj
 	}
 	tj.handles = append(tj.handles, h)
 	t.mu.Unlock()
+	t.wake()
 }
 
 func (t *tracker) untrack(id int64, h *JobHandle) {
@@ -296,29 +322,63 @@ func (t *tracker) untrack(id int64, h *JobHandle) {
 	t.dropIfIdle(id, tj)
 }
 
-// reconcile refreshes every followed job after a reconnect with one
-// core.get_jobs call: a job that ended meanwhile completes its handles
-// and watchers; one the server forgot fails them with jobs.ErrNotFound.
+// reconcile checks every followed job that has not ended, after a
+// reconnect: a job that ended while the socket was down completes its
+// handles and watchers; one the server forgot fails them with
+// jobs.ErrNotFound.
 func (t *tracker) reconcile() {
-	t.mu.Lock()
-	ids := make([]int64, 0, len(t.jobs))
-	for id, tj := range t.jobs {
-		if e := tj.decode(); e == nil || !e.Terminal() || fieldState(tj.fields) == "" {
-			ids = append(ids, id)
+	ids, _ := t.dueJobs(time.Time{}, true)
+	if len(ids) > 0 {
+		if err := t.check(ids); err != nil {
+			t.c.cfg.logger.Warn("longrun/rpc: reconciling jobs after reconnect failed", "error", err)
 		}
 	}
-	t.mu.Unlock()
-	if len(ids) == 0 {
-		return
+}
+
+// dueJobs lists the followed jobs that have not ended and are due for a
+// check at now (all of them with all), and the earliest due time of the
+// others.
+func (t *tracker) dueJobs(now time.Time, all bool) (ids []int64, next time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, tj := range t.jobs {
+		if len(tj.handles) == 0 && len(tj.watchers) == 0 {
+			continue
+		}
+		if terminalState(fieldState(tj.fields)) {
+			continue
+		}
+		if all || !tj.due.After(now) {
+			ids = append(ids, id)
+			continue
+		}
+		if next.IsZero() || tj.due.Before(next) {
+			next = tj.due
+		}
 	}
+	return ids, next
+}
+
+// check asks core.get_jobs for ids (in frames under the server's message
+// limit) and applies the answers; each job still running backs its next
+// check off.
+func (t *tracker) check(ids []int64) error {
 	ctx, cancel := context.WithTimeout(t.c.life, 2*time.Minute)
 	defer cancel()
 	entries, err := t.c.fetchEntries(ctx, ids)
-	if err != nil {
-		t.c.cfg.logger.Warn("longrun/rpc: reconciling jobs after reconnect failed", "error", err)
-		return
+	now := t.c.cfg.clock.Now()
+	t.mu.Lock()
+	for _, id := range ids {
+		if tj := t.jobs[id]; tj != nil {
+			tj.delay = min(tj.delay*2, t.c.cfg.checkMax)
+			tj.due = now.Add(tj.delay)
+		}
 	}
-	seen := map[int64]bool{}
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	seen := make(map[int64]bool, len(entries))
 	for _, raw := range entries {
 		fields, err := decodeJobFields(raw)
 		if err != nil {
@@ -329,7 +389,7 @@ func (t *tracker) reconcile() {
 			continue
 		}
 		seen[id] = true
-		t.apply(id, fields)
+		t.apply(id, fields, false)
 	}
 	for _, id := range ids {
 		if seen[id] {
@@ -337,19 +397,65 @@ func (t *tracker) reconcile() {
 		}
 		t.mu.Lock()
 		tj := t.jobs[id]
+		if tj != nil && string(tj.fields["transient"]) == "true" {
+			// A transient job leaves the list when it ends; its handle
+			// learns the outcome from core.job_wait.
+			t.mu.Unlock()
+			continue
+		}
 		var handles []*JobHandle
 		if tj != nil {
 			handles = tj.handles
 			tj.handles = nil
 			for w := range tj.watchers {
-				w.closed = true
-				close(w.ch)
+				if !w.closed {
+					w.closed = true
+					close(w.ch)
+				}
 			}
 			delete(t.jobs, id)
 		}
 		t.mu.Unlock()
 		for _, h := range handles {
 			h.complete(nil, &jobs.NotFoundError{ID: strconv.FormatInt(id, 10)})
+		}
+	}
+	return nil
+}
+
+// run is the connection's one checker goroutine: it wakes at the
+// earliest due check of a followed job and asks for all due jobs in one
+// batched core.get_jobs, however many jobs the Conn follows.
+func (t *tracker) run() {
+	defer t.c.wg.Done()
+	clk := t.c.cfg.clock
+	var (
+		timer   <-chan time.Time
+		timerAt time.Time
+	)
+	for {
+		now := clk.Now()
+		ids, next := t.dueJobs(now, false)
+		if len(ids) > 0 {
+			if err := t.check(ids); err != nil {
+				t.c.cfg.logger.Debug("longrun/rpc: checking followed jobs failed", "jobs", len(ids), "error", err)
+			}
+			select {
+			case <-t.c.done:
+				return
+			default:
+			}
+			continue
+		}
+		if !next.IsZero() && (timer == nil || next.Before(timerAt)) {
+			timer, timerAt = clk.After(next.Sub(now)), next
+		}
+		select {
+		case <-t.c.done:
+			return
+		case <-t.kick:
+		case <-timer:
+			timer = nil
 		}
 	}
 }
@@ -405,12 +511,26 @@ type JobHandle struct {
 	reconcile bool
 }
 
-// ID is the job id (0 if the server never revealed it: a transient job
-// in the 25.10 reply style).
-func (h *JobHandle) ID() int64 {
+// ID is the job id, as every id at the jobs boundary, a string ("" if
+// the server never revealed it: a transient job in the 25.10 reply
+// style). jobs.Wait(ctx, conn, h.ID()) follows it like any job.
+func (h *JobHandle) ID() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.id
+	if h.id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(h.id, 10)
+}
+
+// ToJob is the job's last snapshot as the shared Job (nil before the
+// first one).
+func (h *JobHandle) ToJob() *jobs.Job {
+	e := h.Entry()
+	if e == nil {
+		return nil
+	}
+	return e.ToJob()
 }
 
 // Method is the job's method.
@@ -435,12 +555,17 @@ func (h *JobHandle) Done() <-chan struct{} { return h.done }
 // (which may be nil). A job that ended FAILED or ABORTED, or whose
 // blocking call answered an error, returns a *JobError (errors.Is
 // jobs.ErrJobFailed, jobs.ErrJobAborted, ErrInvalidParams). When ctx
-// ends first, the job goes on; Wait returns ctx's error.
+// ends first, the job goes on; Wait returns a *jobs.TimeoutError with the
+// last snapshot (errors.Is the ctx's error).
 func (h *JobHandle) Wait(ctx context.Context, result any) error {
 	select {
 	case <-h.done:
 	case <-ctx.Done():
-		return ctx.Err()
+		select {
+		case <-h.done:
+		default:
+			return &jobs.TimeoutError{Last: h.ToJob(), Cause: ctx.Err()}
+		}
 	}
 	if h.err != nil {
 		return h.err
@@ -470,11 +595,13 @@ func (h *JobHandle) Abort(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	id := h.ID()
+	h.mu.Lock()
+	id := h.id
+	h.mu.Unlock()
 	if id == 0 {
 		return errors.New("rpc: job id unknown; cannot abort")
 	}
-	return h.c.Abort(ctx, id)
+	return h.c.abort(ctx, id)
 }
 
 func (h *JobHandle) setID(id int64) {
@@ -601,9 +728,10 @@ func (h *JobHandle) onReply(f *frame) {
 		}
 		return
 	}
-	// 25.10+: the reply is the job's result. An aborted job also answers
-	// null; when the final state is unknown yet, ask.
-	if id != 0 && string(f.Result) == "null" && (entry == nil || !entry.Terminal()) {
+	// 25.10+: the reply is the job's result. When the final event has
+	// not come (lost, or still on its way), ask, so Entry() and Changes()
+	// end with the final state too (an aborted job also answers null).
+	if id != 0 && (entry == nil || !entry.Terminal()) {
 		h.spawnReconcile(id, f.Result)
 		return
 	}
@@ -636,12 +764,21 @@ func (h *JobHandle) spawnVerify(jid int64) {
 		}
 		for _, raw := range entries {
 			var e JobEntry
-			if json.Unmarshal(raw, &e) == nil && e.ID == jid && e.HasMessageID(h.reqID) {
-				h.bind(jid)
+			if json.Unmarshal(raw, &e) != nil || e.ID != jid {
+				continue
+			}
+			// 25.04 names the call in message_ids; the legacy protocol
+			// of 24.10 and before has none (and later releases' /websocket
+			// may name it otherwise): the method must match.
+			if e.HasMessageID(h.reqID) || ((len(e.MessageIDs) == 0 || c.legacy) && e.Method == h.method) {
+				// Follow and fill the entry first, so CallJob returns a
+				// handle whose Entry is already there.
+				h.setID(jid)
 				c.tracker.track(jid, h)
 				if fields, err := decodeJobFields(raw); err == nil {
-					c.tracker.apply(jid, fields)
+					c.tracker.apply(jid, fields, false)
 				}
+				h.bind(jid)
 				if e.Transient && !e.Terminal() {
 					// A transient job sends no events: let the server
 					// wait on it (core.job_wait is not transient).
@@ -697,10 +834,22 @@ func (h *JobHandle) spawnReconcile(id int64, reply json.RawMessage) {
 			for _, raw := range entries {
 				fields, err := decodeJobFields(raw)
 				if err == nil {
-					c.tracker.apply(id, fields)
+					c.tracker.apply(id, fields, false)
 				}
 			}
 		}
+		// The call answered its result, so the job succeeded even when
+		// the check could not say so: Entry ends with the final state.
+		h.mu.Lock()
+		if !h.finished && (h.entry == nil || !h.entry.Terminal()) {
+			e := JobEntry{ID: id, Method: h.method}
+			if h.entry != nil {
+				e = *h.entry
+			}
+			e.State, e.Result = StateSuccess, reply
+			h.entry = &e
+		}
+		h.mu.Unlock()
 		h.complete(reply, nil) // no-op when apply completed it
 	}()
 }
@@ -807,16 +956,30 @@ func (c *Conn) CountJobs(ctx context.Context, filters ...Filter) (int, error) {
 }
 
 // GetJob returns one job with its raw result; a job the server does
-// not know is a *jobs.NotFoundError.
-func (c *Conn) GetJob(ctx context.Context, id int64) (*JobEntry, error) {
-	entries, err := c.GetJobs(ctx, []Filter{Where("id", Eq, id)}, QueryOptions{Extra: map[string]any{"raw_result": true}})
+// not know is a *jobs.NotFoundError (errors.Is jobs.ErrNotFound).
+func (c *Conn) GetJob(ctx context.Context, id string) (*JobEntry, error) {
+	n, err := parseJobID(id)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := c.GetJobs(ctx, []Filter{Where("id", Eq, n)}, QueryOptions{Extra: map[string]any{"raw_result": true}})
 	if err != nil {
 		return nil, err
 	}
 	if len(entries) == 0 {
-		return nil, &jobs.NotFoundError{ID: strconv.FormatInt(id, 10)}
+		return nil, &jobs.NotFoundError{ID: id}
 	}
 	return &entries[0], nil
+}
+
+// parseJobID reads a middleware job id (a positive integer) given as a
+// string at the jobs boundary.
+func parseJobID(id string) (int64, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("rpc: job id %q is not a TrueNAS job number: %w", id, jobs.ErrNotFound)
+	}
+	return n, nil
 }
 
 // Query calls any query method (core.get_jobs, pool.query, ...) with
@@ -828,22 +991,71 @@ func (c *Conn) Query(ctx context.Context, method string, filters []Filter, opts 
 	return c.Call(ctx, method, []any{filters, opts}, out)
 }
 
-func (c *Conn) fetchEntries(ctx context.Context, ids []int64) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	err := c.Query(ctx, collectionJobs, []Filter{Where("id", In, ids)},
-		QueryOptions{Extra: map[string]any{"raw_result": true}}, &out)
-	return out, err
+// MaxFrame is the largest message the middleware reads from an
+// authenticated connection (MsgSizeLimit.AUTHENTICATED, 64 kB); a larger
+// one closes the socket with 1009. Batched requests stay under it.
+const MaxFrame = 65536
+
+// idsPerFrame bounds the ids of one core.get_jobs [["id","in",[...]]]
+// request: the ids' text stays under idBytesBudget, well below MaxFrame
+// with the request's other 200 bytes.
+const idBytesBudget = MaxFrame - 4096
+
+// chunkIDs splits ids so each request frame stays under MaxFrame.
+func chunkIDs(ids []int64) [][]int64 {
+	var out [][]int64
+	start, size := 0, 0
+	for i, id := range ids {
+		n := len(strconv.FormatInt(id, 10)) + 1
+		if size+n > idBytesBudget && i > start {
+			out = append(out, ids[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(ids) {
+		out = append(out, ids[start:])
+	}
+	return out
 }
 
-// Abort calls core.job_abort.
-func (c *Conn) Abort(ctx context.Context, id int64) error {
+// fetchEntries asks core.get_jobs for ids with their raw results, in as
+// many requests as the frame limit needs.
+func (c *Conn) fetchEntries(ctx context.Context, ids []int64) ([]json.RawMessage, error) {
+	var all []json.RawMessage
+	for _, chunk := range chunkIDs(ids) {
+		var out []json.RawMessage
+		err := c.Query(ctx, collectionJobs, []Filter{Where("id", In, chunk)},
+			QueryOptions{Extra: map[string]any{"raw_result": true}}, &out)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, out...)
+	}
+	return all, nil
+}
+
+// Abort calls core.job_abort for job id.
+func (c *Conn) Abort(ctx context.Context, id string) error {
+	n, err := parseJobID(id)
+	if err != nil {
+		return err
+	}
+	return c.abort(ctx, n)
+}
+
+func (c *Conn) abort(ctx context.Context, id int64) error {
 	return c.Call(ctx, "core.job_abort", []any{id}, nil)
 }
 
 // JobWait waits on the server for job id with core.job_wait (itself a
 // job that mirrors the target) and decodes the target's result.
-func (c *Conn) JobWait(ctx context.Context, id int64, result any) error {
-	h, err := c.CallJob(ctx, "core.job_wait", id)
+func (c *Conn) JobWait(ctx context.Context, id string, result any) error {
+	n, err := parseJobID(id)
+	if err != nil {
+		return err
+	}
+	h, err := c.CallJob(ctx, "core.job_wait", n)
 	if err != nil {
 		return err
 	}
@@ -884,9 +1096,9 @@ func (c *Conn) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
 // channel stays open across reconnects (the job is reconciled then) and
 // closes when ctx ends or the Conn does.
 func (c *Conn) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error) {
-	n, err := strconv.ParseInt(id, 10, 64)
+	n, err := parseJobID(id)
 	if err != nil {
-		return nil, fmt.Errorf("rpc: job id %q is not a number", id)
+		return nil, err
 	}
 	if err := c.ensureJobsSub(ctx); err != nil {
 		return nil, err

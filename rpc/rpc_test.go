@@ -85,8 +85,8 @@ func TestCopyBothModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.ID() != 1 {
-				t.Fatalf("job id %d", h.ID())
+			if h.ID() != "1" {
+				t.Fatalf("job id %s", h.ID())
 			}
 			clk.Advance(truenas.CopyStep * truenas.CopySteps)
 			var ok bool
@@ -132,7 +132,7 @@ func TestJobsWaitPushFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.State != jobs.StateSucceeded || h.ID() != 1 {
+	if j.State != jobs.StateSucceeded || h.ID() != "1" {
 		t.Fatalf("job %+v", j)
 	}
 	_ = seen

@@ -37,8 +37,8 @@ func TestEventsBeforeReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := h.Entry()
-	if h.ID() != 2 || e == nil || e.Description == nil || *e.Description != "Copying /mnt/tank/a to /mnt/tank/b" {
-		t.Fatalf("bound before reply: id %d entry %+v", h.ID(), e)
+	if h.ID() != "2" || e == nil || e.Description == nil || *e.Description != "Copying /mnt/tank/a to /mnt/tank/b" {
+		t.Fatalf("bound before reply: id %s entry %+v", h.ID(), e)
 	}
 	clk.Advance(time.Hour)
 	if err := h.Wait(ctx, nil); err != nil {
@@ -61,8 +61,8 @@ func TestLockedDuplicateAttach(t *testing.T) {
 				hs = append(hs, h)
 			}
 			// lock_queue_size 1: one runs, one waits, the third attaches.
-			if hs[0].ID() != 1 || hs[1].ID() != 2 || hs[2].ID() != 2 {
-				t.Fatalf("ids %d %d %d", hs[0].ID(), hs[1].ID(), hs[2].ID())
+			if hs[0].ID() != "1" || hs[1].ID() != "2" || hs[2].ID() != "2" {
+				t.Fatalf("ids %s %s %s", hs[0].ID(), hs[1].ID(), hs[2].ID())
 			}
 			clk.Advance(time.Hour)
 			for _, h := range hs {
@@ -70,7 +70,7 @@ func TestLockedDuplicateAttach(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			e, err := c.GetJob(ctx, 2)
+			e, err := c.GetJob(ctx, "2")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +211,7 @@ func TestGetJobsFilters(t *testing.T) {
 	if !errors.Is(err, rpc.ErrInvalidParams) {
 		t.Fatalf("bad operator: %v", err)
 	}
-	_, err = c.GetJob(ctx, 99)
+	_, err = c.GetJob(ctx, "99")
 	if !errors.Is(err, jobs.ErrNotFound) {
 		t.Fatalf("missing job: %v", err)
 	}
@@ -543,10 +543,10 @@ func TestTransientJob(t *testing.T) {
 			if err := r.h.Wait(ctx, nil); err != nil {
 				t.Fatal(err)
 			}
-			if m.legacy && r.h.ID() != 1 || !m.legacy && r.h.ID() != 0 {
-				t.Fatalf("id %d", r.h.ID())
+			if m.legacy && r.h.ID() != "1" || !m.legacy && r.h.ID() != "" {
+				t.Fatalf("id %q", r.h.ID())
 			}
-			if _, err := c.GetJob(ctx, 1); !errors.Is(err, jobs.ErrNotFound) {
+			if _, err := c.GetJob(ctx, "1"); !errors.Is(err, jobs.ErrNotFound) {
 				t.Fatalf("transient job still listed: %v", err)
 			}
 		})
@@ -614,7 +614,7 @@ func TestManyWaitsShareOneSubscription(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, fmt.Sprint(h.ID()))
+		ids = append(ids, h.ID())
 	}
 	errs := make(chan error, n)
 	for _, id := range ids {

@@ -25,6 +25,11 @@ type frame struct {
 	Params  json.RawMessage `json:"params"`
 	Result  json.RawMessage `json:"result"`
 	Error   *Error          `json:"error"`
+
+	// Set by the legacy decoder instead of Params.
+	ev    *Event
+	unsub *unsubscribed
+	subs  []int64
 }
 
 // isResponse reports a response frame; numID is its id when numeric.

@@ -27,11 +27,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/longrun/longrun/internal/redact"
 	"github.com/longrun/longrun/jobs"
-	"github.com/longrun/longrun/rest"
 )
 
 // Caller makes one JSON-RPC call: params are the positional arguments and
@@ -42,7 +43,7 @@ type Caller interface {
 
 // Conn is the middleware connection a Client needs: calls (core.download,
 // auth.generate_token, core.get_jobs, core.job_abort) and job snapshots
-// for jobs.Wait. An *rpc.Client satisfies it.
+// for jobs.Wait. An *rpc.Conn satisfies it (on either protocol).
 type Conn interface {
 	Caller
 	jobs.Source
@@ -184,9 +185,11 @@ func New(baseURL string, conn Conn, opts ...Option) (*Client, error) {
 	if conn == nil {
 		return nil, errors.New("upload: nil connection")
 	}
+	// Errors name no part of the URL but its scheme: a URL that does not
+	// parse, or an opaque one, can hold a secret anywhere.
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("upload: base URL: %w", err)
+		return nil, errors.New("upload: base URL does not parse (control character, bad escape or bad host)")
 	}
 	switch u.Scheme {
 	case "ws":
@@ -195,12 +198,14 @@ func New(baseURL string, conn Conn, opts ...Option) (*Client, error) {
 		u.Scheme = "https"
 	case "http", "https":
 	default:
-		return nil, fmt.Errorf("upload: base URL %q: scheme must be http, https, ws or wss", rest.RedactURL(u))
+		return nil, fmt.Errorf("upload: base URL scheme must be http, https, ws or wss, not %q", redact.String(u.Scheme))
 	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("upload: base URL %q has no host", rest.RedactURL(u))
+	if u.Host == "" || u.Opaque != "" {
+		return nil, errors.New("upload: base URL has no host")
 	}
-	// The websocket API lives under /api/...; the file endpoints at the root.
+	// The websocket API lives under /api/... or at /websocket; the file
+	// endpoints at the root.
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/websocket")
 	if i := strings.Index(u.Path, "/api/"); i >= 0 || strings.HasSuffix(u.Path, "/api") {
 		if i < 0 {
 			i = len(u.Path) - len("/api")
@@ -241,9 +246,21 @@ func New(baseURL string, conn Conn, opts ...Option) (*Client, error) {
 // generateToken asks the middleware for a single-use token to authenticate
 // one upload: auth.generate_token(ttl, attrs {}, match_origin, single_use).
 func (c *Client) generateToken(ctx context.Context) (string, error) {
+	// (ttl, attrs, match_origin, single_use) since 25.04; 24.10 takes the
+	// first three and CORE 13 the first two, and both answer "Too many
+	// arguments" to more: the token is then not single-use, only short.
+	args := []any{int(TokenTTL / time.Second), map[string]any{}, true, true}
 	var tok string
-	if err := c.conn.Call(ctx, "auth.generate_token", []any{int(TokenTTL / time.Second), map[string]any{}, true, true}, &tok); err != nil {
-		return "", fmt.Errorf("upload: auth.generate_token: %w", err)
+	for {
+		err := c.conn.Call(ctx, "auth.generate_token", args, &tok)
+		if err != nil && strings.Contains(err.Error(), "Too many arguments") && len(args) > 2 {
+			args = args[:len(args)-1]
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("upload: auth.generate_token: %w", err)
+		}
+		break
 	}
 	if tok == "" {
 		return "", fmt.Errorf("%w: auth.generate_token returned an empty token", ErrProtocol)
@@ -255,8 +272,16 @@ func (c *Client) generateToken(ctx context.Context) (string, error) {
 func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 
 // wait follows a transfer's job to its end.
-func (c *Client) wait(ctx context.Context, id int64) (*jobs.Job, error) {
-	return jobs.Wait(ctx, c.conn, fmt.Sprint(id), c.waitOpts...)
+func (c *Client) wait(ctx context.Context, id string) (*jobs.Job, error) {
+	return jobs.Wait(ctx, c.conn, id, c.waitOpts...)
+}
+
+// idStr is a wire job id as the jobs boundary spells it ("" for none).
+func idStr(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
 }
 
 func (c *Client) debug(ctx context.Context, msg string, args ...any) {

@@ -170,7 +170,7 @@ func TestSendStreamsMultipartWithLength(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.JobID != 42 || res.Bytes != int64(len(big)+6) {
+	if res.JobID != "42" || res.Bytes != int64(len(big)+6) {
 		t.Fatalf("result %+v", res)
 	}
 	if got.data["method"] != "filesystem.put" || len(got.files) != 2 || !bytes.Equal(got.files[0], big) || string(got.files[1]) != "second" {
@@ -204,8 +204,8 @@ func TestSendUnknownSizeIsChunked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.JobID != 3 || length != -1 {
-		t.Fatalf("job %d, length %d", res.JobID, length)
+	if res.JobID != "3" || length != -1 {
+		t.Fatalf("job %s, length %d", res.JobID, length)
 	}
 }
 
@@ -358,7 +358,7 @@ func TestSourceFailureAbortsTheJob(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	var te *TransferError
-	if !errors.As(err, &te) || te.JobID != 8 {
+	if !errors.As(err, &te) || te.JobID != "8" {
 		t.Fatalf("want job 8 in %#v", err)
 	}
 	if len(aborted) != 1 || fmt.Sprint(aborted[0]) != "8" {

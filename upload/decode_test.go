@@ -5,6 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/longrun/longrun/internal/redact"
+	"github.com/longrun/longrun/jobs"
 )
 
 func TestParseUploadReply(t *testing.T) {
@@ -79,11 +82,11 @@ func TestRedactSecrets(t *testing.T) {
 		"token=abcdef",
 		"Invalid api_key: abcdef",
 	} {
-		if out := redactSecrets(in); strings.Contains(out, "abcdef") {
+		if out := redact.String(in); strings.Contains(out, "abcdef") {
 			t.Errorf("%q -> %q", in, out)
 		}
 	}
-	if out := redactSecrets("Invalid token"); out != "Invalid token" {
+	if out := redact.String("Invalid token"); out != "Invalid token" {
 		t.Errorf("plain text changed: %q", out)
 	}
 }
@@ -160,8 +163,29 @@ func FuzzRedactSecrets(f *testing.F) {
 			return
 		}
 		msg := prefix + "?auth_token=" + secret
-		if out := redactSecrets(msg); !strings.HasSuffix(out, "REDACTED") {
+		if out := redact.String(msg); !strings.HasSuffix(out, "REDACTED") {
 			t.Fatalf("%q -> %q", msg, out)
 		}
 	})
+}
+
+func TestTransferErrorSentinels(t *testing.T) {
+	for _, tc := range []struct {
+		kind         error
+		notFound, un bool
+	}{
+		{ErrJobNotFound, true, false},
+		{ErrTokenRejected, false, true},
+		{ErrUnauthorized, false, true},
+		{ErrForbidden, false, true},
+		{ErrServer, false, false},
+	} {
+		err := error(&TransferError{Op: opDownload, Kind: tc.kind})
+		if errors.Is(err, jobs.ErrNotFound) != tc.notFound || errors.Is(err, jobs.ErrUnauthorized) != tc.un {
+			t.Errorf("%v: not found %v, unauthorized %v", tc.kind, errors.Is(err, jobs.ErrNotFound), errors.Is(err, jobs.ErrUnauthorized))
+		}
+	}
+	if err := error(&TransferError{Op: opUpload, Kind: ErrSource, Committed: true}); !errors.Is(err, ErrIncomplete) || !errors.Is(err, ErrSource) {
+		t.Errorf("committed: %v", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/longrun/longrun/internal/redact"
 	"github.com/longrun/longrun/rest"
 )
 
@@ -112,14 +113,19 @@ func (c *Client) OpenTicket(ctx context.Context, t DownloadTicket, issued time.T
 		o(&cfg)
 	}
 	if _, err := jobIDFromPath(t.Path); err != nil {
-		return nil, &TransferError{Op: opDownload, JobID: t.JobID, Kind: ErrProtocol, Err: err}
+		return nil, &TransferError{Op: opDownload, JobID: idStr(t.JobID), Kind: ErrProtocol, Err: err}
 	}
 	return c.open(ctx, "", t, "", cfg, issued)
 }
 
 // DownloadJobLogs copies the log of job id to w, through
 // core.job_download_logs (which runs filesystem.get on the log file).
-func (c *Client) DownloadJobLogs(ctx context.Context, id int64, filename string, w io.Writer, opts ...DownloadOption) (*Result, error) {
+func (c *Client) DownloadJobLogs(ctx context.Context, jobID string, filename string, w io.Writer, opts ...DownloadOption) (*Result, error) {
+	id, err := strconv.ParseInt(jobID, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, &TransferError{Op: opDownload, Method: "core.job_download_logs", Kind: ErrJobNotFound,
+			Err: fmt.Errorf("job id %q is not a TrueNAS job number", jobID)}
+	}
 	var cfg downloadConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -141,14 +147,14 @@ func (c *Client) DownloadJobLogs(ctx context.Context, id int64, filename string,
 
 func (c *Client) open(ctx context.Context, method string, t DownloadTicket, filename string, cfg downloadConfig, issued time.Time) (*Stream, error) {
 	s := &Stream{c: c, ctx: ctx, method: method, progress: cfg.progress,
-		res: &Result{JobID: t.JobID, Filename: filename}, total: -1}
+		res: &Result{JobID: idStr(t.JobID), Filename: filename}, total: -1}
 	if cfg.buffered {
 		// A buffered file is served as far as it is written: wait for the
 		// job to end before asking for it.
-		job, err := c.wait(ctx, t.JobID)
+		job, err := c.wait(ctx, idStr(t.JobID))
 		s.res.Job = job
 		if err != nil {
-			return s, &TransferError{Op: opDownload, Method: method, JobID: t.JobID, Kind: ErrIncomplete, Err: err}
+			return s, &TransferError{Op: opDownload, Method: method, JobID: idStr(t.JobID), Kind: ErrIncomplete, Err: err}
 		}
 		if c.clock.Now().Sub(issued) > TokenTTL-30*time.Second {
 			path, err := c.renewTicket(ctx, t.JobID, filename)
@@ -161,22 +167,22 @@ func (c *Client) open(ctx context.Context, method string, t DownloadTicket, file
 	}
 	u, err := c.base.Parse(c.base.Path + t.Path)
 	if err != nil {
-		return s, &TransferError{Op: opDownload, Method: method, JobID: t.JobID, Kind: ErrProtocol, Err: errors.New("download path does not parse")}
+		return s, &TransferError{Op: opDownload, Method: method, JobID: idStr(t.JobID), Kind: ErrProtocol, Err: errors.New("download path does not parse")}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return s, &TransferError{Op: opDownload, Method: method, JobID: t.JobID, Kind: ErrProtocol, Err: errors.New("bad download request")}
+		return s, &TransferError{Op: opDownload, Method: method, JobID: idStr(t.JobID), Kind: ErrProtocol, Err: errors.New("bad download request")}
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	c.debug(ctx, "longrun: download", "method", method, "job", t.JobID, "url", rest.RedactURL(u))
+	c.debug(ctx, "longrun: download", "method", method, "job", t.JobID, "url", redact.URL(u))
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return s, &TransferError{Op: opDownload, Method: method, JobID: t.JobID, Kind: ErrIncomplete, Err: unwrapURLError(err)}
+		return s, &TransferError{Op: opDownload, Method: method, JobID: idStr(t.JobID), Kind: ErrIncomplete, Err: unwrapURLError(err)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
 		resp.Body.Close()
-		apiErr := &rest.APIError{StatusCode: resp.StatusCode, Method: http.MethodGet, URL: rest.RedactURL(u),
+		apiErr := &rest.APIError{StatusCode: resp.StatusCode, Method: http.MethodGet, URL: redact.URL(u),
 			Body: body, Header: resp.Header.Clone()}
 		return s, refusal(opDownload, method, t.JobID, apiErr)
 	}
@@ -194,10 +200,10 @@ func (c *Client) renewTicket(ctx context.Context, id int64, filename string) (st
 	var tok string
 	attrs := map[string]any{"filename": filename, "job": id}
 	if err := c.conn.Call(ctx, "auth.generate_token", []any{int(TokenTTL / time.Second), attrs, true, true}, &tok); err != nil {
-		return "", &TransferError{Op: opDownload, JobID: id, Kind: ErrTokenRejected, Err: fmt.Errorf("renewing the download token: %w", err)}
+		return "", &TransferError{Op: opDownload, JobID: idStr(id), Kind: ErrTokenRejected, Err: fmt.Errorf("renewing the download token: %w", err)}
 	}
 	if tok == "" {
-		return "", &TransferError{Op: opDownload, JobID: id, Kind: ErrProtocol, Err: errors.New("auth.generate_token returned an empty token")}
+		return "", &TransferError{Op: opDownload, JobID: idStr(id), Kind: ErrProtocol, Err: errors.New("auth.generate_token returned an empty token")}
 	}
 	return "/_download/" + strconv.FormatInt(id, 10) + "?auth_token=" + tok, nil
 }
@@ -219,7 +225,7 @@ type Stream struct {
 }
 
 // JobID is the job producing the file.
-func (s *Stream) JobID() int64 { return s.res.JobID }
+func (s *Stream) JobID() string { return s.res.JobID }
 
 // Filename is the file name the server sent (or the one asked for).
 func (s *Stream) Filename() string { return s.res.Filename }
@@ -233,7 +239,7 @@ func (s *Stream) Size() int64 { return s.total }
 func (s *Stream) Result() *Result { r := *s.res; r.Bytes = s.n; return &r }
 
 func (s *Stream) resultOrNil() *Result {
-	if s == nil || s.res == nil || s.res.JobID == 0 {
+	if s == nil || s.res == nil || s.res.JobID == "" {
 		return nil
 	}
 	return s.Result()

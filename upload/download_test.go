@@ -67,7 +67,7 @@ func TestDownloadStreamsAndWaits(t *testing.T) {
 	if !bytes.Equal(out.Bytes(), payload) || res.Bytes != int64(len(payload)) {
 		t.Fatalf("got %d bytes, want %d", out.Len(), len(payload))
 	}
-	if token != secret || res.JobID != 86 || res.Filename != "freenas.db" || res.Job == nil || res.Job.State != jobs.StateSucceeded {
+	if token != secret || res.JobID != "86" || res.Filename != "freenas.db" || res.Job == nil || res.Job.State != jobs.StateSucceeded {
 		t.Fatalf("result %+v (token ok: %v)", res, token == secret)
 	}
 	if len(progress) == 0 || progress[len(progress)-1].Done != int64(len(payload)) || progress[0].Total != -1 {
@@ -84,7 +84,7 @@ func TestDownloadRefusals(t *testing.T) {
 			t.Fatalf("%d: got %v, want %v", status, err, want)
 		}
 		var te *TransferError
-		if !errors.As(err, &te) || te.JobID != 5 || te.StatusCode != status {
+		if !errors.As(err, &te) || te.JobID != "5" || te.StatusCode != status {
 			t.Fatalf("%d: %#v", status, err)
 		}
 		if strings.Contains(err.Error(), secret) {
@@ -180,8 +180,8 @@ func TestOpenDownloadReadAfterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.JobID() != 3 || s.Filename() != "freenas.db" || s.Size() != 4 {
-		t.Fatalf("stream %d %q %d", s.JobID(), s.Filename(), s.Size())
+	if s.JobID() != "3" || s.Filename() != "freenas.db" || s.Size() != 4 {
+		t.Fatalf("stream %s %q %d", s.JobID(), s.Filename(), s.Size())
 	}
 	s.Close()
 	if _, err := s.Read(make([]byte, 10)); err == nil || err == io.EOF {

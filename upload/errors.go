@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
+	"github.com/longrun/longrun/internal/redact"
+	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
 
@@ -79,8 +80,8 @@ type TransferError struct {
 	// Method is the middleware method the transfer was for, such as
 	// config.upload or config.save.
 	Method string
-	// JobID is the middleware job, when it is known (0 otherwise).
-	JobID int64
+	// JobID is the middleware job, when it is known ("" otherwise).
+	JobID string
 	// StatusCode is the HTTP status of a refusal (0 for a broken stream).
 	StatusCode int
 	// Message is the server's own text (the body of a refusal), with any
@@ -88,6 +89,11 @@ type TransferError struct {
 	Message string
 	// Kind is the sentinel this error matches (ErrTokenRejected, ...).
 	Kind error
+	// Committed reports an upload that failed on the client side while
+	// the server may have written a short file: its job ended SUCCESS on
+	// the cut stream, or it writes in place (filesystem.put) and had
+	// started. The error then also matches ErrIncomplete.
+	Committed bool
 	// Err is the underlying cause: a *rest.APIError, a transport or read
 	// error, the caller's reader error, or a *jobs.FailedError.
 	Err error
@@ -100,8 +106,8 @@ func (e *TransferError) Error() string {
 	if e.Method != "" {
 		b.WriteString(" " + e.Method)
 	}
-	if e.JobID != 0 {
-		fmt.Fprintf(&b, " (job %d)", e.JobID)
+	if e.JobID != "" {
+		fmt.Fprintf(&b, " (job %s)", e.JobID)
 	}
 	b.WriteString(": ")
 	if e.StatusCode != 0 {
@@ -115,9 +121,25 @@ func (e *TransferError) Error() string {
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	} else if e.Err != nil && e.StatusCode == 0 {
-		b.WriteString(": " + redactSecrets(e.Err.Error()))
+		b.WriteString(": " + redact.String(e.Err.Error()))
+	}
+	if e.Committed {
+		b.WriteString("; the server may have committed a short file")
 	}
 	return b.String()
+}
+
+// Is matches jobs.ErrNotFound for a job the middleware does not know
+// (ErrJobNotFound) and jobs.ErrUnauthorized for every refused credential
+// (ErrTokenRejected, ErrUnauthorized, ErrForbidden).
+func (e *TransferError) Is(target error) bool {
+	switch target {
+	case jobs.ErrNotFound:
+		return e.Kind == ErrJobNotFound
+	case jobs.ErrUnauthorized:
+		return e.Kind == ErrTokenRejected || e.Kind == ErrUnauthorized || e.Kind == ErrForbidden
+	}
+	return false
 }
 
 // Unwrap gives errors.Is and errors.As both the sentinel and the cause.
@@ -125,6 +147,9 @@ func (e *TransferError) Unwrap() []error {
 	var out []error
 	if e.Kind != nil {
 		out = append(out, e.Kind)
+	}
+	if e.Committed && e.Kind != ErrIncomplete {
+		out = append(out, ErrIncomplete)
 	}
 	if e.Err != nil {
 		out = append(out, e.Err)
@@ -142,8 +167,8 @@ func refusal(op, method string, jobID int64, apiErr *rest.APIError) *TransferErr
 	if len(msg) > maxMessage {
 		msg = msg[:maxMessage] + "..."
 	}
-	msg = redactSecrets(msg)
-	e := &TransferError{Op: op, Method: method, JobID: jobID, StatusCode: apiErr.StatusCode, Message: msg, Err: apiErr}
+	msg = redact.String(msg)
+	e := &TransferError{Op: op, Method: method, JobID: idStr(jobID), StatusCode: apiErr.StatusCode, Message: msg, Err: apiErr}
 	if op == opDownload {
 		e.Kind = downloadKind(apiErr.StatusCode)
 	} else {
@@ -186,17 +211,6 @@ func uploadKind(status int, body string) error {
 		return ErrCallFailed
 	}
 	return ErrServer
-}
-
-// secretAssign finds "name=value" pairs whose name says secret, wherever
-// they appear in a message (not only in a URL query).
-var secretAssign = regexp.MustCompile(`(?i)(auth_token|token|api_key|apikey|password|secret)(["']?\s*[=:]\s*["']?)([^\s&"',;]+)`)
-
-// redactSecrets hides name=value (and "name": "value") secrets in s,
-// in a URL query or anywhere else. (It does not use rest.RedactString,
-// which can panic on some non-ASCII input.)
-func redactSecrets(s string) string {
-	return secretAssign.ReplaceAllString(s, "${1}${2}REDACTED")
 }
 
 const (

@@ -13,30 +13,27 @@ import (
 	"github.com/longrun/longrun/upload"
 )
 
-// connect starts the in-process fake and returns a connection and an
-// upload client for it; a real program dials its TrueNAS box instead.
-func connect() (*fake.Server, *rpc.Conn, *upload.Client) {
+// Save the configuration database through core.download.
+func ExampleClient_Download() {
+	// The in-process fake stands in for a TrueNAS box; a real program
+	// dials its box's URL instead.
 	srv := fake.NewServer(nil, fake.Options{})
+	defer srv.Close()
 	ctx := context.Background()
 	conn, err := rpc.Dial(ctx, srv.WebsocketURL(), rpc.WithAPIKey("admin", "1-longrunfakeapikey"))
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
+	defer conn.Close()
 	c, err := upload.New(srv.URL(), conn, upload.WithAPIKey("1-longrunfakeapikey"), upload.WithClock(srv.Clock()))
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
-	return srv, conn, c
-}
-
-// Save the configuration database through core.download.
-func ExampleClient_Download() {
-	srv, conn, c := connect()
-	defer srv.Close()
-	defer conn.Close()
 
 	var db bytes.Buffer
-	res, err := c.Download(context.Background(), "config.save", []any{map[string]any{}}, "truenas.db", &db)
+	res, err := c.Download(ctx, "config.save", []any{map[string]any{}}, "truenas.db", &db)
 	if err != nil {
 		fmt.Println("error:", err)
 		return
@@ -47,11 +44,24 @@ func ExampleClient_Download() {
 
 // Upload a file with filesystem.put and wait for the job.
 func ExampleClient_Upload() {
-	srv, conn, c := connect()
+	// The in-process fake stands in for a TrueNAS box; a real program
+	// dials its box's URL instead.
+	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
+	ctx := context.Background()
+	conn, err := rpc.Dial(ctx, srv.WebsocketURL(), rpc.WithAPIKey("admin", "1-longrunfakeapikey"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer conn.Close()
+	c, err := upload.New(srv.URL(), conn, upload.WithAPIKey("1-longrunfakeapikey"), upload.WithClock(srv.Clock()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
-	res, err := c.Upload(context.Background(), "filesystem.put", []any{"/mnt/tank/hello.txt", map[string]any{"mode": 0o644}},
+	res, err := c.Upload(ctx, "filesystem.put", []any{"/mnt/tank/hello.txt", map[string]any{"mode": 0o644}},
 		upload.FromReader("hello.txt", strings.NewReader("hello, TrueNAS\n")))
 	if err != nil {
 		fmt.Println("error:", err)
@@ -64,12 +74,25 @@ func ExampleClient_Upload() {
 
 // Read a download as a stream; io.EOF comes only once the job succeeded.
 func ExampleClient_OpenDownload() {
-	srv, conn, c := connect()
+	// The in-process fake stands in for a TrueNAS box; a real program
+	// dials its box's URL instead.
+	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
+	ctx := context.Background()
+	conn, err := rpc.Dial(ctx, srv.WebsocketURL(), rpc.WithAPIKey("admin", "1-longrunfakeapikey"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer conn.Close()
+	c, err := upload.New(srv.URL(), conn, upload.WithAPIKey("1-longrunfakeapikey"), upload.WithClock(srv.Clock()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	srv.TrueNASFiles().WriteFile("/var/log/messages", []byte("line 1\nline 2\n"))
 
-	s, err := c.OpenDownload(context.Background(), "filesystem.get", []any{"/var/log/messages"}, "messages")
+	s, err := c.OpenDownload(ctx, "filesystem.get", []any{"/var/log/messages"}, "messages")
 	if err != nil {
 		fmt.Println("error:", err)
 		return
@@ -82,11 +105,24 @@ func ExampleClient_OpenDownload() {
 
 // Each refusal of the middleware is a typed error.
 func ExampleTransferError() {
-	srv, conn, c := connect()
+	// The in-process fake stands in for a TrueNAS box; a real program
+	// dials its box's URL instead.
+	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
+	ctx := context.Background()
+	conn, err := rpc.Dial(ctx, srv.WebsocketURL(), rpc.WithAPIKey("admin", "1-longrunfakeapikey"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer conn.Close()
+	c, err := upload.New(srv.URL(), conn, upload.WithAPIKey("1-longrunfakeapikey"), upload.WithClock(srv.Clock()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 
-	_, err := c.Upload(context.Background(), "config.nope", nil, upload.FromBytes("x", []byte("x")))
+	_, err = c.Upload(ctx, "config.nope", nil, upload.FromBytes("x", []byte("x")))
 	var te *upload.TransferError
 	fmt.Println(errors.Is(err, upload.ErrUnknownMethod), errors.As(err, &te) && te.StatusCode == 422)
 	// Output: true true

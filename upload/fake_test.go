@@ -418,7 +418,7 @@ func TestFakeUploadReaderFailsMidwayEndsJobCleanly(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	if res == nil || res.Job == nil || res.Job.State != jobs.StateAborted {
-		t.Fatalf("the job was not aborted: %+v", res)
+		t.Fatalf("the job was not aborted: %+v (%v)", res, err)
 	}
 	if got, _ := e.files.ReadFile("/mnt/tank/keep"); string(got) != "original" {
 		t.Fatalf("the truncated upload was written: %d bytes", len(got))
@@ -618,5 +618,45 @@ func TestFakeLogsNoSecrets(t *testing.T) {
 	}
 	if regexp.MustCompile(`[0-9a-f]{32}`).MatchString(out) || strings.Contains(out, apiKey) {
 		t.Fatalf("a secret reached the log:\n%s", out)
+	}
+}
+
+// TestLegacyProtocolTransfers runs a download through core.download and
+// an upload with the default single-use token over the legacy /websocket
+// protocol, on TrueNAS 24.10 (whose auth.generate_token takes three
+// arguments) and on the newest release.
+func TestLegacyProtocolTransfers(t *testing.T) {
+	for _, v := range []truenas.Version{truenas.Version2410, truenas.VersionNewest} {
+		t.Run(string(v), func(t *testing.T) {
+			srv := fake.NewServer(t, fake.Options{})
+			srv.TrueNAS().SetVersion(v)
+			legacyURL := strings.TrimSuffix(srv.WebsocketURL(), "/api/current") + "/websocket"
+			conn, err := rpc.Dial(context.Background(), legacyURL, rpc.WithAPIKey("admin", apiKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if conn.Protocol() != rpc.ProtocolLegacy {
+				t.Fatalf("protocol %v", conn.Protocol())
+			}
+			c, err := upload.New(legacyURL, conn, upload.WithClock(srv.Clock()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			var saved bytes.Buffer
+			res, err := c.Download(ctx, "config.save", []any{map[string]any{}}, "truenas.db", &saved)
+			if err != nil || !bytes.Equal(saved.Bytes(), srv.TrueNASFiles().Config()) || res.Job.State != jobs.StateSucceeded {
+				t.Fatalf("download: %v (%d bytes)", err, saved.Len())
+			}
+			res, err = c.Upload(ctx, "filesystem.put", []any{"/mnt/tank/legacy.txt", map[string]any{}},
+				upload.FromBytes("legacy.txt", []byte("over /websocket")))
+			if err != nil || res.Job.State != jobs.StateSucceeded {
+				t.Fatalf("upload: %v", err)
+			}
+			if got, _ := srv.TrueNASFiles().ReadFile("/mnt/tank/legacy.txt"); string(got) != "over /websocket" {
+				t.Fatalf("stored %q", got)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -62,7 +63,7 @@ func TestPythonRequestsPeer(t *testing.T) {
 		t.Fatalf("python said %s", out)
 	}
 	var result string
-	if err := e.conn.JobWait(ctx, got.UploadJob, &result); err != nil {
+	if err := e.conn.JobWait(ctx, strconv.FormatInt(got.UploadJob, 10), &result); err != nil {
 		t.Fatal(err)
 	}
 	if result != `{"key": "value"}FILE` {

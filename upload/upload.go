@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/longrun/longrun/internal/redact"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
@@ -81,8 +82,9 @@ func FromPath(path string) (File, error) {
 
 // Result is what a transfer did.
 type Result struct {
-	// JobID is the middleware job that consumed or produced the file.
-	JobID int64
+	// JobID is the middleware job that consumed or produced the file, as
+	// every id at the jobs boundary a string ("" when unknown).
+	JobID string
 	// Job is the job's last snapshot: its final state after Upload or
 	// Download, nil after Send.
 	Job *jobs.Job
@@ -105,11 +107,19 @@ type Result struct {
 // when the request is cut, closes the job's input as if the file had
 // ended: it would take a truncated file for a whole one. So when a reader
 // fails (the error matches ErrSource) Upload first finds the job
-// (core.get_jobs: newest WAITING or RUNNING job of method with these
-// params) and aborts it (core.job_abort), and only then cuts the request;
-// when the request is cut under it (ctx ended, connection lost: the error
-// matches ErrIncomplete) it aborts the job if it is still running. In both
-// cases TransferError.JobID and Result.Job report the job it aborted.
+// (core.get_jobs: the newest job of method with these params, in any
+// state) and aborts it (core.job_abort) if it still runs, and only then
+// cuts the request; when the request is cut under it (ctx ended,
+// connection lost: the error matches ErrIncomplete) it does the same.
+// A failed upload never reports success: TransferError.JobID and
+// Result.Job name the job, and when the server may have committed a short
+// file (the job ended SUCCESS on the cut stream, or filesystem.put, which
+// writes its destination in place as the bytes arrive, had started) the
+// error says so and matches ErrIncomplete (TransferError.Committed).
+// The middleware offers no way to write to a temporary name and move it
+// into place (filesystem.put takes only append and mode, and there is no
+// rename), so write to a scratch path and check it yourself where a short
+// destination would hurt.
 func (c *Client) Upload(ctx context.Context, method string, params []any, files ...File) (*Result, error) {
 	res, err := c.Send(ctx, method, params, files...)
 	if err != nil {
@@ -174,13 +184,13 @@ func (c *Client) Send(ctx context.Context, method string, params []any, files ..
 	}
 
 	w := &bodyWriter{c: c, ctx: ctx, method: method, data: data, params: params, files: files,
-		boundary: boundary, total: total}
+		boundary: boundary, total: total, started: c.clock.Now()}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		w.run(pw)
 	}()
-	c.debug(ctx, "longrun: upload", "method", method, "files", len(files), "bytes", total, "url", rest.RedactURL(u))
+	c.debug(ctx, "longrun: upload", "method", method, "files", len(files), "bytes", total, "url", redact.URL(u))
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -195,11 +205,15 @@ func (c *Client) Send(ctx context.Context, method string, params []any, files ..
 			// for a whole file: abort it if it is still running. ctx may be
 			// the reason for the failure, so the abort gets its own.
 			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-			id, job, aerr := c.abortOrphan(actx, method, params)
+			id, job, aerr := c.abortOrphan(actx, method, params, w.started)
 			cancel()
-			if aerr == nil {
-				e.JobID = id
-				return &Result{JobID: id, Job: job, Bytes: w.sent}, e
+			e.Committed = mayHaveCommitted(method, id, job)
+			if aerr != nil {
+				e.Err = errors.Join(e.Err, fmt.Errorf("finding or aborting the job: %w", aerr))
+			}
+			if id != 0 {
+				e.JobID = idStr(id)
+				return &Result{JobID: idStr(id), Job: job, Bytes: w.sent}, e
 			}
 		}
 		return nil, e
@@ -214,7 +228,7 @@ func (c *Client) Send(ctx context.Context, method string, params []any, files ..
 		return w.sourceFailure()
 	}
 	if resp.StatusCode != http.StatusOK {
-		apiErr := &rest.APIError{StatusCode: resp.StatusCode, Method: http.MethodPost, URL: rest.RedactURL(u),
+		apiErr := &rest.APIError{StatusCode: resp.StatusCode, Method: http.MethodPost, URL: redact.URL(u),
 			Body: body, Header: resp.Header.Clone()}
 		return nil, refusal(opUpload, method, 0, apiErr)
 	}
@@ -226,7 +240,7 @@ func (c *Client) Send(ctx context.Context, method string, params []any, files ..
 		return nil, &TransferError{Op: opUpload, Method: method, Kind: ErrProtocol, Err: err}
 	}
 	c.debug(ctx, "longrun: upload sent", "method", method, "job", reply.JobID, "bytes", w.sent)
-	return &Result{JobID: reply.JobID, Bytes: w.sent}, nil
+	return &Result{JobID: idStr(reply.JobID), Bytes: w.sent}, nil
 }
 
 // abortTimeout bounds the abort of an interrupted upload's job.
@@ -245,6 +259,7 @@ type bodyWriter struct {
 	boundary string
 	total    int64
 
+	started     time.Time // when the upload began, to tell its job from older ones
 	sent        int64
 	fileStarted bool  // the first file part has begun: the job exists
 	srcErr      error // a caller's reader failed
@@ -354,66 +369,110 @@ func (w *bodyWriter) fail(pw *io.PipeWriter, err error) {
 	w.srcErr = err
 	actx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), abortTimeout)
 	defer cancel()
-	w.jobID, w.job, w.abortE = w.c.abortOrphan(actx, w.method, w.params)
+	w.jobID, w.job, w.abortE = w.c.abortOrphan(actx, w.method, w.params, w.started)
 	pw.CloseWithError(fmt.Errorf("%w: %w", ErrSource, err))
 }
 
 func (w *bodyWriter) sourceFailure() (*Result, error) {
-	e := &TransferError{Op: opUpload, Method: w.method, JobID: w.jobID, Kind: ErrSource, Err: w.srcErr}
+	e := &TransferError{Op: opUpload, Method: w.method, JobID: idStr(w.jobID), Kind: ErrSource, Err: w.srcErr,
+		Committed: mayHaveCommitted(w.method, w.jobID, w.job)}
 	if w.abortE != nil {
 		e.Err = errors.Join(w.srcErr, fmt.Errorf("aborting the job: %w", w.abortE))
 	}
 	var res *Result
 	if w.jobID != 0 {
-		res = &Result{JobID: w.jobID, Job: w.job, Bytes: w.sent}
+		res = &Result{JobID: idStr(w.jobID), Job: w.job, Bytes: w.sent}
 	}
 	return res, e
 }
 
-// abortOrphan finds the running job an interrupted upload started and
-// aborts it: core.get_jobs for the newest WAITING or RUNNING job of
-// method with these arguments, core.job_abort, then a wait for its end.
-// The job may not be registered yet when the reader fails at once, so the
-// lookup is tried a few times.
-func (c *Client) abortOrphan(ctx context.Context, method string, params []any) (int64, *jobs.Job, error) {
-	want, _ := json.Marshal(params)
-	filters := []any{
-		[]any{"method", "=", method},
-		[]any{"state", "in", []string{"WAITING", "RUNNING"}},
+// inPlaceMethods write their destination as the bytes arrive, so a cut
+// stream leaves it short even when the job is aborted (filesystem.put
+// opens the path "wb+" before it copies the pipe).
+var inPlaceMethods = map[string]bool{"filesystem.put": true}
+
+// mayHaveCommitted reports whether a failed upload's job may have left a
+// short file behind: it succeeded on the cut stream, or it writes in
+// place and had started.
+func mayHaveCommitted(method string, id int64, job *jobs.Job) bool {
+	if id == 0 {
+		// The job was not found: it may have run to its end on the
+		// short stream for all the client knows, when a file part began.
+		return inPlaceMethods[method]
 	}
-	opts := map[string]any{"order_by": []string{"-id"}}
-	var id int64
+	if job != nil && job.State == jobs.StateSucceeded {
+		return true
+	}
+	return inPlaceMethods[method]
+}
+
+// skew is how much earlier than the client's start an upload's job may
+// say it started (clocks of client and server differ).
+const skew = 2 * time.Minute
+
+// abortOrphan finds the job an interrupted upload started and ends it:
+// core.get_jobs for the newest job of method with these arguments (in any
+// state: on a cut stream it may already have ended, SUCCESS on a short
+// file), core.job_abort when it still runs, then a wait for its end. The
+// job may not be registered yet when the reader fails at once, so the
+// lookup is tried a few times. A job that ended before since (less the
+// clock skew) is an older upload's, not this one's.
+func (c *Client) abortOrphan(ctx context.Context, method string, params []any, since time.Time) (int64, *jobs.Job, error) {
+	want, _ := json.Marshal(params)
+	filters := []any{[]any{"method", "=", method}}
+	opts := map[string]any{"order_by": []string{"-id"}, "limit": 16}
+	var (
+		id    int64
+		state string
+	)
 	delay := 50 * time.Millisecond
-	for attempt := 0; attempt < 6 && id == 0; attempt++ {
+	for attempt := 0; attempt < 8 && id == 0; attempt++ {
 		if attempt > 0 {
+			// Wall time, not the client's clock: this waits for the
+			// server to register the job, which takes real time even
+			// against a fake whose clock jumps.
+			t := time.NewTimer(delay)
 			select {
-			case <-c.clock.After(delay):
+			case <-t.C:
 			case <-ctx.Done():
+				t.Stop()
 				return 0, nil, ctx.Err()
 			}
 			delay *= 2
 		}
 		var found []struct {
-			ID        int64           `json:"id"`
-			Arguments json.RawMessage `json:"arguments"`
+			ID          int64           `json:"id"`
+			Arguments   json.RawMessage `json:"arguments"`
+			State       string          `json:"state"`
+			TimeStarted *struct {
+				Date *float64 `json:"$date"`
+			} `json:"time_started"`
 		}
 		if err := c.conn.Call(ctx, "core.get_jobs", []any{filters, opts}, &found); err != nil {
 			return 0, nil, fmt.Errorf("core.get_jobs: %w", err)
 		}
 		for _, j := range found {
-			if sameJSON(j.Arguments, want) {
-				id = j.ID
-				break
+			if !sameJSON(j.Arguments, want) {
+				continue
 			}
+			active := j.State != "SUCCESS" && j.State != "FAILED" && j.State != "ABORTED"
+			recent := j.TimeStarted == nil || j.TimeStarted.Date == nil ||
+				!time.UnixMilli(int64(*j.TimeStarted.Date)).Before(since.Add(-skew))
+			if active || recent {
+				id, state = j.ID, j.State
+			}
+			break // the newest matching job is the only candidate
 		}
 	}
 	if id == 0 {
 		return 0, nil, errors.New("the job the upload started was not found")
 	}
-	if err := c.conn.Call(ctx, "core.job_abort", []any{id}, nil); err != nil {
-		return id, nil, fmt.Errorf("core.job_abort: %w", err)
+	if state != "SUCCESS" && state != "FAILED" && state != "ABORTED" {
+		if err := c.conn.Call(ctx, "core.job_abort", []any{id}, nil); err != nil {
+			return id, nil, fmt.Errorf("core.job_abort: %w", err)
+		}
 	}
-	job, err := c.wait(ctx, id)
+	job, err := c.wait(ctx, idStr(id))
 	if err != nil && !errors.Is(err, jobs.ErrJobAborted) && !errors.Is(err, jobs.ErrJobFailed) {
 		return id, job, err
 	}

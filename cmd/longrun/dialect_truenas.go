@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -123,7 +122,7 @@ it succeeds and the exit code says how it ended.`,
 			if err != nil {
 				return err
 			}
-			if err := a.waitJobs(ctx, svc.conn, []string{strconv.FormatInt(h.ID(), 10)}, &out); err != nil {
+			if err := a.waitJobs(ctx, svc.conn, []string{h.ID()}, &out); err != nil {
 				return err
 			}
 			if err := h.Wait(ctx, &result); err != nil {
@@ -193,7 +192,7 @@ func (a *app) nasUpload() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "uploaded %d bytes through job %d\n", res.Bytes, res.JobID)
+			fmt.Fprintf(a.stdout, "uploaded %d bytes through job %s\n", res.Bytes, res.JobID)
 			return nil
 		},
 	}
@@ -226,7 +225,7 @@ func (a *app) nasDownload() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "saved %d bytes to %s (job %d)\n", res.Bytes, args[1], res.JobID)
+			fmt.Fprintf(a.stderr, "saved %d bytes to %s (job %s)\n", res.Bytes, args[1], res.JobID)
 			return nil
 		},
 	}

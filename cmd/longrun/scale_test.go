@@ -48,7 +48,7 @@ func TestWaitThousandTrueNASJobsOneConnection(t *testing.T) {
 	for i := range n {
 		h, err := starter.CallJob(ctx, "filesystem.copy", "/mnt/tank/src"+strconv.Itoa(i), "/mnt/tank/dst"+strconv.Itoa(i))
 		require.NoError(t, err)
-		args = append(args, strconv.FormatInt(h.ID(), 10))
+		args = append(args, h.ID())
 	}
 
 	t.Setenv("LONGRUN_CONFIG", t.TempDir()+"/none.yaml")

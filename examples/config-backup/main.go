@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/internal/flagenv"
 	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rpc"
 	"github.com/longrun/longrun/upload"
@@ -43,15 +44,16 @@ func main() {
 }
 
 func run() error {
-	baseURL := flag.String("url", os.Getenv("TRUENAS_URL"), "TrueNAS URL such as https://nas.local (empty: the in-process fake)")
-	apiKey := flag.String("api-key", os.Getenv("TRUENAS_API_KEY"), "TrueNAS API key")
-	user := flag.String("user", os.Getenv("TRUENAS_USER"), "user name the API key belongs to (for auth.login_ex)")
+	fs := flag.CommandLine
+	baseURL := flagenv.String(fs, "url", "", "TrueNAS URL such as https://nas.local, or its websocket (wss://nas/api/current, wss://old-nas/websocket) (empty: the in-process fake)", "TRUENAS_URL")
+	apiKey := flagenv.Secret(fs, "api-key", "TrueNAS API key", "TRUENAS_API_KEY")
+	user := flagenv.String(fs, "user", "", "user name the API key belongs to (for auth.login_ex and SCRAM)", "TRUENAS_USER")
 	insecure := flag.Bool("insecure", false, "accept a self-signed TLS certificate")
 	out := flag.String("out", "", "where to save the configuration (default: a file in the temp directory)")
 	secrets := flag.Bool("secretseed", false, "save a tar with the password secret seed as well")
 	restore := flag.Bool("restore", false, "upload the saved configuration back (always on with the fake; reboots a real box)")
 	fakeMiB := flag.Int("fake-size", 4, "size of the fake's configuration database in MiB")
-	timeout := flag.Duration("timeout", 10*time.Minute, "overall time limit")
+	timeout := flagenv.Duration(fs, "timeout", 10*time.Minute, "overall time limit")
 	flag.Parse()
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -117,7 +119,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("saving: %w", err)
 	}
-	fmt.Printf("saved %s (%s) from job %d, %s\n", res.Filename, size(res.Bytes), res.JobID, res.Job.RawState)
+	fmt.Printf("saved %s (%s) from job %s, %s\n", res.Filename, size(res.Bytes), res.JobID, res.Job.RawState)
 
 	if !*restore {
 		fmt.Println("not uploading it back (use -restore; config.upload reboots the box)")
@@ -136,7 +138,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("restoring: %w", err)
 	}
-	fmt.Printf("uploaded %s to job %d, %s\n", size(up.Bytes), up.JobID, up.Job.RawState)
+	fmt.Printf("uploaded %s to job %s, %s\n", size(up.Bytes), up.JobID, up.Job.RawState)
 	if srv != nil {
 		saved, err := os.ReadFile(path)
 		if err != nil {

@@ -1,0 +1,125 @@
+package cloudsigma_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/longrun/longrun/cloudsigma"
+	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/jobs"
+	"github.com/longrun/longrun/servers"
+)
+
+// countingTransport counts the HTTP requests the SDK sends.
+type countingTransport struct{ n atomic.Int64 }
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// BenchmarkWatcherClones follows N server clones (one disk each, so 2N jobs
+// in the fake) on one jobs.Watcher with WaitAsync against the fake, and
+// reports what the growth curve asks: every job seen, requests and
+// rounds, pushes, heap per watched job, goroutines. 100,000 runs only with
+// LONGRUN_BIG=1 (it clones for a minute first).
+func BenchmarkWatcherClones(b *testing.B) {
+	sizes := []int{1000, 10000}
+	if os.Getenv("LONGRUN_BIG") != "" {
+		sizes = append(sizes, 100000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for range b.N {
+				watchClones(b, n)
+			}
+		})
+	}
+}
+
+func watchClones(b *testing.B, n int) {
+	b.StopTimer()
+	srv := fake.NewServer(b, fake.Options{})
+	u := srv.Env().Users()[0]
+	src, err := srv.CloudSigma().AddServerWithDisks(u.Email, "wide", 1, 1<<30)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	starter, err := cloudsigma.New(srv.CloudSigmaURL(), u.Email, u.Password, cloudsigma.WithoutPush())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer starter.Close()
+	ss := servers.New(starter)
+	ids := make([]string, n)
+	for i := range ids {
+		s, err := ss.Clone(ctx, src, &servers.CloneRequest{Name: fmt.Sprint("c", i)}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = s.Jobs[0].UUID
+	}
+
+	tr := &countingTransport{}
+	c, err := cloudsigma.New(srv.CloudSigmaURL(), u.Email, u.Password,
+		cloudsigma.WithHTTPClient(&http.Client{Transport: tr}), cloudsigma.WithClock(srv.Clock()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+
+	b.StartTimer()
+	start := time.Now()
+	w := jobs.NewWatcher(c.Jobs, jobs.WithClock(srv.Clock()), jobs.WithInterval(time.Second, 30*time.Second))
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	var peakHeap uint64
+	var peakG int
+	var mu sync.Mutex
+	wg.Add(n)
+	for _, id := range ids {
+		if err := w.WaitAsync(ctx, id, func(j *jobs.Job, err error) {
+			if err != nil || j == nil || !j.Done() {
+				failed.Add(1)
+			}
+			wg.Done()
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Once every wait is registered: the heap and goroutines they hold.
+	var mid runtime.MemStats
+	runtime.ReadMemStats(&mid)
+	mu.Lock()
+	peakHeap, peakG = mid.HeapAlloc, runtime.NumGoroutine()
+	mu.Unlock()
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	st := w.Stats()
+	w.Close()
+	if f := failed.Load(); f != 0 {
+		b.Fatalf("%d of %d waits did not end done", f, n)
+	}
+	heapPerJob := float64(int64(peakHeap)-int64(before.HeapAlloc)) / float64(n)
+	b.ReportMetric(float64(tr.n.Load()), "requests")
+	b.ReportMetric(float64(st.Rounds), "rounds")
+	b.ReportMetric(float64(tr.n.Load())/float64(max(st.Rounds, 1)), "requests/round")
+	b.ReportMetric(float64(st.Pushes), "pushes")
+	b.ReportMetric(heapPerJob, "heapB/job")
+	b.ReportMetric(float64(peakG-g0), "goroutines")
+	b.ReportMetric(float64(elapsed.Milliseconds())/float64(max(st.Rounds, 1)), "ms/round")
+	b.StartTimer()
+}

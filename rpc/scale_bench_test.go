@@ -1,0 +1,166 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/fake/truenas"
+	"github.com/longrun/longrun/jobs"
+)
+
+// BenchmarkFollowJobs follows N jobs of the fake on one Conn (what
+// jobs.Wait and a Watcher do through Changes) and reports the heap each
+// followed job costs once it has reported a RUNNING state, the
+// goroutines the Conn added, the requests and time of one check round
+// (core.get_jobs of every id, split under the 64 kB frame limit the fake
+// enforces), and that every job's completion was seen. Run it with
+// -benchtime 1x; sizes 1,000, 10,000 and 100,000.
+func BenchmarkFollowJobs(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				followJobs(b, n)
+			}
+		})
+	}
+}
+
+func followJobs(b *testing.B, n int) {
+	clk := sim.NewClock(sim.Epoch)
+	srv := fake.NewServer(nil, fake.Options{Clock: clk})
+	defer srv.Close()
+	nas := srv.TrueNAS()
+	nas.RegisterJobMethod("bench.quick", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
+		if err := r.Sleep(time.Second); err != nil {
+			return nil, err
+		}
+		r.SetProgress(50, "half way", nil)
+		if err := r.Sleep(time.Second); err != nil {
+			return nil, err
+		}
+		return true, nil
+	}})
+	user := srv.Env().Users()[0]
+	ids := make([]string, n)
+	nums := make([]int64, n)
+	for i := range n {
+		j, err := nas.StartJob(user, "bench.quick", []json.RawMessage{json.RawMessage(strconv.Itoa(i))}, truenas.Pipes{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = strconv.Itoa(j.ID())
+		nums[i] = int64(j.ID())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := Dial(ctx, srv.WebsocketURL(), WithAPIKey(user.Name, user.APIKey), WithClock(clk),
+		WithReconcile(time.Hour, time.Hour), WithEventBuffer(1<<16))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.ensureJobsSub(ctx); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	chans := make([]<-chan *jobs.Job, n)
+	for i, id := range ids {
+		if chans[i], err = c.Changes(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	goroutines := runtime.NumGoroutine() - g0
+	// Each job reports RUNNING at 50%.
+	clk.Advance(time.Second)
+	for i := range chans {
+		for j := range chans[i] {
+			if j.Progress.Percent == 50 {
+				break
+			}
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	heap := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+
+	// One check round of every followed job.
+	start := time.Now()
+	raws, err := c.fetchEntries(ctx, nums)
+	round := time.Since(start)
+	if err != nil || len(raws) != n {
+		b.Fatalf("check round: %d of %d entries, %v", len(raws), n, err)
+	}
+
+	clk.Advance(time.Second)
+	seen := 0
+	for i := range chans {
+		for j := range chans[i] {
+			if j.State == jobs.StateSucceeded {
+				seen++
+				break
+			}
+		}
+	}
+	if seen != n {
+		b.Fatalf("saw %d of %d completions", seen, n)
+	}
+	b.ReportMetric(heap, "heapB/job")
+	b.ReportMetric(float64(goroutines), "goroutines")
+	b.ReportMetric(float64(len(chunkIDs(nums))), "requests/round")
+	b.ReportMetric(float64(round.Milliseconds()), "ms/round")
+	runtime.KeepAlive(chans)
+}
+
+func TestChunkIDsStayUnderTheFrameLimit(t *testing.T) {
+	ids := make([]int64, 100000)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	chunks := chunkIDs(ids)
+	var joined []int64
+	for _, ch := range chunks {
+		req, _ := json.Marshal(request{JSONRPC: "2.0", ID: 1 << 40, Method: collectionJobs,
+			Params: []any{[]Filter{Where("id", In, ch)}, QueryOptions{Extra: map[string]any{"raw_result": true}}}})
+		leg, _ := legacyRequest(1<<40, collectionJobs, []any{[]Filter{Where("id", In, ch)}, QueryOptions{Extra: map[string]any{"raw_result": true}}})
+		if len(req) >= MaxFrame || len(leg) >= MaxFrame {
+			t.Fatalf("a frame of %d / %d bytes", len(req), len(leg))
+		}
+		joined = append(joined, ch...)
+	}
+	if len(joined) != len(ids) || len(chunks) < 2 {
+		t.Fatalf("%d ids in %d chunks", len(joined), len(chunks))
+	}
+}
+
+// TestFetchManyIDs: jobs.Source.Fetch of 100,000 ids against the fake,
+// which closes a socket that sends a frame over 64 kB (1009), as the
+// middleware does.
+func TestFetchManyIDs(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{})
+	user := srv.Env().Users()[0]
+	c, err := Dial(context.Background(), srv.WebsocketURL(), WithAPIKey(user.Name, user.APIKey), WithoutReconnect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.CallJob(context.Background(), "catalog.sync"); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 100000)
+	for i := range ids {
+		ids[i] = strconv.Itoa(i + 1)
+	}
+	got, err := c.Fetch(context.Background(), ids...)
+	if err != nil || len(got) != 1 || got[0].ID != "1" {
+		t.Fatalf("Fetch: %d jobs, %v", len(got), err)
+	}
+}
