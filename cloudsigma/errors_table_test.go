@@ -6,6 +6,7 @@ import (
 
 	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/fake"
+	"github.com/longrun/longrun/testutil/cstest"
 	"github.com/longrun/longrun/testutil/errtest"
 )
 
@@ -16,15 +17,8 @@ func TestSharedErrorSentinels(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	ctx := context.Background()
 	const unknown = "00000000-0000-4000-8000-000000000000"
-	client := func(password string) *cloudsigma.Client {
-		c, err := cloudsigma.New(srv.URL(), "admin@example.com", password, cloudsigma.WithoutPush(), cloudsigma.WithClock(srv.Clock()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	good, bad := client("secret"), client("wrong-pass")
+	good := cstest.ClientAs(t, srv, "admin@example.com", "secret", cloudsigma.WithoutPush(), cloudsigma.WithClock(srv.Clock()))
+	bad := cstest.ClientAs(t, srv, "admin@example.com", "wrong-pass", cloudsigma.WithoutPush())
 	errtest.Sentinels(t, []errtest.Case{
 		errtest.NotFound("get unknown job", func() error { _, err := good.Jobs.Get(ctx, unknown); return err }),
 		errtest.Unauthorized("get with wrong password", func() error { _, err := bad.Jobs.Get(ctx, unknown); return err }),

@@ -21,15 +21,8 @@ func TestSharedErrorSentinels(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	ctx := context.Background()
 	const unknown = "00000000-0000-4000-8000-000000000000"
-	client := func(password string) *cloudsigma.Client {
-		c, err := cloudsigma.New(srv.URL(), "admin@example.com", password, cloudsigma.WithoutPush(), cloudsigma.WithClock(srv.Clock()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	good, bad := client("secret"), client("wrong-pass")
+	good := cstest.ClientAs(t, srv, "admin@example.com", "secret", cloudsigma.WithoutPush(), cloudsigma.WithClock(srv.Clock()))
+	bad := cstest.ClientAs(t, srv, "admin@example.com", "wrong-pass", cloudsigma.WithoutPush())
 	ds, ss, badDs, badSs := drives.New(good), servers.New(good), drives.New(bad), servers.New(bad)
 	errtest.Sentinels(t, []errtest.Case{
 		errtest.NotFound("get unknown drive", func() error { _, err := ds.Get(ctx, unknown); return err }),

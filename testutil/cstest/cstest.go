@@ -44,12 +44,20 @@ func Client(t testing.TB, srv *fake.Server, opts ...cloudsigma.Option) (*cloudsi
 		cloudsigma.WithClock(srv.Clock()),
 		cloudsigma.WithRESTOptions(rest.WithRetry(4, time.Millisecond, 5*time.Millisecond)),
 	}, opts...)
-	c, err := cloudsigma.New(srv.URL(), "admin@example.com", "secret", all...)
+	return ClientAs(t, srv, "admin@example.com", "secret", all...), cnt
+}
+
+// ClientAs returns a CloudSigma client of the fake for email and password
+// (a wrong one, to test refusals) with opts, and closes it when the test
+// ends.
+func ClientAs(t testing.TB, srv *fake.Server, email, password string, opts ...cloudsigma.Option) *cloudsigma.Client {
+	t.Helper()
+	c, err := cloudsigma.New(srv.URL(), email, password, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c, cnt
+	return c
 }
 
 // Named returns the object called name, listed with r.All on /detail/
