@@ -107,16 +107,16 @@ func newHub(c *Client) *hub { return &hub{c: c, subs: map[*sub]struct{}{}} }
 // subscribe returns a subscription to the frames of kind. Its channel is
 // closed when the websocket drops (or the hub closes); cancel ends it.
 func (h *hub) subscribe(ctx context.Context, kind string) (*sub, func(), error) {
-	if err := h.connect(ctx); err != nil {
-		return nil, nil, err
-	}
+	// Register before dialing: the server may send a frame as soon as the
+	// connection is up, and a frame with no subscriber is lost.
+	s := &sub{kind: kind, ch: make(chan *Frame, subBuffer)}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.conn == nil || h.closed {
+	if h.closed {
+		h.mu.Unlock()
 		return nil, nil, errors.New("cloudsigma: async websocket closed")
 	}
-	s := &sub{kind: kind, ch: make(chan *Frame, subBuffer)}
 	h.subs[s] = struct{}{}
+	h.mu.Unlock()
 	cancel := func() {
 		h.mu.Lock()
 		if _, ok := h.subs[s]; ok {
@@ -124,6 +124,10 @@ func (h *hub) subscribe(ctx context.Context, kind string) (*sub, func(), error) 
 			close(s.ch)
 		}
 		h.mu.Unlock()
+	}
+	if err := h.connect(ctx); err != nil {
+		cancel()
+		return nil, nil, err
 	}
 	return s, cancel, nil
 }

@@ -60,9 +60,9 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithClock is the clock status waits (WaitStatus) poll on; the fake's
-// clock makes a test's minutes pass at once. Give jobs.Wait the same clock
-// with jobs.WithClock.
+// WithClock is the clock status waits (WaitStatus) and Jobs.Wait poll on;
+// the fake's clock makes a test's minutes pass at once. Give a bare
+// jobs.Wait the same clock with jobs.WithClock.
 func WithClock(clk jobs.Clock) Option {
 	return func(o *options) error {
 		if clk == nil {

@@ -7,10 +7,9 @@ import (
 	"github.com/longrun/longrun/cloudsigma"
 	"github.com/longrun/longrun/drives"
 	"github.com/longrun/longrun/fake"
-	"github.com/longrun/longrun/jobs"
 )
 
-// Follow a CloudSigma drive clone job with jobs.Wait, push-first over the
+// Follow a CloudSigma drive clone job with Jobs.Wait, push-first over the
 // client's async websocket. The fake's clock
 // jumps ahead whenever Wait sleeps on it, so the ten-minute clone ends at
 // once; against a real cloud, leave out WithClock.
@@ -19,7 +18,7 @@ func ExampleNew() {
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
 
-	c, err := cloudsigma.New(srv.URL(), "admin@example.com", "secret")
+	c, err := cloudsigma.New(srv.URL(), "admin@example.com", "secret", cloudsigma.WithClock(srv.Clock()))
 	if err != nil {
 		panic(err)
 	}
@@ -36,7 +35,7 @@ func ExampleNew() {
 	fmt.Println("clone status:", clone.Status)
 
 	svc := c.Jobs
-	job, err := jobs.Wait(ctx, svc, clone.Jobs[0].UUID, jobs.WithClock(srv.Clock()))
+	job, err := svc.Wait(ctx, clone.Jobs[0].UUID)
 	if err != nil {
 		panic(err)
 	}

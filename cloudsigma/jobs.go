@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/longrun/longrun/jobs"
+	"github.com/longrun/longrun/rest"
 )
 
 // JobsService is the /jobs/ service. It is a jobs.Pusher: Fetch refreshes
@@ -61,28 +62,14 @@ func (s *JobsService) List(ctx context.Context, opts *JobListOptions) (*jobs.Pag
 // All yields every job matching opts, page by page (opts.Limit per page,
 // 20 when 0), starting at opts.Offset.
 func (s *JobsService) All(ctx context.Context, opts *JobListOptions) iter.Seq2[*Job, error] {
-	return func(yield func(*Job, error) bool) {
-		o := JobListOptions{}
-		if opts != nil {
-			o = *opts
-		}
-		for {
-			p, err := s.List(ctx, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, j := range p.Items {
-				if !yield(j, nil) {
-					return
-				}
-			}
-			if !p.More {
-				return
-			}
-			o.Offset = p.NextOffset()
-		}
+	var o JobListOptions
+	if opts != nil {
+		o = *opts
 	}
+	return rest.Paginate(ctx, o.Offset, func(ctx context.Context, offset int) (*jobs.Page[*Job], error) {
+		o.Offset = offset
+		return s.List(ctx, &o)
+	})
 }
 
 func (s *JobsService) list(ctx context.Context, p string, q url.Values) (*JobList, error) {
@@ -310,3 +297,12 @@ func (s *JobsService) fetchEach(ctx context.Context, ids []string) ([]*jobs.Job,
 }
 
 var _ jobs.Pusher = (*JobsService)(nil)
+
+// Wait follows job uuid and its sub-jobs until the tree is done; it is
+// jobs.Wait on this service (push-first on the client's websocket) with
+// the client's clock, which opts may override. A failed job is a
+// *jobs.FailedError; when ctx ends first it returns a *jobs.TimeoutError
+// holding the last tree seen.
+func (s *JobsService) Wait(ctx context.Context, uuid string, opts ...jobs.Option) (*jobs.Job, error) {
+	return jobs.Wait(ctx, s, uuid, append([]jobs.Option{jobs.WithClock(s.c.opt.clock)}, opts...)...)
+}

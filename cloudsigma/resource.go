@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/jobs"
+	"github.com/longrun/longrun/rest"
 )
 
 // Resource is one CloudSigma resource collection (/drives/, /servers/) of
@@ -51,29 +52,14 @@ func (r *Resource[T, C]) List(ctx context.Context, opts *ListOptions) (*jobs.Pag
 
 // All yields every object matching opts, page by page, from opts.Offset.
 func (r *Resource[T, C]) All(ctx context.Context, opts *ListOptions) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		var o ListOptions
-		if opts != nil {
-			o = *opts
-		}
-		for {
-			p, err := r.List(ctx, &o)
-			if err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-			for _, v := range p.Items {
-				if !yield(v, nil) {
-					return
-				}
-			}
-			if !p.More {
-				return
-			}
-			o.Offset = p.NextOffset()
-		}
+	var o ListOptions
+	if opts != nil {
+		o = *opts
 	}
+	return rest.Paginate(ctx, o.Offset, func(ctx context.Context, offset int) (*jobs.Page[T], error) {
+		o.Offset = offset
+		return r.List(ctx, &o)
+	})
 }
 
 // Get returns object uuid (GET /{kind}/{uuid}/).

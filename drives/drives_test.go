@@ -154,24 +154,12 @@ func TestWireDocumentedDrives(t *testing.T) {
 	}
 }
 
-func find(t *testing.T, ctx context.Context, svc *drives.Service, name string) *drives.Drive {
-	t.Helper()
-	for d, err := range svc.All(ctx, &drives.ListOptions{Detail: true, Filters: map[string][]string{"name": {name}}}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	t.Fatalf("no drive %q", name)
-	return nil
-}
-
 func TestCloneAndWait(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := drives.New(c)
-	src := find(t, ctx, svc, "web-data")
+	src := cstest.Named(t, ctx, svc.Resource, "web-data")
 	var seen []float64
 	d, job, err := svc.CloneAndWait(ctx, src.UUID, &drives.CloneRequest{Name: "web-data-copy", Size: 30 << 30}, &drives.CloneOptions{Avoid: []string{src.UUID}},
 		jobs.WithClock(srv.Clock()), jobs.WithOnProgress(func(j *jobs.Job) {
@@ -210,7 +198,7 @@ func TestCloneStatusAndJobRef(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := drives.New(c)
-	src := find(t, ctx, svc, "scratch")
+	src := cstest.Named(t, ctx, svc.Resource, "scratch")
 	d, err := svc.Clone(ctx, src.UUID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -285,20 +273,8 @@ func FuzzDecodeDrive(f *testing.F) {
 	f.Add([]byte(docDriveList))
 	f.Add([]byte(`{"drive":"x","jobs":["a",{"uuid":"b"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var d drives.Drive
-		if json.Unmarshal(data, &d) != nil {
-			return
-		}
-		out, err := json.Marshal(d)
-		if err != nil {
-			t.Fatalf("re-encode: %v", err)
-		}
-		var d2 drives.Drive
-		if err := json.Unmarshal(out, &d2); err != nil {
-			t.Fatalf("re-decode %s: %v", out, err)
-		}
-		if d2.UUID != d.UUID || d2.Status != d.Status || d2.Size != d.Size || len(d2.Jobs) != len(d.Jobs) {
-			t.Fatalf("round trip changed the drive: %s", out)
-		}
+		cstest.RoundTrip(t, data, func(d, d2 *drives.Drive) bool {
+			return d2.UUID == d.UUID && d2.Status == d.Status && d2.Size == d.Size && len(d2.Jobs) == len(d.Jobs)
+		})
 	})
 }

@@ -152,11 +152,7 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{version: cfg.version, projectID: cfg.projectID, token: cfg.token, logger: cfg.logger, clock: cfg.clock}
 	if cfg.creds != nil {
-		ropts := []rest.Option{}
-		if cfg.logger != nil {
-			ropts = append(ropts, rest.WithLogger(cfg.logger))
-		}
-		c.source = newTokenSource(*cfg.creds, cfg.clock, append(ropts, cfg.rest...))
+		c.source = newTokenSource(*cfg.creds, cfg.clock, cfg.transport())
 	}
 	ropts := []rest.Option{rest.WithErrorDecoder(DecodeError), rest.WithAuth(c.authorize), rest.WithUserAgent("longrun-go freezer")}
 	if cfg.logger != nil {

@@ -222,9 +222,29 @@ func domain(id, name string) *ksDomain {
 }
 
 // Authenticate exchanges a password for a token at Keystone v3 POST
-// /v3/auth/tokens (201, the token in the X-Subject-Token header). opts
-// tune the HTTP transport (rest.WithHTTPClient, rest.WithLogger, ...).
-func Authenticate(ctx context.Context, creds Credentials, opts ...rest.Option) (*Token, error) {
+// /v3/auth/tokens (201, the token in the X-Subject-Token header). Of opts,
+// those that tune the HTTP transport count (WithHTTPClient, WithLogger,
+// WithRESTOptions); a bad one is an error.
+func Authenticate(ctx context.Context, creds Credentials, opts ...Option) (*Token, error) {
+	var cfg options
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	return authenticate(ctx, creds, cfg.transport()...)
+}
+
+// transport is the rest options the settings ask for.
+func (o *options) transport() []rest.Option {
+	var ropts []rest.Option
+	if o.logger != nil {
+		ropts = append(ropts, rest.WithLogger(o.logger))
+	}
+	return append(ropts, o.rest...)
+}
+
+func authenticate(ctx context.Context, creds Credentials, opts ...rest.Option) (*Token, error) {
 	body, err := creds.request()
 	if err != nil {
 		return nil, err
@@ -294,7 +314,7 @@ func (s *tokenSource) token(ctx context.Context) (*Token, error) {
 	if s.tok.valid(s.clock.Now()) {
 		return s.tok, nil
 	}
-	t, err := Authenticate(ctx, s.creds, s.opts...)
+	t, err := authenticate(ctx, s.creds, s.opts...)
 	if err != nil {
 		return nil, err
 	}

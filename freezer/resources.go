@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/longrun/longrun/jobs"
+	"github.com/longrun/longrun/rest"
 )
 
 // The resources besides jobs: clients (the agents that run jobs), actions
@@ -61,25 +62,10 @@ func all[T any](ctx context.Context, opts *ListOptions, list func(context.Contex
 	if o.Limit <= 0 {
 		o.Limit = DefaultLimit
 	}
-	return func(yield func(T, error) bool) {
-		for {
-			p, err := list(ctx, &o)
-			if err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if !p.More || len(p.Items) == 0 {
-				return
-			}
-			o.Offset = p.NextOffset()
-		}
-	}
+	return rest.Paginate(ctx, o.Offset, func(ctx context.Context, offset int) (*jobs.Page[T], error) {
+		o.Offset = offset
+		return list(ctx, &o)
+	})
 }
 
 // itemPath is a collection's path joined with an id ("." and ".." are

@@ -89,16 +89,16 @@ func ExampleSession_All() {
 	// task 0 running
 }
 
-// A Session is a jobs.Source: Wait follows a job that another process
-// reports, here the fake standing in for it.
-func ExampleSession_Fetch() {
+// A Session is a jobs.Source: Wait (jobs.Wait on the session) follows a
+// job that another process reports, here the fake standing in for it.
+func ExampleSession_Wait() {
 	srv := fake.NewServer(nil, fake.Options{})
 	defer srv.Close()
 	ctx := context.Background()
-	s, _ := ftrack.NewSession(srv.URL(), "admin", "1-longrunfakeapikey")
+	s, _ := ftrack.NewSession(srv.URL(), "admin", "1-longrunfakeapikey", ftrack.WithClock(srv.Clock()))
 	job, _ := s.CreateJob(ctx, ftrack.CreateJobRequest{Description: "Rendering 30%"})
 
-	final, err := jobs.Wait(ctx, s, job.ID, jobs.WithClock(srv.Clock()), jobs.WithOnProgress(func(j *jobs.Job) {
+	final, err := s.Wait(ctx, job.ID, jobs.WithOnProgress(func(j *jobs.Job) {
 		fmt.Printf("%s %.0f%% %s\n", j.State, j.Progress.Percent, j.Progress.Description)
 		if j.State == jobs.StateRunning {
 			_ = srv.Ftrack().SetJob(job.ID, "done", "Rendered")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/longrun/longrun/jobs"
+	"github.com/longrun/longrun/rest"
 )
 
 // jobProjections are the attributes longrun asks for a Job.
@@ -143,28 +144,14 @@ func (s *Session) List(ctx context.Context, opts *ListOptions) (*jobs.Page[*Job]
 // metadata.next.offset until it is null. An error ends the iteration after
 // it is yielded.
 func (s *Session) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Job, error] {
-	return func(yield func(*Job, error) bool) {
-		var o ListOptions
-		if opts != nil {
-			o = *opts
-		}
-		for {
-			page, err := s.List(ctx, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, j := range page.Items {
-				if !yield(j, nil) {
-					return
-				}
-			}
-			if !page.More {
-				return
-			}
-			o.Offset = page.NextOffset()
-		}
+	var o ListOptions
+	if opts != nil {
+		o = *opts
 	}
+	return rest.Paginate(ctx, o.Offset, func(ctx context.Context, offset int) (*jobs.Page[*Job], error) {
+		o.Offset = offset
+		return s.List(ctx, &o)
+	})
 }
 
 // CreateJobRequest is a new job. The zero value creates a running api_job
@@ -348,3 +335,11 @@ func (j *Job) ToJob() *jobs.Job {
 }
 
 var _ jobs.Source = (*Session)(nil)
+
+// Wait follows job id until it is done or failed; it is jobs.Wait on this
+// session with the session's clock, which opts may override. A failed job
+// is a *jobs.FailedError; when ctx ends first it returns a
+// *jobs.TimeoutError holding the last job seen.
+func (s *Session) Wait(ctx context.Context, id string, opts ...jobs.Option) (*jobs.Job, error) {
+	return jobs.Wait(ctx, s, id, append([]jobs.Option{jobs.WithClock(s.clock)}, opts...)...)
+}

@@ -131,8 +131,8 @@ func WithRetry(max int, minWait, maxWait time.Duration) Option {
 // only by ServerInformation and Schemas.
 func WithLazyInit(on bool) Option { return func(o *options) error { o.lazy = on; return nil } }
 
-// WithClock sets the clock finished_at is read from (default the wall
-// clock); pass the fake's clock in tests.
+// WithClock sets the clock finished_at is read from and Wait polls on
+// (default the wall clock); pass the fake's clock in tests.
 func WithClock(c jobs.Clock) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -142,11 +142,6 @@ func WithClock(c jobs.Clock) Option {
 		return nil
 	}
 }
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time                         { return time.Now() }
-func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // NewSession returns a session for the server at serverURL (such as
 // https://example.ftrackapp.com) as user, authenticated by apiKey. Its
@@ -163,7 +158,7 @@ func NewSession(serverURL, user, apiKey string, opts ...Option) (*Session, error
 		return nil, fmt.Errorf("ftrack: server URL %q must be http(s)://host", redact.Secret(redact.URL(u), apiKey))
 	}
 	u.RawQuery, u.Fragment, u.User = "", "", nil
-	o := options{hc: http.DefaultClient, lazy: true, clock: wallClock{}, upload: defaultUpload}
+	o := options{hc: http.DefaultClient, lazy: true, clock: jobs.WallClock, upload: defaultUpload}
 	for _, opt := range opts {
 		if opt == nil {
 			continue

@@ -19,11 +19,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/google/go-querystring/query"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/longrun/longrun/internal/redact"
 )
 
 var (
@@ -37,9 +40,14 @@ const DefaultMaxResponseBytes = 64 << 20
 // Client is a REST client for one service. It is safe for concurrent use.
 // Build it with New; the constructor never touches the network.
 type Client struct {
-	base       *url.URL
+	base  *url.URL
+	retry *retryablehttp.Client
+	options
+}
+
+// options are what the Options set.
+type options struct {
 	hc         *http.Client
-	retry      *retryablehttp.Client
 	userAgent  string
 	logger     *slog.Logger
 	auth       func(*http.Request) error
@@ -55,12 +63,12 @@ type Client struct {
 // body. It must not fail: a body it cannot read leaves e as it is.
 type ErrorDecoder func(e *APIError, body []byte)
 
-// Option configures a Client.
-type Option func(*Client) error
+// Option configures a Client; a bad value is an error from New.
+type Option func(*options) error
 
 // WithBasicAuth sends HTTP Basic credentials (CloudSigma).
 func WithBasicAuth(user, password string) Option {
-	return func(c *Client) error {
+	return func(c *options) error {
 		c.auth = func(r *http.Request) error { r.SetBasicAuth(user, password); return nil }
 		return nil
 	}
@@ -69,17 +77,17 @@ func WithBasicAuth(user, password string) Option {
 // WithAuth sets a function that authenticates each request (a token
 // header, a signature). It runs before every attempt.
 func WithAuth(fn func(*http.Request) error) Option {
-	return func(c *Client) error { c.auth = fn; return nil }
+	return func(c *options) error { c.auth = fn; return nil }
 }
 
 // WithHeader adds a header to every request.
 func WithHeader(name, value string) Option {
-	return func(c *Client) error { c.headers.Add(name, value); return nil }
+	return func(c *options) error { c.headers.Add(name, value); return nil }
 }
 
 // WithHTTPClient uses hc for every request (its Transport, Timeout, Jar).
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error {
+	return func(c *options) error {
 		if hc == nil {
 			return errors.New("rest: nil *http.Client")
 		}
@@ -89,17 +97,17 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithUserAgent sets the User-Agent header.
-func WithUserAgent(ua string) Option { return func(c *Client) error { c.userAgent = ua; return nil } }
+func WithUserAgent(ua string) Option { return func(c *options) error { c.userAgent = ua; return nil } }
 
 // WithLogger logs each attempt at debug level (URLs redacted, no headers).
-func WithLogger(l *slog.Logger) Option { return func(c *Client) error { c.logger = l; return nil } }
+func WithLogger(l *slog.Logger) Option { return func(c *options) error { c.logger = l; return nil } }
 
 // WithRetry sets how many times a failed request is retried (0 disables
 // retries) and the bounds of the jittered exponential wait between tries.
 // Defaults: 4 retries, 250ms to 15s. A Retry-After header overrides the
 // computed wait, up to one minute.
 func WithRetry(max int, minWait, maxWait time.Duration) Option {
-	return func(c *Client) error {
+	return func(c *options) error {
 		if max < 0 || minWait < 0 || maxWait < minWait {
 			return fmt.Errorf("rest: bad retry settings %d, %v, %v", max, minWait, maxWait)
 		}
@@ -110,13 +118,19 @@ func WithRetry(max int, minWait, maxWait time.Duration) Option {
 
 // WithErrorDecoder sets the dialect's error body decoder.
 func WithErrorDecoder(d ErrorDecoder) Option {
-	return func(c *Client) error { c.decodeErr = d; return nil }
+	return func(c *options) error { c.decodeErr = d; return nil }
 }
 
 // WithMaxResponseBytes bounds how much of a response Do reads (default
 // DefaultMaxResponseBytes); a longer body is an error wrapping ErrTooLarge.
 func WithMaxResponseBytes(n int64) Option {
-	return func(c *Client) error { c.maxBody = n; return nil }
+	return func(c *options) error {
+		if n <= 0 {
+			return fmt.Errorf("rest: max response bytes %d: must be positive", n)
+		}
+		c.maxBody = n
+		return nil
+	}
 }
 
 // New returns a client for the service at baseURL. Request paths are
@@ -125,20 +139,26 @@ func WithMaxResponseBytes(n int64) Option {
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("rest: base URL: %w", parseCause(err))
+		// net/url quotes a piece of the URL (a port, an escape, a host),
+		// which may be a piece of a password: "http://u:pa/ss@h" reads
+		// "u:pa" as host and port. Keep its words, not its quotes.
+		return nil, fmt.Errorf("rest: base URL: %s", quoted.ReplaceAllString(parseCause(err).Error(), `"`+redact.Mask+`"`))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("rest: base URL %q: scheme must be http or https", RedactURL(u))
+		// Only the scheme: "user:password@host" parses as scheme "user"
+		// with the password in Opaque, "#user:password@host" with it in
+		// the fragment, neither of which a URL redaction hides.
+		return nil, fmt.Errorf("rest: base URL: scheme %q must be http or https", u.Scheme)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	c := &Client{
-		base: u, hc: &http.Client{}, headers: http.Header{}, maxBody: DefaultMaxResponseBytes,
+	c := &Client{base: u, options: options{
+		hc: &http.Client{}, headers: http.Header{}, maxBody: DefaultMaxResponseBytes,
 		userAgent: "longrun-go", retryMax: 4, retryMin: 250 * time.Millisecond, retryLimit: 15 * time.Second,
-	}
+	}}
 	for _, o := range opts {
-		if err := o(c); err != nil {
+		if err := o(&c.options); err != nil {
 			return nil, err
 		}
 	}
@@ -366,6 +386,9 @@ func requestID(h http.Header) string {
 
 // parseCause drops the *url.Error url.Parse wraps its error in: it quotes
 // the whole URL, password and query secrets included.
+// quoted matches a Go-quoted string inside an error message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
 func parseCause(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {

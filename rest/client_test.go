@@ -257,8 +257,10 @@ func TestNewRejectsBadBaseURLs(t *testing.T) {
 	require.Error(t, err)
 	_, err = rest.New("http://[::1")
 	require.Error(t, err)
-	_, err = rest.New("http://x/", rest.WithRetry(-1, 0, 0))
-	require.Error(t, err)
+	for _, o := range []rest.Option{rest.WithRetry(-1, 0, 0), rest.WithHTTPClient(nil), rest.WithMaxResponseBytes(0)} {
+		_, err = rest.New("http://x/", o)
+		require.Error(t, err)
+	}
 	c, err := rest.New("http://user:pw@host/api")
 	require.NoError(t, err)
 	u, err := c.URL("/v1/jobs", url.Values{"limit": {"10"}})

@@ -3,27 +3,21 @@ package rest
 import (
 	"context"
 	"iter"
+
+	"github.com/longrun/longrun/jobs"
 )
 
-// Page is one page a PageFunc fetched: its items and the offset of the next
-// page, or a negative Next when this page was the last.
-type Page[T any] struct {
-	Items []T
-	Next  int
-}
-
-// PageFunc fetches the page that starts at offset.
-type PageFunc[T any] func(ctx context.Context, offset int) (Page[T], error)
-
-// Paginate yields every item of every page, fetching a page only when the
-// loop body has consumed the previous one. An error is yielded once, last.
-// A page that is empty but claims a next page ends the sequence (a server
-// that would loop forever).
-func Paginate[T any](ctx context.Context, start int, fetch PageFunc[T]) iter.Seq2[T, error] {
+// Paginate is the All of every dialect: it yields every item of every
+// page list returns, calling list with start and then with each page's
+// NextOffset, and fetching a page only when the loop body has consumed the
+// previous one. An error is yielded once, last. It stops after a page
+// whose More is false, an empty page, or a page that does not move the
+// offset forward (a server that would loop forever).
+func Paginate[T any](ctx context.Context, start int, list func(ctx context.Context, offset int) (*jobs.Page[T], error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		offset := start
 		for {
-			page, err := fetch(ctx, offset)
+			page, err := list(ctx, offset)
 			if err != nil {
 				var zero T
 				yield(zero, err)
@@ -34,10 +28,11 @@ func Paginate[T any](ctx context.Context, start int, fetch PageFunc[T]) iter.Seq
 					return
 				}
 			}
-			if page.Next < 0 || len(page.Items) == 0 || page.Next <= offset {
+			next := page.NextOffset()
+			if !page.More || len(page.Items) == 0 || next <= offset {
 				return
 			}
-			offset = page.Next
+			offset = next
 		}
 	}
 }

@@ -8,19 +8,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/longrun/longrun/jobs"
 	"github.com/longrun/longrun/rest"
 )
 
-func pages(total, size int, calls *int) rest.PageFunc[int] {
-	return func(ctx context.Context, offset int) (rest.Page[int], error) {
+func pages(total, size int, calls *int) func(context.Context, int) (*jobs.Page[int], error) {
+	return func(ctx context.Context, offset int) (*jobs.Page[int], error) {
 		*calls++
-		var p rest.Page[int]
+		p := &jobs.Page[int]{Offset: offset, Limit: size, Total: total, More: offset+size < total}
 		for i := offset; i < min(offset+size, total); i++ {
 			p.Items = append(p.Items, i)
-		}
-		p.Next = offset + size
-		if p.Next >= total {
-			p.Next = -1
 		}
 		return p, nil
 	}
@@ -49,11 +46,11 @@ func TestPaginateYieldsEveryItemLazily(t *testing.T) {
 func TestPaginateStopsOnErrorAndOnAServerThatLoops(t *testing.T) {
 	boom := errors.New("boom")
 	n := 0
-	for _, err := range rest.Paginate(context.Background(), 0, func(ctx context.Context, off int) (rest.Page[int], error) {
+	for _, err := range rest.Paginate(context.Background(), 0, func(ctx context.Context, off int) (*jobs.Page[int], error) {
 		if off > 0 {
-			return rest.Page[int]{}, boom
+			return nil, boom
 		}
-		return rest.Page[int]{Items: []int{1}, Next: 1}, nil
+		return &jobs.Page[int]{Items: []int{1}, Offset: off, Total: -1, More: true}, nil
 	}) {
 		if err != nil {
 			require.ErrorIs(t, err, boom)
@@ -63,9 +60,9 @@ func TestPaginateStopsOnErrorAndOnAServerThatLoops(t *testing.T) {
 	assert.Equal(t, 2, n)
 
 	calls := 0
-	for range rest.Paginate(context.Background(), 0, func(ctx context.Context, off int) (rest.Page[int], error) {
+	for range rest.Paginate(context.Background(), 0, func(ctx context.Context, off int) (*jobs.Page[int], error) {
 		calls++
-		return rest.Page[int]{Items: []int{1}, Next: off}, nil // never advances
+		return &jobs.Page[int]{Items: []int{1}, Offset: off - 1, Total: -1, More: true}, nil // never advances
 	}) {
 	}
 	assert.Equal(t, 1, calls)

@@ -18,26 +18,12 @@ import (
 	"github.com/longrun/longrun/testutil/cstest"
 )
 
-func findServer(t testing.TB, ctx context.Context, svc *servers.Service, name string) *servers.Server {
-	t.Helper()
-	for s, err := range svc.All(ctx, &cloudsigma.ListOptions{Detail: true}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no server %q", name)
-	return nil
-}
-
 func TestCloneAndWait(t *testing.T) {
 	ctx := context.Background()
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := servers.New(c)
-	src := findServer(t, ctx, svc, "web-1")
+	src := cstest.Named(t, ctx, svc.Resource, "web-1")
 	var snaps []*jobs.Job
 	clone, job, err := svc.CloneAndWait(ctx, src.UUID, &servers.CloneRequest{Name: "web-2", RandomVNCPassword: true}, nil,
 		jobs.WithClock(srv.Clock()), jobs.WithOnProgress(func(j *jobs.Job) { snaps = append(snaps, j) }))
@@ -117,7 +103,7 @@ func TestFailureMidTree(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{})
 	c, _ := cstest.Client(t, srv)
 	svc := servers.New(c)
-	src := findServer(t, ctx, svc, "web-1")
+	src := cstest.Named(t, ctx, svc.Resource, "web-1")
 	clone, err := svc.Clone(ctx, src.UUID, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +136,7 @@ func TestCancelAndDeadline(t *testing.T) {
 	srv := fake.NewServer(t, fake.Options{Clock: clk})
 	c, _ := cstest.Client(t, srv)
 	svc := servers.New(c)
-	src := findServer(t, context.Background(), svc, "web-1")
+	src := cstest.Named(t, context.Background(), svc.Resource, "web-1")
 
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -193,7 +179,7 @@ func TestServiceUnavailableBurst(t *testing.T) {
 		srv := fake.NewServer(t, fake.Options{})
 		c, cnt := cstest.Client(t, srv)
 		svc := servers.New(c)
-		src := findServer(t, ctx, svc, "web-1")
+		src := cstest.Named(t, ctx, svc.Resource, "web-1")
 		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/jobs/", Status: 503, Body: unavailable,
 			Header: http.Header{"Retry-After": {"0"}}, Times: 3})
 		cnt.N.Store(0)
@@ -210,7 +196,7 @@ func TestServiceUnavailableBurst(t *testing.T) {
 		// Polling only: with push the wait would not need the jobs route.
 		c, _ := cstest.Client(t, srv, cloudsigma.WithRESTOptions(rest.WithRetry(0, 0, 0)), cloudsigma.WithoutPush())
 		svc := servers.New(c)
-		src := findServer(t, ctx, svc, "web-1")
+		src := cstest.Named(t, ctx, svc.Resource, "web-1")
 		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/jobs/", Status: 503, Body: unavailable,
 			Header: http.Header{"Retry-After": {"3600"}}, Times: 4})
 		before := srv.Clock().Now()
@@ -224,10 +210,11 @@ func TestServiceUnavailableBurst(t *testing.T) {
 	})
 	t.Run("latency on the jobs route", func(t *testing.T) {
 		srv := fake.NewServer(t, fake.Options{})
-		// Polling only: a push is taken while the slow poll is in flight.
+		// Polling only: jobs.Wait takes pushes while a poll is in flight,
+		// so with push the frames would report the clone meanwhile.
 		c, _ := cstest.Client(t, srv, cloudsigma.WithoutPush())
 		svc := servers.New(c)
-		src := findServer(t, ctx, svc, "web-1")
+		src := cstest.Named(t, ctx, svc.Resource, "web-1")
 		// The first job poll answers 30 fake minutes late: by then the
 		// 20-minute clone is over, so the first snapshot is the last.
 		srv.Faults().Add(sim.Fault{Method: "GET", PathPrefix: "/api/2.0/jobs/", Latency: 30 * time.Minute, Times: 1})
@@ -468,20 +455,8 @@ func FuzzDecodeServer(f *testing.F) {
 	f.Add([]byte(docServerWithDrive))
 	f.Add([]byte(docAttachRequest))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var s servers.Server
-		if json.Unmarshal(data, &s) != nil {
-			return
-		}
-		out, err := json.Marshal(s)
-		if err != nil {
-			t.Fatalf("re-encode: %v", err)
-		}
-		var s2 servers.Server
-		if err := json.Unmarshal(out, &s2); err != nil {
-			t.Fatalf("re-decode %s: %v", out, err)
-		}
-		if s2.UUID != s.UUID || s2.Status != s.Status || len(s2.Drives) != len(s.Drives) || len(s2.NICs) != len(s.NICs) {
-			t.Fatalf("round trip changed the server: %s", out)
-		}
+		cstest.RoundTrip(t, data, func(s, s2 *servers.Server) bool {
+			return s2.UUID == s.UUID && s2.Status == s.Status && len(s2.Drives) == len(s.Drives) && len(s2.NICs) == len(s.NICs)
+		})
 	})
 }

@@ -54,35 +54,9 @@ type Server struct {
 	keys wire.Keys
 }
 
-type serverAlias struct {
-	UUID               string            `json:"uuid"`
-	Name               string            `json:"name"`
-	CPU                int               `json:"cpu"`
-	Mem                int64             `json:"mem"`
-	SMP                int               `json:"smp"`
-	Status             string            `json:"status"`
-	VNCPassword        string            `json:"vnc_password"`
-	Context            bool              `json:"context"`
-	CPUModel           *string           `json:"cpu_model"`
-	CPUType            string            `json:"cpu_type"`
-	CPUsInsteadOfCores bool              `json:"cpus_instead_of_cores"`
-	EnableNUMA         bool              `json:"enable_numa"`
-	HVRelaxed          bool              `json:"hv_relaxed"`
-	HVTSC              bool              `json:"hv_tsc"`
-	Hypervisor         string            `json:"hypervisor"`
-	Drives             []*ServerDrive    `json:"drives"`
-	NICs               []*NIC            `json:"nics"`
-	Jobs               []cloudsigma.Ref  `json:"jobs"`
-	Meta               map[string]any    `json:"meta"`
-	Owner              *cloudsigma.Ref   `json:"owner"`
-	Permissions        []string          `json:"permissions"`
-	Pubkeys            []cloudsigma.Ref  `json:"pubkeys"`
-	Requirements       []string          `json:"requirements"`
-	Tags               []cloudsigma.Ref  `json:"tags"`
-	Grantees           []json.RawMessage `json:"grantees"`
-	Runtime            json.RawMessage   `json:"runtime"`
-	ResourceURI        string            `json:"resource_uri"`
-}
+// serverAlias is Server without its methods, for wire.Decode and wire.Encode
+// (Extra and keys are not JSON members).
+type serverAlias Server
 
 // UnmarshalJSON keeps unknown members.
 func (s *Server) UnmarshalJSON(b []byte) error {
@@ -91,19 +65,14 @@ func (s *Server) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*s = Server{a.UUID, a.Name, a.CPU, a.Mem, a.SMP, a.Status, a.VNCPassword, a.Context, a.CPUModel,
-		a.CPUType, a.CPUsInsteadOfCores, a.EnableNUMA, a.HVRelaxed, a.HVTSC, a.Hypervisor, a.Drives,
-		a.NICs, a.Jobs, a.Meta, a.Owner, a.Permissions, a.Pubkeys, a.Requirements, a.Tags, a.Grantees,
-		a.Runtime, a.ResourceURI, extra, keys}
+	*s = Server(a)
+	s.Extra, s.keys = extra, keys
 	return nil
 }
 
 // MarshalJSON writes every member back, unknown ones included.
 func (s Server) MarshalJSON() ([]byte, error) {
-	return wire.Encode(serverAlias{s.UUID, s.Name, s.CPU, s.Mem, s.SMP, s.Status, s.VNCPassword, s.Context,
-		s.CPUModel, s.CPUType, s.CPUsInsteadOfCores, s.EnableNUMA, s.HVRelaxed, s.HVTSC, s.Hypervisor,
-		s.Drives, s.NICs, s.Jobs, s.Meta, s.Owner, s.Permissions, s.Pubkeys, s.Requirements, s.Tags,
-		s.Grantees, s.Runtime, s.ResourceURI}, s.Extra, s.keys)
+	return wire.Encode(serverAlias(s), s.Extra, s.keys)
 }
 
 // ServerDrive is one entry of a server's drives: a drive attached on a
@@ -121,13 +90,9 @@ type ServerDrive struct {
 	keys wire.Keys
 }
 
-type serverDriveAlias struct {
-	BootOrder  *int            `json:"boot_order"`
-	DevChannel string          `json:"dev_channel"`
-	Device     string          `json:"device"`
-	Drive      cloudsigma.Ref  `json:"drive"`
-	Runtime    json.RawMessage `json:"runtime"`
-}
+// serverDriveAlias is ServerDrive without its methods, for wire.Decode and wire.Encode
+// (Extra and keys are not JSON members).
+type serverDriveAlias ServerDrive
 
 // UnmarshalJSON keeps unknown members.
 func (d *ServerDrive) UnmarshalJSON(b []byte) error {
@@ -136,13 +101,14 @@ func (d *ServerDrive) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*d = ServerDrive{a.BootOrder, a.DevChannel, a.Device, a.Drive, a.Runtime, extra, keys}
+	*d = ServerDrive(a)
+	d.Extra, d.keys = extra, keys
 	return nil
 }
 
 // MarshalJSON writes every member back.
 func (d ServerDrive) MarshalJSON() ([]byte, error) {
-	return wire.Encode(serverDriveAlias{d.BootOrder, d.DevChannel, d.Device, d.Drive, d.Runtime}, d.Extra, d.keys)
+	return wire.Encode(serverDriveAlias(d), d.Extra, d.keys)
 }
 
 // NIC is one of a server's network interfaces.
@@ -160,15 +126,9 @@ type NIC struct {
 	keys wire.Keys
 }
 
-type nicAlias struct {
-	IPv4Conf       *IPConf         `json:"ip_v4_conf"`
-	IPv6Conf       *IPConf         `json:"ip_v6_conf"`
-	Model          string          `json:"model"`
-	MAC            string          `json:"mac"`
-	VLAN           *cloudsigma.Ref `json:"vlan"`
-	FirewallPolicy *cloudsigma.Ref `json:"firewall_policy"`
-	Runtime        json.RawMessage `json:"runtime"`
-}
+// nicAlias is NIC without its methods, for wire.Decode and wire.Encode
+// (Extra and keys are not JSON members).
+type nicAlias NIC
 
 // UnmarshalJSON keeps unknown members.
 func (n *NIC) UnmarshalJSON(b []byte) error {
@@ -177,13 +137,14 @@ func (n *NIC) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*n = NIC{a.IPv4Conf, a.IPv6Conf, a.Model, a.MAC, a.VLAN, a.FirewallPolicy, a.Runtime, extra, keys}
+	*n = NIC(a)
+	n.Extra, n.keys = extra, keys
 	return nil
 }
 
 // MarshalJSON writes every member back.
 func (n NIC) MarshalJSON() ([]byte, error) {
-	return wire.Encode(nicAlias{n.IPv4Conf, n.IPv6Conf, n.Model, n.MAC, n.VLAN, n.FirewallPolicy, n.Runtime}, n.Extra, n.keys)
+	return wire.Encode(nicAlias(n), n.Extra, n.keys)
 }
 
 // IPConf is a NIC's ip_v4_conf or ip_v6_conf: conf is dhcp, static or
@@ -197,10 +158,9 @@ type IPConf struct {
 	keys wire.Keys
 }
 
-type ipConfAlias struct {
-	Conf string          `json:"conf"`
-	IP   *cloudsigma.Ref `json:"ip"`
-}
+// ipConfAlias is IPConf without its methods, for wire.Decode and wire.Encode
+// (Extra and keys are not JSON members).
+type ipConfAlias IPConf
 
 // UnmarshalJSON keeps unknown members.
 func (c *IPConf) UnmarshalJSON(b []byte) error {
@@ -209,11 +169,12 @@ func (c *IPConf) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	*c = IPConf{a.Conf, a.IP, extra, keys}
+	*c = IPConf(a)
+	c.Extra, c.keys = extra, keys
 	return nil
 }
 
 // MarshalJSON writes every member back.
 func (c IPConf) MarshalJSON() ([]byte, error) {
-	return wire.Encode(ipConfAlias{c.Conf, c.IP}, c.Extra, c.keys)
+	return wire.Encode(ipConfAlias(c), c.Extra, c.keys)
 }
