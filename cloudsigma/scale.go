@@ -51,10 +51,12 @@ func (s *JobsService) ListRunning(ctx context.Context, offset int) (*jobs.Page[*
 }
 
 // Subscribe makes the service a jobs.MultiPusher: every job frame of the
-// async websocket that carries the job becomes a snapshot on one channel
-// (a frame without the object, for a deleted job, is skipped), so a
-// Watcher's waits share one stream however many jobs they follow. The
-// channel is closed when ctx ends or the websocket drops.
+// async websocket becomes a snapshot on one channel (a frame without the
+// object costs one GET of that job; a job that is gone is skipped), so a
+// Watcher's waits share one stream however many jobs they follow. A frame
+// of a sub-job is delivered as that sub-job's own snapshot: the service
+// sends its parent's frame after it. The channel is closed when ctx ends
+// or the websocket drops.
 func (s *JobsService) Subscribe(ctx context.Context) (<-chan *jobs.Job, error) {
 	frames, err := s.c.Frames(ctx, "jobs")
 	if err != nil {
@@ -64,12 +66,15 @@ func (s *JobsService) Subscribe(ctx context.Context) (<-chan *jobs.Job, error) {
 	go func() {
 		defer close(out)
 		for f := range frames {
+			var j *Job
+			var err error
 			if f.Object == nil {
-				continue
+				j, err = s.Get(ctx, f.UUID())
+			} else {
+				j, err = DecodeJob(f.Object, s.c.opt.maxDepth)
 			}
-			j, err := DecodeJob(f.Object, s.c.opt.maxDepth)
 			if err != nil {
-				continue // a frame that does not decode: the Watcher's polls still see the job
+				continue // gone, or a frame that does not decode: polls still see the job
 			}
 			select {
 			case out <- j.ToJob():
