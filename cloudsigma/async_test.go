@@ -103,9 +103,12 @@ func TestPushAgainstTheDocumentedProtocol(t *testing.T) {
 			_ = c.WriteMessage(websocket.TextMessage, []byte(`{"resource_type":"drives","resource_uri":"/api/2.0/drives/D/","object":{"uuid":"D","status":"cloning_dst"}}`))
 			frame(jobDoc(30, "started"))
 			s.set(jobDoc(50, "started"))
+			s.mu.Lock()
+			base := s.gets // the first poll may still be in flight, or cancelled by a push
+			s.mu.Unlock()
 			frame("") // no object: the client fetches
 			for n := range s.got {
-				if n >= 2 { // the first fetch, and the one for that frame
+				if n > base { // a GET that can only be the one for that frame, or later
 					break
 				}
 			}
@@ -141,10 +144,11 @@ func TestPushAgainstTheDocumentedProtocol(t *testing.T) {
 	if s.auths != 2 || len(s.conns) != 2 || s.conns[0] == s.conns[1] || c.Connects() != 2 {
 		t.Errorf("auths %d, connections %v, client connects %d: want a reconnect with a fresh cookie", s.auths, s.conns, c.Connects())
 	}
-	// The first fetch, the GET for the frame without an object, the
-	// reconcile after the drop: three, whatever the job's length.
-	if s.gets != 3 {
-		t.Errorf("%d GETs of the job, want 3", s.gets)
+	// The first fetch (which a push may cancel before it is sent), the
+	// GET for the frame without an object, the reconcile after the drop:
+	// two or three, whatever the job's length.
+	if s.gets < 2 || s.gets > 3 {
+		t.Errorf("%d GETs of the job, want 2 or 3", s.gets)
 	}
 	if len(seen) < 2 || seen[len(seen)-1] != 100 {
 		t.Errorf("progress seen %v", seen)
