@@ -20,8 +20,13 @@ const MaxSeedBytes = 4 << 20
 // "cloudsigma" section takes {"servers": [{"owner": email, "name": ...,
 // "disks": n, "disk_size": bytes}]}; the "truenas" section starts jobs,
 // {"jobs": [{"user": name, "method": "pool.scrub.scrub", "params": [...]}]};
-// a dialect whose backend has no seed hook (Freezer and ftrack for now)
-// refuses a non-empty section (ErrSeedUnsupported).
+// the "freezer" section takes clients, jobs and sessions in freezer-api's
+// own shapes, each with an optional "user" owner (see
+// freezer.SeedSection); the "ftrack" section creates Jobs, {"jobs": [{"id":
+// ..., "user": name, "status": "running", "description": ...}]}. Every
+// section's entries go through their backend's own create paths, so a bad
+// one is an ErrBadSeed naming the entry; a section for a backend with no
+// seed hook is refused (ErrSeedUnsupported).
 //
 //	{"users": [{"name": "ci", "email": "ci@example.com", "password": "pw",
 //	            "api_key": "3-ci", "project": "0123456789abcdef0123456789abcdef"}],

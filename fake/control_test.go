@@ -287,8 +287,8 @@ func TestControlResetAndSeed(t *testing.T) {
 		`{"cloudsigma":{"servers":[{"owner":"nobody@example.com","name":"x"}]}}`, `[]`} {
 		assert.Equal(t, 400, control(t, srv, "POST", "seed", bad).status, bad)
 	}
-	r = control(t, srv, "POST", "seed", `{"freezer":{"jobs":[]}}`)
-	assert.Equal(t, 501, r.status, "%s", r.body)
+	r = control(t, srv, "POST", "seed", `{"freezer":{"jobs":[{"user":"nobody","client_id":"n1"}]}}`)
+	assert.Equal(t, 400, r.status, "%s", r.body)
 	assert.Equal(t, 200, call(t, "GET", srv.CloudSigmaURL()+"servers/", "Basic ci@example.com:pw", "").status,
 		"a refused seed leaves the fake as it was")
 
@@ -435,4 +435,125 @@ func TestControlJobsFreezerAndFtrack(t *testing.T) {
 	require.Equal(t, 200, force("ftrack", fid, "abort").status)
 	assert.Equal(t, "failed", srv.Ftrack().Job(fid)["status"])
 	assert.Equal(t, 0.0, control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["ftrack"])
+}
+
+// freezerCall calls the Freezer API as the user named user, with a Keystone
+// token the fake issued.
+func freezerCall(t *testing.T, srv *fake.Server, user, method, path, body string) reply {
+	t.Helper()
+	tok, ok := srv.Freezer().IssueToken(user)
+	require.True(t, ok, user)
+	req, err := http.NewRequest(method, srv.URL()+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("X-Auth-Token", tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header, b}
+}
+
+// ftrackQuery runs one query through ftrack's POST /api as admin.
+func ftrackQuery(t *testing.T, srv *fake.Server, expr string) []any {
+	t.Helper()
+	body, _ := json.Marshal([]any{map[string]any{"action": "query", "expression": expr}})
+	req, err := http.NewRequest("POST", srv.URL()+"/api", strings.NewReader(string(body)))
+	require.NoError(t, err)
+	req.Header.Set("ftrack-user", "admin")
+	req.Header.Set("ftrack-api-key", "1-longrunfakeapikey")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, 200, resp.StatusCode, "%s", b)
+	var out []struct {
+		Data []any `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(b, &out), "%s", b)
+	require.Len(t, out, 1)
+	return out[0].Data
+}
+
+func TestControlSeedFreezerAndFtrack(t *testing.T) {
+	srv := fake.NewServer(t, fake.Options{Control: true, ControlToken: token, Clock: sim.NewClock(sim.Epoch)})
+	const ciProject = "0123456789abcdef0123456789abcdef"
+	seed := `{"users":[{"name":"ci","email":"ci@example.com","password":"pw","api_key":"3-ci","project":"` + ciProject + `"}],
+	 "freezer":{
+	  "clients":[{"user":"ci","client_id":"node-1","hostname":"node-1.example.com","description":"seeded"}],
+	  "jobs":[{"user":"ci","job_id":"seededjob1","client_id":"node-1","description":"nightly",
+	           "job_schedule":{"schedule_interval":"1 days"},
+	           "job_actions":[{"freezer_action":{"action":"backup","path_to_backup":"/srv","backup_name":"srv"}}]},
+	          {"client_id":"node-2","description":"admin's","job_actions":[{"freezer_action":{"action":"backup"}}]}],
+	  "sessions":[{"user":"ci","description":"weekly","schedule":{}}]},
+	 "ftrack":{"jobs":[{"id":"seeded-ftrack-1","user":"admin","status":"running","description":"render"},
+	                   {"user":"ci","status":"queued"}]}}`
+	r := control(t, srv, "POST", "seed", seed)
+	require.Equal(t, 200, r.status, "%s", r.body)
+
+	check := func() {
+		t.Helper()
+		list := freezerCall(t, srv, "ci", "GET", "/v2/"+ciProject+"/jobs", "")
+		require.Equal(t, 200, list.status, "%s", list.body)
+		jobs := list.json(t)["jobs"].([]any)
+		require.Len(t, jobs, 1, "the ci user sees only its own job")
+		j := jobs[0].(map[string]any)
+		assert.Equal(t, "seededjob1", j["job_id"])
+		assert.Equal(t, "nightly", j["description"])
+		assert.Equal(t, ciProject, j["project_id"])
+		assert.Equal(t, "1 days", j["job_schedule"].(map[string]any)["schedule_interval"])
+		assert.Contains(t, string(list.body), `"path_to_backup": "/srv"`)
+
+		admin := freezerCall(t, srv, "admin", "GET", "/v2/"+sim.DefaultUsers()[0].Project+"/jobs", "")
+		require.Equal(t, 200, admin.status, "%s", admin.body)
+		ajobs := admin.json(t)["jobs"].([]any)
+		require.Len(t, ajobs, 1, "a job without a user belongs to admin")
+		assert.Equal(t, "admin's", ajobs[0].(map[string]any)["description"])
+
+		cl := freezerCall(t, srv, "ci", "GET", "/v2/"+ciProject+"/clients/node-1", "")
+		require.Equal(t, 200, cl.status, "%s", cl.body)
+		assert.Equal(t, "node-1.example.com", cl.json(t)["client"].(map[string]any)["hostname"])
+		ss := freezerCall(t, srv, "ci", "GET", "/v2/"+ciProject+"/sessions", "")
+		require.Equal(t, 200, ss.status, "%s", ss.body)
+		assert.Len(t, ss.json(t)["sessions"].([]any), 1)
+
+		fj := ftrackQuery(t, srv, `select id, status, data, user_id from Job`)
+		require.Len(t, fj, 2)
+		byID := map[string]map[string]any{}
+		for _, e := range fj {
+			m := e.(map[string]any)
+			byID[m["id"].(string)] = m
+		}
+		require.Contains(t, byID, "seeded-ftrack-1")
+		assert.Equal(t, "running", byID["seeded-ftrack-1"]["status"])
+		assert.JSONEq(t, `{"description":"render"}`, byID["seeded-ftrack-1"]["data"].(string))
+		assert.Equal(t, sim.DefaultUsers()[0].ID, byID["seeded-ftrack-1"]["user_id"])
+		assert.Equal(t, 2.0, control(t, srv, "GET", "jobs", "").json(t)["running_jobs"].(map[string]any)["ftrack"],
+			"the running and the queued ftrack job")
+	}
+	check()
+
+	// Deleting a seeded job and resetting brings it back.
+	require.Equal(t, 204, freezerCall(t, srv, "ci", "DELETE", "/v2/"+ciProject+"/jobs/seededjob1", "").status)
+	require.Equal(t, 404, freezerCall(t, srv, "ci", "GET", "/v2/"+ciProject+"/jobs/seededjob1", "").status)
+	require.Equal(t, 200, control(t, srv, "POST", "reset", "").status)
+	check()
+
+	for bad, msg := range map[string]string{
+		`{"freezer":{"jobs":[{"client_id":"n1","job_actions":[{"freezer_action":{"action":"backup","mode":7}}]}]}}`:            "freezer job 0",
+		`{"freezer":{"jobs":[{"client_id":"n1","job_actions":[]},{"client_id":"n1","job_schedule":{"schedule_interval":5}}]}}`: "freezer job 1",
+		`{"freezer":{"clients":[{"hostname":"h"}]}}`:                "'client_id' is a required property",
+		`{"freezer":{"jobs":[{"user":"nobody","client_id":"n1"}]}}`: `no user "nobody"`,
+		`{"freezer":{"jobs":[[]]}}`:                                 "freezer job 0",
+		`{"freezer":{"backups":[]}}`:                                "unknown field",
+		`{"ftrack":{"jobs":[{"status":"exploded"}]}}`:               "ftrack job 0",
+		`{"ftrack":{"jobs":[{"id":"a"},{"id":"a"}]}}`:               "ftrack job 1",
+		`{"ftrack":{"jobs":[{"user":"nobody"}]}}`:                   `no user "nobody"`,
+	} {
+		r := control(t, srv, "POST", "seed", bad)
+		assert.Equal(t, 400, r.status, "%s: %s", bad, r.body)
+		assert.Contains(t, r.json(t)["error"], msg, bad)
+	}
+	check() // a refused seed leaves the last one in force
 }

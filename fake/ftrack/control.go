@@ -1,13 +1,16 @@
 package ftrack
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/longrun/longrun/fake/sim"
 )
 
 // This file holds the hooks package fake's control API calls
-// (RunningJobs, ForceJob).
+// (RunningJobs, ForceJob, Seed).
 
 // RunningJobs is how many Job entities are queued or running.
 func (b *Backend) RunningJobs() int {
@@ -38,4 +41,65 @@ func (b *Backend) ForceJob(id, outcome string) error {
 		return b.SetJob(id, "failed", "aborted through the longrun fake's control API")
 	}
 	return fmt.Errorf("ftrack: unknown outcome %q: %w", outcome, sim.ErrUnsupported)
+}
+
+// SeedJob is a Job a seed document creates for the user named User
+// ("admin" when empty): Status (one of Job's statuses; the schema's
+// default when empty) and Description (stored in the job's data as
+// {"description": ...}, where ftrack keeps it); ID is the entity's id (a new one
+// when empty).
+type SeedJob struct {
+	ID          string `json:"id,omitempty"`
+	User        string `json:"user,omitempty"`
+	Status      string `json:"status,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// SeedSection is the "ftrack" section of a seed document.
+type SeedSection struct {
+	Jobs []SeedJob `json:"jobs"`
+}
+
+// Seed creates the Jobs a seed document's "ftrack" section lists, in
+// order, through the same create operation POST /api runs (so the
+// schema's checks apply: a bad status or a duplicate id is an error
+// naming the entry).
+func (b *Backend) Seed(raw json.RawMessage) error {
+	var sec SeedSection
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sec); err != nil {
+		return fmt.Errorf("ftrack section: %v: %w", err, sim.ErrBadSeed)
+	}
+	for i, sj := range sec.Jobs {
+		name := sj.User
+		if name == "" {
+			name = "admin"
+		}
+		u, ok := b.env.Lookup(func(u sim.User) bool { return u.Name == name })
+		if !ok {
+			return fmt.Errorf("ftrack job %d: no user %q: %w", i, name, sim.ErrBadSeed)
+		}
+		data := map[string]any{"user_id": u.ID}
+		if sj.ID != "" {
+			data["id"] = sj.ID
+		}
+		if sj.Status != "" {
+			data["status"] = sj.Status
+		}
+		if sj.Description != "" {
+			// Job has no description attribute: ftrack keeps it in the
+			// job's data, a JSON text {"description": ...}.
+			d, _ := json.Marshal(map[string]string{"description": sj.Description})
+			data["data"] = string(d)
+		}
+		tx := &txn{limits: b.currentLimits()}
+		op := map[string]any{"action": "create", "entity_type": "Job", "entity_data": data}
+		if _, aerr := b.apply(context.Background(), tx, op, ""); aerr != nil {
+			b.rollback(tx)
+			return fmt.Errorf("ftrack job %d: %s: %w", i, aerr.Content, sim.ErrBadSeed)
+		}
+		b.commit(tx)
+	}
+	return nil
 }
