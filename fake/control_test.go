@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -556,4 +557,22 @@ func TestControlSeedFreezerAndFtrack(t *testing.T) {
 		assert.Contains(t, r.json(t)["error"], msg, bad)
 	}
 	check() // a refused seed leaves the last one in force
+}
+
+// TestDocsSeedExampleLoads loads the seed document docs/fake.md shows.
+func TestDocsSeedExampleLoads(t *testing.T) {
+	md, err := os.ReadFile("../docs/fake.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(md), "A seed document adds users")
+	require.True(t, ok, "docs/fake.md lost its seed paragraph")
+	_, rest, ok = strings.Cut(rest, "```json\n")
+	require.True(t, ok)
+	doc, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	srv := fake.NewServer(t, fake.Options{Control: true, ControlToken: token, Clock: sim.NewClock(sim.Epoch)})
+	r := control(t, srv, "POST", "seed", doc)
+	require.Equal(t, 200, r.status, "%s", r.body)
+	got := freezerCall(t, srv, "ci", "GET", "/v2/0123456789abcdef0123456789abcdef/jobs/nightly1", "")
+	assert.Equal(t, 200, got.status, "%s", got.body)
+	assert.Len(t, ftrackQuery(t, srv, `select id from Job where status is "running"`), 1)
 }
