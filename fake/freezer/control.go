@@ -123,6 +123,12 @@ func (b *Backend) seedOne(kind string, raw json.RawMessage) error {
 	case kind == "session":
 		b.serveSessions(rec, req, sc, []string{"sessions"})
 	case jobID != "":
+		b.mu.Lock()
+		taken := b.jobs[jobID] != nil || b.gone["jobs/"+jobID]
+		b.mu.Unlock()
+		if taken {
+			return fmt.Errorf("job_id %q is taken", jobID)
+		}
 		b.replace(rec, req, sc, jobID)
 	default:
 		b.create(rec, req, sc)
