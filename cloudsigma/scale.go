@@ -12,27 +12,17 @@ import (
 // takes few requests, small enough that no answer grows without bound.
 const RunningPageSize = 1000
 
-// The jobs service is a source a jobs.Watcher can scale with: it caps the
-// ids of one batched fetch, lists the started jobs a page at a time, and
-// pushes every job's changes over the account's one async websocket.
+// The jobs service is a source a jobs.Watcher can scale with: it lists the
+// started jobs a page at a time and pushes every job's changes over the
+// account's one async websocket. It is deliberately not a
+// jobs.BatchLimiter: Fetch splits a long id list itself while the server
+// filters by uuid, and once it has learnt that the server does not, one
+// Fetch of every id (a few pages of started jobs) is far cheaper than the
+// same pages listed again for each chunk a Watcher would make.
 var (
-	_ jobs.BatchLimiter  = (*JobsService)(nil)
 	_ jobs.RunningLister = (*JobsService)(nil)
 	_ jobs.MultiPusher   = (*JobsService)(nil)
 )
-
-// MaxBatch is how many uuids one batched Fetch carries while the server
-// filters the job list by uuid (WithBatch, default 50): a Watcher splits its
-// rounds to fit. Once the server has shown it does not (the jobs schema
-// filters only on state), a Fetch lists started jobs page by page however
-// many ids it carries, so splitting would only repeat those pages: then
-// there is no cap.
-func (s *JobsService) MaxBatch() int {
-	if s.mode.Load() == modeUUID {
-		return s.c.opt.batch
-	}
-	return 0
-}
 
 // ListRunning returns one page of the account's started jobs
 // (/jobs/?state=started, RunningPageSize per page) from offset, as shared
