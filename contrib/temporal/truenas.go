@@ -101,7 +101,7 @@ func (a *Activities) CallTrueNASJob(ctx context.Context, req TrueNASCallRequest)
 	if err != nil {
 		return nil, permanent(err)
 	}
-	id := strconv.FormatInt(h.ID(), 10)
+	id := h.ID()
 	activity.RecordHeartbeat(ctx, Progress{JobID: id, Attempt: activity.GetInfo(ctx).Attempt})
 	return &TrueNASJob{ID: id}, nil
 }
