@@ -243,3 +243,20 @@ func validationErr(w http.ResponseWriter, err error) {
 	}
 	writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not valid JSON: "+err.Error())
 }
+
+// readObjects reads a request body that must hold a list of objects (a
+// bare list or {"objects": [...]}); on failure it answers CloudSigma's
+// validation error, "objects must be a list of <what>", and reports false.
+func readObjects(w http.ResponseWriter, r *http.Request, what string) ([]map[string]any, bool) {
+	body, err := readBody(r)
+	if err != nil {
+		validationErr(w, err)
+		return nil, false
+	}
+	objs, err := objectsOf(body)
+	if err != nil || body == nil {
+		writeErr(w, http.StatusBadRequest, "validation", "objects", "objects must be a list of "+what)
+		return nil, false
+	}
+	return objs, true
+}

@@ -290,14 +290,8 @@ func (b *Backend) canDeleteDrive(d *drive) (int, string) {
 }
 
 func (b *Backend) deleteDrives(w http.ResponseWriter, r *http.Request, u sim.User) {
-	body, err := readBody(r)
-	if err != nil {
-		validationErr(w, err)
-		return
-	}
-	objs, err := objectsOf(body)
-	if err != nil || body == nil {
-		writeErr(w, http.StatusBadRequest, "validation", "objects", "objects must be a list of drives")
+	objs, ok := readObjects(w, r, "drives")
+	if !ok {
 		return
 	}
 	var del []*drive
@@ -344,14 +338,8 @@ func (b *Backend) deleteDriveLocked(id string) {
 }
 
 func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.User) {
-	body, err := readBody(r)
-	if err != nil {
-		validationErr(w, err)
-		return
-	}
-	objs, err := objectsOf(body)
-	if err != nil || body == nil {
-		writeErr(w, http.StatusBadRequest, "validation", "objects", "objects must be a list of drive definitions")
+	objs, ok := readObjects(w, r, "drive definitions")
+	if !ok {
 		return
 	}
 	var made []*drive

@@ -378,14 +378,8 @@ func (b *Backend) deleteServerLocked(w http.ResponseWriter, r *http.Request, s *
 }
 
 func (b *Backend) createServers(w http.ResponseWriter, r *http.Request, u sim.User) {
-	body, err := readBody(r)
-	if err != nil {
-		validationErr(w, err)
-		return
-	}
-	objs, err := objectsOf(body)
-	if err != nil || body == nil {
-		writeErr(w, http.StatusBadRequest, "validation", "objects", "objects must be a list of server definitions")
+	objs, ok := readObjects(w, r, "server definitions")
+	if !ok {
 		return
 	}
 	var made []*server
