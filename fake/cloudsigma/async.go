@@ -81,7 +81,7 @@ func (b *Backend) serveLocations(w http.ResponseWriter, r *http.Request, p []str
 		"display_name": "longrun fake", "documentation_url": "https://docs.cloudsigma.com", "id": "FAKE",
 		"upload_url": base + Prefix, "websocket_url": "ws" + strings.TrimPrefix(base, "http") + WebsocketPath,
 	}
-	b.serveList(w, r, []doc{{fields: loc}}, map[string]bool{}, map[string]bool{}, nil)
+	b.serveList(w, r, docListing{loc}, keysOf(loc), map[string]bool{}, map[string]bool{}, nil)
 }
 
 // serveAccounts serves /accounts/action/?do=authenticate_asynchronous.
@@ -258,8 +258,9 @@ func (b *Backend) Close() {
 	b.subsWG.Wait()
 }
 
-// publishLocked sends a frame to every websocket of owner.
-func (b *Backend) publishLocked(owner, kind, uuid string, obj func() any) {
+// publishLocked sends a frame to every websocket of owner; obj encodes
+// the resource's document (nil: the resource is gone).
+func (b *Backend) publishLocked(owner, kind, uuid string, obj func() ([]byte, error)) {
 	if len(b.subs) == 0 {
 		return
 	}
@@ -269,15 +270,14 @@ func (b *Backend) publishLocked(owner, kind, uuid string, obj func() any) {
 			continue
 		}
 		if frame == nil {
-			f := Frame{ResourceType: kind, ResourceURI: Prefix + kind + "/" + uuid + "/"}
+			var raw []byte
 			if obj != nil {
-				raw, err := json.Marshal(obj())
-				if err != nil {
+				var err error
+				if raw, err = obj(); err != nil {
 					return
 				}
-				f.Object = raw
 			}
-			frame, _ = json.Marshal(f)
+			frame = appendFrame(make([]byte, 0, len(raw)+128), kind, uuid, raw)
 		}
 		if b.env.Faults.Take(FaultDropWebsocket) {
 			b.dropLocked(s) // the change happened; its frame is lost
@@ -316,17 +316,17 @@ func (b *Backend) sendNoteLocked(n note) {
 	switch n.kind {
 	case "drives":
 		if d := b.drives[n.uuid]; d != nil {
-			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.driveDoc(d) })
+			b.publishLocked(n.owner, n.kind, n.uuid, func() ([]byte, error) { return json.Marshal(b.driveDoc(d)) })
 			return
 		}
 	case "servers":
 		if s := b.servers[n.uuid]; s != nil {
-			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.serverDoc(s) })
+			b.publishLocked(n.owner, n.kind, n.uuid, func() ([]byte, error) { return json.Marshal(b.serverDoc(s)) })
 			return
 		}
 	case "jobs":
 		if j := b.jobs[n.uuid]; j != nil {
-			b.publishLocked(n.owner, n.kind, n.uuid, func() any { return b.jobDoc(j, 0) })
+			b.publishLocked(n.owner, n.kind, n.uuid, func() ([]byte, error) { return b.encodeJob(j) })
 			return
 		}
 	}

@@ -52,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -94,7 +95,8 @@ type Backend struct {
 	serverOrder []string
 	mounts      map[string][]string // drive uuid -> servers it is attached to
 	jobs        map[string]*job
-	jobOrder    []string
+	jobOrder    []*job // in creation order; expired jobs stay until compactJobsLocked
+	jobsGone    int    // expired jobs still in jobOrder
 	overrides   map[string]json.RawMessage
 	strictJobs  bool
 	seeded      map[string]bool
@@ -168,6 +170,11 @@ type job struct {
 	progress                               int // once frozen or finished
 	frozen                                 bool
 	src, dst                               string // drive uuids of a drive clone
+	gone                                   bool   // expired: no longer in Backend.jobs
+	// enc is a leaf's encoded document while encKey still describes it
+	// (appendJob).
+	enc    []byte
+	encKey encKey
 }
 
 // New returns a backend seeded for every user of env.
@@ -524,9 +531,13 @@ func (b *Backend) expireLocked(id string) {
 		dead[c] = true
 	}
 	for x := range dead {
+		if dj := b.jobs[x]; dj != nil {
+			dj.gone = true
+			b.jobsGone++
+		}
 		delete(b.jobs, x)
 	}
-	b.jobOrder = dropDead(b.jobOrder, dead)
+	b.compactJobsLocked()
 	for _, c := range res {
 		kind, uuid := splitURI(c)
 		switch kind {
@@ -540,6 +551,28 @@ func (b *Backend) expireLocked(id string) {
 			}
 		}
 	}
+}
+
+// addJobLocked adds a new job.
+func (b *Backend) addJobLocked(j *job) {
+	b.jobs[j.uuid] = j
+	b.jobOrder = append(b.jobOrder, j)
+}
+
+// compactJobsLocked drops expired jobs from jobOrder once they are half
+// of it, so that expiring n jobs costs O(n), not O(n) each.
+func (b *Backend) compactJobsLocked() {
+	if b.jobsGone*2 < len(b.jobOrder) {
+		return
+	}
+	live := b.jobOrder[:0]
+	for _, j := range b.jobOrder {
+		if !j.gone {
+			live = append(live, j)
+		}
+	}
+	clear(b.jobOrder[len(live):])
+	b.jobOrder, b.jobsGone = live, 0
 }
 
 func (b *Backend) childResources(j *job) []string {
@@ -585,11 +618,15 @@ func writeErr(w http.ResponseWriter, status int, typ, point, msg string) {
 	writeJSON(w, status, []apiError{e})
 }
 
+// encodingFailed is the answer to a request whose document does not
+// encode (a SetJobDocument override that is not JSON).
+const encodingFailed = `[{"error_point": null, "error_type": "backend", "error_message": "encoding failed"}]`
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		body = []byte(`[{"error_point": null, "error_type": "backend", "error_message": "encoding failed"}]`)
+		body = []byte(encodingFailed)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -691,23 +728,15 @@ func (b *Backend) serveJobs(w http.ResponseWriter, r *http.Request, u sim.User, 
 	}
 	switch {
 	case len(p) == 0 || (len(p) == 1 && p[0] == "detail"):
-		var docs []doc
-		seen := map[string]bool{}
-		for _, id := range b.jobOrder {
-			j := b.jobs[id]
-			if j.owner != u.ID {
-				continue
-			}
-			seen[id] = true
-			docs = append(docs, b.jobListDoc(j))
-		}
-		for id, raw := range b.overrides {
-			if !seen[id] && b.jobs[id] == nil {
-				docs = append(docs, overrideDoc(id, raw))
+		l := &jobListing{b: b, now: b.now(), owner: u.ID, order: b.jobOrder}
+		for id := range b.overrides {
+			if b.jobs[id] == nil {
+				l.over = append(l.over, id)
 			}
 		}
+		sort.Strings(l.over)
 		allowed := map[string]bool{"state": true, "uuid": !b.strictJobs, "operation": !b.strictJobs}
-		b.serveList(w, r, docs, allowed, map[string]bool{"last_modified": true, "created": true}, nil)
+		b.serveList(w, r, l, jobDocKeys, allowed, map[string]bool{"last_modified": true, "created": true}, nil)
 	case len(p) == 1:
 		id := p[0]
 		if raw, ok := b.overrides[id]; ok {
@@ -720,31 +749,91 @@ func (b *Backend) serveJobs(w http.ResponseWriter, r *http.Request, u sim.User, 
 			notExist(w, id)
 			return
 		}
-		writeJSON(w, http.StatusOK, b.jobDoc(j, 0))
+		body, err := b.encodeJob(j)
+		if err != nil {
+			body = nil
+		}
+		writeRaw(w, http.StatusOK, body)
 	default:
 		writeErr(w, http.StatusNotFound, "notexist", "", "No such URL "+r.URL.Path)
 	}
 }
 
-// doc is one object of a list: its full document (for filters) and its
-// encoded form.
-type doc struct {
-	fields map[string]any
-	raw    json.RawMessage // when set, served instead of fields
+// jobDocKeys are the fields of a job's document.
+var jobDocKeys = map[string]bool{"children": true, "created": true, "data": true, "last_modified": true,
+	"operation": true, "resource_uri": true, "resources": true, "state": true, "uuid": true}
+
+// jobListing is the listing of /jobs/: the jobs of jobOrder that owner
+// owns, then the overrides that name no job (over, sorted). A job with
+// an override is served as the override, and filtered on its own fields.
+type jobListing struct {
+	b     *Backend
+	now   time.Time
+	owner string
+	order []*job
+	over  []string
 }
 
-func overrideDoc(id string, raw json.RawMessage) doc {
-	return doc{fields: map[string]any{"uuid": id}, raw: raw}
-}
+func (l *jobListing) len() int { return len(l.order) + len(l.over) }
 
-func (b *Backend) jobListDoc(j *job) doc {
-	if raw, ok := b.overrides[j.uuid]; ok {
-		d := overrideDoc(j.uuid, raw)
-		d.fields["state"], d.fields["operation"] = j.state, j.operation
-		d.fields["last_modified"], d.fields["created"] = fmtTime(b.modifiedLocked(j, b.now(), 0)), fmtTime(j.created)
-		return d
+func (l *jobListing) visible(i int) bool {
+	if i >= len(l.order) {
+		return true
 	}
-	return doc{fields: b.jobDoc(j, 0)}
+	j := l.order[i]
+	return !j.gone && j.owner == l.owner
+}
+
+func (l *jobListing) text(i int, name string) string {
+	if i >= len(l.order) {
+		if name == "uuid" {
+			return l.over[i-len(l.order)]
+		}
+		return fmt.Sprint(nil)
+	}
+	j := l.order[i]
+	switch name {
+	case "uuid":
+		return j.uuid
+	case "state":
+		return j.state
+	case "operation":
+		return j.operation
+	case "created":
+		return fmtTime(j.created)
+	case "last_modified":
+		return fmtTime(l.b.modifiedLocked(j, l.now, 0))
+	}
+	if _, ok := l.b.overrides[j.uuid]; ok {
+		return fmt.Sprint(nil)
+	}
+	return fmt.Sprint(l.b.jobDoc(j, 0)[name])
+}
+
+func (l *jobListing) value(i int, name string) any {
+	if i >= len(l.order) {
+		if name == "uuid" {
+			return l.over[i-len(l.order)]
+		}
+		return nil
+	}
+	return l.b.jobDoc(l.order[i], 0)[name]
+}
+
+func (l *jobListing) appendObject(buf []byte, i int, fields []string) ([]byte, error) {
+	if i >= len(l.order) {
+		return appendRaw(buf, l.b.overrides[l.over[i-len(l.order)]])
+	}
+	j := l.order[i]
+	if len(l.b.overrides) > 0 {
+		if raw, ok := l.b.overrides[j.uuid]; ok {
+			return appendRaw(buf, raw)
+		}
+	}
+	if len(fields) > 0 {
+		return appendDoc(buf, l.b.jobDoc(j, 0), fields)
+	}
+	return l.b.appendJob(buf, j, l.now, 0)
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(TimeLayout) }

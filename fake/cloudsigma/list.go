@@ -1,6 +1,7 @@
 package cloudsigma
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -35,8 +36,26 @@ func SplitFilter(v string) []string {
 	return append(out, cur.String())
 }
 
-// serveList filters, orders, pages and trims docs and writes the list.
-func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, docs []doc, filters, ordering map[string]bool, trim []string) {
+// listing is the objects a list request chooses from. Filters and
+// order_by read single fields of each object; only the objects of the
+// page asked for are encoded, so a request costs a pass over the objects'
+// fields, not an encoding of every object.
+type listing interface {
+	len() int
+	// text is field name of object i as filters and order_by compare it
+	// (fmt.Sprint of the document's value).
+	text(i int, name string) string
+	// value is field name of object i as the document holds it (the tag
+	// filter reads "tags").
+	value(i int, name string) any
+	// appendObject appends object i's document, or, when fields is not
+	// empty, only those of its fields.
+	appendObject(buf []byte, i int, fields []string) ([]byte, error)
+}
+
+// serveList filters, orders, pages and trims the objects of l, whose
+// documents have the fields known, and writes the list.
+func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, l listing, known, filters, ordering map[string]bool, trim []string) {
 	q := r.URL.Query()
 	limit, offset := 20, 0
 	if v := q.Get("limit"); v != "" {
@@ -55,20 +74,18 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, docs []doc, 
 		}
 		offset = n
 	}
-	known := map[string]bool{}
-	for _, d := range docs {
-		for k := range d.fields {
-			known[k] = true
-		}
-	}
-	for k := range filters {
-		known[k] = true
-	}
 	keys := make([]string, 0, len(q))
 	for k := range q {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	vis, _ := l.(interface{ visible(i int) bool })
+	idx := make([]int32, 0, l.len())
+	for i := range l.len() {
+		if vis == nil || vis.visible(i) {
+			idx = append(idx, int32(i))
+		}
+	}
 	for _, k := range keys {
 		if reserved[k] {
 			continue
@@ -82,7 +99,7 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, docs []doc, 
 			return
 		}
 		for _, raw := range q[k] {
-			docs = filterDocs(docs, k, SplitFilter(raw))
+			idx = filterList(l, idx, k, SplitFilter(raw))
 		}
 	}
 	if ob := q.Get("order_by"); ob != "" {
@@ -92,16 +109,26 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, docs []doc, 
 			return
 		}
 		desc := strings.HasPrefix(ob, "-")
-		sort.SliceStable(docs, func(i, j int) bool {
-			a, b := fmt.Sprint(docs[i].fields[field]), fmt.Sprint(docs[j].fields[field])
+		type keyed struct {
+			i   int32
+			key string
+		}
+		by := make([]keyed, len(idx))
+		for n, i := range idx {
+			by[n] = keyed{i, l.text(int(i), field)}
+		}
+		sort.SliceStable(by, func(i, j int) bool {
 			if desc {
-				return a > b
+				return by[i].key > by[j].key
 			}
-			return a < b
+			return by[i].key < by[j].key
 		})
+		for n := range by {
+			idx[n] = by[n].i
+		}
 	}
-	total := len(docs)
-	page := docs[min(offset, total):]
+	total := len(idx)
+	page := idx[min(offset, total):]
 	if limit > 0 && len(page) > limit {
 		page = page[:limit]
 	}
@@ -111,18 +138,56 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, docs []doc, 
 	} else {
 		fields = trim
 	}
-	objects := make([]any, 0, len(page))
-	for _, d := range page {
-		if d.raw != nil {
-			objects = append(objects, d.raw)
-			continue
+	// As encoding/json writes {"meta": {...}, "objects": [...]}.
+	buf := make([]byte, 0, 64+512*len(page))
+	buf = append(buf, `{"meta":{"limit":`...)
+	buf = strconv.AppendInt(buf, int64(limit), 10)
+	buf = append(buf, `,"offset":`...)
+	buf = strconv.AppendInt(buf, int64(offset), 10)
+	buf = append(buf, `,"total_count":`...)
+	buf = strconv.AppendInt(buf, int64(total), 10)
+	buf = append(buf, `},"objects":[`...)
+	for n, i := range page {
+		if n > 0 {
+			buf = append(buf, ',')
 		}
-		objects = append(objects, selectFields(d.fields, fields))
+		var err error
+		if buf, err = l.appendObject(buf, int(i), fields); err != nil {
+			writeRaw(w, 0, nil)
+			return
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"meta":    map[string]any{"limit": limit, "offset": offset, "total_count": total},
-		"objects": objects,
-	})
+	buf = append(buf, "]}"...)
+	writeRaw(w, http.StatusOK, buf)
+}
+
+// appendDoc appends m, or only its fields when fields is not empty, as
+// encoding/json writes it.
+func appendDoc(buf []byte, m map[string]any, fields []string) ([]byte, error) {
+	out, err := json.Marshal(selectFields(m, fields))
+	if err != nil {
+		return buf, err
+	}
+	return append(buf, out...), nil
+}
+
+// docListing is a listing of documents built beforehand.
+type docListing []map[string]any
+
+func (l docListing) len() int                       { return len(l) }
+func (l docListing) text(i int, name string) string { return fmt.Sprint(l[i][name]) }
+func (l docListing) value(i int, name string) any   { return l[i][name] }
+func (l docListing) appendObject(buf []byte, i int, fields []string) ([]byte, error) {
+	return appendDoc(buf, l[i], fields)
+}
+
+// keysOf is the set of the keys of m.
+func keysOf(m map[string]any) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }
 
 func selectFields(m map[string]any, fields []string) map[string]any {
@@ -138,20 +203,22 @@ func selectFields(m map[string]any, fields []string) map[string]any {
 	return out
 }
 
-func filterDocs(docs []doc, key string, values []string) []doc {
-	out := docs[:0:0]
-	for _, d := range docs {
-		if matches(d.fields, key, values) {
-			out = append(out, d)
+// filterList keeps the objects of idx whose field key matches one of
+// values.
+func filterList(l listing, idx []int32, key string, values []string) []int32 {
+	out := idx[:0]
+	for _, i := range idx {
+		if matches(l, int(i), key, values) {
+			out = append(out, i)
 		}
 	}
 	return out
 }
 
-func matches(m map[string]any, key string, values []string) bool {
+func matches(l listing, i int, key string, values []string) bool {
 	base, op, _ := strings.Cut(key, "__")
 	if base == "tag" {
-		tags, _ := m["tags"].([]any)
+		tags, _ := l.value(i, "tags").([]any)
 		for _, t := range tags {
 			if ref, ok := t.(map[string]any); ok {
 				for _, v := range values {
@@ -163,7 +230,7 @@ func matches(m map[string]any, key string, values []string) bool {
 		}
 		return false
 	}
-	have := fmt.Sprint(m[base])
+	have := l.text(i, base)
 	for _, v := range values {
 		switch op {
 		case "contains":

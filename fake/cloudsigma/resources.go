@@ -100,6 +100,61 @@ func (b *Backend) serverDoc(s *server) map[string]any {
 	return out
 }
 
+// resListing is a listing of drives or servers: filters and ordering
+// read their uuid, name and tags; only the page's documents are built.
+type resListing struct {
+	uuids, names []string
+	tags         [][]string
+	docs         []func() map[string]any
+}
+
+func (l *resListing) add(uuid, name string, tags []string, doc func() map[string]any) {
+	l.uuids, l.names = append(l.uuids, uuid), append(l.names, name)
+	l.tags, l.docs = append(l.tags, tags), append(l.docs, doc)
+}
+
+func (l *resListing) len() int { return len(l.uuids) }
+
+func (l *resListing) text(i int, name string) string {
+	switch name {
+	case "uuid":
+		return l.uuids[i]
+	case "name":
+		return l.names[i]
+	}
+	return fmt.Sprint(l.docs[i]()[name])
+}
+
+func (l *resListing) value(i int, name string) any {
+	if name == "tags" {
+		return refList("tags", l.tags[i])
+	}
+	return l.docs[i]()[name]
+}
+
+func (l *resListing) appendObject(buf []byte, i int, fields []string) ([]byte, error) {
+	return appendDoc(buf, l.docs[i](), fields)
+}
+
+// The fields of a drive's and a server's document.
+var (
+	driveDocKeys = setOf("affinities", "allow_multimount", "grantees", "jobs", "licenses", "media", "meta",
+		"mounted_on", "name", "owner", "permissions", "resource_uri", "runtime", "size", "snapshots", "status",
+		"storage_type", "tags", "uuid")
+	serverDocKeys = setOf("context", "cpu", "cpu_model", "cpu_type", "cpus_instead_of_cores", "drives",
+		"enable_numa", "grantees", "hv_relaxed", "hv_tsc", "hypervisor", "jobs", "mem", "meta", "name", "nics",
+		"owner", "permissions", "pubkeys", "requirements", "resource_uri", "runtime", "smp", "status", "tags",
+		"uuid", "vnc_password")
+)
+
+func setOf(keys ...string) map[string]bool {
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out
+}
+
 var (
 	driveTrim  = []string{"owner", "resource_uri", "status", "uuid"}
 	serverTrim = []string{"name", "owner", "resource_uri", "runtime", "status", "uuid"}
@@ -127,17 +182,17 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 			methodNotAllowed(w, r, "GET", "POST", "DELETE")
 			return
 		}
-		var docs []doc
+		l := &resListing{}
 		for _, id := range b.driveOrder {
 			if d := b.drives[id]; d.owner == u.ID {
-				docs = append(docs, doc{fields: b.driveDoc(d)})
+				l.add(d.uuid, d.name, d.tags, func() map[string]any { return b.driveDoc(d) })
 			}
 		}
 		var trim []string
 		if len(p) == 0 {
 			trim = driveTrim
 		}
-		b.serveList(w, r, docs, resFilters, resOrder, trim)
+		b.serveList(w, r, l, driveDocKeys, resFilters, resOrder, trim)
 	case len(p) == 1:
 		d, ok := b.drives[p[0]]
 		if !ok || d.owner != u.ID {
@@ -436,8 +491,7 @@ func (b *Backend) cloneDriveLocked(src *drive, m map[string]any, parent string, 
 	j := &job{uuid: b.newUUID("job"), operation: "drive_clone", state: "started", owner: u.ID, parent: parent,
 		created: now, modified: now, start: now, duration: cloneDuration(d.size), src: src.uuid, dst: d.uuid,
 		resources: []string{Prefix + "drives/" + src.uuid + "/", Prefix + "drives/" + d.uuid + "/"}}
-	b.jobs[j.uuid] = j
-	b.jobOrder = append(b.jobOrder, j.uuid)
+	b.addJobLocked(j)
 	b.schedule(j.start.Add(j.duration/10), evJobStep, j.uuid, 1)
 	b.schedule(j.start.Add(j.duration), evJobDone, j.uuid, 0)
 	d.jobs = []string{j.uuid}

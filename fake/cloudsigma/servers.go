@@ -234,17 +234,17 @@ func (b *Backend) serveServers(w http.ResponseWriter, r *http.Request, u sim.Use
 			methodNotAllowed(w, r, "GET", "POST")
 			return
 		}
-		var docs []doc
+		l := &resListing{}
 		for _, id := range b.serverOrder {
 			if s := b.servers[id]; s.owner == u.ID {
-				docs = append(docs, doc{fields: b.serverDoc(s)})
+				l.add(s.uuid, s.name, s.tags, func() map[string]any { return b.serverDoc(s) })
 			}
 		}
 		var trim []string
 		if len(p) == 0 {
 			trim = serverTrim
 		}
-		b.serveList(w, r, docs, resFilters, resOrder, trim)
+		b.serveList(w, r, l, serverDocKeys, resFilters, resOrder, trim)
 	case len(p) == 1:
 		s, ok := b.servers[p[0]]
 		if !ok || s.owner != u.ID {
@@ -542,8 +542,7 @@ func (b *Backend) cloneServerLocked(src *server, m map[string]any, u sim.User) (
 	root := &job{uuid: b.newUUID("job"), operation: "server_clone", state: "started", owner: u.ID,
 		created: now, modified: now, start: now, duration: 5 * time.Second,
 		resources: []string{Prefix + "servers/" + src.uuid + "/", Prefix + "servers/" + s.uuid + "/"}}
-	b.jobs[root.uuid] = root
-	b.jobOrder = append(b.jobOrder, root.uuid)
+	b.addJobLocked(root)
 	var att []attach
 	for _, a := range src.drives {
 		d := b.drives[a.drive]
