@@ -97,9 +97,15 @@ type Backend struct {
 	jobs        map[string]*job
 	jobOrder    []*job // in creation order; expired jobs stay until compactJobsLocked
 	jobsGone    int    // expired jobs still in jobOrder
-	overrides   map[string]json.RawMessage
-	strictJobs  bool
-	seeded      map[string]bool
+	// jobsRev counts the changes a /jobs/ filter can see (a job added,
+	// expired or overridden, a job's state); listCache holds filtered
+	// listings of jobOrder made at listRev.
+	jobsRev    uint64
+	listRev    uint64
+	listCache  map[string][]int32
+	overrides  map[string]json.RawMessage
+	strictJobs bool
+	seeded     map[string]bool
 
 	queue   eventQueue
 	timer   *sim.Timer
@@ -336,6 +342,7 @@ func (b *Backend) FailJob(uuid, state, message string) error {
 	}
 	j.progress = b.progressLocked(j, b.now(), 0)
 	j.state, j.message, j.frozen = state, message, true
+	b.jobsRev++
 	j.modified = b.now()
 	b.notifyJobLocked(j)
 	return nil
@@ -348,6 +355,7 @@ func (b *Backend) FailJob(uuid, state, message string) error {
 func (b *Backend) SetJobDocument(uuid string, doc []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.jobsRev++
 	if doc == nil {
 		delete(b.overrides, uuid)
 		return
@@ -488,6 +496,7 @@ func (b *Backend) finishLeafLocked(j *job, at time.Time) {
 		return
 	}
 	j.progress, j.state, j.modified, j.finished = 100, "success", at, at
+	b.jobsRev++
 	if d := b.drives[j.dst]; d != nil && d.status == "cloning_dst" {
 		d.status = ""
 		d.gen++
@@ -530,6 +539,7 @@ func (b *Backend) expireLocked(id string) {
 	for _, c := range j.children {
 		dead[c] = true
 	}
+	b.jobsRev++
 	for x := range dead {
 		if dj := b.jobs[x]; dj != nil {
 			dj.gone = true
@@ -557,6 +567,7 @@ func (b *Backend) expireLocked(id string) {
 func (b *Backend) addJobLocked(j *job) {
 	b.jobs[j.uuid] = j
 	b.jobOrder = append(b.jobOrder, j)
+	b.jobsRev++
 }
 
 // compactJobsLocked drops expired jobs from jobOrder once they are half
@@ -772,6 +783,23 @@ type jobListing struct {
 	owner string
 	order []*job
 	over  []string
+}
+
+func (l *jobListing) cached(key string) ([]int32, bool) {
+	b := l.b
+	if b.listRev != b.jobsRev {
+		return nil, false
+	}
+	idx, ok := b.listCache[l.owner+"\x00"+key]
+	return idx, ok
+}
+
+func (l *jobListing) keep(key string, idx []int32) {
+	b := l.b
+	if b.listCache == nil || b.listRev != b.jobsRev || len(b.listCache) >= 8 {
+		b.listCache, b.listRev = map[string][]int32{}, b.jobsRev
+	}
+	b.listCache[l.owner+"\x00"+key] = idx
 }
 
 func (l *jobListing) len() int { return len(l.order) + len(l.over) }

@@ -98,6 +98,7 @@ func (b *Backend) forceFinishLocked(j *job, now time.Time) {
 	}
 	if j.finished.IsZero() { // a child that had failed kept the parent open
 		j.progress, j.state, j.modified, j.finished, j.frozen = 100, "success", now, now, false
+		b.jobsRev++
 		if j.parent == "" {
 			b.schedule(now.Add(JobHistory), evExpire, j.uuid, 0)
 		}

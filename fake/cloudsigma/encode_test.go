@@ -149,3 +149,60 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// The filtered listing a /jobs/ list keeps for its next page follows
+// every change a filter sees: a new job, a failed one, finished ones, an
+// override, an expired history.
+func TestJobListCacheFollowsChanges(t *testing.T) {
+	b := New(sim.NewEnv(nil, nil, nil))
+	defer b.Close()
+	b.mu.Lock()
+	web := b.serverOrder[0]
+	b.mu.Unlock()
+	total := func(query string) int {
+		t.Helper()
+		w := serve(t, b, "GET", Prefix+"jobs/?"+query)
+		var l struct {
+			Meta    struct{ TotalCount int `json:"total_count"` }
+			Objects []json.RawMessage
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &l); w.Code != 200 || err != nil {
+			t.Fatalf("%s: %d %s", query, w.Code, w.Body)
+		}
+		return l.Meta.TotalCount
+	}
+	want := func(stage string, started, all int) {
+		t.Helper()
+		for _, offset := range []string{"0", "1", "5"} { // pages of one listing
+			if got := total("state=started&limit=2&offset=" + offset); got != started {
+				t.Errorf("%s: %d started, want %d", stage, got, started)
+			}
+			if got := total("limit=2&offset=" + offset); got != all {
+				t.Errorf("%s: %d jobs, want %d", stage, got, all)
+			}
+		}
+	}
+	want("none", 0, 0)
+	clone := func() {
+		if w := serve(t, b, "POST", Prefix+"servers/"+web+"/action/?do=clone"); w.Code != 202 {
+			t.Fatalf("clone: %d %s", w.Code, w.Body)
+		}
+	}
+	clone()
+	want("one clone", 4, 4) // the server clone and its three disks'
+	clone()
+	want("two clones", 8, 8)
+	b.mu.Lock()
+	leaf := b.jobOrder[1].uuid
+	b.mu.Unlock()
+	if err := b.FailJob(leaf, "error", "gone"); err != nil {
+		t.Fatal(err)
+	}
+	want("one failed", 7, 8)
+	b.SetJobDocument("11111111-1111-4111-8111-111111111111", []byte(`{"uuid": "11111111-1111-4111-8111-111111111111"}`))
+	want("an override", 7, 9)
+	b.env.Clock.Advance(time.Hour)
+	want("finished", 1, 9) // the first clone's job waits on its failed disk
+	b.env.Clock.Advance(JobHistory + time.Hour)
+	want("expired", 1, 5)
+}

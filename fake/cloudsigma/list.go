@@ -53,6 +53,14 @@ type listing interface {
 	appendObject(buf []byte, i int, fields []string) ([]byte, error)
 }
 
+// cachedListing is a listing that keeps the result of its last
+// filtering (the indexes of the objects that passed, under a key naming
+// the filters) while its objects do not change.
+type cachedListing interface {
+	cached(key string) ([]int32, bool)
+	keep(key string, idx []int32)
+}
+
 // serveList filters, orders, pages and trims the objects of l, whose
 // documents have the fields known, and writes the list.
 func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, l listing, known, filters, ordering map[string]bool, trim []string) {
@@ -79,13 +87,8 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, l listing, k
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	vis, _ := l.(interface{ visible(i int) bool })
-	idx := make([]int32, 0, l.len())
-	for i := range l.len() {
-		if vis == nil || vis.visible(i) {
-			idx = append(idx, int32(i))
-		}
-	}
+	type filter struct{ key, raw string }
+	var applied []filter
 	for _, k := range keys {
 		if reserved[k] {
 			continue
@@ -99,23 +102,53 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, l listing, k
 			return
 		}
 		for _, raw := range q[k] {
-			idx = filterList(l, idx, k, SplitFilter(raw))
+			applied = append(applied, filter{k, raw})
 		}
 	}
+	orderBy, desc := "", false
 	if ob := q.Get("order_by"); ob != "" {
-		field := strings.TrimPrefix(ob, "-")
-		if !ordering[field] {
-			writeErr(w, http.StatusBadRequest, "validation", "order_by", fmt.Sprintf("No matching '%s' field for ordering on.", field))
+		orderBy = strings.TrimPrefix(ob, "-")
+		if !ordering[orderBy] {
+			writeErr(w, http.StatusBadRequest, "validation", "order_by", fmt.Sprintf("No matching '%s' field for ordering on.", orderBy))
 			return
 		}
-		desc := strings.HasPrefix(ob, "-")
+		desc = strings.HasPrefix(ob, "-")
+	}
+	// The objects that pass the filters: from the listing's cache when it
+	// keeps one (the pages of one listing, asked one after the other while
+	// nothing changes, cost a pass over the objects once, not per page).
+	cache, _ := l.(cachedListing)
+	var cacheKey strings.Builder
+	for _, f := range applied {
+		cacheKey.WriteString(f.key + "=" + f.raw + "\x00")
+	}
+	idx, hit := []int32(nil), false
+	if cache != nil {
+		idx, hit = cache.cached(cacheKey.String())
+	}
+	if !hit {
+		vis, _ := l.(interface{ visible(i int) bool })
+		idx = make([]int32, 0, l.len())
+		for i := range l.len() {
+			if vis == nil || vis.visible(i) {
+				idx = append(idx, int32(i))
+			}
+		}
+		for _, f := range applied {
+			idx = filterList(l, idx, f.key, SplitFilter(f.raw))
+		}
+		if cache != nil {
+			cache.keep(cacheKey.String(), idx)
+		}
+	}
+	if orderBy != "" {
 		type keyed struct {
 			i   int32
 			key string
 		}
 		by := make([]keyed, len(idx))
 		for n, i := range idx {
-			by[n] = keyed{i, l.text(int(i), field)}
+			by[n] = keyed{i, l.text(int(i), orderBy)}
 		}
 		sort.SliceStable(by, func(i, j int) bool {
 			if desc {
@@ -123,6 +156,7 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, l listing, k
 			}
 			return by[i].key < by[j].key
 		})
+		idx = make([]int32, len(by)) // a cached idx stays in its order
 		for n := range by {
 			idx[n] = by[n].i
 		}
