@@ -258,9 +258,9 @@ func (b *Backend) Close() {
 	b.subsWG.Wait()
 }
 
-// publishLocked sends a frame to every websocket of owner; obj encodes
-// the resource's document (nil: the resource is gone).
-func (b *Backend) publishLocked(owner, kind, uuid string, obj func() ([]byte, error)) {
+// publishLocked sends a frame to every websocket of owner; obj appends
+// the resource's encoded document to a buffer (nil: the resource is gone).
+func (b *Backend) publishLocked(owner, kind, uuid string, obj func(buf []byte) ([]byte, error)) {
 	if len(b.subs) == 0 {
 		return
 	}
@@ -270,14 +270,10 @@ func (b *Backend) publishLocked(owner, kind, uuid string, obj func() ([]byte, er
 			continue
 		}
 		if frame == nil {
-			var raw []byte
-			if obj != nil {
-				var err error
-				if raw, err = obj(); err != nil {
-					return
-				}
+			var err error
+			if frame, err = appendFrame(make([]byte, 0, 1024), kind, uuid, obj); err != nil {
+				return
 			}
-			frame = appendFrame(make([]byte, 0, len(raw)+128), kind, uuid, raw)
 		}
 		if b.env.Faults.Take(FaultDropWebsocket) {
 			b.dropLocked(s) // the change happened; its frame is lost
@@ -316,17 +312,17 @@ func (b *Backend) sendNoteLocked(n note) {
 	switch n.kind {
 	case "drives":
 		if d := b.drives[n.uuid]; d != nil {
-			b.publishLocked(n.owner, n.kind, n.uuid, func() ([]byte, error) { return json.Marshal(b.driveDoc(d)) })
+			b.publishLocked(n.owner, n.kind, n.uuid, func(buf []byte) ([]byte, error) { return appendDoc(buf, b.driveDoc(d), nil) })
 			return
 		}
 	case "servers":
 		if s := b.servers[n.uuid]; s != nil {
-			b.publishLocked(n.owner, n.kind, n.uuid, func() ([]byte, error) { return json.Marshal(b.serverDoc(s)) })
+			b.publishLocked(n.owner, n.kind, n.uuid, func(buf []byte) ([]byte, error) { return appendDoc(buf, b.serverDoc(s), nil) })
 			return
 		}
 	case "jobs":
 		if j := b.jobs[n.uuid]; j != nil {
-			b.publishLocked(n.owner, n.kind, n.uuid, func() ([]byte, error) { return b.encodeJob(j) })
+			b.publishLocked(n.owner, n.kind, n.uuid, func(buf []byte) ([]byte, error) { return b.appendJob(buf, j, b.now(), 0) })
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -112,4 +113,47 @@ func BenchmarkGetJobAt100kJobs(b *testing.B) {
 			get(plain.URL, false)
 		}
 	})
+}
+
+// BenchmarkServerClones makes N clones of a one-disk server through the
+// backend's handler (no network) and reports what one clone POST costs at
+// that size and the heap the backend keeps per clone (a server, a drive
+// and two jobs): neither may grow with N.
+func BenchmarkServerClones(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				srv := fake.NewServer(b, fake.Options{})
+				cs := srv.CloudSigma()
+				id, err := cs.AddServerWithDisks("admin@example.com", "wide", 1, 1<<30)
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				path := "/api/2.0/servers/" + id + "/action/?do=clone"
+				b.StartTimer()
+				start := time.Now()
+				for i := range n {
+					r := httptest.NewRequest("POST", path, strings.NewReader(fmt.Sprintf(`{"name": "c%d"}`, i)))
+					r.SetBasicAuth("admin@example.com", "secret")
+					w := httptest.NewRecorder()
+					cs.ServeHTTP(w, r)
+					if w.Code != http.StatusAccepted {
+						b.Fatalf("clone %d: %d %s", i, w.Code, w.Body)
+					}
+				}
+				elapsed := time.Since(start)
+				b.StopTimer()
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(elapsed.Nanoseconds())/float64(n), "ns/clone")
+				b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "heapB/clone")
+				runtime.KeepAlive(cs)
+				b.StartTimer()
+			}
+		})
+	}
 }

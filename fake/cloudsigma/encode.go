@@ -132,17 +132,21 @@ func (b *Backend) encodeJob(j *job) ([]byte, error) {
 }
 
 // appendFrame appends one websocket frame, as encoding/json writes Frame:
-// object is an encoded document, or nil for a resource that is gone.
-func appendFrame(buf []byte, kind, uuid string, object []byte) []byte {
+// object appends the resource's encoded document, or is nil for a
+// resource that is gone.
+func appendFrame(buf []byte, kind, uuid string, object func(buf []byte) ([]byte, error)) ([]byte, error) {
 	buf = append(buf, `{"resource_type":`...)
 	buf = appendString(buf, kind)
 	buf = append(buf, `,"resource_uri":`...)
 	buf = appendString(buf, Prefix+kind+"/"+uuid+"/")
-	if len(object) > 0 {
+	if object != nil {
 		buf = append(buf, `,"object":`...)
-		buf = append(buf, object...)
+		var err error
+		if buf, err = object(buf); err != nil {
+			return nil, err
+		}
 	}
-	return append(buf, '}')
+	return append(buf, '}'), nil
 }
 
 // writeRaw writes an encoded JSON answer; a nil body is the error

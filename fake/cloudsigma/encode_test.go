@@ -110,8 +110,12 @@ func TestAppendJobIsJSONMarshal(t *testing.T) {
 func TestAppendFrameIsJSONMarshal(t *testing.T) {
 	for _, obj := range [][]byte{nil, []byte(`{"a":1}`)} {
 		want, _ := json.Marshal(Frame{ResourceType: "jobs", ResourceURI: Prefix + "jobs/x<&>/", Object: obj})
-		if got := appendFrame(nil, "jobs", "x<&>", obj); !bytes.Equal(got, want) {
-			t.Errorf("got %s, want %s", got, want)
+		var add func([]byte) ([]byte, error)
+		if obj != nil {
+			add = func(buf []byte) ([]byte, error) { return append(buf, obj...), nil }
+		}
+		if got, err := appendFrame(nil, "jobs", "x<&>", add); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("got %s %v, want %s", got, err, want)
 		}
 	}
 }
@@ -163,7 +167,9 @@ func TestJobListCacheFollowsChanges(t *testing.T) {
 		t.Helper()
 		w := serve(t, b, "GET", Prefix+"jobs/?"+query)
 		var l struct {
-			Meta    struct{ TotalCount int `json:"total_count"` }
+			Meta struct {
+				TotalCount int `json:"total_count"`
+			}
 			Objects []json.RawMessage
 		}
 		if err := json.Unmarshal(w.Body.Bytes(), &l); w.Code != 200 || err != nil {
