@@ -52,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -90,9 +91,10 @@ type Backend struct {
 	seq         uint64
 	reqSeq      uint64
 	drives      map[string]*drive
-	driveOrder  []string
+	driveOrder  []string // ids in creation order; deleted ones stay until compactOrderLocked
 	servers     map[string]*server
-	serverOrder []string
+	serverOrder []string            // as driveOrder
+	ordersGone  int                 // deleted drives and servers still in driveOrder or serverOrder
 	mounts      map[string][]string // drive uuid -> servers it is attached to
 	jobs        map[string]*job
 	jobOrder    []*job // in creation order; expired jobs stay until compactJobsLocked
@@ -261,6 +263,19 @@ func (b *Backend) setDrivesLocked(s *server, att []attach) {
 			b.mounts[a.drive] = append(b.mounts[a.drive], s.uuid)
 		}
 	}
+}
+
+// forgetLocked notes that a drive or server left its map; its id leaves
+// driveOrder or serverOrder when the deleted ids are half of them, so
+// deleting n objects costs O(n), not O(n) each.
+func (b *Backend) forgetLocked() {
+	b.ordersGone++
+	if b.ordersGone*2 < len(b.driveOrder)+len(b.serverOrder) {
+		return
+	}
+	b.driveOrder = slices.DeleteFunc(b.driveOrder, func(id string) bool { return b.drives[id] == nil })
+	b.serverOrder = slices.DeleteFunc(b.serverOrder, func(id string) bool { return b.servers[id] == nil })
+	b.ordersGone = 0
 }
 
 func without(ids []string, id string) []string {

@@ -73,7 +73,7 @@ func FuzzRequestBodies(f *testing.F) {
 		break
 	}
 	for _, id := range b.driveOrder {
-		if b.drives[id].name == "scratch" {
+		if d := b.drives[id]; d != nil && d.name == "scratch" {
 			drive = id
 		}
 	}

@@ -184,7 +184,7 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 		}
 		l := &resListing{}
 		for _, id := range b.driveOrder {
-			if d := b.drives[id]; d.owner == u.ID {
+			if d := b.drives[id]; d != nil && d.owner == u.ID {
 				l.add(d.uuid, d.name, d.tags, func() map[string]any { return b.driveDoc(d) })
 			}
 		}
@@ -375,7 +375,7 @@ func (b *Backend) deleteDriveLocked(id string) {
 		return
 	}
 	delete(b.drives, id)
-	b.driveOrder = without(b.driveOrder, id)
+	b.forgetLocked()
 	for _, sid := range append([]string(nil), b.mounts[id]...) {
 		if s := b.servers[sid]; s != nil {
 			var att []attach

@@ -236,7 +236,7 @@ func (b *Backend) serveServers(w http.ResponseWriter, r *http.Request, u sim.Use
 		}
 		l := &resListing{}
 		for _, id := range b.serverOrder {
-			if s := b.servers[id]; s.owner == u.ID {
+			if s := b.servers[id]; s != nil && s.owner == u.ID {
 				l.add(s.uuid, s.name, s.tags, func() map[string]any { return b.serverDoc(s) })
 			}
 		}
@@ -368,7 +368,7 @@ func (b *Backend) deleteServerLocked(w http.ResponseWriter, r *http.Request, s *
 	old := append([]attach(nil), s.drives...)
 	b.setDrivesLocked(s, nil)
 	delete(b.servers, s.uuid)
-	b.serverOrder = without(b.serverOrder, s.uuid)
+	b.forgetLocked()
 	for _, id := range victims {
 		b.deleteDriveLocked(id)
 	}
