@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -149,6 +150,14 @@ func appendFrame(buf []byte, kind, uuid string, object func(buf []byte) ([]byte,
 	return append(buf, '}'), nil
 }
 
+// listBuffers holds the buffers lists are encoded into, for the next
+// list: a page of 1,000 jobs is about a megabyte.
+// Buffers larger than maxPooledList (a limit=0 list of everything) are
+// left to the garbage collector.
+var listBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledList = 8 << 20
+
 // writeRaw writes an encoded JSON answer; a nil body is the error
 // writeJSON answers when encoding fails.
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
@@ -156,6 +165,7 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 		status, body = http.StatusInternalServerError, []byte(encodingFailed)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -173,7 +173,13 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, l listing, k
 		fields = trim
 	}
 	// As encoding/json writes {"meta": {...}, "objects": [...]}.
-	buf := make([]byte, 0, 64+512*len(page))
+	pooled := listBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*pooled) <= maxPooledList {
+			listBuffers.Put(pooled)
+		}
+	}()
+	buf := (*pooled)[:0]
 	buf = append(buf, `{"meta":{"limit":`...)
 	buf = strconv.AppendInt(buf, int64(limit), 10)
 	buf = append(buf, `,"offset":`...)
@@ -192,6 +198,7 @@ func (b *Backend) serveList(w http.ResponseWriter, r *http.Request, l listing, k
 		}
 	}
 	buf = append(buf, "]}"...)
+	*pooled = buf
 	writeRaw(w, http.StatusOK, buf)
 }
 

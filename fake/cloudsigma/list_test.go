@@ -29,7 +29,9 @@ func TestListsAfterDeletes(t *testing.T) {
 		t.Helper()
 		w := do("GET", Prefix+kind+"/?limit=0&fields=name,uuid", "")
 		var l struct {
-			Meta    struct{ TotalCount int `json:"total_count"` }
+			Meta struct {
+				TotalCount int `json:"total_count"`
+			}
 			Objects []struct{ Name, UUID string }
 		}
 		if err := json.Unmarshal(w.Body.Bytes(), &l); err != nil || w.Code != 200 || l.Meta.TotalCount != len(l.Objects) {
