@@ -346,7 +346,18 @@ func (c *Client) finish(resp *http.Response, u *url.URL, method string, out any)
 	if limit <= 0 {
 		limit = DefaultMaxResponseBytes
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// A body whose length is declared is read into one buffer of that
+	// size (io.ReadAll would grow one step by step: about five times the
+	// body in garbage for a megabyte list page).
+	var body bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		body.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := body.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	data := body.Bytes()
+	if data == nil {
+		data = []byte{} // as io.ReadAll answers an empty body
+	}
 	if err != nil {
 		return r, &RequestError{Method: method, URL: RedactURL(u), Err: fmt.Errorf("reading response: %w", err)}
 	}
