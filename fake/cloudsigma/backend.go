@@ -25,7 +25,11 @@
 // jobs are kept for 3 days. Nothing is ticked per request: every timed
 // change sits in one queue ordered by its instant, and a request (or,
 // while a websocket listens, a clock timer) applies only the changes that
-// are due.
+// are due. A list filters and orders on single fields and encodes only
+// the page it answers, and the pages of one /jobs/ listing share one
+// filtering pass while no job changes; so no request costs an encoding
+// of every object (BenchmarkServerClones, cloudsigma's
+// BenchmarkWatcherClones: 100,000 clones).
 //
 // The async websocket (CloudSigma's async.rst): POST
 // /api/2.0/accounts/action/?do=authenticate_asynchronous answers {} with
