@@ -1100,10 +1100,14 @@ func (c *Conn) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error)
 	if err != nil {
 		return nil, err
 	}
+	// Watch before subscribing: the server sends events as soon as it has
+	// taken core.subscribe, before its reply, and an event for a job
+	// nobody watches yet is dropped.
+	w := c.tracker.watch(n)
 	if err := c.ensureJobsSub(ctx); err != nil {
+		c.tracker.unwatch(n, w)
 		return nil, err
 	}
-	w := c.tracker.watch(n)
 	context.AfterFunc(ctx, func() { c.tracker.unwatch(n, w) })
 	return w.ch, nil
 }

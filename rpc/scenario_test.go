@@ -635,3 +635,47 @@ func TestManyWaitsShareOneSubscription(t *testing.T) {
 		t.Fatalf("%d subscriptions for %d waits", got, n)
 	}
 }
+
+// TestChangesSeesEventsBeforeSubscribeReply: the middleware sends job
+// events as soon as it has taken core.subscribe, before its reply. A job
+// that ends in between must still reach the Changes stream (it was lost,
+// and a Watcher waited for the next reconciliation, when the watch was
+// registered only after the reply).
+func TestChangesSeesEventsBeforeSubscribeReply(t *testing.T) {
+	srv, clk := newFake(t)
+	nas := srv.TrueNAS()
+	nas.RegisterJobMethod("test.half", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
+		return true, r.Sleep(500 * time.Millisecond)
+	}})
+	c := dial(t, srv, rpc.WithReconcile(time.Hour, time.Hour))
+	ctx := testCtx(t)
+	j, err := nas.StartJob(srv.Env().Users()[0], "test.half", []json.RawMessage{}, truenas.Pipes{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := nas.Subscriptions()
+	srv.Faults().Inject(sim.FaultSlowReplies, 1) // core.subscribe's reply comes 1s late
+	type changes struct {
+		ch  <-chan *jobs.Job
+		err error
+	}
+	got := make(chan changes, 1)
+	go func() {
+		ch, err := c.Changes(ctx, fmt.Sprint(j.ID()))
+		got <- changes{ch, err}
+	}()
+	for nas.Subscriptions() == subs {
+		runtime.Gosched() // until the fake has taken core.subscribe
+	}
+	clk.Advance(time.Second) // the job ends at 0.5s, the reply goes at 1s
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	for snap := range r.ch {
+		if snap.State == jobs.StateSucceeded {
+			return
+		}
+	}
+	t.Fatal("the stream closed without the job's SUCCESS event")
+}
