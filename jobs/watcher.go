@@ -18,15 +18,18 @@ type BatchLimiter interface {
 }
 
 // MultiPusher is a Source that pushes the changes of every job over one
-// stream (a service's job event subscription, one per connection). A Watcher over a MultiPusher subscribes once for all its
-// waits, so a hundred thousand waits share one stream and one goroutine;
-// Wait uses it too, keeping only its own job's snapshots.
+// stream (a service's job event subscription, one per connection). A
+// Watcher over a MultiPusher subscribes once for all its waits, so a
+// hundred thousand waits share one stream and one goroutine; Wait uses it
+// when the Source is not also a Pusher, keeping only its own job's
+// snapshots. It pairs with Pusher: Changes follows one job, AllChanges
+// every job.
 type MultiPusher interface {
-	// Subscribe returns a channel that receives a fresh snapshot of a job
+	// AllChanges returns a channel that receives a fresh snapshot of a job
 	// tree each time the service reports a change of any job. The channel
 	// is closed when ctx ends or the stream breaks; the caller polls
 	// meanwhile and subscribes again after its reconciliation interval.
-	Subscribe(ctx context.Context) (<-chan *Job, error)
+	AllChanges(ctx context.Context) (<-chan *Job, error)
 }
 
 // RunningLister is a Source that can list, a page at a time, the jobs the
@@ -522,7 +525,7 @@ func (w *Watcher) loop(ctx context.Context, cancel context.CancelFunc, done chan
 		if w.multi == nil || ps.shared != nil {
 			return
 		}
-		ch, err := w.multi.Subscribe(ctx)
+		ch, err := w.multi.AllChanges(ctx)
 		if err != nil {
 			resub = w.cfg.clock.After(w.cfg.max)
 			return
