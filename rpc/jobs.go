@@ -136,12 +136,17 @@ func (t *tracker) onEvent(ev *Event) {
 	if ev.Msg != "added" && ev.Msg != "changed" {
 		return
 	}
-	// Skip the decoding of jobs nobody follows.
+	// Skip the decoding of jobs nobody follows; a job only AllChanges
+	// streams follow is decoded once, straight from the event.
 	if id, err := strconv.ParseInt(string(ev.ID), 10, 64); err == nil {
 		t.mu.Lock()
-		idle := t.jobs[id] == nil && len(t.byReq) == 0 && len(t.all) == 0
+		idle := t.jobs[id] == nil && len(t.byReq) == 0
+		all := len(t.all) > 0
 		t.mu.Unlock()
 		if idle {
+			if all {
+				t.pushRaw(id, ev.Fields)
+			}
 			return
 		}
 	}
@@ -1090,11 +1095,14 @@ func (c *Conn) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
 	}
 	out := make([]*jobs.Job, 0, len(raws))
 	for _, raw := range raws {
-		var e JobEntry
-		if err := json.Unmarshal(raw, &e); err != nil {
+		// One decoding pass: the snapshot's Raw is the server's own
+		// entry, unknown fields included, so they need no map.
+		var a jobEntryAlias
+		if err := json.Unmarshal(raw, &a); err != nil {
 			return nil, &ProtocolError{Reason: "bad job entry: " + err.Error()}
 		}
-		out = append(out, e.ToJob())
+		e := JobEntry(a)
+		out = append(out, e.toJob(raw))
 	}
 	return out, nil
 }
@@ -1225,6 +1233,25 @@ func (t *tracker) pushAll(id int64, tj *tracked) {
 	for s := range t.all {
 		s.push(snap)
 	}
+}
+
+// pushRaw hands the job in an event's fields to every AllChanges stream,
+// decoding them once (a TrueNAS event carries the whole job; fields
+// without a state, a partial event, are left to the receiver's polls).
+// The snapshot's Raw is the event's own JSON, unknown fields included.
+func (t *tracker) pushRaw(id int64, raw json.RawMessage) {
+	var a jobEntryAlias
+	if json.Unmarshal(raw, &a) != nil || a.State == "" {
+		return
+	}
+	e := JobEntry(a)
+	e.ID = id
+	snap := e.toJob(raw)
+	t.mu.Lock()
+	for s := range t.all {
+		s.push(snap)
+	}
+	t.mu.Unlock()
 }
 
 // drop removes an AllChanges stream and ends it.
