@@ -40,14 +40,14 @@ func (s *JobsService) ListRunning(ctx context.Context, offset int) (*jobs.Page[*
 	return out, nil
 }
 
-// Subscribe makes the service a jobs.MultiPusher: every job frame of the
+// AllChanges makes the service a jobs.MultiPusher: every job frame of the
 // async websocket becomes a snapshot on one channel (a frame without the
 // object costs one GET of that job; a job that is gone is skipped), so a
 // Watcher's waits share one stream however many jobs they follow. A frame
 // of a sub-job is delivered as that sub-job's own snapshot: the service
 // sends its parent's frame after it. The channel is closed when ctx ends
 // or the websocket drops.
-func (s *JobsService) Subscribe(ctx context.Context) (<-chan *jobs.Job, error) {
+func (s *JobsService) AllChanges(ctx context.Context) (<-chan *jobs.Job, error) {
 	frames, err := s.c.Frames(ctx, "jobs")
 	if err != nil {
 		return nil, err

@@ -132,7 +132,7 @@ func poll(ctx context.Context, src Source, id string, cfg config) iter.Seq2[*Job
 			case pusher != nil:
 				ch, err = pusher.Changes(pctx, id)
 			case multi != nil:
-				ch, err = multi.Subscribe(pctx)
+				ch, err = multi.AllChanges(pctx)
 			default:
 				return
 			}

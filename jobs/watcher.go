@@ -18,15 +18,18 @@ type BatchLimiter interface {
 }
 
 // MultiPusher is a Source that pushes the changes of every job over one
-// stream (a service's job event subscription, one per connection). A Watcher over a MultiPusher subscribes once for all its
-// waits, so a hundred thousand waits share one stream and one goroutine;
-// Wait uses it too, keeping only its own job's snapshots.
+// stream (a service's job event subscription, one per connection). A
+// Watcher over a MultiPusher subscribes once for all its waits, so a
+// hundred thousand waits share one stream and one goroutine; Wait uses it
+// when the Source is not also a Pusher, keeping only its own job's
+// snapshots. It pairs with Pusher: Changes follows one job, AllChanges
+// every job.
 type MultiPusher interface {
-	// Subscribe returns a channel that receives a fresh snapshot of a job
+	// AllChanges returns a channel that receives a fresh snapshot of a job
 	// tree each time the service reports a change of any job. The channel
 	// is closed when ctx ends or the stream breaks; the caller polls
 	// meanwhile and subscribes again after its reconciliation interval.
-	Subscribe(ctx context.Context) (<-chan *Job, error)
+	AllChanges(ctx context.Context) (<-chan *Job, error)
 }
 
 // RunningLister is a Source that can list, a page at a time, the jobs the
@@ -194,36 +197,58 @@ func (w *Watcher) Watching() int {
 
 // Wait follows job id like the package-level Wait, sharing the Watcher's
 // poller with every other wait.
-func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (job *Job, err error) {
+func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (*Job, error) {
+	// Split in three so that the goroutine blocked in the loop holds a
+	// small stack: the set-up (the Watcher's maps may grow) and the loop
+	// never sit on the stack together.
+	wt, ob, cancel, err := w.begin(ctx, id, opts)
+	if err != nil {
+		return nil, err
+	}
+	job, err := w.await(wt, ob, cancel)
+	ob.end(job, err)
+	return job, err
+}
+
+// begin registers a blocking wait and subscribes it to its push stream.
+func (w *Watcher) begin(ctx context.Context, id string, opts []Option) (*watch, *observed, context.CancelFunc, error) {
 	cfg := w.cfg
 	for _, o := range opts {
 		o(&cfg)
 	}
 	ctx, ob := startObserved(ctx, &cfg, w.src, id, true, w.push != nil || w.multi != nil)
-	var last *Job
-	defer func() { ob.end(last, err) }()
-
 	wt := &watch{id: id, ctx: ctx, cfg: cfg, out: make(chan watchUpdate, 1)}
 	wt.tr = newTracker(id, &wt.cfg)
 	if !w.add(wt) {
-		return nil, ErrWatcherClosed
+		ob.end(nil, ErrWatcherClosed)
+		return nil, nil, nil, ErrWatcherClosed
 	}
-	defer w.remove(wt)
-
+	var cancel context.CancelFunc
 	if w.push != nil {
-		pctx, cancel := context.WithCancel(ctx)
-		defer cancel()
+		var pctx context.Context
+		pctx, cancel = context.WithCancel(ctx)
 		if ch, err := w.push.Changes(pctx, id); err == nil {
 			wt.setPushing(true)
 			go w.forward(pctx, wt, ch)
 		}
 	}
 	w.kick()
+	return wt, ob, cancel, nil
+}
 
+// await is Wait's loop, until the wait's final update or its context's
+// end.
+func (w *Watcher) await(wt *watch, ob *observed, cancel context.CancelFunc) (last *Job, err error) {
+	defer func() {
+		if cancel != nil {
+			cancel()
+		}
+		w.remove(wt)
+	}()
 	for {
 		select {
-		case <-ctx.Done():
-			return last, &TimeoutError{Last: last, Cause: ctx.Err()}
+		case <-wt.ctx.Done():
+			return last, &TimeoutError{Last: last, Cause: wt.ctx.Err()}
 		case u := <-wt.out:
 			if u.job != nil {
 				last = u.job
@@ -234,8 +259,8 @@ func (w *Watcher) Wait(ctx context.Context, id string, opts ...Option) (job *Job
 			}
 			if u.job != nil {
 				ob.snapshot(u.job, u.via, u.at)
-				if cfg.onProgress != nil {
-					cfg.onProgress(u.job)
+				if wt.cfg.onProgress != nil {
+					wt.cfg.onProgress(u.job)
 				}
 			}
 			if u.final {
@@ -522,7 +547,7 @@ func (w *Watcher) loop(ctx context.Context, cancel context.CancelFunc, done chan
 		if w.multi == nil || ps.shared != nil {
 			return
 		}
-		ch, err := w.multi.Subscribe(ctx)
+		ch, err := w.multi.AllChanges(ctx)
 		if err != nil {
 			resub = w.cfg.clock.After(w.cfg.max)
 			return

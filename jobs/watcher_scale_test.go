@@ -136,7 +136,7 @@ func (m *multiSource) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, er
 	return out, nil
 }
 
-func (m *multiSource) Subscribe(ctx context.Context) (<-chan *jobs.Job, error) {
+func (m *multiSource) AllChanges(ctx context.Context) (<-chan *jobs.Job, error) {
 	m.subs.Add(1)
 	return m.ch, nil
 }

@@ -362,6 +362,7 @@ func (c *Conn) supervise() {
 		c.ready = make(chan struct{})
 		c.mu.Unlock()
 		g.close()
+		c.tracker.breakAll()
 		cause := l.err
 		c.cfg.logger.Warn("longrun/rpc: connection lost", "url", c.url, "error", cause)
 		c.failPending(l.gen, cause)

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"github.com/longrun/longrun/internal/redact"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/longrun/longrun/fake"
 	"github.com/longrun/longrun/fake/sim"
+	"github.com/longrun/longrun/internal/redact"
+	"github.com/longrun/longrun/jobs"
 )
 
 func TestCancelledCallLeavesNoPending(t *testing.T) {
@@ -112,5 +114,26 @@ func TestURLRedaction(t *testing.T) {
 	}
 	if _, err := normalizeURL("ftp://x", ProtocolAuto); err == nil {
 		t.Fatal("ftp accepted")
+	}
+}
+
+// TestAllStreamOverflow: a receiver that stops reading breaks its stream
+// once MaxQueuedChanges snapshots wait; what was queued is still handed
+// over, in order, before the channel closes.
+func TestAllStreamOverflow(t *testing.T) {
+	s := &allStream{out: make(chan *jobs.Job), wake: make(chan struct{}, 1)}
+	for i := range MaxQueuedChanges + 10 {
+		s.push(&jobs.Job{ID: strconv.Itoa(i)})
+	}
+	go s.run(context.Background(), make(chan struct{}))
+	n := 0
+	for j := range s.out {
+		if j.ID != strconv.Itoa(n) {
+			t.Fatalf("snapshot %d is job %s", n, j.ID)
+		}
+		n++
+	}
+	if n != MaxQueuedChanges {
+		t.Fatalf("%d snapshots handed over, want %d", n, MaxQueuedChanges)
 	}
 }

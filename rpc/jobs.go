@@ -15,8 +15,9 @@ import (
 const collectionJobs = "core.get_jobs"
 
 var (
-	_ jobs.Source = (*Conn)(nil)
-	_ jobs.Pusher = (*Conn)(nil)
+	_ jobs.Source      = (*Conn)(nil)
+	_ jobs.Pusher      = (*Conn)(nil)
+	_ jobs.MultiPusher = (*Conn)(nil)
 )
 
 // tracker follows the jobs the Conn cares about through the one shared
@@ -29,6 +30,7 @@ type tracker struct {
 	jobs  map[int64]*tracked
 	byReq map[int64]*JobHandle // request id -> handle not yet bound to a job
 	kick  chan struct{}        // wakes run when a job's check moved earlier
+	all   map[*allStream]struct{}
 }
 
 type tracked struct {
@@ -134,12 +136,17 @@ func (t *tracker) onEvent(ev *Event) {
 	if ev.Msg != "added" && ev.Msg != "changed" {
 		return
 	}
-	// Skip the decoding of jobs nobody follows.
+	// Skip the decoding of jobs nobody follows; a job only AllChanges
+	// streams follow is decoded once, straight from the event.
 	if id, err := strconv.ParseInt(string(ev.ID), 10, 64); err == nil {
 		t.mu.Lock()
 		idle := t.jobs[id] == nil && len(t.byReq) == 0
+		all := len(t.all) > 0
 		t.mu.Unlock()
 		if idle {
+			if all {
+				t.pushRaw(id, ev.Fields)
+			}
 			return
 		}
 	}
@@ -187,6 +194,9 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, heard bool)
 	}
 	if tj == nil {
 		if len(binds) == 0 {
+			if len(t.all) > 0 {
+				t.pushAll(id, &tracked{fields: fields})
+			}
 			t.mu.Unlock()
 			return
 		}
@@ -210,10 +220,13 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, heard bool)
 	}
 	entry.ID = id
 	handles := append([]*JobHandle(nil), tj.handles...)
-	if len(tj.watchers) > 0 {
+	if len(tj.watchers) > 0 || len(t.all) > 0 {
 		snap := entry.toJob(raw)
 		for w := range tj.watchers {
 			w.push(snap)
+		}
+		for s := range t.all {
+			s.push(snap)
 		}
 	}
 	if entry.Terminal() {
@@ -460,8 +473,9 @@ func (t *tracker) run() {
 	}
 }
 
-// closeAll fails every handle and closes every watcher.
+// closeAll fails every handle and closes every watcher and stream.
 func (t *tracker) closeAll(err error) {
+	t.breakAll()
 	t.mu.Lock()
 	var handles []*JobHandle
 	for id, tj := range t.jobs {
@@ -1081,13 +1095,183 @@ func (c *Conn) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
 	}
 	out := make([]*jobs.Job, 0, len(raws))
 	for _, raw := range raws {
-		var e JobEntry
-		if err := json.Unmarshal(raw, &e); err != nil {
+		// One decoding pass: the snapshot's Raw is the server's own
+		// entry, unknown fields included, so they need no map.
+		var a jobEntryAlias
+		if err := json.Unmarshal(raw, &a); err != nil {
 			return nil, &ProtocolError{Reason: "bad job entry: " + err.Error()}
 		}
-		out = append(out, e.ToJob())
+		e := JobEntry(a)
+		out = append(out, e.toJob(raw))
 	}
 	return out, nil
+}
+
+// AllChanges implements jobs.MultiPusher: a snapshot of every job each
+// time its core.get_jobs event arrives, over the connection's one shared
+// subscription, so a jobs.Watcher following 100,000 jobs holds one stream
+// and one goroutine, not one per job. Snapshots queue (up to
+// MaxQueuedChanges) while the receiver is busy; none is dropped. The
+// channel closes when ctx ends, when the connection drops (events sent
+// meanwhile are lost: the receiver polls and subscribes again), when the
+// queue overflows, or when the Conn closes.
+func (c *Conn) AllChanges(ctx context.Context) (<-chan *jobs.Job, error) {
+	s := &allStream{out: make(chan *jobs.Job), wake: make(chan struct{}, 1)}
+	t := c.tracker
+	t.mu.Lock()
+	if t.all == nil {
+		t.all = map[*allStream]struct{}{}
+	}
+	t.all[s] = struct{}{}
+	t.mu.Unlock()
+	// Registered before subscribing, as in Changes.
+	if err := c.ensureJobsSub(ctx); err != nil {
+		t.drop(s)
+		return nil, err
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		s.run(ctx, c.done)
+	}()
+	context.AfterFunc(ctx, func() { t.drop(s) })
+	return s.out, nil
+}
+
+// MaxQueuedChanges is how many snapshots an AllChanges stream holds for a
+// receiver that does not keep up before it breaks the stream.
+const MaxQueuedChanges = 1 << 16
+
+// allStream is one AllChanges receiver: the reader goroutine queues
+// snapshots (never blocking), the stream's goroutine hands them over.
+type allStream struct {
+	out  chan *jobs.Job
+	wake chan struct{}
+
+	mu     sync.Mutex
+	queue  []*jobs.Job
+	broken bool
+}
+
+// push queues a snapshot; a full queue breaks the stream.
+func (s *allStream) push(j *jobs.Job) {
+	s.mu.Lock()
+	if s.broken {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.queue) >= MaxQueuedChanges {
+		s.broken = true
+	} else {
+		s.queue = append(s.queue, j)
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *allStream) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// end breaks the stream: what is queued is still handed over, then the
+// channel closes.
+func (s *allStream) end() {
+	s.mu.Lock()
+	s.broken = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *allStream) run(ctx context.Context, connDone <-chan struct{}) {
+	defer close(s.out)
+	for {
+		s.mu.Lock()
+		q, broken := s.queue, s.broken
+		s.queue = nil
+		s.mu.Unlock()
+		for i, j := range q {
+			select {
+			case s.out <- j:
+				q[i] = nil
+			case <-ctx.Done():
+				return
+			case <-connDone:
+				return
+			}
+		}
+		if len(q) > 0 {
+			continue
+		}
+		if broken {
+			return
+		}
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return
+		case <-connDone:
+			return
+		}
+	}
+}
+
+// pushAll hands the snapshot in tj's fields to every AllChanges stream
+// (t.mu held).
+func (t *tracker) pushAll(id int64, tj *tracked) {
+	if fieldState(tj.fields) == "" {
+		return
+	}
+	e, raw := tj.decode()
+	if e == nil {
+		return
+	}
+	e.ID = id
+	snap := e.toJob(raw)
+	for s := range t.all {
+		s.push(snap)
+	}
+}
+
+// pushRaw hands the job in an event's fields to every AllChanges stream,
+// decoding them once (a TrueNAS event carries the whole job; fields
+// without a state, a partial event, are left to the receiver's polls).
+// The snapshot's Raw is the event's own JSON, unknown fields included.
+func (t *tracker) pushRaw(id int64, raw json.RawMessage) {
+	var a jobEntryAlias
+	if json.Unmarshal(raw, &a) != nil || a.State == "" {
+		return
+	}
+	e := JobEntry(a)
+	e.ID = id
+	snap := e.toJob(raw)
+	t.mu.Lock()
+	for s := range t.all {
+		s.push(snap)
+	}
+	t.mu.Unlock()
+}
+
+// drop removes an AllChanges stream and ends it.
+func (t *tracker) drop(s *allStream) {
+	t.mu.Lock()
+	delete(t.all, s)
+	t.mu.Unlock()
+	s.end()
+}
+
+// breakAll ends every AllChanges stream: the connection dropped, and the
+// events sent until the new one subscribes are lost.
+func (t *tracker) breakAll() {
+	t.mu.Lock()
+	all := t.all
+	t.all = nil
+	t.mu.Unlock()
+	for s := range all {
+		s.end()
+	}
 }
 
 // Changes implements jobs.Pusher: a snapshot of job id each time its
@@ -1100,10 +1284,14 @@ func (c *Conn) Changes(ctx context.Context, id string) (<-chan *jobs.Job, error)
 	if err != nil {
 		return nil, err
 	}
+	// Watch before subscribing: the server sends events as soon as it has
+	// taken core.subscribe, before its reply, and an event for a job
+	// nobody watches yet is dropped.
+	w := c.tracker.watch(n)
 	if err := c.ensureJobsSub(ctx); err != nil {
+		c.tracker.unwatch(n, w)
 		return nil, err
 	}
-	w := c.tracker.watch(n)
 	context.AfterFunc(ctx, func() { c.tracker.unwatch(n, w) })
 	return w.ch, nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,4 +165,141 @@ func TestFetchManyIDs(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].ID != "1" {
 		t.Fatalf("Fetch: %d jobs, %v", len(got), err)
 	}
+}
+
+// BenchmarkWatcherJobs follows N jobs of the fake with jobs.WaitAsync on
+// one jobs.Watcher over one Conn (a MultiPusher: one AllChanges stream
+// for every wait) and reports the growth curve the scale issue asks for:
+// every job seen (it fails otherwise), core.get_jobs frames the fake
+// received and poll rounds, snapshots taken by push, heap per wait and
+// goroutines once every wait is registered and polled, the mean and
+// longest poll round, and the time from the first wait to the last one's
+// end (most of it the fake and the SDK handling two events per job). Run it
+// with -benchtime 1x.
+func BenchmarkWatcherJobs(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for range b.N {
+				watchJobs(b, n)
+			}
+		})
+	}
+}
+
+// countRounds is a jobs.Observer that adds up a Watcher's rounds.
+type countRounds struct {
+	mu      sync.Mutex
+	ids     int
+	rounds  int
+	took    time.Duration // all rounds
+	longest time.Duration
+}
+
+func (o *countRounds) WaitStarted(ctx context.Context, _ jobs.WaitInfo) (context.Context, jobs.WaitObserver) {
+	return ctx, nil
+}
+
+func (o *countRounds) Round(_ context.Context, info jobs.RoundInfo) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.rounds++
+	o.took += info.Duration
+	o.longest = max(o.longest, info.Duration)
+	if info.Err == nil {
+		o.ids += info.IDs
+	}
+}
+
+func (o *countRounds) polled() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ids
+}
+
+func watchJobs(b *testing.B, n int) {
+	b.StopTimer()
+	clk := sim.NewClock(sim.Epoch)
+	srv := fake.NewServer(nil, fake.Options{Clock: clk})
+	defer srv.Close()
+	nas := srv.TrueNAS()
+	nas.RegisterJobMethod("bench.quick", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
+		if err := r.Sleep(time.Second); err != nil {
+			return nil, err
+		}
+		r.SetProgress(50, "half way", nil)
+		return true, r.Sleep(time.Second)
+	}})
+	user := srv.Env().Users()[0]
+	ids := make([]string, n)
+	for i := range n {
+		j, err := nas.StartJob(user, "bench.quick", []json.RawMessage{json.RawMessage(strconv.Itoa(i))}, truenas.Pipes{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = strconv.Itoa(j.ID())
+	}
+	ctx := context.Background()
+	c, err := Dial(ctx, srv.WebsocketURL(), WithAPIKey(user.Name, user.APIKey), WithClock(clk))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	// Let the fake build its own per-job caches (each entry's JSON and
+	// its decoded form for the filters) before the heap is read: the
+	// figure is the SDK's, not the fake's.
+	if _, err := c.Fetch(ctx, ids...); err != nil {
+		b.Fatal(err)
+	}
+	calls0 := nas.Calls(collectionJobs)
+	runtime.GC()
+	var before, mid runtime.MemStats
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+
+	b.StartTimer()
+	start := time.Now()
+	obs := &countRounds{}
+	w := jobs.NewWatcher(c, jobs.WithClock(clk), jobs.WithInterval(time.Second, 30*time.Second), jobs.WithObserver(obs))
+	defer w.Close()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	wg.Add(n)
+	for _, id := range ids {
+		err := w.WaitAsync(ctx, id, func(j *jobs.Job, err error) {
+			if err != nil || j == nil || j.State != jobs.StateSucceeded {
+				failed.Add(1)
+			}
+			wg.Done()
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for obs.polled() < n {
+		runtime.Gosched()
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&mid)
+	goroutines := runtime.NumGoroutine() - g0
+	b.StartTimer()
+	clk.Advance(time.Second) // every job reports 50%
+	clk.Advance(time.Second) // and ends
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	st := w.Stats()
+	if f := failed.Load(); f != 0 {
+		b.Fatalf("%d of %d waits did not succeed", f, n)
+	}
+	frames := nas.Calls(collectionJobs) - calls0
+	b.ReportMetric(float64(frames), "get_jobs-frames")
+	b.ReportMetric(float64(st.Rounds), "rounds")
+	b.ReportMetric(float64(frames)/float64(max(st.Rounds, 1)), "frames/round")
+	b.ReportMetric(float64(st.Pushes), "pushes")
+	b.ReportMetric((float64(mid.HeapAlloc)-float64(before.HeapAlloc))/float64(n), "heapB/job")
+	b.ReportMetric(float64(goroutines), "goroutines")
+	b.ReportMetric(float64(obs.took.Milliseconds())/float64(max(obs.rounds, 1)), "ms/round")
+	b.ReportMetric(float64(obs.longest.Milliseconds()), "ms/longest-round")
+	b.ReportMetric(float64(elapsed.Milliseconds()), "ms-total")
 }

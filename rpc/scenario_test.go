@@ -1,11 +1,13 @@
 package rpc_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -633,5 +635,184 @@ func TestManyWaitsShareOneSubscription(t *testing.T) {
 	}
 	if got := srv.TrueNAS().Subscriptions(); got != 1 {
 		t.Fatalf("%d subscriptions for %d waits", got, n)
+	}
+}
+
+// TestChangesSeesEventsBeforeSubscribeReply: the middleware sends job
+// events as soon as it has taken core.subscribe, before its reply. A job
+// that ends in between must still reach the Changes stream (it was lost,
+// and a Watcher waited for the next reconciliation, when the watch was
+// registered only after the reply).
+func TestChangesSeesEventsBeforeSubscribeReply(t *testing.T) {
+	srv, clk := newFake(t)
+	nas := srv.TrueNAS()
+	nas.RegisterJobMethod("test.half", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
+		return true, r.Sleep(500 * time.Millisecond)
+	}})
+	c := dial(t, srv, rpc.WithReconcile(time.Hour, time.Hour))
+	ctx := testCtx(t)
+	j, err := nas.StartJob(srv.Env().Users()[0], "test.half", []json.RawMessage{}, truenas.Pipes{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := nas.Subscriptions()
+	srv.Faults().Inject(sim.FaultSlowReplies, 1) // core.subscribe's reply comes 1s late
+	type changes struct {
+		ch  <-chan *jobs.Job
+		err error
+	}
+	got := make(chan changes, 1)
+	go func() {
+		ch, err := c.Changes(ctx, fmt.Sprint(j.ID()))
+		got <- changes{ch, err}
+	}()
+	for nas.Subscriptions() == subs {
+		runtime.Gosched() // until the fake has taken core.subscribe
+	}
+	clk.Advance(time.Second) // the job ends at 0.5s, the reply goes at 1s
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	for snap := range r.ch {
+		if snap.State == jobs.StateSucceeded {
+			return
+		}
+	}
+	t.Fatal("the stream closed without the job's SUCCESS event")
+}
+
+// TestAllChanges: one stream carries every job's events, in the order the
+// middleware sends them, for both protocols; it closes when the connection
+// drops (the events sent meanwhile are lost, so its receiver must poll).
+func TestAllChanges(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			srv, clk := newFake(t)
+			nas := srv.TrueNAS()
+			nas.RegisterJobMethod("test.steps", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
+				if err := r.Sleep(time.Second); err != nil {
+					return nil, err
+				}
+				r.SetProgress(50, "half", nil)
+				return true, r.Sleep(time.Second)
+			}})
+			c := dial(t, srv, rpc.WithLegacyJobs(mode.legacy), rpc.WithReconcile(time.Hour, time.Hour))
+			ctx := testCtx(t)
+			ch, err := c.AllChanges(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			user := srv.Env().Users()[0]
+			for range 3 {
+				if _, err := nas.StartJob(user, "test.steps", []json.RawMessage{}, truenas.Pipes{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Advance(3 * time.Second)
+			last := map[string]*jobs.Job{}
+			for len(last) < 3 || !allDone(last) {
+				j, ok := <-ch
+				if !ok {
+					t.Fatal("stream closed")
+				}
+				if prev := last[j.ID]; prev != nil && prev.Progress.Percent > j.Progress.Percent {
+					t.Fatalf("job %s went back from %v%% to %v%%", j.ID, prev.Progress.Percent, j.Progress.Percent)
+				}
+				last[j.ID] = j
+			}
+			for _, id := range []string{"1", "2", "3"} {
+				if last[id] == nil || last[id].State != jobs.StateSucceeded {
+					t.Fatalf("job %s: %+v", id, last[id])
+				}
+			}
+			nas.DropConnections()
+			for range ch {
+			}
+		})
+	}
+}
+
+func allDone(m map[string]*jobs.Job) bool {
+	for _, j := range m {
+		if !j.Done() {
+			return false
+		}
+	}
+	return true
+}
+
+// TestWatcherOverConnSharesOneStream: a jobs.Watcher over a Conn follows
+// many jobs through AllChanges (it is a jobs.MultiPusher), with one
+// goroutine in all rather than one forwarder per wait, and sees every end.
+func TestWatcherOverConnSharesOneStream(t *testing.T) {
+	srv, clk := newFake(t)
+	nas := srv.TrueNAS()
+	nas.RegisterJobMethod("test.sleep", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
+		return true, r.Sleep(time.Second)
+	}})
+	c := dial(t, srv, rpc.WithReconcile(time.Hour, time.Hour))
+	ctx := testCtx(t)
+	user := srv.Env().Users()[0]
+	const n = 200
+	ids := make([]string, n)
+	for i := range ids {
+		j, err := nas.StartJob(user, "test.sleep", []json.RawMessage{}, truenas.Pipes{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = fmt.Sprint(j.ID())
+	}
+	polled := &roundCounter{}
+	w := jobs.NewWatcher(c, jobs.WithClock(clk), jobs.WithInterval(time.Hour, time.Hour), jobs.WithObserver(polled))
+	defer w.Close()
+	g0 := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var bad []string
+	wg.Add(n)
+	for _, id := range ids {
+		err := w.WaitAsync(ctx, id, func(j *jobs.Job, err error) {
+			if err != nil || j.State != jobs.StateSucceeded {
+				mu.Lock()
+				bad = append(bad, fmt.Sprint(id, j, err))
+				mu.Unlock()
+			}
+			wg.Done()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The poller, the stream's goroutine and a round's fetch in flight,
+	// however many waits: not one per wait.
+	if g := runtime.NumGoroutine() - g0; g > 8 {
+		t.Fatalf("%d goroutines for %d waits", g, n)
+	}
+	// Once every wait has had its first poll, the next is an hour away:
+	// the ends can only come by push.
+	for polled.ids.Load() < n {
+		runtime.Gosched()
+	}
+	clk.Advance(time.Second)
+	wg.Wait()
+	if len(bad) > 0 {
+		t.Fatalf("%d waits did not succeed: %v", len(bad), bad[:1])
+	}
+	if st := w.Stats(); st.Pushes < n {
+		t.Fatalf("%d pushes for %d jobs: the ends came by poll", st.Pushes, n)
+	}
+}
+
+// roundCounter is a jobs.Observer that counts the ids Watcher rounds asked for.
+type roundCounter struct{ ids atomic.Int64 }
+
+func (r *roundCounter) WaitStarted(ctx context.Context, _ jobs.WaitInfo) (context.Context, jobs.WaitObserver) {
+	return ctx, nil
+}
+
+func (r *roundCounter) Round(_ context.Context, info jobs.RoundInfo) {
+	if info.Err == nil {
+		r.ids.Add(int64(info.IDs))
 	}
 }

@@ -142,6 +142,9 @@ type Backend struct {
 	tokens   map[string]*Token
 	closed   bool
 
+	callsMu sync.Mutex
+	calls   map[string]int // method -> calls received
+
 	// hold keeps session writers from flushing while a job is being
 	// launched, so a client never sees a job's events before the job has
 	// registered its first timer on the clock (a test that Advances right

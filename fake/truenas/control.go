@@ -112,3 +112,22 @@ func (b *Backend) ForceJob(id, outcome string) error {
 	cancel() // Run ends; its own finish is a no-op now
 	return nil
 }
+
+// Calls returns how many calls of method the fake has received over
+// websockets, of both protocols, since it started (authenticated or not,
+// answered or failed), so a test can check how often a client polls:
+// b.Calls("core.get_jobs").
+func (b *Backend) Calls(method string) int {
+	b.callsMu.Lock()
+	defer b.callsMu.Unlock()
+	return b.calls[method]
+}
+
+func (b *Backend) countCall(method string) {
+	b.callsMu.Lock()
+	if b.calls == nil {
+		b.calls = map[string]int{}
+	}
+	b.calls[method]++
+	b.callsMu.Unlock()
+}

@@ -48,6 +48,36 @@ func ExampleNewWithOptions() {
 	// {"id":"2","msg":"result","result":"TrueNAS-SCALE-24.10.2"}
 }
 
+// Calls counts the calls a method received, to check how often a client
+// polls: here one legacy session logs in and asks for the version twice.
+func ExampleBackend_Calls() {
+	env := sim.NewEnv(sim.NewClock(sim.Epoch), nil, nil)
+	b := truenas.NewWithOptions(env, truenas.Options{Version: truenas.Version2410})
+	mux := http.NewServeMux()
+	b.Register(mux)
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	defer b.Close()
+
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/websocket", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	for _, frame := range []string{
+		`{"msg": "connect", "version": "1", "support": ["1"]}`,
+		`{"id": "1", "msg": "method", "method": "auth.login", "params": ["admin", "secret"]}`,
+		`{"id": "2", "msg": "method", "method": "system.version", "params": []}`,
+		`{"id": "3", "msg": "method", "method": "system.version", "params": []}`,
+	} {
+		_ = conn.WriteMessage(websocket.TextMessage, []byte(frame))
+		_, _, _ = conn.ReadMessage()
+	}
+	fmt.Println(b.Calls("auth.login"), b.Calls("system.version"), b.Calls("core.get_jobs"))
+	// Output: 1 2 0
+}
+
 // ParseVersion reads the names the longrun-fake flag -truenas-version
 // takes.
 func ExampleParseVersion() {

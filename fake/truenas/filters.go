@@ -44,6 +44,10 @@ type filterNode struct {
 	ci    bool
 	value any
 	re    *regexp.Regexp
+	// set holds an in/nin operand of scalars (folded when ci), so that a
+	// filter such as ["id", "in", [100,000 ids]] costs one lookup per
+	// document rather than a scan of the list.
+	set map[any]struct{}
 }
 
 const maxFilterDepth = 4
@@ -177,6 +181,7 @@ func compileOne(f any, depth int) (filterNode, error) {
 				return filterNode{}, fmt.Errorf("%s: operand must be an array", op)
 			}
 		}
+		n.set = scalarSet(n.value, n.ci)
 	}
 	return n, nil
 }
@@ -310,7 +315,44 @@ func fold(v any, ci bool) any {
 	return v
 }
 
+// scalarSet returns the elements of an array operand as a set when every
+// element is a JSON scalar, and nil otherwise (the operand is then scanned).
+func scalarSet(v any, ci bool) map[any]struct{} {
+	arr, ok := v.([]any)
+	if !ok || len(arr) < 8 {
+		return nil
+	}
+	set := make(map[any]struct{}, len(arr))
+	for _, e := range arr {
+		switch e.(type) {
+		case nil, bool, float64, string:
+			set[fold(e, ci)] = struct{}{}
+		default:
+			return nil
+		}
+	}
+	return set
+}
+
+// inSet reports whether x equals an element of set (jsonEqual on scalars
+// is ==; an array or object equals no scalar).
+func inSet(x any, set map[any]struct{}) bool {
+	switch x.(type) {
+	case nil, bool, float64, string:
+		_, ok := set[x]
+		return ok
+	}
+	return false
+}
+
 func matchOp(x any, n *filterNode) bool {
+	if n.set != nil {
+		in := inSet(fold(x, n.ci), n.set)
+		if n.op == "in" {
+			return in
+		}
+		return !in
+	}
 	y := n.value
 	x, y = fold(x, n.ci), fold(y, n.ci)
 	switch n.op {

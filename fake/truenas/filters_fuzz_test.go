@@ -49,3 +49,31 @@ func FuzzFilterList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInSet checks the set that answers in/nin over a long operand against
+// the scan it replaces: both must match the same documents.
+func FuzzInSet(f *testing.F) {
+	f.Add(`["id","in",[1,2,3,4,5,6,7,8,9]]`, `{"id":3}`)
+	f.Add(`["id","nin",[1,2,3,4,5,6,7,8,9]]`, `{"id":30}`)
+	f.Add(`["m","Cin",["A","b","C","d","E","f","G","h"]]`, `{"m":"a"}`)
+	f.Add(`["m","in",["a",null,true,1,2,3,4,5]]`, `{"m":null}`)
+	f.Add(`["m","in",["a","b","c","d","e","f","g","h"]]`, `{"m":["a"]}`)
+	f.Add(`["m","in",[0,1,2,3,4,5,6,7]]`, `{"m":-0.0}`)
+	f.Fuzz(func(t *testing.T, filter, doc string) {
+		var d any
+		if json.Unmarshal([]byte(doc), &d) != nil {
+			return
+		}
+		nodes, err := compileFilters(json.RawMessage("[" + filter + "]"))
+		if err != nil || len(nodes) != 1 || nodes[0].set == nil {
+			return
+		}
+		docs := []any{normNumbers(d)}
+		fast := matchNode(docs[0], &nodes[0])
+		scan := nodes[0]
+		scan.set = nil
+		if slow := matchNode(docs[0], &scan); fast != slow {
+			t.Fatalf("%s on %s: set says %v, scan says %v", filter, doc, fast, slow)
+		}
+	})
+}

@@ -348,6 +348,7 @@ func (s *Session) tooManyArguments(name string, n int) error {
 }
 
 func (s *Session) invoke(m *method, id json.RawMessage, hasID bool, params []json.RawMessage) (any, error) {
+	s.b.countCall(m.name)
 	cred := s.Credentials()
 	if !m.public && cred == nil {
 		return nil, &CallError{Message: "Not authenticated", Errno: ErrnoNotAuthenticated}
