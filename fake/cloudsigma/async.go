@@ -287,6 +287,9 @@ func (b *Backend) publishLocked(owner, kind, uuid string, obj func(buf []byte) (
 	}
 }
 
+// noteKey names a resource in a batch of notes.
+type noteKey struct{ kind, uuid string }
+
 // note is one frame to send: a resource that changed.
 type note struct {
 	owner, kind, uuid string
@@ -301,7 +304,7 @@ func (b *Backend) noteLocked(owner, kind, uuid string) {
 	if b.batch != nil {
 		// The frame goes out once, in the place of the resource's last
 		// change: a job after the children that moved it.
-		b.batch[kind+"/"+uuid] = len(b.batchOrder)
+		b.batch[noteKey{kind, uuid}] = len(b.batchOrder)
 		b.batchOrder = append(b.batchOrder, note{owner, kind, uuid})
 		return
 	}
@@ -334,7 +337,7 @@ func (b *Backend) flushLocked() {
 	notes, last := b.batchOrder, b.batch
 	b.batch, b.batchOrder = nil, nil
 	for i, n := range notes {
-		if last[n.kind+"/"+n.uuid] == i {
+		if last[noteKey{n.kind, n.uuid}] == i {
 			b.sendNoteLocked(n)
 		}
 	}

@@ -118,9 +118,9 @@ type Backend struct {
 	timerAt time.Time
 
 	// batch, while not nil, collects the frames of one instant's changes
-	// (kind/uuid to its last place in batchOrder) for flushLocked to send
+	// (each resource to its last place in batchOrder) for flushLocked to send
 	// once each.
-	batch      map[string]int
+	batch      map[noteKey]int
 	batchOrder []note
 
 	async   map[string]asyncCookie
@@ -962,7 +962,7 @@ func (b *Backend) advanceLocked() {
 	now := b.now()
 	for len(b.queue) > 0 && !b.queue[0].at.After(now) {
 		at := b.queue[0].at
-		b.batch = map[string]int{}
+		b.batch = map[noteKey]int{}
 		for len(b.queue) > 0 && b.queue[0].at.Equal(at) {
 			e := heap.Pop(&b.queue).(*event)
 			b.applyLocked(e)
