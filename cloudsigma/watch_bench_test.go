@@ -47,17 +47,20 @@ func BenchmarkWatcherClones(b *testing.B) {
 	}
 }
 
-// settle waits until the number of goroutines stops falling (the fake's
-// ends of closed connections exit), at most a second.
+// settle waits until the number of goroutines has not changed for 100 ms
+// (the fake's ends of closed connections exit), at most two seconds.
 func settle() {
-	last := runtime.NumGoroutine()
-	for range 100 {
+	last, same := runtime.NumGoroutine(), 0
+	for range 200 {
 		time.Sleep(10 * time.Millisecond)
 		n := runtime.NumGoroutine()
-		if n >= last {
+		if n != last {
+			last, same = n, 0
+			continue
+		}
+		if same++; same == 10 {
 			return
 		}
-		last = n
 	}
 }
 
@@ -125,26 +128,27 @@ func watchClones(b *testing.B, n int) {
 	w := jobs.NewWatcher(c.Jobs, jobs.WithClock(srv.Clock()), jobs.WithInterval(time.Second, 30*time.Second))
 	var wg sync.WaitGroup
 	var failed atomic.Int64
-	var peakHeap uint64
-	var peakG int
-	var mu sync.Mutex
+	var peakG atomic.Int64 // the most goroutines seen as waits end
 	wg.Add(n)
 	for _, id := range ids {
 		if err := w.WaitAsync(ctx, id, func(j *jobs.Job, err error) {
 			if err != nil || j == nil || !j.Done() {
 				failed.Add(1)
 			}
+			for g := int64(runtime.NumGoroutine()); ; {
+				p := peakG.Load()
+				if g <= p || peakG.CompareAndSwap(p, g) {
+					break
+				}
+			}
 			wg.Done()
 		}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	// Once every wait is registered: the heap and goroutines they hold.
+	// Once every wait is registered: the heap they hold.
 	var mid runtime.MemStats
 	runtime.ReadMemStats(&mid)
-	mu.Lock()
-	peakHeap, peakG = mid.HeapAlloc, runtime.NumGoroutine()
-	mu.Unlock()
 	wg.Wait()
 	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
@@ -153,13 +157,13 @@ func watchClones(b *testing.B, n int) {
 	if f := failed.Load(); f != 0 {
 		b.Fatalf("%d of %d waits did not end done", f, n)
 	}
-	heapPerJob := float64(int64(peakHeap)-int64(before.HeapAlloc)) / float64(n)
+	heapPerJob := float64(int64(mid.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
 	b.ReportMetric(float64(tr.n.Load()), "requests")
 	b.ReportMetric(float64(st.Rounds), "rounds")
 	b.ReportMetric(float64(tr.n.Load())/float64(max(st.Rounds, 1)), "requests/round")
 	b.ReportMetric(float64(st.Pushes), "pushes")
 	b.ReportMetric(heapPerJob, "heapB/job")
-	b.ReportMetric(float64(peakG-g0), "goroutines")
+	b.ReportMetric(float64(peakG.Load()-int64(g0)), "goroutines")
 	b.ReportMetric(float64(elapsed.Milliseconds())/float64(max(st.Rounds, 1)), "ms/round")
 	b.ReportMetric(float64(setupTime.Milliseconds()), "setup-ms")
 	b.ReportMetric(float64(elapsed.Milliseconds()), "watch-ms")
