@@ -32,7 +32,8 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // took (watch-ms, and watch-cpu-ms: the process's CPU time, fake and
 // GC included, steadier than wall time on a shared machine) and the
 // untimed setup (setup-ms: N clone POSTs, four at a time).
-// 100,000 runs only with LONGRUN_BIG=1 (it clones for a minute first).
+// 100,000 runs only with LONGRUN_BIG=1 (its setup takes 20-30 s, the
+// watch about 10 s).
 func BenchmarkWatcherClones(b *testing.B) {
 	sizes := []int{1000, 10000}
 	if os.Getenv("LONGRUN_BIG") != "" {
