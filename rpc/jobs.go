@@ -82,13 +82,17 @@ func fieldPercent(fields map[string]json.RawMessage) (float64, bool) {
 // merge folds an event's fields into what is known, key by key. A late
 // event (an older state, or less progress in the same RUNNING state,
 // which out-of-order delivery produces) does not move the job back.
-func (tj *tracked) merge(fields map[string]json.RawMessage) {
+//
+// It reports whether the merged job is exactly the event (the event
+// carried every field known and none was held back), so that the event's
+// own JSON can be decoded instead of the merged fields re-encoded.
+func (tj *tracked) merge(fields map[string]json.RawMessage) (whole bool) {
 	cur, inc := fieldState(tj.fields), fieldState(fields)
 	if inc != "" && stateRank(inc) < stateRank(cur) {
 		if m, ok := fields["message_ids"]; ok {
 			tj.fields["message_ids"] = m
 		}
-		return
+		return false
 	}
 	skipProgress := false
 	if inc == cur || inc == "" {
@@ -104,6 +108,26 @@ func (tj *tracked) merge(fields map[string]json.RawMessage) {
 		}
 		tj.fields[k] = v
 	}
+	return !skipProgress && len(tj.fields) == len(fields)
+}
+
+// decodeWhole decodes a job entry from its JSON in one pass, taking the
+// unknown fields from fields, the same entry already split by key.
+func decodeWhole(raw json.RawMessage, fields map[string]json.RawMessage) (*JobEntry, []byte) {
+	var a jobEntryAlias
+	if json.Unmarshal(raw, &a) != nil {
+		return nil, nil
+	}
+	for k, v := range fields {
+		if !knownJobFields[k] {
+			if a.Unknown == nil {
+				a.Unknown = map[string]json.RawMessage{}
+			}
+			a.Unknown[k] = v
+		}
+	}
+	e := JobEntry(a)
+	return &e, raw
 }
 
 func eventJobID(ev *Event, fields map[string]json.RawMessage) (int64, bool) {
@@ -159,7 +183,7 @@ func (t *tracker) onEvent(ev *Event) {
 	if !ok {
 		return
 	}
-	t.apply(id, fields, true)
+	t.apply(id, fields, ev.Fields, true)
 }
 
 // newTracked is a job the Conn starts to follow: checked first after
@@ -180,7 +204,8 @@ func (t *tracker) wake() {
 // apply merges fields for job id and notifies its handles and watchers.
 // heard is true for an event (the job's check moves back by the minimum
 // interval) and false for an answer to a check.
-func (t *tracker) apply(id int64, fields map[string]json.RawMessage, heard bool) {
+// raw is the JSON fields came from.
+func (t *tracker) apply(id int64, fields map[string]json.RawMessage, raw json.RawMessage, heard bool) {
 	t.mu.Lock()
 	tj := t.jobs[id]
 	var binds []*JobHandle
@@ -204,13 +229,18 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, heard bool)
 		t.jobs[id] = tj
 		defer t.wake()
 	}
-	tj.merge(fields)
+	whole := tj.merge(fields)
 	if heard {
 		tj.delay = t.c.cfg.checkMin
 		tj.due = t.c.cfg.clock.Now().Add(tj.delay)
 	}
 	tj.handles = append(tj.handles, binds...)
-	entry, raw := tj.decode()
+	var entry *JobEntry
+	if whole {
+		entry, raw = decodeWhole(raw, fields)
+	} else {
+		entry, raw = tj.decode()
+	}
 	if entry == nil || fieldState(tj.fields) == "" {
 		t.mu.Unlock()
 		for _, h := range binds {
@@ -402,7 +432,7 @@ func (t *tracker) check(ids []int64) error {
 			continue
 		}
 		seen[id] = true
-		t.apply(id, fields, false)
+		t.apply(id, fields, raw, false)
 	}
 	for _, id := range ids {
 		if seen[id] {
@@ -790,7 +820,7 @@ func (h *JobHandle) spawnVerify(jid int64) {
 				h.setID(jid)
 				c.tracker.track(jid, h)
 				if fields, err := decodeJobFields(raw); err == nil {
-					c.tracker.apply(jid, fields, false)
+					c.tracker.apply(jid, fields, raw, false)
 				}
 				h.bind(jid)
 				if e.Transient && !e.Terminal() {
@@ -848,7 +878,7 @@ func (h *JobHandle) spawnReconcile(id int64, reply json.RawMessage) {
 			for _, raw := range entries {
 				fields, err := decodeJobFields(raw)
 				if err == nil {
-					c.tracker.apply(id, fields, false)
+					c.tracker.apply(id, fields, raw, false)
 				}
 			}
 		}

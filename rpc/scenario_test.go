@@ -649,32 +649,25 @@ func TestChangesSeesEventsBeforeSubscribeReply(t *testing.T) {
 	nas.RegisterJobMethod("test.half", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
 		return true, r.Sleep(500 * time.Millisecond)
 	}})
-	c := dial(t, srv, rpc.WithReconcile(time.Hour, time.Hour))
+	// The Conn's own timers run on a clock nobody moves: no check of the
+	// job can stand in for its event.
+	c := dial(t, srv, rpc.WithClock(sim.NewClock(sim.Epoch)), rpc.WithReconcile(time.Hour, time.Hour))
 	ctx := testCtx(t)
 	j, err := nas.StartJob(srv.Env().Users()[0], "test.half", []json.RawMessage{}, truenas.Pipes{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	subs := nas.Subscriptions()
-	srv.Faults().Inject(sim.FaultSlowReplies, 1) // core.subscribe's reply comes 1s late
-	type changes struct {
-		ch  <-chan *jobs.Job
-		err error
+	// core.subscribe's reply waits one second of fake time; the auto
+	// clock jumps there at once, ending the job at 0.5s on the way, so
+	// its SUCCESS event goes out between the fake taking the call and
+	// answering it.
+	srv.Faults().Inject(sim.FaultSlowReplies, 1)
+	clk.SetAuto(true)
+	ch, err := c.Changes(ctx, fmt.Sprint(j.ID()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	got := make(chan changes, 1)
-	go func() {
-		ch, err := c.Changes(ctx, fmt.Sprint(j.ID()))
-		got <- changes{ch, err}
-	}()
-	for nas.Subscriptions() == subs {
-		runtime.Gosched() // until the fake has taken core.subscribe
-	}
-	clk.Advance(time.Second) // the job ends at 0.5s, the reply goes at 1s
-	r := <-got
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	for snap := range r.ch {
+	for snap := range ch {
 		if snap.State == jobs.StateSucceeded {
 			return
 		}
