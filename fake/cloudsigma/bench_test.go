@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -115,12 +116,21 @@ func BenchmarkGetJobAt100kJobs(b *testing.B) {
 	})
 }
 
+// bigSizes are the numbers of clones the scale benchmarks make: 100,000
+// only with LONGRUN_BIG=1.
+func bigSizes() []int {
+	if os.Getenv("LONGRUN_BIG") != "" {
+		return []int{1000, 10000, 100000}
+	}
+	return []int{1000, 10000}
+}
+
 // BenchmarkServerClones makes N clones of a one-disk server through the
 // backend's handler (no network) and reports what one clone POST costs at
 // that size and the heap the backend keeps per clone (a server, a drive
 // and two jobs): neither may grow with N.
 func BenchmarkServerClones(b *testing.B) {
-	for _, n := range []int{1000, 10000, 100000} {
+	for _, n := range bigSizes() {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
@@ -153,6 +163,52 @@ func BenchmarkServerClones(b *testing.B) {
 				b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "heapB/clone")
 				runtime.KeepAlive(cs)
 				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkStartedPage measures one page of /jobs/?state=started (1,000
+// jobs, as the SDK's Watcher asks) while N one-disk clones run (2N
+// jobs): "next" is a page of a listing whose first page was asked while
+// nothing changed since, "first" a page after a change (a whole filtering
+// pass). Neither encodes more than its page.
+func BenchmarkStartedPage(b *testing.B) {
+	for _, n := range bigSizes() {
+		srv := fake.NewServer(b, fake.Options{})
+		cs := srv.CloudSigma()
+		id, err := cs.AddServerWithDisks("admin@example.com", "wide", 1, 1<<30)
+		if err != nil {
+			b.Fatal(err)
+		}
+		do := func(method, path string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest(method, path, nil)
+			r.SetBasicAuth("admin@example.com", "secret")
+			w := httptest.NewRecorder()
+			cs.ServeHTTP(w, r)
+			return w
+		}
+		for range n {
+			if w := do("POST", "/api/2.0/servers/"+id+"/action/?do=clone"); w.Code != http.StatusAccepted {
+				b.Fatalf("clone: %d %s", w.Code, w.Body)
+			}
+		}
+		page := func(offset int) {
+			w := do("GET", fmt.Sprintf("/api/2.0/jobs/?state=started&limit=1000&offset=%d", offset))
+			if w.Code != http.StatusOK || w.Body.Len() < 1000*100 {
+				b.Fatalf("page: %d, %d bytes", w.Code, w.Body.Len())
+			}
+		}
+		b.Run(fmt.Sprintf("clones=%d/next", n), func(b *testing.B) {
+			page(0)
+			for i := 0; i < b.N; i++ {
+				page(1000 * (i % (2 * n / 1000)))
+			}
+		})
+		b.Run(fmt.Sprintf("clones=%d/first", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				cs.SetJobDocument("no-such-job", nil) // a change the listing must see
+				page(0)
 			}
 		})
 	}
