@@ -51,13 +51,12 @@ func ExampleNewWithOptions() {
 // Calls counts the calls a method received, to check how often a client
 // polls: here one legacy session logs in and asks for the version twice.
 func ExampleBackend_Calls() {
-	env := sim.NewEnv(sim.NewClock(sim.Epoch), nil, nil)
-	b := truenas.NewWithOptions(env, truenas.Options{Version: truenas.Version2410})
+	b := truenas.NewWithOptions(sim.NewEnv(sim.NewClock(sim.Epoch), nil, nil), truenas.Options{Version: truenas.Version2410})
+	defer b.Close()
 	mux := http.NewServeMux()
 	b.Register(mux)
 	hs := httptest.NewServer(mux)
 	defer hs.Close()
-	defer b.Close()
 
 	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/websocket", nil)
 	if err != nil {
@@ -65,13 +64,12 @@ func ExampleBackend_Calls() {
 		return
 	}
 	defer conn.Close()
-	for _, frame := range []string{
-		`{"msg": "connect", "version": "1", "support": ["1"]}`,
-		`{"id": "1", "msg": "method", "method": "auth.login", "params": ["admin", "secret"]}`,
-		`{"id": "2", "msg": "method", "method": "system.version", "params": []}`,
-		`{"id": "3", "msg": "method", "method": "system.version", "params": []}`,
-	} {
-		_ = conn.WriteMessage(websocket.TextMessage, []byte(frame))
+	_ = conn.WriteJSON(map[string]any{"msg": "connect", "version": "1", "support": []string{"1"}})
+	_ = conn.WriteJSON(map[string]any{"id": "1", "msg": "method", "method": "auth.login", "params": []string{"admin", "secret"}})
+	for _, id := range []string{"2", "3"} {
+		_ = conn.WriteJSON(map[string]any{"id": id, "msg": "method", "method": "system.version", "params": []any{}})
+	}
+	for range 4 { // connected, and three results
 		_, _, _ = conn.ReadMessage()
 	}
 	fmt.Println(b.Calls("auth.login"), b.Calls("system.version"), b.Calls("core.get_jobs"))
