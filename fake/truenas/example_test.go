@@ -64,14 +64,20 @@ func ExampleBackend_Calls() {
 		return
 	}
 	defer conn.Close()
-	_ = conn.WriteJSON(map[string]any{"msg": "connect", "version": "1", "support": []string{"1"}})
-	_ = conn.WriteJSON(map[string]any{"id": "1", "msg": "method", "method": "auth.login", "params": []string{"admin", "secret"}})
-	for _, id := range []string{"2", "3"} {
-		_ = conn.WriteJSON(map[string]any{"id": id, "msg": "method", "method": "system.version", "params": []any{}})
+	send := func(frames ...map[string]any) { // and read as many answers
+		for _, f := range frames {
+			_ = conn.WriteJSON(f)
+		}
+		for range frames {
+			_, _, _ = conn.ReadMessage()
+		}
 	}
-	for range 4 { // connected, and three results
-		_, _, _ = conn.ReadMessage()
+	send(map[string]any{"msg": "connect", "version": "1", "support": []string{"1"}})
+	send(map[string]any{"id": "1", "msg": "method", "method": "auth.login", "params": []string{"admin", "secret"}})
+	version := func(id string) map[string]any {
+		return map[string]any{"id": id, "msg": "method", "method": "system.version", "params": []any{}}
 	}
+	send(version("2"), version("3")) // two calls in flight at once
 	fmt.Println(b.Calls("auth.login"), b.Calls("system.version"), b.Calls("core.get_jobs"))
 	// Output: 1 2 0
 }
