@@ -131,7 +131,9 @@ func (r *Resource[T, C]) Action(ctx context.Context, uuid, do string, q url.Valu
 // or "mounted") and returns it as it is then. It listens to the account's
 // async websocket, whose frames carry the object, and polls as a
 // fallback on the client's clock (from 1s, growing to 30s); after the
-// websocket drops it fetches once and subscribes again. When ctx ends
+// websocket drops it fetches once and subscribes again. A frame that
+// shows the status is confirmed with one Get before WaitStatus returns,
+// since a frame may predate the action being waited on. When ctx ends
 // first it returns a *jobs.TimeoutError.
 func (r *Resource[T, C]) WaitStatus(ctx context.Context, uuid, status string) (T, error) {
 	var zero T
@@ -184,12 +186,13 @@ func (r *Resource[T, C]) WaitStatus(ctx context.Context, uuid, status string) (T
 				if f.Object == nil {
 					break sleep
 				}
+				// A frame showing the status is confirmed with a Get: it
+				// may be older than the action this wait follows (frames
+				// are sent asynchronously), such as the "unmounted" that
+				// ended a drive's creation arriving after its resize began.
 				var pushed T
-				if json.Unmarshal(f.Object, &pushed) != nil {
+				if json.Unmarshal(f.Object, &pushed) != nil || r.status(pushed) == status {
 					break sleep
-				}
-				if r.status(pushed) == status {
-					return pushed, nil
 				}
 			}
 		}
