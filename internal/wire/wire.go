@@ -1,7 +1,9 @@
 // Package wire holds the JSON plumbing the CloudSigma wire types share:
-// decoding an object into a typed struct while keeping the members the
-// struct does not model, re-encoding it without losing any of them, and a
-// cheap nesting-depth check that runs before encoding/json sees a document.
+// decoding an object into a typed struct in one pass while keeping the
+// members the struct does not model, re-encoding it without losing any of
+// them, the one-pass validating Scanner both that and the CloudSigma job
+// decoder read with, and a cheap nesting-depth check that runs before
+// encoding/json sees a document.
 package wire
 
 import (
