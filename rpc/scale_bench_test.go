@@ -33,32 +33,38 @@ func BenchmarkFollowJobs(b *testing.B) {
 	}
 }
 
-func followJobs(b *testing.B, n int) {
-	clk := sim.NewClock(sim.Epoch)
-	srv := fake.NewServer(nil, fake.Options{Clock: clk})
-	defer srv.Close()
+// startBenchJobs starts n jobs in a fresh fake on a manual clock: each
+// reports 50% after a second and succeeds a second later.
+func startBenchJobs(b *testing.B, n int) (srv *fake.Server, clk *sim.Clock, ids []string, nums []int64) {
+	clk = sim.NewClock(sim.Epoch)
+	srv = fake.NewServer(nil, fake.Options{Clock: clk})
 	nas := srv.TrueNAS()
 	nas.RegisterJobMethod("bench.quick", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
 		if err := r.Sleep(time.Second); err != nil {
 			return nil, err
 		}
 		r.SetProgress(50, "half way", nil)
-		if err := r.Sleep(time.Second); err != nil {
-			return nil, err
-		}
-		return true, nil
+		return true, r.Sleep(time.Second)
 	}})
 	user := srv.Env().Users()[0]
-	ids := make([]string, n)
-	nums := make([]int64, n)
+	ids = make([]string, n)
+	nums = make([]int64, n)
 	for i := range n {
 		j, err := nas.StartJob(user, "bench.quick", []json.RawMessage{json.RawMessage(strconv.Itoa(i))}, truenas.Pipes{})
 		if err != nil {
+			srv.Close()
 			b.Fatal(err)
 		}
 		ids[i] = strconv.Itoa(j.ID())
 		nums[i] = int64(j.ID())
 	}
+	return srv, clk, ids, nums
+}
+
+func followJobs(b *testing.B, n int) {
+	srv, clk, ids, nums := startBenchJobs(b, n)
+	defer srv.Close()
+	user := srv.Env().Users()[0]
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c, err := Dial(ctx, srv.WebsocketURL(), WithAPIKey(user.Name, user.APIKey), WithClock(clk),
@@ -218,26 +224,10 @@ func (o *countRounds) polled() int {
 
 func watchJobs(b *testing.B, n int) {
 	b.StopTimer()
-	clk := sim.NewClock(sim.Epoch)
-	srv := fake.NewServer(nil, fake.Options{Clock: clk})
+	srv, clk, ids, _ := startBenchJobs(b, n)
 	defer srv.Close()
 	nas := srv.TrueNAS()
-	nas.RegisterJobMethod("bench.quick", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
-		if err := r.Sleep(time.Second); err != nil {
-			return nil, err
-		}
-		r.SetProgress(50, "half way", nil)
-		return true, r.Sleep(time.Second)
-	}})
 	user := srv.Env().Users()[0]
-	ids := make([]string, n)
-	for i := range n {
-		j, err := nas.StartJob(user, "bench.quick", []json.RawMessage{json.RawMessage(strconv.Itoa(i))}, truenas.Pipes{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = strconv.Itoa(j.ID())
-	}
 	ctx := context.Background()
 	c, err := Dial(ctx, srv.WebsocketURL(), WithAPIKey(user.Name, user.APIKey), WithClock(clk))
 	if err != nil {

@@ -70,8 +70,13 @@ const copyBufferSize = 256 << 10
 // concurrent use. Build it with New; the constructor never touches the
 // network.
 type Client struct {
-	base     *url.URL
-	conn     Conn
+	base *url.URL
+	conn Conn
+	options
+}
+
+// options are what the Options set.
+type options struct {
 	auth     func(ctx context.Context, r *http.Request) error
 	logger   *slog.Logger
 	progress ProgressFunc
@@ -85,16 +90,16 @@ type Client struct {
 }
 
 // Option configures a Client.
-type Option func(*Client) error
+type Option func(*options) error
 
 // WithAPIKey authenticates uploads with "Authorization: Bearer <key>", as
 // the middleware accepts API keys.
 func WithAPIKey(key string) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if key == "" {
 			return errors.New("upload: empty API key")
 		}
-		c.auth = func(_ context.Context, r *http.Request) error {
+		o.auth = func(_ context.Context, r *http.Request) error {
 			r.Header.Set("Authorization", "Bearer "+key)
 			return nil
 		}
@@ -105,9 +110,9 @@ func WithAPIKey(key string) Option {
 // WithBasicAuth authenticates uploads with a user name and password. The
 // middleware refuses it (401) on a box with two-factor authentication on.
 func WithBasicAuth(user, password string) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
-		c.auth = func(_ context.Context, r *http.Request) error {
+		o.auth = func(_ context.Context, r *http.Request) error {
 			r.Header.Set("Authorization", "Basic "+cred)
 			return nil
 		}
@@ -118,9 +123,9 @@ func WithBasicAuth(user, password string) Option {
 // WithTokenSource authenticates each upload with "Authorization: Token
 // <t>", calling fn for a fresh token per upload.
 func WithTokenSource(fn func(ctx context.Context) (string, error)) Option {
-	return func(c *Client) error {
-		c.tokenFn = fn
-		c.auth = nil
+	return func(o *options) error {
+		o.tokenFn = fn
+		o.auth = nil
 		return nil
 	}
 }
@@ -128,42 +133,42 @@ func WithTokenSource(fn func(ctx context.Context) (string, error)) Option {
 // WithHTTPClient sets the HTTP client (for TLS settings, proxies). Its
 // Timeout must be zero, or it would cut long transfers: use the context.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if hc == nil {
 			return errors.New("upload: nil HTTP client")
 		}
-		c.hc = hc
+		o.hc = hc
 		return nil
 	}
 }
 
 // WithUserAgent sets the User-Agent of the HTTP requests.
-func WithUserAgent(ua string) Option { return func(c *Client) error { c.userAgent = ua; return nil } }
+func WithUserAgent(ua string) Option { return func(o *options) error { o.userAgent = ua; return nil } }
 
 // WithLogger logs each transfer's start and end at debug level. Tokens,
 // passwords and API keys are never logged.
-func WithLogger(l *slog.Logger) Option { return func(c *Client) error { c.logger = l; return nil } }
+func WithLogger(l *slog.Logger) Option { return func(o *options) error { o.logger = l; return nil } }
 
 // WithProgress reports the bytes of every transfer to fn.
 func WithProgress(fn ProgressFunc) Option {
-	return func(c *Client) error { c.progress = fn; return nil }
+	return func(o *options) error { o.progress = fn; return nil }
 }
 
 // WithWaitOptions passes options to the jobs.Wait that follows each
 // transfer's job (jobs.WithOnProgress, jobs.WithClock, ...).
 func WithWaitOptions(opts ...jobs.Option) Option {
-	return func(c *Client) error { c.waitOpts = append(c.waitOpts, opts...); return nil }
+	return func(o *options) error { o.waitOpts = append(o.waitOpts, opts...); return nil }
 }
 
 // WithClock sets the clock used to age download tokens (a fake's clock in
 // tests). It is also passed to jobs.Wait.
 func WithClock(clk jobs.Clock) Option {
-	return func(c *Client) error {
+	return func(o *options) error {
 		if clk == nil {
 			return errors.New("upload: nil clock")
 		}
-		c.clock = clk
-		c.waitOpts = append(c.waitOpts, jobs.WithClock(clk))
+		o.clock = clk
+		o.waitOpts = append(o.waitOpts, jobs.WithClock(clk))
 		return nil
 	}
 }
@@ -171,7 +176,7 @@ func WithClock(clk jobs.Clock) Option {
 // WithMaxFiles sets how many files Upload sends at most (default MaxFiles,
 // the middleware's limit). A negative n turns the client-side check off,
 // leaving the refusal to the server.
-func WithMaxFiles(n int) Option { return func(c *Client) error { c.maxFiles = n; return nil } }
+func WithMaxFiles(n int) Option { return func(o *options) error { o.maxFiles = n; return nil } }
 
 // New returns a client for the box at baseURL: http(s)://host[:port], or
 // the websocket URL of its API (ws(s)://host/api/current), from which the
@@ -214,9 +219,9 @@ func New(baseURL string, conn Conn, opts ...Option) (*Client, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawQuery, u.Fragment, u.User = "", "", nil
-	c := &Client{base: u, conn: conn, clock: jobs.WallClock, maxFiles: MaxFiles}
+	c := &Client{base: u, conn: conn, options: options{clock: jobs.WallClock, maxFiles: MaxFiles}}
 	for _, o := range opts {
-		if err := o(c); err != nil {
+		if err := o(&c.options); err != nil {
 			return nil, err
 		}
 	}

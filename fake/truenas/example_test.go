@@ -51,13 +51,12 @@ func ExampleNewWithOptions() {
 // Calls counts the calls a method received, to check how often a client
 // polls: here one legacy session logs in and asks for the version twice.
 func ExampleBackend_Calls() {
-	env := sim.NewEnv(sim.NewClock(sim.Epoch), nil, nil)
-	b := truenas.NewWithOptions(env, truenas.Options{Version: truenas.Version2410})
+	b := truenas.NewWithOptions(sim.NewEnv(sim.NewClock(sim.Epoch), nil, nil), truenas.Options{Version: truenas.Version2410})
+	defer b.Close()
 	mux := http.NewServeMux()
 	b.Register(mux)
 	hs := httptest.NewServer(mux)
 	defer hs.Close()
-	defer b.Close()
 
 	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/websocket", nil)
 	if err != nil {
@@ -65,15 +64,20 @@ func ExampleBackend_Calls() {
 		return
 	}
 	defer conn.Close()
-	for _, frame := range []string{
-		`{"msg": "connect", "version": "1", "support": ["1"]}`,
-		`{"id": "1", "msg": "method", "method": "auth.login", "params": ["admin", "secret"]}`,
-		`{"id": "2", "msg": "method", "method": "system.version", "params": []}`,
-		`{"id": "3", "msg": "method", "method": "system.version", "params": []}`,
-	} {
-		_ = conn.WriteMessage(websocket.TextMessage, []byte(frame))
-		_, _, _ = conn.ReadMessage()
+	send := func(frames ...map[string]any) { // and read as many answers
+		for _, f := range frames {
+			_ = conn.WriteJSON(f)
+		}
+		for range frames {
+			_, _, _ = conn.ReadMessage()
+		}
 	}
+	send(map[string]any{"msg": "connect", "version": "1", "support": []string{"1"}})
+	send(map[string]any{"id": "1", "msg": "method", "method": "auth.login", "params": []string{"admin", "secret"}})
+	version := func(id string) map[string]any {
+		return map[string]any{"id": id, "msg": "method", "method": "system.version", "params": []any{}}
+	}
+	send(version("2"), version("3")) // two calls in flight at once
 	fmt.Println(b.Calls("auth.login"), b.Calls("system.version"), b.Calls("core.get_jobs"))
 	// Output: 1 2 0
 }

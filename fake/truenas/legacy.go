@@ -301,6 +301,7 @@ func (s *Session) legacyMethod(f *legacyFrame, calls *sync.WaitGroup) bool {
 		facts := factsOf(ce)
 		return fail(legacyErr{errno: ce.errnum(), reason: ce.Error(), trace: &facts, extra: ce.Extra})
 	}
+	s.b.countCall(f.method)
 	if !m.public && s.Credentials() == nil {
 		return fail(legacyErr{errno: ErrnoNotAuthenticated, reason: "Not authenticated"})
 	}

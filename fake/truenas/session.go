@@ -204,6 +204,7 @@ func (s *Session) readLoop(calls *sync.WaitGroup) {
 			}
 			continue
 		}
+		s.b.countCall(name)
 		calls.Add(1)
 		go func() {
 			defer calls.Done()
@@ -348,7 +349,6 @@ func (s *Session) tooManyArguments(name string, n int) error {
 }
 
 func (s *Session) invoke(m *method, id json.RawMessage, hasID bool, params []json.RawMessage) (any, error) {
-	s.b.countCall(m.name)
 	cred := s.Credentials()
 	if !m.public && cred == nil {
 		return nil, &CallError{Message: "Not authenticated", Errno: ErrnoNotAuthenticated}
