@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/longrun/longrun/internal/wire"
 	"github.com/longrun/longrun/jobs"
 )
 
@@ -38,24 +39,24 @@ func (f *Frame) UUID() string {
 // resource_type or resource_uri. Object is a slice of data, not a copy:
 // a frame of a 100-disk clone's whole tree is read once.
 func ParseFrame(data []byte) (*Frame, error) {
-	sc := scanner{data: data, maxJSON: 512}
+	sc := newScanner(data, 512, 0)
 	var f Frame
-	ok, err := sc.object(func(kb []byte, esc bool) error {
+	ok, err := sc.Object(func(kb []byte, esc bool) error {
 		var err error
-		switch key(kb, esc) {
+		switch wire.Key(kb, esc) {
 		case "resource_type":
-			f.ResourceType, err = sc.str()
+			f.ResourceType, err = sc.Str()
 		case "resource_uri":
-			f.ResourceURI, err = sc.str()
+			f.ResourceURI, err = sc.Str()
 		case "object":
-			f.Object, err = sc.skip()
+			f.Object, err = sc.Skip()
 		default:
-			_, err = sc.skip()
+			_, err = sc.Skip()
 		}
 		return err
 	})
 	if err == nil {
-		err = sc.end()
+		err = sc.End()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("websocket frame: %w", err)

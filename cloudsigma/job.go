@@ -81,10 +81,10 @@ type jobDataAlias struct {
 
 // UnmarshalJSON keeps unknown members.
 func (d *JobData) UnmarshalJSON(b []byte) error {
-	s := scanner{data: append([]byte(nil), b...), maxJSON: 64}
+	s := newScanner(append([]byte(nil), b...), 64, 0)
 	got, err := s.jobData()
 	if err == nil {
-		err = s.end()
+		err = s.End()
 	}
 	if err != nil {
 		return err
@@ -116,10 +116,10 @@ func DecodeJob(data []byte, maxDepth int) (*Job, error) {
 	if maxDepth <= 0 {
 		maxDepth = jobs.DefaultMaxDepth
 	}
-	s := scanner{data: append([]byte(nil), data...), maxJobs: maxDepth, maxJSON: maxJSONDepth(maxDepth)}
+	s := newScanner(append([]byte(nil), data...), maxJSONDepth(maxDepth), maxDepth)
 	j, err := s.job(0)
 	if err == nil {
-		err = s.end()
+		err = s.End()
 	}
 	if err != nil {
 		return nil, err
@@ -141,10 +141,10 @@ func DecodeJobList(data []byte, maxDepth int) (*JobList, error) {
 	if maxDepth <= 0 {
 		maxDepth = jobs.DefaultMaxDepth
 	}
-	s := scanner{data: append([]byte(nil), data...), maxJobs: maxDepth, maxJSON: maxJSONDepth(maxDepth)}
+	s := newScanner(append([]byte(nil), data...), maxJSONDepth(maxDepth), maxDepth)
 	l, err := s.jobList()
 	if err == nil {
-		err = s.end()
+		err = s.End()
 	}
 	if err != nil {
 		return nil, err

@@ -1,7 +1,9 @@
 // Package wire holds the JSON plumbing the CloudSigma wire types share:
-// decoding an object into a typed struct while keeping the members the
-// struct does not model, re-encoding it without losing any of them, and a
-// cheap nesting-depth check that runs before encoding/json sees a document.
+// decoding an object into a typed struct in one pass while keeping the
+// members the struct does not model, re-encoding it without losing any of
+// them, the one-pass validating Scanner both that and the CloudSigma job
+// decoder read with, and a cheap nesting-depth check that runs before
+// encoding/json sees a document.
 package wire
 
 import (
@@ -18,36 +20,6 @@ import (
 // the server sent as null, false, 0 or [] is sent back as such, while a
 // value built in Go leaves its zero fields out.
 type Keys []string
-
-// Decode decodes the JSON object data into v, a pointer to a struct of an
-// alias type (one without UnmarshalJSON), and returns the members v does
-// not model and the names of all members present. A JSON null leaves v as
-// it is and returns nils.
-func Decode(data []byte, v any) (extra map[string]json.RawMessage, keys Keys, err error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, nil, err
-	}
-	if m == nil {
-		return nil, nil, nil
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, nil, err
-	}
-	known := fieldNames(reflect.TypeOf(v).Elem())
-	keys = make(Keys, 0, len(m))
-	for k, raw := range m {
-		keys = append(keys, k)
-		if _, ok := known[strings.ToLower(k)]; ok {
-			continue
-		}
-		if extra == nil {
-			extra = make(map[string]json.RawMessage)
-		}
-		extra[k] = append(json.RawMessage(nil), raw...)
-	}
-	return extra, keys, nil
-}
 
 // Encode encodes v (an alias struct whose tags carry no omitempty) and adds
 // extra. A member that was not among keys is left out when its value is
@@ -76,6 +48,36 @@ func Encode(v any, extra map[string]json.RawMessage, keys Keys) ([]byte, error) 
 		}
 	}
 	return json.Marshal(m)
+}
+
+// decodeTwice is what Decode did before it read documents once: one
+// json.Unmarshal into a map of raw members and one into v. Decode falls
+// back on it for types its plan does not cover and for bad input (so
+// errors stay encoding/json's own), and the fuzz test holds Decode to it.
+func decodeTwice(data []byte, v any) (extra map[string]json.RawMessage, keys Keys, err error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, nil, err
+	}
+	if m == nil {
+		return nil, nil, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, nil, err
+	}
+	known := fieldNames(reflect.TypeOf(v).Elem())
+	keys = make(Keys, 0, len(m))
+	for k, raw := range m {
+		keys = append(keys, k)
+		if _, ok := known[strings.ToLower(k)]; ok {
+			continue
+		}
+		if extra == nil {
+			extra = make(map[string]json.RawMessage)
+		}
+		extra[k] = append(json.RawMessage(nil), raw...)
+	}
+	return extra, keys, nil
 }
 
 func isZero(raw json.RawMessage) bool {
