@@ -3,12 +3,12 @@ package ftrack
 import (
 	"crypto/md5"
 	"encoding/hex"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf16"
+
+	"github.com/longrun/longrun/fake/internal/pyjson"
 )
 
 // schemaText lists the entity types the fake serves, as query_schemas
@@ -433,121 +433,6 @@ func schemaHash() string {
 // escaped as \uXXXX). schemas is decoded JSON: maps, lists, strings,
 // numbers, booleans and nil.
 func SchemaHash(schemas any) string {
-	var b strings.Builder
-	pyDump(&b, schemas)
-	sum := md5.Sum([]byte(b.String()))
+	sum := md5.Sum(pyjson.Marshal(schemas))
 	return hex.EncodeToString(sum[:])
-}
-
-// pyDump writes v as Python's json.dumps(v, sort_keys=True) does.
-func pyDump(b *strings.Builder, v any) {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		if x {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	case string:
-		pyString(b, x)
-	case int:
-		b.WriteString(strconv.Itoa(x))
-	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
-	case float64:
-		// Python keeps integers and floats apart; JSON numbers without a
-		// fraction decode as ints there.
-		if x == float64(int64(x)) && x > -1e15 && x < 1e15 {
-			b.WriteString(strconv.FormatInt(int64(x), 10))
-		} else {
-			b.WriteString(pyFloat(x))
-		}
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			pyDump(b, e)
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		// Python sorts str keys by code point, as Go compares UTF-8.
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			pyString(b, k)
-			b.WriteString(": ")
-			pyDump(b, x[k])
-		}
-		b.WriteByte('}')
-	default:
-		pyString(b, fmt.Sprint(x))
-	}
-}
-
-// pyFloat renders a float as Python's float.__repr__ does, for the
-// common cases.
-func pyFloat(f float64) string {
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if strings.ContainsAny(s, "e") {
-		mant, exp, _ := strings.Cut(s, "e")
-		if !strings.Contains(mant, ".") && len(exp) > 0 {
-			// Python writes 1e+16 as 1e+16 too
-		}
-		if exp[0] != '-' && exp[0] != '+' {
-			exp = "+" + exp
-		}
-		if len(exp) == 2 {
-			exp = exp[:1] + "0" + exp[1:]
-		}
-		return mant + "e" + exp
-	}
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-// pyString writes s as a JSON string with Python's ensure_ascii escaping.
-func pyString(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			switch {
-			case r >= 0x20 && r < 0x7f:
-				b.WriteRune(r)
-			case r > 0xffff:
-				r1, r2 := utf16.EncodeRune(r)
-				fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
-			default:
-				fmt.Fprintf(b, `\u%04x`, r)
-			}
-		}
-	}
-	b.WriteByte('"')
 }
