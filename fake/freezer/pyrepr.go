@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/longrun/longrun/fake/internal/pyjson"
 )
 
 // pyRepr renders a decoded JSON value the way Python's repr does, for the
@@ -21,19 +22,7 @@ func pyRepr(v any) string {
 		}
 		return "False"
 	case json.Number:
-		s := x.String()
-		if isInt(x) {
-			return strings.TrimPrefix(s, "+")
-		}
-		f, err := x.Float64()
-		if err != nil {
-			return s
-		}
-		r := strconv.FormatFloat(f, 'g', -1, 64)
-		if !strings.ContainsAny(r, ".eEn") {
-			r += ".0"
-		}
-		return r
+		return pyjson.Number(x)
 	case string:
 		return pyStr(x)
 	case []any:
