@@ -1,6 +1,7 @@
 package truenas
 
 import (
+	"encoding/json"
 	"runtime"
 	"testing"
 	"time"
@@ -47,5 +48,24 @@ func TestDownloadJobSleepsBeforeCoreDownloadAnswers(t *testing.T) {
 	<-job.Done()
 	if st := job.State(); st != StateSuccess {
 		t.Fatalf("state %v", st)
+	}
+}
+
+// test.test_input_pipe and test.test_download_pipe write json.dumps(arg)
+// as the middleware's CPython does: ensure_ascii escapes, no HTML escapes,
+// numbers as Python reads them back; keys sorted, since decoding loses
+// the caller's order.
+func TestPyDumpsAsCPython(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"b": "<é>", "a": [1, 2.50, -0]}`: `{"a": [1, 2.5, 0], "b": "<\u00e9>"}`,
+		`"😀"`:                              `"\ud83d\ude00"`,
+		`{"k":`:                            `{"k":`, // not JSON: written as it came
+	} {
+		if got := pyDumps([]json.RawMessage{json.RawMessage(in)}); got != want {
+			t.Errorf("pyDumps(%s) = %s, want %s", in, got, want)
+		}
+	}
+	if got := pyDumps(nil); got != "null" {
+		t.Errorf("pyDumps() = %s, want null", got)
 	}
 }

@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/longrun/longrun/fake/internal/pyjson"
 	"github.com/longrun/longrun/fake/sim"
 )
 
@@ -638,8 +636,9 @@ func (f *Files) testDownloadPipe(delay time.Duration) func(j *JobRun, _ *inputSe
 	}
 }
 
-// pyDumps renders the first argument like Python's json.dumps (", " and
-// ": " separators).
+// pyDumps renders the first argument as the middleware's json.dumps(arg)
+// does (fake/internal/pyjson). Python keeps the caller's key order, which
+// decoding loses: the fake sorts the keys.
 func pyDumps(params []json.RawMessage) string {
 	if len(params) == 0 {
 		return "null"
@@ -650,44 +649,5 @@ func pyDumps(params []json.RawMessage) string {
 	if dec.Decode(&v) != nil {
 		return string(params[0])
 	}
-	var b strings.Builder
-	pyDump(&b, v)
-	return b.String()
-}
-
-func pyDump(b *strings.Builder, v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		// json.dumps keeps the caller's key order, which decoding loses:
-		// the fake sorts the keys.
-		b.WriteByte('{')
-		for i, k := range slices.Sorted(maps.Keys(x)) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			kb, _ := json.Marshal(k)
-			b.Write(kb)
-			b.WriteString(": ")
-			pyDump(b, x[k])
-		}
-		b.WriteByte('}')
-	case []any:
-		b.WriteByte('[')
-		for i, val := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			pyDump(b, val)
-		}
-		b.WriteByte(']')
-	case json.Number:
-		b.WriteString(x.String())
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	default:
-		vb, _ := json.Marshal(x)
-		b.Write(vb)
-	}
+	return string(pyjson.Marshal(v))
 }
