@@ -260,3 +260,20 @@ func readObjects(w http.ResponseWriter, r *http.Request, what string) ([]map[str
 	}
 	return objs, true
 }
+
+// readObject reads a request body that must hold one object (an action's
+// or a PUT's); an empty body is {} unless required. On failure it answers
+// CloudSigma's validation error and reports false.
+func readObject(w http.ResponseWriter, r *http.Request, required bool) (map[string]any, bool) {
+	body, err := readBody(r)
+	if err != nil {
+		validationErr(w, err)
+		return nil, false
+	}
+	m, err := objectOf(body)
+	if err != nil || (required && body == nil) {
+		writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
+		return nil, false
+	}
+	return m, true
+}

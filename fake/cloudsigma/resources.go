@@ -155,6 +155,14 @@ func setOf(keys ...string) map[string]bool {
 	return out
 }
 
+// summary is the fields a list keeps: trim for list/, all for detail/.
+func summary(p, trim []string) []string {
+	if len(p) == 0 {
+		return trim
+	}
+	return nil
+}
+
 var (
 	driveTrim  = []string{"owner", "resource_uri", "status", "uuid"}
 	serverTrim = []string{"name", "owner", "resource_uri", "runtime", "status", "uuid"}
@@ -188,11 +196,7 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 				l.add(d.uuid, d.name, d.tags, func() map[string]any { return b.driveDoc(d) })
 			}
 		}
-		var trim []string
-		if len(p) == 0 {
-			trim = driveTrim
-		}
-		b.serveList(w, r, l, driveDocKeys, resFilters, resOrder, trim)
+		b.serveList(w, r, l, driveDocKeys, resFilters, resOrder, summary(p, driveTrim))
 	case len(p) == 1:
 		d, ok := b.drives[p[0]]
 		if !ok || d.owner != u.ID {
@@ -234,14 +238,8 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 			notExist(w, p[0])
 			return
 		}
-		body, err := readBody(r)
-		if err != nil {
-			validationErr(w, err)
-			return
-		}
-		m, err := objectOf(body)
-		if err != nil {
-			writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
+		m, ok := readObject(w, r, false)
+		if !ok {
 			return
 		}
 		switch do := r.URL.Query().Get("do"); do {

@@ -240,11 +240,7 @@ func (b *Backend) serveServers(w http.ResponseWriter, r *http.Request, u sim.Use
 				l.add(s.uuid, s.name, s.tags, func() map[string]any { return b.serverDoc(s) })
 			}
 		}
-		var trim []string
-		if len(p) == 0 {
-			trim = serverTrim
-		}
-		b.serveList(w, r, l, serverDocKeys, resFilters, resOrder, trim)
+		b.serveList(w, r, l, serverDocKeys, resFilters, resOrder, summary(p, serverTrim))
 	case len(p) == 1:
 		s, ok := b.servers[p[0]]
 		if !ok || s.owner != u.ID {
@@ -255,14 +251,8 @@ func (b *Backend) serveServers(w http.ResponseWriter, r *http.Request, u sim.Use
 		case http.MethodGet, http.MethodHead:
 			writeJSON(w, http.StatusOK, b.serverDoc(s))
 		case http.MethodPut:
-			body, err := readBody(r)
-			if err != nil {
-				validationErr(w, err)
-				return
-			}
-			m, err := objectOf(body)
-			if err != nil || body == nil {
-				writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
+			m, ok := readObject(w, r, true)
+			if !ok {
 				return
 			}
 			old := append([]attach(nil), s.drives...)
@@ -306,14 +296,8 @@ func (b *Backend) serveServers(w http.ResponseWriter, r *http.Request, u sim.Use
 			notExist(w, p[0])
 			return
 		}
-		body, err := readBody(r)
-		if err != nil {
-			validationErr(w, err)
-			return
-		}
-		m, err := objectOf(body)
-		if err != nil {
-			writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not a JSON object")
+		m, ok := readObject(w, r, false)
+		if !ok {
 			return
 		}
 		b.serverAction(w, r, s, m, u)
