@@ -465,29 +465,9 @@ func orDefault(doc map[string]any, k string, def any) any {
 }
 
 func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
-	q := r.URL.Query()
-	param := func(name string) (int, bool) {
-		s := q.Get(name)
-		if s == "" {
-			return 0, true
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			falconError(w, http.StatusBadRequest, "Invalid parameter", `The "`+name+`" parameter is invalid. The value must be an integer.`)
-			return 0, false
-		}
-		return n, true
-	}
-	offset, ok := param("offset")
+	offset, limit, ok := listParams(w, r, defaultLimit)
 	if !ok {
 		return
-	}
-	limit, ok := param("limit")
-	if !ok {
-		return
-	}
-	if limit == 0 {
-		limit = defaultLimit
 	}
 	body, ok := readBody(w, r)
 	if !ok {
