@@ -379,17 +379,7 @@ func (b *Backend) findActionLocked(sc scope, id string) *action {
 // validAction checks an action document against action_schema (full) or
 // action_patch_schema.
 func validAction(doc map[string]any, full bool) string {
-	if m := checkObject(doc, actionRules, false); m != "" {
-		return m
-	}
-	if full {
-		for _, k := range []string{"action_id", "user_id", "freezer_action"} {
-			if _, ok := doc[k]; !ok {
-				return pyStr(k) + " is a required property"
-			}
-		}
-	}
-	return ""
+	return validDoc(doc, actionRules, false, full, "action_id", "user_id", "freezer_action")
 }
 
 func storageAnswer(w http.ResponseWriter, code int, msg string) {

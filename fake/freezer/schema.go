@@ -99,11 +99,18 @@ var jobRequired = []string{"job_actions", "job_schedule", "job_id", "client_id",
 // validateJob returns the jsonschema message for the first problem in doc,
 // or "". full selects job_schema (with required keys) over job_patch_schema.
 func validateJob(doc map[string]any, full bool) string {
-	if m := checkObject(doc, jobRules, true); m != "" {
+	return validDoc(doc, jobRules, true, full, jobRequired...)
+}
+
+// validDoc checks doc against one of freezer-api's schemas: its property
+// rules (strict: no other properties), then, for the full schema rather
+// than the patch schema, its required keys in the schema's order.
+func validDoc(doc map[string]any, rules []rule, strict, full bool, required ...string) string {
+	if m := checkObject(doc, rules, strict); m != "" {
 		return m
 	}
 	if full {
-		for _, k := range jobRequired {
+		for _, k := range required {
 			if _, ok := doc[k]; !ok {
 				return pyStr(k) + " is a required property"
 			}

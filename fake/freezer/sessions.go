@@ -27,18 +27,10 @@ var sessionRules = []rule{
 // order.
 var sessionColumns = []string{"description", "session_tag", "result", "hold_off", "status", "time_ended", "time_started", "time_end", "time_start"}
 
+// validSession checks a session against session_schema (full) or
+// session_patch_schema.
 func validSession(doc map[string]any, full bool) string {
-	if m := checkObject(doc, sessionRules, false); m != "" {
-		return m
-	}
-	if full {
-		for _, k := range []string{"session_id", "session_tag", "user_id", "schedule"} {
-			if _, ok := doc[k]; !ok {
-				return pyStr(k) + " is a required property"
-			}
-		}
-	}
-	return ""
+	return validDoc(doc, sessionRules, false, full, "session_id", "session_tag", "user_id", "schedule")
 }
 
 func (s *session) col(k string) any {
