@@ -105,6 +105,42 @@ func pageOf[T any](w http.ResponseWriter, r *http.Request, rows []T, render func
 	return out, true
 }
 
+// serveOwned answers a listing of table's rows the caller owns, paged and
+// searched (pageOf), as {key: [...]}; rows render under b.mu.
+func serveOwned[T any](b *Backend, w http.ResponseWriter, r *http.Request, key string, table *[]T, owned func(T) bool, render func(T) (map[string]any, obj)) {
+	b.mu.Lock()
+	var rows []T
+	for _, row := range *table {
+		if owned(row) {
+			rows = append(rows, row)
+		}
+	}
+	b.mu.Unlock()
+	out, ok := pageOf(w, r, rows, func(row T) (map[string]any, obj) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return render(row)
+	})
+	if ok {
+		writeJSON(w, http.StatusOK, obj{{key, out}})
+	}
+}
+
+// deleteOwned deletes the first row of table that match picks (forget,
+// if not nil, runs first, under b.mu) and answers as deleted does.
+func deleteOwned[T any](b *Backend, w http.ResponseWriter, sc scope, table *[]T, match func(T) bool, forget func(), what, id string) {
+	b.mu.Lock()
+	i := slices.IndexFunc(*table, match)
+	if i >= 0 {
+		if forget != nil {
+			forget()
+		}
+		*table = slices.Delete(*table, i, i+1)
+	}
+	b.mu.Unlock()
+	deleted(w, sc, i >= 0, what, id)
+}
+
 // listParams reads offset and limit as falcon's get_param_as_int does;
 // a zero limit is the default.
 func listParams(w http.ResponseWriter, r *http.Request, def int) (offset, limit int, ok bool) {
@@ -206,18 +242,7 @@ func (c *client) render() (map[string]any, obj) {
 func (b *Backend) serveClients(w http.ResponseWriter, r *http.Request, sc scope, parts []string) {
 	switch {
 	case len(parts) == 1 && r.Method == http.MethodGet:
-		b.mu.Lock()
-		var rows []*client
-		for _, c := range b.clients {
-			if sc.owns(c.user, c.project) {
-				rows = append(rows, c)
-			}
-		}
-		b.mu.Unlock()
-		out, ok := pageOf(w, r, rows, (*client).render)
-		if ok {
-			writeJSON(w, http.StatusOK, obj{{"clients", out}})
-		}
+		serveOwned(b, w, r, "clients", &b.clients, func(c *client) bool { return sc.owns(c.user, c.project) }, (*client).render)
 	case len(parts) == 1 && r.Method == http.MethodPost:
 		doc, _, ok := requireBody(w, r)
 		if !ok {
@@ -263,13 +288,7 @@ func (b *Backend) serveClients(w http.ResponseWriter, r *http.Request, sc scope,
 		}
 		emptyNotFound(w)
 	case len(parts) == 2 && r.Method == http.MethodDelete:
-		b.mu.Lock()
-		i := slices.IndexFunc(b.clients, func(c *client) bool { return c.clientID == parts[1] && sc.owns(c.user, c.project) })
-		if i >= 0 {
-			b.clients = slices.Delete(b.clients, i, i+1)
-		}
-		b.mu.Unlock()
-		deleted(w, sc, i >= 0, "Client", parts[1])
+		deleteOwned(b, w, sc, &b.clients, func(c *client) bool { return c.clientID == parts[1] && sc.owns(c.user, c.project) }, nil, "Client", parts[1])
 	default:
 		methodNotAllowed(w, r, parts)
 	}
@@ -393,18 +412,8 @@ func storageAnswer(w http.ResponseWriter, code int, msg string) {
 func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope, parts []string) {
 	switch {
 	case len(parts) == 1 && r.Method == http.MethodGet:
-		b.mu.Lock()
-		var rows []*action
-		for _, a := range b.actionRows {
-			if sc.owns(a.user, a.project) {
-				rows = append(rows, a)
-			}
-		}
-		b.mu.Unlock()
-		out, ok := pageOf(w, r, rows, func(a *action) (map[string]any, obj) { return a.listed(sc) })
-		if ok {
-			writeJSON(w, http.StatusOK, obj{{"actions", out}})
-		}
+		serveOwned(b, w, r, "actions", &b.actionRows, func(a *action) bool { return sc.owns(a.user, a.project) },
+			func(a *action) (map[string]any, obj) { return a.listed(sc) })
 	case len(parts) == 1 && r.Method == http.MethodPost:
 		doc, sh, ok := requireBody(w, r)
 		if !ok {
@@ -439,15 +448,10 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 		}
 		emptyNotFound(w)
 	case len(parts) == 2 && r.Method == http.MethodDelete:
-		b.mu.Lock()
-		i := slices.IndexFunc(b.actionRows, func(a *action) bool { return a.id == parts[1] && sc.owns(a.user, a.project) })
-		if i >= 0 {
+		deleteOwned(b, w, sc, &b.actionRows, func(a *action) bool { return a.id == parts[1] && sc.owns(a.user, a.project) }, func() {
 			b.gone["actions/"+parts[1]] = true
 			delete(b.actionByID, parts[1])
-			b.actionRows = slices.Delete(b.actionRows, i, i+1)
-		}
-		b.mu.Unlock()
-		deleted(w, sc, i >= 0, "action", parts[1])
+		}, "action", parts[1])
 	case len(parts) == 2 && (r.Method == http.MethodPatch || r.Method == http.MethodPost):
 		body, sh, ok := readShaped(w, r)
 		if !ok {
@@ -513,18 +517,8 @@ func (bk *backup) listed(sc scope) (map[string]any, obj) {
 func (b *Backend) serveBackups(w http.ResponseWriter, r *http.Request, sc scope, parts []string) {
 	switch {
 	case len(parts) == 1 && r.Method == http.MethodGet:
-		b.mu.Lock()
-		var rows []*backup
-		for _, bk := range b.backups {
-			if sc.owns(bk.user, bk.project) {
-				rows = append(rows, bk)
-			}
-		}
-		b.mu.Unlock()
-		out, ok := pageOf(w, r, rows, func(bk *backup) (map[string]any, obj) { return bk.listed(sc) })
-		if ok {
-			writeJSON(w, http.StatusOK, obj{{"backups", out}})
-		}
+		serveOwned(b, w, r, "backups", &b.backups, func(bk *backup) bool { return sc.owns(bk.user, bk.project) },
+			func(bk *backup) (map[string]any, obj) { return bk.listed(sc) })
 	case len(parts) == 1 && r.Method == http.MethodPost:
 		body, sh, ok := readShaped(w, r)
 		if !ok {
@@ -559,13 +553,7 @@ func (b *Backend) serveBackups(w http.ResponseWriter, r *http.Request, sc scope,
 		}
 		emptyNotFound(w)
 	case len(parts) == 2 && r.Method == http.MethodDelete:
-		b.mu.Lock()
-		i := slices.IndexFunc(b.backups, func(bk *backup) bool { return bk.id == parts[1] && sc.owns(bk.user, bk.project) })
-		if i >= 0 {
-			b.backups = slices.Delete(b.backups, i, i+1)
-		}
-		b.mu.Unlock()
-		deleted(w, sc, i >= 0, "Backup", parts[1])
+		deleteOwned(b, w, sc, &b.backups, func(bk *backup) bool { return bk.id == parts[1] && sc.owns(bk.user, bk.project) }, nil, "Backup", parts[1])
 	default:
 		methodNotAllowed(w, r, parts)
 	}

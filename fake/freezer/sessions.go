@@ -103,24 +103,8 @@ func (b *Backend) findSessionLocked(sc scope, id string) *session {
 func (b *Backend) serveSessions(w http.ResponseWriter, r *http.Request, sc scope, parts []string) {
 	switch {
 	case len(parts) == 1 && r.Method == http.MethodGet:
-		b.mu.Lock()
-		var rows []*session
-		for _, s := range b.sessions {
-			if sc.owns(s.user, s.project) {
-				rows = append(rows, s)
-			}
-		}
-		var out []obj
-		ok := false
-		b.mu.Unlock()
-		out, ok = pageOf(w, r, rows, func(s *session) (map[string]any, obj) {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			return s.listed(sc)
-		})
-		if ok {
-			writeJSON(w, http.StatusOK, obj{{"sessions", out}})
-		}
+		serveOwned(b, w, r, "sessions", &b.sessions, func(s *session) bool { return sc.owns(s.user, s.project) },
+			func(s *session) (map[string]any, obj) { return s.listed(sc) })
 	case len(parts) == 1 && r.Method == http.MethodPost:
 		doc, sh, ok := requireBody(w, r)
 		if !ok {
@@ -156,14 +140,8 @@ func (b *Backend) serveSessions(w http.ResponseWriter, r *http.Request, sc scope
 		}
 		emptyNotFound(w)
 	case len(parts) == 2 && r.Method == http.MethodDelete:
-		b.mu.Lock()
-		i := slices.IndexFunc(b.sessions, func(s *session) bool { return s.id == parts[1] && sc.owns(s.user, s.project) })
-		if i >= 0 {
-			b.gone["sessions/"+parts[1]] = true
-			b.sessions = slices.Delete(b.sessions, i, i+1)
-		}
-		b.mu.Unlock()
-		deleted(w, sc, i >= 0, "session", parts[1])
+		deleteOwned(b, w, sc, &b.sessions, func(s *session) bool { return s.id == parts[1] && sc.owns(s.user, s.project) },
+			func() { b.gone["sessions/"+parts[1]] = true }, "session", parts[1])
 	case len(parts) == 2 && r.Method == http.MethodPatch:
 		body, sh, ok := readShaped(w, r)
 		if !ok {
