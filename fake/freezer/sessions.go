@@ -44,32 +44,29 @@ func (s *session) col(k string) any {
 
 // get is get_session's document.
 func (s *session) get() obj {
-	o := obj{{"project_id", strPtrValue(s.project)}, {"session_id", s.id}, {"user_id", s.user}}
-	for _, k := range sessionColumns {
-		o = append(o, kv{k, s.col(k)})
-	}
-	o = append(o, kv{"schedule", ordered(s.schedule, s.sh)})
-	if s.jobs != nil {
-		o = append(o, kv{"jobs", s.jobs})
-	} else if s.jobsNull {
-		o = append(o, kv{"jobs", nil})
-	}
-	return o
+	return s.doc(obj{{"project_id", strPtrValue(s.project)}, {"session_id", s.id}, {"user_id", s.user}}, sessionColumns)
 }
 
-// listed is search_session's document.
+// listed is search_session's document: the request's ids, the columns in
+// another order.
 func (s *session) listed(sc scope) (map[string]any, obj) {
-	o := obj{{"project_id", strPtrValue(sc.project)}, {"user_id", sc.user.ID}, {"session_id", s.id}}
-	for _, k := range []string{"description", "session_tag", "result", "hold_off", "status", "time_ended", "time_end", "time_started", "time_start"} {
-		o = append(o, kv{k, s.col(k)})
-	}
-	o = append(o, kv{"schedule", ordered(s.schedule, s.sh)})
-	if s.jobs != nil {
-		o = append(o, kv{"jobs", s.jobs})
-	} else if s.jobsNull {
-		o = append(o, kv{"jobs", nil})
-	}
+	o := s.doc(obj{{"project_id", strPtrValue(sc.project)}, {"user_id", sc.user.ID}, {"session_id", s.id}},
+		[]string{"description", "session_tag", "result", "hold_off", "status", "time_ended", "time_end", "time_started", "time_start"})
 	return toMap(o).(map[string]any), o
+}
+
+// doc appends the columns in order, the schedule and the jobs to head.
+func (s *session) doc(head obj, columns []string) obj {
+	for _, k := range columns {
+		head = append(head, kv{k, s.col(k)})
+	}
+	head = append(head, kv{"schedule", ordered(s.schedule, s.sh)})
+	if s.jobs != nil {
+		head = append(head, kv{"jobs", s.jobs})
+	} else if s.jobsNull {
+		head = append(head, kv{"jobs", nil})
+	}
+	return head
 }
 
 // toMap turns ordered documents into plain maps (for search).
