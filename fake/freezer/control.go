@@ -84,10 +84,8 @@ type SeedSection struct {
 // then jobs, then sessions, each in order.
 func (b *Backend) Seed(raw json.RawMessage) error {
 	var sec SeedSection
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sec); err != nil {
-		return fmt.Errorf("freezer section: %v: %w", err, sim.ErrBadSeed)
+	if err := sim.DecodeSection(raw, "freezer", &sec); err != nil {
+		return err
 	}
 	for _, kind := range []struct {
 		name string

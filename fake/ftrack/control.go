@@ -1,7 +1,6 @@
 package ftrack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -66,19 +65,13 @@ type SeedSection struct {
 // naming the entry).
 func (b *Backend) Seed(raw json.RawMessage) error {
 	var sec SeedSection
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sec); err != nil {
-		return fmt.Errorf("ftrack section: %v: %w", err, sim.ErrBadSeed)
+	if err := sim.DecodeSection(raw, "ftrack", &sec); err != nil {
+		return err
 	}
 	for i, sj := range sec.Jobs {
-		name := sj.User
-		if name == "" {
-			name = "admin"
-		}
-		u, ok := b.env.Lookup(func(u sim.User) bool { return u.Name == name })
-		if !ok {
-			return fmt.Errorf("ftrack job %d: no user %q: %w", i, name, sim.ErrBadSeed)
+		u, err := b.env.SeedUser(sj.User)
+		if err != nil {
+			return fmt.Errorf("ftrack job %d: %w", i, err)
 		}
 		data := map[string]any{"user_id": u.ID}
 		if sj.ID != "" {

@@ -1,6 +1,11 @@
 package sim
 
-import "errors"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
 
 // Outcomes a control request may force on a job (see the backends'
 // ForceJob).
@@ -25,3 +30,27 @@ var ErrBadSeed = errors.New("bad seed document")
 // ErrNotRunning is what a backend's control hook returns (wrapped) when
 // asked to end a job that is not running; the control API answers 409.
 var ErrNotRunning = errors.New("job is not running")
+
+// DecodeSection reads a backend's section of a seed document into v as
+// every seed hook does: a field v does not know is an error, which names
+// the section and wraps ErrBadSeed.
+func DecodeSection(raw json.RawMessage, section string, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s section: %v: %w", section, err, ErrBadSeed)
+	}
+	return nil
+}
+
+// SeedUser is the user named by a seeded entry ("admin" when name is
+// empty); an unknown name is an error wrapping ErrBadSeed.
+func (e *Env) SeedUser(name string) (User, error) {
+	if name == "" {
+		name = "admin"
+	}
+	if u, ok := e.Lookup(func(u User) bool { return u.Name == name }); ok {
+		return u, nil
+	}
+	return User{}, fmt.Errorf("no user %q: %w", name, ErrBadSeed)
+}

@@ -1,7 +1,6 @@
 package truenas
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -31,19 +30,13 @@ type SeedSection struct {
 // order (their ids count from 1 on a fresh backend).
 func (b *Backend) Seed(raw json.RawMessage) error {
 	var sec SeedSection
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sec); err != nil {
-		return fmt.Errorf("truenas section: %v: %w", err, sim.ErrBadSeed)
+	if err := sim.DecodeSection(raw, "truenas", &sec); err != nil {
+		return err
 	}
 	for i, sj := range sec.Jobs {
-		name := sj.User
-		if name == "" {
-			name = "admin"
-		}
-		u, ok := b.env.Lookup(func(u sim.User) bool { return u.Name == name })
-		if !ok {
-			return fmt.Errorf("truenas job %d: no user %q: %w", i, name, sim.ErrBadSeed)
+		u, err := b.env.SeedUser(sj.User)
+		if err != nil {
+			return fmt.Errorf("truenas job %d: %w", i, err)
 		}
 		b.mu.Lock()
 		m := b.methods[sj.Method]
