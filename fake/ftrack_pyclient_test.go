@@ -47,14 +47,7 @@ func TestFtrackReferencePythonClient(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, script, srv.URL(), "admin", "1-longrunfakeapikey", file)
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+pp, "FTRACK_EVENT_PLUGIN_PATH=", "HOME="+t.TempDir())
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("reference client failed: %v\n%s\n%s", err, out, stderr)
-	}
+	out := runReference(t, cmd)
 	t.Logf("reference client saw: %s", out)
 	var got struct {
 		Created struct{ Status, Type string }

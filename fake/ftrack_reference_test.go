@@ -23,31 +23,14 @@ import (
 // installed under $LONGRUN_FTRACK_JS_DIR (npm install --prefix DIR
 // @ftrack/api) and skips with the reason otherwise.
 func TestFtrackReferenceJavaScriptClient(t *testing.T) {
-	dir := os.Getenv("LONGRUN_FTRACK_JS_DIR")
-	if dir == "" {
-		t.Skip("LONGRUN_FTRACK_JS_DIR is not set (npm install --prefix DIR @ftrack/api to run the reference client)")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@ftrack", "api")); err != nil {
-		t.Skipf("@ftrack/api is not installed under %s: %v", dir, err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
+	node, dir := ftrackJS(t)
 	srv := fake.NewServer(t, fake.Options{})
 	script, _ := filepath.Abs("testdata/ftrack_js_client.cjs")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script, srv.URL(), "admin", "1-longrunfakeapikey")
 	cmd.Env = append(os.Environ(), "FTRACK_JS_DIR="+dir)
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("reference client failed: %v\n%s\n%s", err, out, stderr)
-	}
+	out := runReference(t, cmd)
 	var got struct {
 		Created struct {
 			Status    string
@@ -92,17 +75,7 @@ func TestFtrackReferenceJavaScriptClient(t *testing.T) {
 // on Node with two browser stand-ins (window, XMLHttpRequest over fetch);
 // see testdata/ftrack_js_upload.cjs.
 func TestFtrackReferenceJavaScriptMultipartUpload(t *testing.T) {
-	dir := os.Getenv("LONGRUN_FTRACK_JS_DIR")
-	if dir == "" {
-		t.Skip("LONGRUN_FTRACK_JS_DIR is not set (npm install --prefix DIR @ftrack/api to run the reference client)")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@ftrack", "api")); err != nil {
-		t.Skipf("@ftrack/api is not installed under %s: %v", dir, err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
+	node, dir := ftrackJS(t)
 	data := make([]byte, 40<<20)
 	for i := range data {
 		data[i] = byte(i*131 + i>>11)
@@ -117,14 +90,7 @@ func TestFtrackReferenceJavaScriptMultipartUpload(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script, srv.URL(), "admin", "1-longrunfakeapikey", file)
 	cmd.Env = append(os.Environ(), "FTRACK_JS_DIR="+dir)
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("reference client failed: %v\n%s\n%s", err, out, stderr)
-	}
+	out := runReference(t, cmd)
 	t.Logf("reference client saw: %s", out)
 	var got struct {
 		ComponentID, JobID, UploadID string
@@ -159,4 +125,37 @@ func TestFtrackReferenceJavaScriptMultipartUpload(t *testing.T) {
 	if !ok || size != int64(len(data)) || md5sum != base64.StdEncoding.EncodeToString(want[:]) {
 		t.Errorf("the fake stored %d bytes, md5 %s", size, md5sum)
 	}
+}
+
+// ftrackJS is node and the directory @ftrack/api is installed under
+// ($LONGRUN_FTRACK_JS_DIR); it skips the test, with the reason, without
+// them.
+func ftrackJS(t *testing.T) (node, dir string) {
+	dir = os.Getenv("LONGRUN_FTRACK_JS_DIR")
+	if dir == "" {
+		t.Skip("LONGRUN_FTRACK_JS_DIR is not set (npm install --prefix DIR @ftrack/api to run the reference client)")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@ftrack", "api")); err != nil {
+		t.Skipf("@ftrack/api is not installed under %s: %v", dir, err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	return node, dir
+}
+
+// runReference runs a reference client and returns its standard output;
+// the test fails with both outputs when the client does.
+func runReference(t *testing.T, cmd *exec.Cmd) []byte {
+	t.Helper()
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("reference client failed: %v\n%s\n%s", err, out, stderr)
+	}
+	return out
 }
