@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/longrun/longrun/fake/internal/pyjson"
 	"github.com/longrun/longrun/fake/sim"
 )
 
@@ -144,7 +145,7 @@ func (b *Backend) Job(id string) (map[string]any, bool) {
 	if !ok {
 		return nil, false
 	}
-	return deepCopy(j.doc).(map[string]any), true
+	return pyjson.Clone(j.doc).(map[string]any), true
 }
 
 func (j *job) stopTimers() {
@@ -410,7 +411,7 @@ func notAcceptable(w http.ResponseWriter) {
 
 // render is the document GET returns, in the SQL backend's shape.
 func (j *job) render() map[string]any {
-	out := deepCopy(j.doc).(map[string]any)
+	out := pyjson.Clone(j.doc).(map[string]any)
 	out["job_id"] = j.id
 	out["user_id"] = j.user
 	if j.project == nil {
@@ -454,7 +455,7 @@ func stored(doc map[string]any) map[string]any {
 		"description":  orDefault(doc, "description", ""),
 		"job_actions":  orDefault(doc, "job_actions", ""),
 	}
-	return deepCopy(out).(map[string]any)
+	return pyjson.Clone(out).(map[string]any)
 }
 
 func orDefault(doc map[string]any, k string, def any) any {
@@ -797,7 +798,7 @@ func (b *Backend) patch(w http.ResponseWriter, r *http.Request, sc scope, id str
 	for k, v := range doc {
 		switch k {
 		case "job_schedule", "client_id", "session_id", "session_tag", "description", "job_actions":
-			j.doc[k] = deepCopy(v)
+			j.doc[k] = pyjson.Clone(v)
 			j.sh = j.sh.put(k, sh.kid(k).clone())
 		case "project_id":
 			if s, ok := v.(string); ok {

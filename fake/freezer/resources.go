@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/longrun/longrun/fake/internal/pyjson"
 	"github.com/longrun/longrun/fake/sim"
 )
 
@@ -368,7 +369,7 @@ func (a *action) setFrom(fa any, sh *shape) {
 	if fm == nil {
 		fm = map[string]any{}
 	}
-	a.meta = deepCopy(fm)
+	a.meta = pyjson.Clone(fm)
 }
 
 // addActionLocked inserts a row; it returns a status and message when the
@@ -573,7 +574,7 @@ func (b *Backend) AddBackup(username, project string, metadata map[string]any) (
 	}
 	id := hexID()
 	b.mu.Lock()
-	b.backups = append(b.backups, &backup{id: id, user: u.ID, project: p, userName: u.Name, meta: deepCopy(metadata)})
+	b.backups = append(b.backups, &backup{id: id, user: u.ID, project: p, userName: u.Name, meta: pyjson.Clone(metadata)})
 	b.mu.Unlock()
 	return id, true
 }

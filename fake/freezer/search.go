@@ -5,24 +5,6 @@ import (
 	"sort"
 )
 
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopy(e)
-		}
-		return out
-	}
-	return v
-}
-
 // pyEqual is Python's == on decoded JSON: numbers compare by value, and
 // True == 1, False == 0.
 func pyEqual(a, b any) bool {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/longrun/longrun/fake/internal/pyjson"
 )
 
 // Sessions, as freezer-api 13 keeps them: a session groups jobs that start
@@ -208,7 +210,7 @@ func (b *Backend) updateSessionLocked(sc scope, id string, patch map[string]any,
 		case "jobs":
 			s.mergeJobs(v)
 		case "schedule":
-			s.schedule = deepCopy(v)
+			s.schedule = pyjson.Clone(v)
 			s.sh = sh.kid("schedule").clone()
 		case "project_id":
 			if p, ok := v.(string); ok {
@@ -218,7 +220,7 @@ func (b *Backend) updateSessionLocked(sc scope, id string, patch map[string]any,
 			if !slices.Contains(sessionColumns, k) {
 				return http.StatusInternalServerError, "sql operation failed Invalid expression type: '" + k + "'"
 			}
-			s.cols.set(k, deepCopy(v))
+			s.cols.set(k, pyjson.Clone(v))
 		}
 	}
 	return 0, ""
@@ -273,7 +275,7 @@ func (b *Backend) replaceSessionLocked(sc scope, id string, doc map[string]any, 
 		b.sessions = append(b.sessions, s)
 	}
 	if v, ok := doc["schedule"]; ok && v != nil {
-		s.schedule = deepCopy(v)
+		s.schedule = pyjson.Clone(v)
 		s.sh = sh.kid("schedule").clone()
 	}
 	// replace_session writes json_encode(doc.get('jobs')): "null" when
@@ -285,7 +287,7 @@ func (b *Backend) replaceSessionLocked(sc scope, id string, doc map[string]any, 
 	}
 	for _, k := range sessionColumns {
 		if v, ok := doc[k]; ok && v != nil {
-			s.cols.set(k, deepCopy(v))
+			s.cols.set(k, pyjson.Clone(v))
 		}
 	}
 	return 0, ""
@@ -482,7 +484,7 @@ func (b *Backend) sessionAddJob(w http.ResponseWriter, sc scope, sid, jid string
 	s := b.findSessionLocked(sc, sid)
 	j.doc["session_id"] = sid
 	j.doc["session_tag"] = s.col("session_tag")
-	j.doc["job_schedule"] = deepCopy(s.schedule)
+	j.doc["job_schedule"] = pyjson.Clone(s.schedule)
 	j.sh = j.sh.put("job_schedule", s.sh.clone())
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -397,27 +397,9 @@ func schemas() []any {
 	loadSchemas()
 	out := make([]any, len(schemaDefs))
 	for i, s := range schemaDefs {
-		out[i] = deepCopy(s.json)
+		out[i] = pyjson.Clone(s.json)
 	}
 	return out
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		c := make(map[string]any, len(x))
-		for k, e := range x {
-			c[k] = deepCopy(e)
-		}
-		return c
-	case []any:
-		c := make([]any, len(x))
-		for i, e := range x {
-			c[i] = deepCopy(e)
-		}
-		return c
-	}
-	return v
 }
 
 // schemaHash is query_server_information's schema_hash.

@@ -7,7 +7,7 @@
 // Maps are written with their keys sorted, as json.dumps(v, sort_keys=True)
 // does (Python sorts str keys by code point, as Go compares UTF-8); a value
 // that implements [Ordered] keeps its own order, as a dict keeps the order
-// its keys were set in.
+// its keys were set in. Clone deep-copies decoded JSON.
 package pyjson
 
 import (
@@ -199,4 +199,24 @@ func AppendString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// Clone returns a deep copy of decoded JSON: maps and []any are copied,
+// all else is shared.
+func Clone(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(x))
+		for k, e := range x {
+			c[k] = Clone(e)
+		}
+		return c
+	case []any:
+		c := make([]any, len(x))
+		for i, e := range x {
+			c[i] = Clone(e)
+		}
+		return c
+	}
+	return v
 }

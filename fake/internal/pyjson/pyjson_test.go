@@ -127,3 +127,13 @@ func ExampleMarshal() {
 	fmt.Println(string(Marshal(doc)))
 	// Output: {"name": "\u00dcn\u00efcode", "sizes": [1, 15000000.0]}
 }
+
+func TestCloneIsDeep(t *testing.T) {
+	v := map[string]any{"a": []any{map[string]any{"b": json.Number("1")}}, "s": "x"}
+	c := Clone(v).(map[string]any)
+	c["a"].([]any)[0].(map[string]any)["b"] = "changed"
+	c["s"] = "y"
+	if got := string(Marshal(v)); got != `{"a": [{"b": 1}], "s": "x"}` {
+		t.Errorf("the original changed: %s", got)
+	}
+}
