@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/longrun/longrun/fake"
@@ -150,6 +151,51 @@ func ExampleConn_Changes() {
 	}
 	fmt.Println(j.Operation, j.State, j.RawState)
 	// Output: filesystem.copy succeeded SUCCESS
+}
+
+// Follow many jobs on one jobs.Watcher: over a Conn (a jobs.MultiPusher)
+// every wait shares the connection's one job subscription, and WaitAsync
+// holds no goroutine per job, so this scales to 100,000 jobs.
+func ExampleConn_AllChanges() {
+	srv := fake.NewServer(nil, fake.Options{})
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := rpc.Dial(ctx, srv.WebsocketURL(), rpc.WithAPIKey("admin", "1-longrunfakeapikey"), rpc.WithLegacyJobs(true))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	w := jobs.NewWatcher(c, jobs.WithClock(srv.Clock()))
+	defer w.Close()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ended := map[string]jobs.State{}
+	for _, dst := range []string{"/mnt/tank/b", "/mnt/tank/c", "/mnt/tank/d"} {
+		h, err := c.CallJob(ctx, "filesystem.copy", "/mnt/tank/a", dst)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		wg.Add(1)
+		err = w.WaitAsync(ctx, h.ID(), func(j *jobs.Job, err error) {
+			defer wg.Done()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				ended[h.ID()] = jobs.StateFailed
+				return
+			}
+			ended[j.ID] = j.State
+		})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	wg.Wait()
+	fmt.Println(ended)
+	// Output: map[1:succeeded 2:succeeded 3:succeeded]
 }
 
 // Subscribe to an event stream.

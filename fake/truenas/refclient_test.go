@@ -57,6 +57,8 @@ with Client(uri) as c:
     except ClientException as e:
         print('exception', e.trace['class'] if e.trace else None)
     print('count', c.call('core.get_jobs', [['state', 'in', ['SUCCESS', 'FAILED']]], {'count': True}))
+    print('in', [j['id'] for j in c.call('core.get_jobs', [['id', 'in', list(range(2, 40))]])],
+          c.call('core.get_jobs', [['id', 'nin', list(range(2, 40))]], {'count': True}))
 `
 
 // TestReferenceClient runs truenas/api_client against the fake: its
@@ -137,6 +139,7 @@ func runReference(t *testing.T, py, dir string, v truenas.Version, path, how, cl
 		"validation filesystem.copy.src 22",
 		"exception FileNotFoundError",
 		"count 3",
+		"in [2, 3] 1",
 	}
 	got := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
