@@ -326,7 +326,7 @@ func scalarSet(v any, ci bool) map[any]struct{} {
 	for _, e := range arr {
 		switch e.(type) {
 		case nil, bool, float64, string:
-			set[fold(e, ci)] = struct{}{}
+			set[setKey(fold(e, ci))] = struct{}{}
 		default:
 			return nil
 		}
@@ -334,12 +334,21 @@ func scalarSet(v any, ci bool) map[any]struct{} {
 	return set
 }
 
+// setKey is a scalar as a set key under jsonEqual: a bool is the number
+// it equals, as Python hashes True like 1.
+func setKey(v any) any {
+	if n, ok := pyNumber(v); ok {
+		return n
+	}
+	return v
+}
+
 // inSet reports whether x equals an element of set (jsonEqual on scalars
-// is ==; an array or object equals no scalar).
+// is == once bools are numbers; an array or object equals no scalar).
 func inSet(x any, set map[any]struct{}) bool {
 	switch x.(type) {
 	case nil, bool, float64, string:
-		_, ok := set[x]
+		_, ok := set[setKey(x)]
 		return ok
 	}
 	return false
@@ -351,7 +360,7 @@ func matchOp(x any, n *filterNode) bool {
 		if n.op == "in" {
 			return in
 		}
-		return !in
+		return x != nil && !in
 	}
 	y := n.value
 	x, y = fold(x, n.ci), fold(y, n.ci)
@@ -381,7 +390,7 @@ func matchOp(x any, n *filterNode) bool {
 	case "in":
 		return contains(y, x)
 	case "nin":
-		return !contains(y, x)
+		return x != nil && !contains(y, x) // op_nin: a null is in nothing and out of nothing
 	case "rin":
 		return x != nil && contains(x, y)
 	case "rnin":
@@ -427,16 +436,32 @@ func contains(container, item any) bool {
 	return false
 }
 
+// pyNumber is v as a number the way Python sees it: a bool is an int
+// (True == 1, False == 0).
+func pyNumber(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// jsonEqual is Python's == on decoded JSON, as the middleware's
+// filter_list compares: numbers and bools by value (True == 1), strings,
+// lists item by item, objects key by key.
 func jsonEqual(a, b any) bool {
+	if x, ok := pyNumber(a); ok {
+		y, ok := pyNumber(b)
+		return ok && x == y
+	}
 	switch x := a.(type) {
 	case nil:
 		return b == nil
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case float64:
-		y, ok := b.(float64)
-		return ok && x == y
 	case string:
 		y, ok := b.(string)
 		return ok && x == y
@@ -457,7 +482,7 @@ func jsonEqual(a, b any) bool {
 			return false
 		}
 		for k, v := range x {
-			if !jsonEqual(v, y[k]) {
+			if w, ok := y[k]; !ok || !jsonEqual(v, w) {
 				return false
 			}
 		}
@@ -468,9 +493,8 @@ func jsonEqual(a, b any) bool {
 
 // compare orders two scalars of the same kind.
 func compare(a, b any) (int, bool) {
-	switch x := a.(type) {
-	case float64:
-		y, ok := b.(float64)
+	if x, ok := pyNumber(a); ok {
+		y, ok := pyNumber(b)
 		if !ok || math.IsNaN(x) || math.IsNaN(y) {
 			return 0, false
 		}
@@ -481,24 +505,13 @@ func compare(a, b any) (int, bool) {
 			return 1, true
 		}
 		return 0, true
-	case string:
+	}
+	if x, ok := a.(string); ok {
 		y, ok := b.(string)
 		if !ok {
 			return 0, false
 		}
 		return strings.Compare(x, y), true
-	case bool:
-		y, ok := b.(bool)
-		if !ok {
-			return 0, false
-		}
-		switch {
-		case x == y:
-			return 0, true
-		case !x:
-			return -1, true
-		}
-		return 1, true
 	}
 	return 0, false
 }

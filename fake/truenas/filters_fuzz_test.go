@@ -77,3 +77,42 @@ func FuzzInSet(f *testing.F) {
 		}
 	})
 }
+
+// TestFilterPythonEquality: filter_list compares with Python's ==, so a
+// bool equals the number it is (True == 1), on the scan and the set path
+// alike, and objects are equal only with the same keys.
+func TestFilterPythonEquality(t *testing.T) {
+	var docs []any
+	for _, raw := range []string{`{"id":1,"v":true,"o":{"a":null}}`, `{"id":2,"v":0,"o":{"b":null}}`, `{"id":3,"v":"1","o":{}}`, `{"id":4,"v":null}`} {
+		var d any
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	for _, tc := range []struct{ filter, want string }{
+		{`[["v","=",1]]`, `[1]`},
+		{`[["v","=",false]]`, `[2]`},
+		{`[["v","in",[1]]]`, `[1]`},
+		{`[["v","in",[1,10,11,12,13,14,15,16,17]]]`, `[1]`},        // the set path
+		{`[["v","in",[false,10,11,12,13,14,15,16,17]]]`, `[2]`},    // the set path
+		{`[["v","nin",[true,false,10,11,12,13,14,15,16]]]`, `[3]`}, // the set path
+		{`[["v",">",0]]`, `[1]`},
+		{`[["o","=",{"a":null}]]`, `[1]`},
+		{`[["o","=",{"c":null}]]`, `[]`},
+		{`[["v","nin",[5]]]`, `[1,2,3]`}, // op_nin: a null is in nothing and out of nothing
+		{`[["v","=",null]]`, `[4]`},
+	} {
+		out, err := filterList(docs, json.RawMessage(tc.filter), json.RawMessage(`{"select":["id"]}`))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.filter, err)
+		}
+		var ids []any
+		for _, d := range out.([]any) {
+			ids = append(ids, d.(map[string]any)["id"])
+		}
+		if got := jsonString(ids); got != tc.want && !(tc.want == "[]" && got == "null") {
+			t.Errorf("%s: ids %s, want %s", tc.filter, got, tc.want)
+		}
+	}
+}
