@@ -81,6 +81,7 @@ func (s *staleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // 1 GiB once under -race).
 func TestWaitStatusConfirmsAPushedStatus(t *testing.T) {
 	s := &staleServer{doc: staleDoc("resizing", 1), frames: make(chan string, 4)}
+	defer close(s.frames) // after the server closes: ends the websocket's writer
 	hs := httptest.NewServer(s)
 	defer hs.Close()
 	c, err := cloudsigma.New(hs.URL, "u@example.com", "pw")
