@@ -871,11 +871,16 @@ func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id str
 		return
 	}
 	if sched["event"] != ev {
+		// Job.start/stop/abort assign into the stored dict: a key it
+		// lacked goes last, event first, then status and result.
 		sched["event"] = ev
+		keys := []string{"event"}
 		if ev == "start" {
 			sched["status"] = ""
 			sched["result"] = ""
+			keys = append(keys, "status", "result")
 		}
+		j.sh = j.sh.put("job_schedule", j.sh.kid("job_schedule").add(keys...))
 		result = "success"
 		b.pickupLocked(j)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -426,5 +427,37 @@ func TestSessionRound(t *testing.T) {
 	_, _, body = admin.do("GET", p+"/backups", "")
 	if strings.Count(body, `"backup_id"`) != 2 {
 		t.Errorf("backups the runs recorded: %s", body)
+	}
+}
+
+// TestEventKeyOrder: freezer-api 13's Job.start/stop/abort assign into the
+// stored job_schedule dict, so a key it lacked goes last: event, then
+// status and result for a start (the bodies are what the real server
+// answered, times masked).
+func TestEventKeyOrder(t *testing.T) {
+	srv, admin, _ := newClient(t)
+	srv.Clock().SetAuto(false)
+	const v2 = "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs/"
+	masked := func(id string) string {
+		_, _, body := admin.do("GET", v2+id, "")
+		return regexp.MustCompile(`"time_created": [0-9]+`).ReplaceAllString(body, `"time_created": T`)
+	}
+	event := func(id, ev string) {
+		if code, _, body := admin.do("POST", v2+id+"/event", `{"`+ev+`": null}`); code != 202 {
+			t.Fatalf("%s: %d %s", ev, code, body)
+		}
+	}
+	e := admin.create(v2, `{"client_id": "n", "job_actions": [], "job_schedule": {}}`)
+	event(e, "start")
+	want := `"job_schedule": {"time_created": T, "time_started": -1, "time_ended": -1, "event": "start", "status": "", "result": ""}`
+	if got := masked(e); !strings.Contains(got, want) {
+		t.Errorf("after start:\n%s\nwant %s", got, want)
+	}
+	r := admin.create(v2, `{"client_id": "n", "job_actions": [], "job_schedule": {"result": "fail", "schedule_interval": "1 days"}}`)
+	event(r, "stop")
+	event(r, "start")
+	want = `"job_schedule": {"result": "", "schedule_interval": "1 days", "time_created": T, "time_started": -1, "time_ended": -1, "event": "start", "status": ""}`
+	if got := masked(r); !strings.Contains(got, want) {
+		t.Errorf("after stop and start:\n%s\nwant %s", got, want)
 	}
 }
