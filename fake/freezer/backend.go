@@ -283,15 +283,17 @@ func (s scope) sees(j *job) bool {
 }
 
 func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
-	// freezer-api's context middleware (in its paste pipeline) names every
-	// request.
-	id := hexID()
-	w.Header().Set("X-Openstack-Request-Id", "req-"+id[:8]+"-"+id[8:12]+"-"+id[12:16]+"-"+id[16:20]+"-"+id[20:])
 	u, ok := b.authenticate(r)
 	if !ok {
-		unauthorized(w, r)
+		// keystonemiddleware's auth_token refuses the request before
+		// freezer-api's context middleware sees it: no request id.
+		apiUnauthorized(w, r)
 		return
 	}
+	// freezer-api's context middleware (after auth_token in its paste
+	// pipeline) names every request it lets through.
+	id := hexID()
+	w.Header().Set("X-Openstack-Request-Id", "req-"+id[:8]+"-"+id[8:12]+"-"+id[12:16]+"-"+id[16:20]+"-"+id[20:])
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if !acceptsJSON(r) {
 		notAcceptable(w)

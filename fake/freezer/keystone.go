@@ -104,6 +104,19 @@ func unauthorized(w http.ResponseWriter, r *http.Request) {
 	keystoneError(w, http.StatusUnauthorized, "Unauthorized", "The request you have made requires authentication.")
 }
 
+// apiUnauthorized is keystonemiddleware's auth_token refusing a Freezer
+// API request: webob's HTTPUnauthorized with the body it builds as a dict
+// (code, title, message) and dumps with oslo's jsonutils, so Python's
+// separators and key order, unlike Keystone's own 401.
+func apiUnauthorized(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("WWW-Authenticate", `Keystone uri="`+baseURL(r)+`/v3"`)
+	writeJSON(w, http.StatusUnauthorized, obj{{"error", obj{
+		{"code", http.StatusUnauthorized},
+		{"title", "Unauthorized"},
+		{"message", "The request you have made requires authentication."},
+	}}})
+}
+
 func baseURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
