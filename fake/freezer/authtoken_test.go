@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,12 +26,7 @@ const debianPython = "/usr/bin/python3"
 // X-Openstack-Request-Id, which only freezer-api's context middleware,
 // behind auth_token, sets.
 func TestUnauthorizedMatchesAuthToken(t *testing.T) {
-	if _, err := os.Stat(debianPython); err != nil {
-		t.Skipf("skipping: %s not found; install the Debian package python3-freezer-api (.ci/peers-debian.sh)", debianPython)
-	}
-	if out, err := exec.Command(debianPython, "-c", "import keystonemiddleware.auth_token, webob").CombinedOutput(); err != nil {
-		t.Skipf("skipping: %s cannot import keystonemiddleware (%s); install the Debian package python3-freezer-api (.ci/peers-debian.sh)", debianPython, strings.TrimSpace(string(out)))
-	}
+	needPython(t, "keystonemiddleware.auth_token, webob")
 	srv := fake.NewServer(t, fake.Options{})
 	script, err := filepath.Abs("testdata/authtoken401.py")
 	if err != nil {

@@ -81,7 +81,7 @@ func New(env *sim.Env) *Backend {
 		gone: map[string]bool{}, actionByID: map[string]*action{}, results: map[string]Result{}, duration: DefaultActionDuration, pid: 4100}
 }
 
-// Register mounts /v1/, /v2/ and /v3 on mux.
+// Register mounts /v1/, /v2/, /v3 and /healthcheck on mux.
 func (b *Backend) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/{$}", b.versions)
 	mux.HandleFunc("/v1", b.serveAPI)
@@ -89,6 +89,8 @@ func (b *Backend) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/v1/", b.serveAPI)
 	mux.HandleFunc("/v2/", b.serveAPI)
 	mux.HandleFunc("/v3", b.keystoneVersion)
+	mux.HandleFunc("/healthcheck", healthcheck)
+	mux.HandleFunc("/healthcheck/", healthcheck)
 	mux.HandleFunc("/v3/", func(w http.ResponseWriter, r *http.Request) {
 		switch strings.TrimSuffix(r.URL.Path, "/") {
 		case "/v3":
