@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/longrun/longrun/fake/internal/pyjson"
 	"github.com/longrun/longrun/fake/sim"
@@ -217,14 +218,21 @@ func readShaped(w http.ResponseWriter, r *http.Request) (any, *shape, bool) {
 }
 
 // readRaw reads a body and answers 753 when it is not JSON; an empty body
-// is returned as empty.
+// is returned as empty. As json_body does, a request without a
+// Content-Length (a chunked body) has no body, and the bytes must be UTF-8
+// (oslo's jsonutils.loads decodes them strictly before parsing).
 func readRaw(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.ContentLength <= 0 {
+		// Read and dropped, so the client can finish sending it.
+		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 8<<20))
+		return nil, true
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<20))
 	if err != nil {
 		badRequest(w, "Empty request body. A valid JSON document is required.")
 		return nil, false
 	}
-	if len(data) > 0 && decode(data) == errSentinel {
+	if len(data) > 0 && (!utf8.Valid(data) || decode(data) == errSentinel) {
 		w.Header().Set("Vary", "Accept")
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(statusSyntaxError)

@@ -461,3 +461,38 @@ func TestEventKeyOrder(t *testing.T) {
 		t.Errorf("after stop and start:\n%s\nwant %s", got, want)
 	}
 }
+
+// TestBodiesAsJSONBody: freezer-api's json_body reads no body when the
+// request has no Content-Length (a chunked body), and decodes the bytes as
+// strict UTF-8 before parsing (answers checked against freezer-api 13 by
+// the wire probe bodies.py).
+func TestBodiesAsJSONBody(t *testing.T) {
+	srv, admin, _ := newClient(t)
+	const v2 = "/v2/f1e2d3c4b5a6978812345678abcdef01"
+	chunked := func(path, body string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL()+v2+path, io.MultiReader(strings.NewReader(body)))
+		req.ContentLength = -1 // sent chunked
+		req.Header.Set("X-Auth-Token", admin.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	for _, c := range []struct{ path, body, want string }{
+		{"/clients", `{"client_id": "chunked", "hostname": "h"}`, `{"title": "Bad request format", "description": "Missing request body"}`},
+		{"/jobs", `{"client_id": "n", "job_actions": []}`, `{"title": "Bad request format", "description": "'job_actions' is a required property"}`},
+		{"/jobs/x/event", `{"start": null}`, `{"title": "Bad request format", "description": "Bad event request format"}`},
+	} {
+		if code, body := chunked(c.path, c.body); code != 400 || body != c.want {
+			t.Errorf("chunked POST %s: %d %s, want 400 %s", c.path, code, body, c.want)
+		}
+	}
+	for _, body := range []string{"{\"client_id\": \"lat\xe9\", \"hostname\": \"h\"}", "{\"client_id\": \"s\", \"hostname\": \"\xed\xa0\x80\"}"} {
+		if code, _, out := admin.do("POST", v2+"/clients", body); code != 753 || out != `{"title": "Malformed JSON"}` {
+			t.Errorf("POST %q: %d %s, want 753 Malformed JSON", body, code, out)
+		}
+	}
+}
