@@ -249,7 +249,7 @@ var errSentinel any = sentinel{}
 // decode parses one JSON document with numbers kept exact, or returns
 // errSentinel.
 func decode(data []byte) any {
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(pyLiterals(data)))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
@@ -258,7 +258,7 @@ func decode(data []byte) any {
 	if _, err := dec.Token(); err != io.EOF {
 		return errSentinel
 	}
-	return v
+	return fixNumbers(v)
 }
 
 // firstKey is the first key of a JSON object in document order, as

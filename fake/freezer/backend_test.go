@@ -496,3 +496,37 @@ func TestBodiesAsJSONBody(t *testing.T) {
 		}
 	}
 }
+
+// TestPythonNumberLiterals: freezer-api parses bodies with Python's
+// json.loads, which reads NaN, Infinity, -Infinity and a float too large
+// for a double (as inf), and answers with json.dumps, which writes them
+// back as NaN, Infinity and -Infinity; jsonschema names them nan, inf and
+// -inf (answers checked against freezer-api 13 by the wire probe
+// numbers.py).
+func TestPythonNumberLiterals(t *testing.T) {
+	_, admin, _ := newClient(t)
+	const v2 = "/v2/f1e2d3c4b5a6978812345678abcdef01"
+	code, _, out := admin.do("POST", v2+"/backups", `{"container": "c", "hostname": "h", "backup_name": "b", "x": NaN, "y": [Infinity,-Infinity], "big": 1E400, "int": 123456789012345678901234567890, "s": "NaN"}`)
+	if code != 201 {
+		t.Fatalf("POST backup: %d %s", code, out)
+	}
+	var created struct {
+		BackupID string `json:"backup_id"`
+	}
+	_ = json.Unmarshal([]byte(out), &created)
+	want := `"backup_metadata": {"container": "c", "hostname": "h", "backup_name": "b", "x": NaN, "y": [Infinity, -Infinity], "big": Infinity, "int": 123456789012345678901234567890, "s": "NaN"}`
+	if _, _, got := admin.do("GET", v2+"/backups/"+created.BackupID, ""); !strings.Contains(got, want) {
+		t.Errorf("GET backup:\n%s\nwant %s", got, want)
+	}
+	for lit, repr := range map[string]string{"NaN": "nan", "-Infinity": "-inf", "1e400": "inf"} {
+		code, _, got := admin.do("POST", v2+"/jobs", `{"client_id": "n", "job_actions": [], "description": `+lit+`}`)
+		if want := `{"title": "Bad request format", "description": "` + repr + ` is not of type 'string'"}`; code != 400 || got != want {
+			t.Errorf("description %s: %d %s, want 400 %s", lit, code, got, want)
+		}
+	}
+	for _, bad := range []string{"nan", "Infinityx", "+Infinity", `"a" NaN`} {
+		if code, _, got := admin.do("POST", v2+"/jobs", `{"client_id": "n", "job_actions": [], "description": `+bad+`}`); code != 753 {
+			t.Errorf("description %s: %d %s, want 753", bad, code, got)
+		}
+	}
+}

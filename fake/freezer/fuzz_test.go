@@ -30,6 +30,8 @@ func FuzzJobsAPI(f *testing.F) {
 	f.Add(4, `{"job_actions": [{"freezer_action": {"action": "x"}, "action_id": "a1"}], "client_id": "h", "job_schedule": {"schedule_interval": "continuous"}}`)
 	f.Add(0, `{"job_actions": [null, 5, "x"], "client_id": 5, "job_schedule": []}`)
 	f.Add(1, `[1, {"a": 1e999}]`)
+	f.Add(18, `{"container": "c", "hostname": "h", "backup_name": "b", "x": [NaN, Infinity, -Infinity, "NaN"], "y": -1E400}`)
+	f.Add(0, `{"client_id": "n1", "job_actions": [], "description": NaN, "session_tag": Infinity}`)
 	f.Add(5, ``)
 	f.Add(6, `{"stop": null}`)
 	f.Add(7, `{"client_id": "n1", "hostname": "h"}`)
@@ -76,7 +78,9 @@ func FuzzJobsAPI(f *testing.F) {
 				t.Fatalf("%s %s %q: status %d", method, path, body, rec.Code)
 			}
 			plain := rec.Code == 500 && rec.Header().Get("Content-Type") == "text/plain"
-			if rec.Body.Len() > 0 && !json.Valid(rec.Body.Bytes()) && !plain {
+			// Python's json.dumps writes NaN, Infinity and -Infinity
+			// where JSON has no literal; the rest must be JSON.
+			if rec.Body.Len() > 0 && !json.Valid([]byte(pyLiterals.Replace(rec.Body.String()))) && !plain {
 				t.Fatalf("%s %s %q: body %q", method, path, body, rec.Body.String())
 			}
 		}
@@ -115,3 +119,7 @@ func FuzzJobsAPI(f *testing.F) {
 		}
 	})
 }
+
+// pyLiterals turns the literals Python's json.dumps writes for non-finite
+// floats into a number, for a JSON validity check.
+var pyLiterals = strings.NewReplacer("-Infinity", "0", "Infinity", "0", "NaN", "0")

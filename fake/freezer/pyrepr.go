@@ -22,6 +22,14 @@ func pyRepr(v any) string {
 		}
 		return "False"
 	case json.Number:
+		switch x {
+		case "NaN":
+			return "nan"
+		case "Infinity":
+			return "inf"
+		case "-Infinity":
+			return "-inf"
+		}
 		return pyjson.Number(x)
 	case string:
 		return pyStr(x)
@@ -76,4 +84,4 @@ func pyStr(s string) string {
 	return b.String()
 }
 
-func isInt(n json.Number) bool { return !strings.ContainsAny(n.String(), ".eE") }
+func isInt(n json.Number) bool { return !nonFinite(n) && !strings.ContainsAny(n.String(), ".eE") }

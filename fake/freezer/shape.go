@@ -19,7 +19,7 @@ type shape struct {
 
 // shapeOf reads the key order of data (nil when it is not JSON).
 func shapeOf(data []byte) *shape {
-	dec := json.NewDecoder(bytes.NewReader(data))
+	dec := json.NewDecoder(bytes.NewReader(pyLiterals(data)))
 	dec.UseNumber()
 	sh, err := readShape(dec)
 	if err != nil {
