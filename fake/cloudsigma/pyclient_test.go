@@ -21,8 +21,10 @@ import (
 // strings), edit and resize, server create with drives and a nic, edit,
 // start, runtime, VNC and console, refusals with their request ids, stop,
 // clone waited for on pycloudsigma's Websocket (authenticate_asynchronous
-// and the async websocket), shutdown, recursive deletes. The fake runs on
-// a scaled clock (600x) since pycloudsigma waits on wall time.
+// and the async websocket), shutdown, recursive deletes, and the steps of
+// pycloudsigma's own websocket acceptance test (a server and a drive named
+// "", the drive deleted while attached to the stopped server). The fake
+// runs on a scaled clock (600x) since pycloudsigma waits on wall time.
 //
 // It needs python3 with requests, websocket-client, configobj, iso8601,
 // simplejson and future (Debian: python3-requests python3-websocket
@@ -86,7 +88,7 @@ func TestPycloudsigmaReferenceClient(t *testing.T) {
 	want := map[string]any{
 		"resize_status": "resizing", "resize_action_status": "resizing", "attached_drive_status": "mounted",
 		"runtime_interface": "public", "start_running": 403.0, "delete_mounted": 403.0, "clone_progress": 100.0,
-		"deleted_drive": 404.0,
+		"deleted_drive": 404.0, "anon_drive_name": "", "deleted_server": 404.0, "detached": 0.0,
 	}
 	for k, v := range want {
 		if got.Facts[k] != v {

@@ -333,9 +333,15 @@ func (b *Backend) editDriveLocked(d *drive, m map[string]any, strict bool) (code
 	return 0, "", "", ""
 }
 
+// canDeleteDrive refuses the DELETE of drive d when it is busy or in use
+// by a running server. The documentation deletes "a single mounted or
+// unmounted drive", and pycloudsigma's websocket acceptance test deletes
+// a drive attached to a stopped server: that drive is detached.
 func (b *Backend) canDeleteDrive(d *drive) (int, string) {
 	if st := b.driveStatus(d); st == "mounted" {
-		return http.StatusForbidden, "Cannot delete drive " + d.uuid + ": it is mounted on a server"
+		if b.onRunning(d.uuid) {
+			return http.StatusForbidden, "Cannot delete drive " + d.uuid + ": it is mounted on a running server"
+		}
 	} else if busy[st] {
 		return http.StatusForbidden, "Cannot delete drive " + d.uuid + " in status " + st
 	}
@@ -397,7 +403,7 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 	}
 	var made []*drive
 	for _, o := range objs {
-		name, _, err1 := str(o, "name")
+		name, hasName, err1 := str(o, "name")
 		size, _, err2 := num(o, "size")
 		media, _, err3 := str(o, "media")
 		st, _, err4 := str(o, "storage_type")
@@ -412,7 +418,7 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 			}
 		}
 		switch {
-		case name == "":
+		case !hasName:
 			writeErr(w, http.StatusBadRequest, "validation", "name", "This field is required.")
 			return
 		case size <= 0:

@@ -47,7 +47,7 @@ func (b *Backend) applyServer(s *server, m map[string]any, u sim.User, create bo
 		missing, bad bool
 		field        string
 	}{
-		{create && (!hasName || name == ""), false, "name"},
+		{create && !hasName, false, "name"},
 		{create && !hasCPU, hasCPU && cpu <= 0, "cpu"},
 		{create && !hasMem, hasMem && mem <= 0, "mem"},
 		{false, hasSMP && smp <= 0, "smp"},

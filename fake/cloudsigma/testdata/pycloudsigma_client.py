@@ -130,6 +130,30 @@ facts['deleted_drive'] = op('drives.get deleted', lambda: refused(
 bulk = op('drives.create bulk', lambda: dv.create([
     {'name': 'py_bulk_%d' % i, 'size': '1073741824', 'media': 'disk'} for i in range(3)]))
 op('drives.delete', lambda: [poll(dv, d['uuid'], 'unmounted') and dv.delete(d['uuid']) for d in bulk])
+# pycloudsigma's own websocket acceptance tests (testing/acceptance/
+# test_websocket.py): a server and a drive named "", waited for by their
+# frames; attaching the drive sends the server's frame; after the
+# deletes the next frame's GET is a 404.
+anon_srv = op('servers.create name ""', lambda: sv.create(
+    {'cpu': 1000, 'name': '', 'mem': 256 * 1024 ** 2, 'vnc_password': 'foo'}))
+op('websocket wait server stopped', lambda: ws.wait_obj_wrapper(
+    ws.wait_obj_uri, (anon_srv['resource_uri'], cr.Server), timeout=30,
+    extra_filter=lambda x: x['status'] == 'stopped'))
+anon = op('drives.create name ""', lambda: dv.create(
+    {'size': 1000 ** 3, 'name': '', 'media': 'disk'}))
+facts['anon_drive_name'] = anon and anon['name']
+op('websocket wait drive unmounted', lambda: ws.wait_obj_wrapper(
+    ws.wait_obj_uri, (anon['resource_uri'], cr.Drive), timeout=30,
+    extra_filter=lambda x: x['status'] == 'unmounted'))
+op('servers.update attach', lambda: sv.update(anon_srv['uuid'], {
+    'cpu': 1000, 'name': '', 'mem': 256 * 1024 ** 2, 'vnc_password': 'foo',
+    'drives': [{'dev_channel': '0:0', 'device': 'virtio', 'drive': anon['uuid']}]}))
+op('websocket wait server frame', lambda: ws.wait_obj_uri(anon_srv['resource_uri'], cr.Server))
+op('drives.delete attached to a stopped server', lambda: dv.delete(anon['uuid']))
+facts['detached'] = op('servers.get detached', lambda: len(sv.get(anon_srv['uuid'])['drives']))
+op('servers.delete', lambda: sv.delete(anon_srv['uuid']))
+facts['deleted_server'] = op('servers.get deleted', lambda: refused(
+    lambda: sv.get(anon_srv['uuid']), errors.ClientError))
 facts['left'] = op('drives.list left', lambda: sorted(
     d['name'] for d in dv.list_detail() if d['name'].startswith('py_')))
 
