@@ -125,11 +125,12 @@ type Backend struct {
 	batch      map[noteKey]int
 	batchOrder []note
 
-	async   map[string]asyncCookie
-	subs    map[*subscriber]bool
-	closed  bool
-	subsWG  sync.WaitGroup
-	lastErr error
+	async    map[string]asyncCookie
+	sessions map[string]session // sessionid -> login session (session.go)
+	subs     map[*subscriber]bool
+	closed   bool
+	subsWG   sync.WaitGroup
+	lastErr  error
 }
 
 type drive struct {
@@ -691,6 +692,10 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveWebsocket(w, r)
 		return
 	}
+	if isLogin(r, rest) {
+		b.serveLogin(w, r)
+		return
+	}
 	user, ok := b.auth(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Basic realm="users"`)
@@ -746,7 +751,7 @@ func requestID(n uint64) string {
 func (b *Backend) auth(r *http.Request) (sim.User, bool) {
 	email, pass, ok := r.BasicAuth()
 	if !ok {
-		return sim.User{}, false
+		return b.sessionUser(r)
 	}
 	return b.env.Lookup(func(u sim.User) bool {
 		return u.Email != "" && u.Email == email && sim.SecretEqual(u.Password, pass)

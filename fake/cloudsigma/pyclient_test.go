@@ -89,6 +89,7 @@ func TestPycloudsigmaReferenceClient(t *testing.T) {
 		"resize_status": "resizing", "resize_action_status": "resizing", "attached_drive_status": "mounted",
 		"runtime_interface": "public", "start_running": 403.0, "delete_mounted": 403.0, "clone_progress": 100.0,
 		"deleted_drive": 404.0, "anon_drive_name": "", "deleted_server": 404.0, "detached": 0.0,
+		"session_no_csrf": 401.0, "session_after_logout": 401.0, "session_bad_login": 401.0,
 	}
 	for k, v := range want {
 		if got.Facts[k] != v {

@@ -154,6 +154,49 @@ facts['detached'] = op('servers.get detached', lambda: len(sv.get(anon_srv['uuid
 op('servers.delete', lambda: sv.delete(anon_srv['uuid']))
 facts['deleted_server'] = op('servers.get deleted', lambda: refused(
     lambda: sv.get(anon_srv['uuid']), errors.ClientError))
+# Cookie authentication: GenericClient(login_method='session') logs in
+# with POST /accounts/action/?do=login and sends the sessionid cookie and
+# the X-CSRFToken header instead of HTTP Basic.
+
+
+def auth_refused(fn):
+    try:
+        fn()
+    except errors.AuthError as e:
+        return e.status_code
+    raise Exception('not refused')
+
+
+sdv = op('session login', lambda: cr.Drive(login_method='session'))
+facts['session_cookie'] = op('session cookies', lambda: sorted(sdv.c._session.cookies.keys()))
+sess = op('session drives.create', lambda: sdv.create({'name': 'py_session', 'size': 1024 ** 3, 'media': 'disk'}))
+op('session drives.list_detail', lambda: [d['uuid'] for d in sdv.list_detail() if d['uuid'] == sess['uuid']][0])
+op('session drives.get unmounted', lambda: poll(sdv, sess['uuid'], 'unmounted'))
+op('session drives.delete', lambda: sdv.delete(sess['uuid']))
+
+
+def no_csrf():
+    token = sdv.c._session.headers.pop('X-CSRFToken')
+    try:
+        return auth_refused(lambda: sdv.create({'name': 'py_nocsrf', 'size': 1024 ** 3, 'media': 'disk'}))
+    finally:
+        sdv.c._session.headers['X-CSRFToken'] = token
+
+
+facts['session_no_csrf'] = op('session create without X-CSRFToken refused', no_csrf)
+op('session logout', lambda: sdv.c.post('/accounts/action/', {}, query_params={'do': 'logout'}))
+facts['session_after_logout'] = op('session list after logout refused', lambda: auth_refused(sdv.list))
+
+
+def bad_login():
+    try:
+        cr.Drive(login_method='session', password='wrong')
+    except errors.AuthError as e:
+        return e.status_code
+    raise Exception('not refused')
+
+
+facts['session_bad_login'] = op('session login with a wrong password refused', bad_login)
 facts['left'] = op('drives.list left', lambda: sorted(
     d['name'] for d in dv.list_detail() if d['name'].startswith('py_')))
 
