@@ -144,8 +144,9 @@ type drive struct {
 	affinities      []string
 	tags, jobs      []string
 	meta            map[string]any
-	srcCount        int // running clones from this drive
-	gen             int // bumps on every transient status, so stale events are ignored
+	srcCount        int      // running clones from this drive
+	gen             int      // bumps on every transient status, so stale events are ignored
+	lib             *libInfo // a library drive's own fields; nil for an owned drive
 }
 
 type attach struct {
@@ -201,6 +202,7 @@ func New(env *sim.Env) *Backend {
 	for _, u := range env.Users() {
 		b.seedLocked(u)
 	}
+	b.seedLibraryLocked() // after the users: their seeded uuids stay as they were
 	b.mu.Unlock()
 	return b
 }
@@ -524,7 +526,7 @@ func (b *Backend) finishLeafLocked(j *job, at time.Time) {
 		d.gen++
 		b.notifyDriveLocked(d)
 	}
-	if s := b.drives[j.src]; s != nil {
+	if s := b.drives[j.src]; s != nil && s.lib == nil {
 		s.srcCount--
 		if s.srcCount <= 0 && s.status == "cloning_src" {
 			s.status = ""
@@ -716,7 +718,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.advanceLocked()
-	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs") {
+	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs" || parts[0] == "libdrives") {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			methodNotAllowed(w, r, "GET")
 			return
@@ -731,6 +733,8 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveServers(w, r, user, parts[1:])
 	case "jobs":
 		b.serveJobs(w, r, user, parts[1:])
+	case "libdrives":
+		b.serveLibdrives(w, r, user, parts[1:])
 	case "accounts":
 		b.serveAccounts(w, r, user, parts[1:])
 	case "locations":

@@ -20,6 +20,9 @@ var (
 		"grantees", "hv_relaxed", "hv_tsc", "hypervisor", "jobs", "mem", "meta", "name", "nics", "owner",
 		"permissions", "pubkeys", "requirements", "resource_uri", "runtime", "smp", "status", "tags", "uuid",
 		"vnc_password"}
+	libdriveKeys = []string{"affinities", "allow_multimount", "arch", "category", "description", "distribution", "favourite",
+		"image_type", "install_notes", "jobs", "licenses", "media", "meta", "mounted_on", "name", "os", "owner", "paid",
+		"resource_uri", "size", "status", "storage_type", "tags", "url", "uuid", "version"}
 	jobKeys    = []string{"children", "created", "data", "last_modified", "operation", "resource_uri", "resources", "state", "uuid"}
 	schemaKeys = []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit",
 		"fields", "filtering", "ordering"}
@@ -191,13 +194,20 @@ var dumpCases = []dumpCase{
 	{name: "jobs_server_clone", method: "GET", path: "/api/2.0/jobs/{serverjob}/", status: 200, keys: jobKeys},
 	{name: "jobs_list", method: "GET", path: "/api/2.0/jobs/", status: 200, keys: listKeys, objKeys: jobKeys},
 	{name: "jobs_schema", method: "GET", path: "/api/2.0/jobs/schema/", status: 200, keys: schemaKeys},
+	// libdrives.rst
+	{name: "libdrive_list", method: "GET", path: "/api/2.0/libdrives/?limit=5", status: 200, keys: listKeys, objKeys: libdriveKeys},
+	{name: "libdrive_get", method: "GET", path: "/api/2.0/libdrives/{libdrive}/", status: 200, keys: libdriveKeys},
+	{name: "librdrive_get_through_drives", method: "GET", path: "/api/2.0/drives/{libdrive}/", status: 200, keys: driveKeys},
+	{name: "libdrive_schema", method: "GET", path: "/api/2.0/libdrives/schema/", status: 200,
+		keys: []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit", "fields", "filtering"}},
 }
 
 // fixture makes the resources the dumps name: a settled disk {drive}, a
 // cdrom {cdrom}, a spare disk {spare}, a stopped server {server}, a running
 // server {running} with a disk and a nic, a server {clonesrc} with a disk,
 // a server {recurse} with a disk and a cdrom, a drive clone's job
-// {drivejob} and a server clone's job {serverjob}.
+// {drivejob} and a server clone's job {serverjob}; {libdrive} is the
+// first drive of the library.
 func fixture(t *testing.T, srv *fake.Server) map[string]string {
 	t.Helper()
 	ids := map[string]string{}
@@ -233,6 +243,13 @@ func fixture(t *testing.T, srv *fake.Server) map[string]string {
 	}
 	ids["serverjob"] = sc["jobs"].([]any)[0].(map[string]any)["uuid"].(string)
 	srv.Clock().Advance(10 * time.Minute) // the server is running, the clones are done
+	var libs struct {
+		Objects []map[string]any `json:"objects"`
+	}
+	if err := json.Unmarshal(admin(t, srv, "GET", "/api/2.0/libdrives/", "").body, &libs); err != nil || len(libs.Objects) == 0 {
+		t.Fatalf("no library drives: %v", err)
+	}
+	ids["libdrive"] = libs.Objects[0]["uuid"].(string)
 	return ids
 }
 

@@ -90,6 +90,7 @@ func TestPycloudsigmaReferenceClient(t *testing.T) {
 		"runtime_interface": "public", "start_running": 403.0, "delete_mounted": 403.0, "clone_progress": 100.0,
 		"deleted_drive": 404.0, "anon_drive_name": "", "deleted_server": 404.0, "detached": 0.0,
 		"session_no_csrf": 401.0, "session_after_logout": 401.0, "session_bad_login": 401.0,
+		"libdrive_owner_through_drives": nil, "attach_preinstalled": 403.0, "lib_clone_owner": true, "lib_delete": 403.0,
 	}
 	for k, v := range want {
 		if got.Facts[k] != v {

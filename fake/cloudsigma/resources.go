@@ -13,10 +13,14 @@ func (b *Backend) driveDoc(d *drive) map[string]any {
 	if status == "creating" || status == "cloning_dst" {
 		snap = nil // dumps/response_drive_create_minimal, response_drive_clone
 	}
+	var owner any
+	if d.owner != "" {
+		owner = refURI("user", d.owner)
+	}
 	return map[string]any{
 		"affinities": append([]string{}, d.affinities...), "allow_multimount": d.allowMultimount, "grantees": []any{},
 		"jobs": refList("jobs", d.jobs), "licenses": []any{}, "media": d.media, "meta": d.meta,
-		"mounted_on": refList("servers", b.mounts[d.uuid]), "name": d.name, "owner": refURI("user", d.owner),
+		"mounted_on": refList("servers", b.mounts[d.uuid]), "name": d.name, "owner": owner,
 		"permissions": []any{}, "resource_uri": Prefix + "drives/" + d.uuid + "/",
 		"runtime": map[string]any{"is_snapshotable": snap, "snapshots_allocated_size": 0, "storage_type": d.storageType},
 		"size":    d.size, "snapshots": []any{}, "status": status, "storage_type": d.storageType,
@@ -199,8 +203,12 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 		b.serveList(w, r, l, driveDocKeys, resFilters, resOrder, summary(p, driveTrim))
 	case len(p) == 1:
 		d, ok := b.drives[p[0]]
-		if !ok || d.owner != u.ID {
+		if !ok || (d.owner != u.ID && d.lib == nil) {
 			notExist(w, p[0])
+			return
+		}
+		if d.lib != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeErr(w, http.StatusForbidden, "permission", "", "Library drive "+d.uuid+" cannot be changed: clone it")
 			return
 		}
 		switch r.Method {
@@ -234,12 +242,16 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 			return
 		}
 		src, ok := b.drives[p[0]]
-		if !ok || src.owner != u.ID {
+		if !ok || (src.owner != u.ID && src.lib == nil) {
 			notExist(w, p[0])
 			return
 		}
 		m, ok := readObject(w, r, false)
 		if !ok {
+			return
+		}
+		if do := r.URL.Query().Get("do"); src.lib != nil && do != "clone" {
+			writeErr(w, http.StatusForbidden, "permission", "", "Library drive "+src.uuid+" cannot be changed: clone it")
 			return
 		}
 		switch do := r.URL.Query().Get("do"); do {
@@ -499,15 +511,19 @@ func (b *Backend) cloneDriveLocked(src *drive, m map[string]any, parent string, 
 	b.schedule(j.start.Add(j.duration/10), evJobStep, j.uuid, 1)
 	b.schedule(j.start.Add(j.duration), evJobDone, j.uuid, 0)
 	d.jobs = []string{j.uuid}
+	b.addDriveLocked(d)
+	b.notifyJobLocked(j)
+	b.notifyDriveLocked(d)
+	if src.lib != nil {
+		// A library drive is everyone's: its status and jobs stay its own.
+		return d, 0, ""
+	}
 	src.jobs = append(src.jobs, j.uuid)
 	if src.status != "cloning_src" {
 		src.status = "cloning_src"
 		src.gen++
 	}
 	src.srcCount++
-	b.addDriveLocked(d)
-	b.notifyJobLocked(j)
-	b.notifyDriveLocked(d)
 	b.notifyDriveLocked(src)
 	return d, 0, ""
 }

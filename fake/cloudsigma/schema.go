@@ -64,6 +64,35 @@ var serverFields = []field{
 	{"vnc_password", "string", "Password for VNC and serial console access", false, true, nil, nil},
 }
 
+var libdriveFields = []field{
+	{"affinities", "list", "Affinities of the drive, hints for its storage placement", true, false, []any{}, nil},
+	{"allow_multimount", "boolean", "Allow the drive to be mounted on more than one server", true, false, false, nil},
+	{"arch", "string", "Operating system bit architecture", true, false, nil, nil},
+	{"category", "list", "Categories of the image", true, false, noDefault, nil},
+	{"description", "string", "Description of the image", true, false, nil, nil},
+	{"distribution", "string", "Operating system distribution", true, false, nil, nil},
+	{"favourite", "boolean", "Whether the image is a favourite", true, false, false, nil},
+	{"image_type", "string", "Type of the image: preinstalled or installation media", true, false, nil, []string{"install", "preinst"}},
+	{"install_notes", "string", "Notes on installing and using the image", true, false, nil, nil},
+	{"jobs", "related", "Background jobs of the drive", true, false, noDefault, nil},
+	{"licenses", "related", "Licenses attached to the drive", true, false, []any{}, nil},
+	{"media", "string", "Media type of the drive", true, false, nil, []string{"cdrom", "disk"}},
+	{"meta", "dict", "Free form key/value metadata", true, false, map[string]any{}, nil},
+	{"mounted_on", "related", "Servers the drive is attached to", true, false, noDefault, nil},
+	{"name", "string", "Human readable name of the drive", true, false, nil, nil},
+	{"os", "string", "Operating system", true, false, nil, []string{"linux", "windows", "other"}},
+	{"owner", "related", "Owner of the drive: null for a library drive", true, false, nil, nil},
+	{"paid", "boolean", "Whether the image is paid", true, false, false, nil},
+	{"resource_uri", "string", "URI of the library drive", true, false, noDefault, nil},
+	{"size", "integer", "Size of the drive in bytes", true, false, nil, nil},
+	{"status", "string", "Status of the drive", true, false, noDefault, nil},
+	{"storage_type", "string", "Storage type", true, false, nil, nil},
+	{"tags", "related", "Tags of the drive", true, false, noDefault, nil},
+	{"url", "string", "URL of the image's vendor", true, false, nil, nil},
+	{"uuid", "string", "UUID of the drive", true, false, nil, nil},
+	{"version", "string", "Operating system version", true, false, nil, nil},
+}
+
 var jobFields = []field{
 	{"children", "related", "Sub-jobs of the job", false, false, noDefault, nil},
 	{"created", "datetime", "When the job was created", false, false, noDefault, nil},
@@ -76,7 +105,8 @@ var jobFields = []field{
 	{"uuid", "string", "UUID of the job", false, false, noDefault, nil},
 }
 
-// schemaOf returns the schema document of kind (drives, servers or jobs),
+// schemaOf returns the schema document of kind (drives, servers, jobs or
+// libdrives),
 // in the shape of CloudSigma's GET /{kind}/schema/ (dumps/response_*_schema):
 // allowed methods, default format and limit, fields, filtering, ordering.
 func schemaOf(kind string) map[string]any {
@@ -92,6 +122,14 @@ func schemaOf(kind string) map[string]any {
 		filtering = map[string]any{"state": 1}
 		ordering = []string{"-last_modified"}
 		detail, list = []string{"get"}, []string{"get"}
+	case "libdrives":
+		// dumps/response_libdrive_schema: GET only, and no ordering.
+		fields = libdriveFields
+		filtering = map[string]any{}
+		for k := range libFilters {
+			filtering[k] = "exact"
+		}
+		detail, list = []string{"get"}, []string{"get"}
 	}
 	fm := make(map[string]any, len(fields))
 	for _, f := range fields {
@@ -101,9 +139,13 @@ func schemaOf(kind string) map[string]any {
 		}
 		fm[f.name] = d
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"allowed_detail_http_methods": detail, "allowed_list_http_methods": list,
 		"default_format": "application/json", "default_limit": 20,
 		"fields": fm, "filtering": filtering, "ordering": ordering,
 	}
+	if kind == "libdrives" {
+		delete(doc, "ordering")
+	}
+	return doc
 }

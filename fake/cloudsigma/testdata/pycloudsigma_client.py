@@ -197,6 +197,35 @@ def bad_login():
 
 
 facts['session_bad_login'] = op('session login with a wrong password refused', bad_login)
+# The drives library, as pycloudsigma's LibraryDriveTest and its
+# persistent-image helper (testing/acceptance/common.py) use it.
+lib = cr.LibDrive()
+op('libdrives.get_schema', lambda: lib.get_schema()['filtering']['os'])
+libs = op('libdrives.list limit 5', lambda: lib.list(query_params={'limit': 5}))
+op('libdrives.list_detail', lambda: lib.list_detail())
+lib_disk = libs and [d for d in libs if d['media'] == 'disk'][0]
+lib_cdrom = libs and [d for d in libs if d['media'] == 'cdrom'][0]
+op('libdrives.get', lambda: lib.get(lib_disk['uuid'])['name'] == lib_disk['name'] or 1 / 0)
+facts['libdrive_owner_through_drives'] = op('drives.get of a library drive', lambda: dv.get(lib_disk['uuid'])['owner'])
+op('library drive not in drives.list', lambda: lib_disk['uuid'] not in [d['uuid'] for d in dv.list()] or 1 / 0)
+lib_srv_def = {'name': 'py_lib', 'cpu': 1000, 'mem': 512 * 1024 ** 2, 'vnc_password': 'testserver',
+               'drives': [{'device': 'virtio', 'dev_channel': '0:0', 'drive': None, 'boot_order': 1}]}
+lib_srv_def['drives'][0]['drive'] = lib_cdrom and lib_cdrom['uuid']
+lib_srv = op('servers.create with a library cdrom', lambda: sv.create(lib_srv_def))
+op('servers.delete_with_all_drives keeps the library cdrom', lambda: sv.delete_with_all_drives(lib_srv['uuid']))
+op('libdrives.get after', lambda: lib.get(lib_cdrom['uuid']))
+lib_srv_def['drives'][0]['drive'] = lib_disk and lib_disk['uuid']
+facts['attach_preinstalled'] = op('servers.create with a library disk refused', lambda: refused(
+    lambda: sv.create(lib_srv_def), errors.PermissionError))
+lib_clone = op('drives.clone of a library drive', lambda: dv.clone(lib_disk['uuid'], {'name': 'py_lib_clone'}))
+op('library clone unmounted', lambda: poll(dv, lib_clone['uuid'], 'unmounted'))
+facts['lib_clone_owner'] = op('library clone owned', lambda: dv.get(lib_clone['uuid'])['owner'] is not None)
+op('library clone delete', lambda: dv.delete(lib_clone['uuid']))
+lib_clone2 = op('libdrives clone action', lambda: lib._action(lib_disk['uuid'], 'clone', {'name': 'py_lib_clone2'}))
+op('libdrives clone unmounted', lambda: poll(dv, lib_clone2['uuid'], 'unmounted'))
+op('libdrives clone delete', lambda: dv.delete(lib_clone2['uuid']))
+facts['lib_delete'] = op('drives.delete of a library drive refused', lambda: refused(
+    lambda: dv.delete(lib_disk['uuid']), errors.PermissionError))
 facts['left'] = op('drives.list left', lambda: sorted(
     d['name'] for d in dv.list_detail() if d['name'].startswith('py_')))
 
