@@ -1159,11 +1159,9 @@ func (c *Conn) AllChanges(ctx context.Context) (<-chan *jobs.Job, error) {
 		t.drop(s)
 		return nil, err
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		s.run(ctx, c.done)
-	}()
+	// Not in c.wg: Close may be waiting on it already. The goroutine ends
+	// with ctx, with the Conn (c.done) or when the stream breaks.
+	go s.run(ctx, c.done)
 	context.AfterFunc(ctx, func() { t.drop(s) })
 	return s.out, nil
 }
