@@ -127,10 +127,13 @@ type Backend struct {
 
 	async    map[string]asyncCookie
 	sessions map[string]session // sessionid -> login session (session.go)
-	subs     map[*subscriber]bool
-	closed   bool
-	subsWG   sync.WaitGroup
-	lastErr  error
+
+	snaps     map[string]*snapshot // snapshots.go
+	snapOrder []string
+	subs      map[*subscriber]bool
+	closed    bool
+	subsWG    sync.WaitGroup
+	lastErr   error
 }
 
 type drive struct {
@@ -147,6 +150,7 @@ type drive struct {
 	srcCount        int      // running clones from this drive
 	gen             int      // bumps on every transient status, so stale events are ignored
 	lib             *libInfo // a library drive's own fields; nil for an owned drive
+	snaps           []string // uuids of the drive's snapshots (snapshots.go)
 }
 
 type attach struct {
@@ -718,7 +722,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.advanceLocked()
-	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs" || parts[0] == "libdrives") {
+	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs" || parts[0] == "libdrives" || parts[0] == "snapshots") {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			methodNotAllowed(w, r, "GET")
 			return
@@ -735,6 +739,8 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveJobs(w, r, user, parts[1:])
 	case "libdrives":
 		b.serveLibdrives(w, r, user, parts[1:])
+	case "snapshots":
+		b.serveSnapshots(w, r, user, parts[1:])
 	case "accounts":
 		b.serveAccounts(w, r, user, parts[1:])
 	case "locations":

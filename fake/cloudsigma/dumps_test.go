@@ -23,6 +23,8 @@ var (
 	libdriveKeys = []string{"affinities", "allow_multimount", "arch", "category", "description", "distribution", "favourite",
 		"image_type", "install_notes", "jobs", "licenses", "media", "meta", "mounted_on", "name", "os", "owner", "paid",
 		"resource_uri", "size", "status", "storage_type", "tags", "url", "uuid", "version"}
+	snapshotKeys = []string{"allocated_size", "drive", "grantees", "meta", "name", "owner", "permissions", "resource_uri",
+		"status", "tags", "timestamp", "uuid"}
 	jobKeys    = []string{"children", "created", "data", "last_modified", "operation", "resource_uri", "resources", "state", "uuid"}
 	schemaKeys = []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit",
 		"fields", "filtering", "ordering"}
@@ -194,6 +196,25 @@ var dumpCases = []dumpCase{
 	{name: "jobs_server_clone", method: "GET", path: "/api/2.0/jobs/{serverjob}/", status: 200, keys: jobKeys},
 	{name: "jobs_list", method: "GET", path: "/api/2.0/jobs/", status: 200, keys: listKeys, objKeys: jobKeys},
 	{name: "jobs_schema", method: "GET", path: "/api/2.0/jobs/schema/", status: 200, keys: schemaKeys},
+	// snapshots.rst
+	{name: "snapshot_create", method: "POST", path: "/api/2.0/snapshots/", status: 201, keys: objectsKeys, objKeys: snapshotKeys,
+		body: `{"objects": [{"drive": "{snapdrive}", "meta": {"key": "val"}, "name": "first_snapshot"}]}`},
+	{name: "snapshot_create_another", method: "POST", path: "/api/2.0/snapshots/", status: 201, keys: objectsKeys, objKeys: snapshotKeys,
+		body: `{"objects": [{"drive": "{snapdrive}"}]}`},
+	{name: "snapshot_get", method: "GET", path: "/api/2.0/snapshots/{snapshot}/", status: 200, keys: snapshotKeys},
+	{name: "snapshot_list", method: "GET", path: "/api/2.0/snapshots/?limit=0", status: 200, keys: listKeys, objKeys: snapshotKeys},
+	{name: "snapshot_list_detail", method: "GET", path: "/api/2.0/snapshots/detail/?limit=0", status: 200, keys: listKeys, objKeys: snapshotKeys},
+	{name: "snapshot_list_for_drive", method: "GET", path: "/api/2.0/snapshots/detail/?limit=0&drive={snapdrive}", status: 200,
+		keys: listKeys, objKeys: snapshotKeys},
+	{name: "snapshot_edit", method: "PUT", path: "/api/2.0/snapshots/{snapshot}/", status: 200, keys: snapshotKeys,
+		body: `{"drive": "{snapdrive}", "meta": {"key": "val_changed", "new_key": "new_key_value"}, "name": "first_snapshot_renamed"}`},
+	{name: "snapshot_delete", method: "DELETE", path: "/api/2.0/snapshots/{snapshot}/", status: 204},
+	{name: "snapshot_clone", method: "POST", path: "/api/2.0/snapshots/{snapshot}/action/?do=clone&avoid={drive}", status: 202,
+		keys: driveKeys, body: `{}`},
+	{name: "snapshots_in_drive_def", method: "GET", path: "/api/2.0/drives/{snapdrive}/", status: 200, keys: driveKeys},
+	{name: "snapshot_schema", method: "GET", path: "/api/2.0/snapshots/schema/", status: 200,
+		keys: []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit", "fields", "filtering"}},
+
 	// libdrives.rst
 	{name: "libdrive_list", method: "GET", path: "/api/2.0/libdrives/?limit=5", status: 200, keys: listKeys, objKeys: libdriveKeys},
 	{name: "libdrive_get", method: "GET", path: "/api/2.0/libdrives/{libdrive}/", status: 200, keys: libdriveKeys},
@@ -206,8 +227,8 @@ var dumpCases = []dumpCase{
 // cdrom {cdrom}, a spare disk {spare}, a stopped server {server}, a running
 // server {running} with a disk and a nic, a server {clonesrc} with a disk,
 // a server {recurse} with a disk and a cdrom, a drive clone's job
-// {drivejob} and a server clone's job {serverjob}; {libdrive} is the
-// first drive of the library.
+// {drivejob} and a server clone's job {serverjob}, a disk {snapdrive} with a
+// snapshot {snapshot}; {libdrive} is the first drive of the library.
 func fixture(t *testing.T, srv *fake.Server) map[string]string {
 	t.Helper()
 	ids := map[string]string{}
@@ -215,7 +236,7 @@ func fixture(t *testing.T, srv *fake.Server) map[string]string {
 		c := admin(t, srv, "POST", "/api/2.0/drives/", `{"name": "`+key+`", "size": "1073741824", "media": "`+media+`"}`)
 		ids[key] = firstObject(t, c)["uuid"].(string)
 	}
-	for _, k := range []string{"drive", "spare", "runningdisk", "clonedisk", "recdisk", "jobsrc"} {
+	for _, k := range []string{"drive", "spare", "runningdisk", "clonedisk", "recdisk", "jobsrc", "snapdrive"} {
 		mkDrive(k, "disk")
 	}
 	mkDrive("cdrom", "cdrom")
@@ -242,7 +263,9 @@ func fixture(t *testing.T, srv *fake.Server) map[string]string {
 		t.Fatalf("server clone: %d %s", c.status, c.body)
 	}
 	ids["serverjob"] = sc["jobs"].([]any)[0].(map[string]any)["uuid"].(string)
-	srv.Clock().Advance(10 * time.Minute) // the server is running, the clones are done
+	c = admin(t, srv, "POST", "/api/2.0/snapshots/", `{"drive": "`+ids["snapdrive"]+`", "name": "fixture"}`)
+	ids["snapshot"] = firstObject(t, c)["uuid"].(string)
+	srv.Clock().Advance(10 * time.Minute) // the server is running, the clones are done, the snapshot is available
 	var libs struct {
 		Objects []map[string]any `json:"objects"`
 	}

@@ -91,11 +91,19 @@ func TestPycloudsigmaReferenceClient(t *testing.T) {
 		"deleted_drive": 404.0, "anon_drive_name": "", "deleted_server": 404.0, "detached": 0.0,
 		"session_no_csrf": 401.0, "session_after_logout": 401.0, "session_bad_login": 401.0,
 		"libdrive_owner_through_drives": nil, "attach_preinstalled": 403.0, "lib_clone_owner": true, "lib_delete": 403.0,
+		"snapshot_status": "creating", "drive_snapshots": 2.0, "snapshots_for_drive": 2.0, "deleted_snapshot": 404.0,
+		"snapshot_of_deleted_drive": 404.0,
 	}
 	for k, v := range want {
 		if got.Facts[k] != v {
 			t.Errorf("%s: %v, want %v", k, got.Facts[k], v)
 		}
+	}
+	if ns, _ := got.Facts["no_snapshots"].([]any); ns == nil || len(ns) != 0 {
+		t.Errorf("a new drive's snapshots: %v", got.Facts["no_snapshots"])
+	}
+	if c, _ := got.Facts["snapshot_clone"].([]any); len(c) != 3 || c[0] != "py_snap" || c[1] != 1024000000.0 || c[2] != "cloning_dst" {
+		t.Errorf("snapshot clone: %v", got.Facts["snapshot_clone"])
 	}
 	if left, _ := got.Facts["left"].([]any); len(left) != 0 {
 		t.Errorf("drives left behind: %v", left)

@@ -23,7 +23,7 @@ func (b *Backend) driveDoc(d *drive) map[string]any {
 		"mounted_on": refList("servers", b.mounts[d.uuid]), "name": d.name, "owner": owner,
 		"permissions": []any{}, "resource_uri": Prefix + "drives/" + d.uuid + "/",
 		"runtime": map[string]any{"is_snapshotable": snap, "snapshots_allocated_size": 0, "storage_type": d.storageType},
-		"size":    d.size, "snapshots": []any{}, "status": status, "storage_type": d.storageType,
+		"size":    d.size, "snapshots": refList("snapshots", d.snaps), "status": status, "storage_type": d.storageType,
 		"tags": refList("tags", d.tags), "uuid": d.uuid,
 	}
 }
@@ -392,6 +392,9 @@ func (b *Backend) deleteDriveLocked(id string) {
 	}
 	delete(b.drives, id)
 	b.forgetLocked()
+	for _, sid := range append([]string(nil), d.snaps...) {
+		b.deleteSnapshotLocked(sid)
+	}
 	for _, sid := range append([]string(nil), b.mounts[id]...) {
 		if s := b.servers[sid]; s != nil {
 			var att []attach

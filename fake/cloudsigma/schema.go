@@ -93,6 +93,21 @@ var libdriveFields = []field{
 	{"version", "string", "Operating system version", true, false, nil, nil},
 }
 
+var snapshotFields = []field{
+	{"allocated_size", "integer", "Physical size of the snapshot", true, true, noDefault, nil},
+	{"drive", "related", "Drive UUID", false, true, nil, nil},
+	{"grantees", "list", "Users the snapshot is shared with", false, false, noDefault, nil},
+	{"meta", "dict", "User defined meta information", false, false, map[string]any{}, nil},
+	{"name", "string", "Optional human readable name of the snapshot", false, false, nil, nil},
+	{"owner", "related", "Owner of the snapshot", true, false, nil, nil},
+	{"permissions", "list", "Permissions of the snapshot's grantees", false, false, noDefault, nil},
+	{"resource_uri", "string", "URI of the snapshot", true, true, noDefault, nil},
+	{"status", "string", "Status of the snapshot.", true, true, noDefault, nil},
+	{"tags", "related", "Tags of the snapshot", false, false, noDefault, nil},
+	{"timestamp", "string", "Timestamp of the snapshot creation", true, true, nil, nil},
+	{"uuid", "string", "UUID of the snapshot", true, true, nil, nil},
+}
+
 var jobFields = []field{
 	{"children", "related", "Sub-jobs of the job", false, false, noDefault, nil},
 	{"created", "datetime", "When the job was created", false, false, noDefault, nil},
@@ -105,8 +120,8 @@ var jobFields = []field{
 	{"uuid", "string", "UUID of the job", false, false, noDefault, nil},
 }
 
-// schemaOf returns the schema document of kind (drives, servers, jobs or
-// libdrives),
+// schemaOf returns the schema document of kind (drives, servers, jobs,
+// libdrives or snapshots),
 // in the shape of CloudSigma's GET /{kind}/schema/ (dumps/response_*_schema):
 // allowed methods, default format and limit, fields, filtering, ordering.
 func schemaOf(kind string) map[string]any {
@@ -122,6 +137,8 @@ func schemaOf(kind string) map[string]any {
 		filtering = map[string]any{"state": 1}
 		ordering = []string{"-last_modified"}
 		detail, list = []string{"get"}, []string{"get"}
+	case "snapshots":
+		fields = snapshotFields // dumps/response_snapshot_schema: no ordering
 	case "libdrives":
 		// dumps/response_libdrive_schema: GET only, and no ordering.
 		fields = libdriveFields
@@ -144,7 +161,7 @@ func schemaOf(kind string) map[string]any {
 		"default_format": "application/json", "default_limit": 20,
 		"fields": fm, "filtering": filtering, "ordering": ordering,
 	}
-	if kind == "libdrives" {
+	if kind == "libdrives" || kind == "snapshots" {
 		delete(doc, "ordering")
 	}
 	return doc

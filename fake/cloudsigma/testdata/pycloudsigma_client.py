@@ -10,6 +10,8 @@ import sys
 import time
 import traceback
 
+import iso8601
+
 import cloudsigma.resource as cr
 from cloudsigma import errors
 
@@ -226,6 +228,35 @@ op('libdrives clone unmounted', lambda: poll(dv, lib_clone2['uuid'], 'unmounted'
 op('libdrives clone delete', lambda: dv.delete(lib_clone2['uuid']))
 facts['lib_delete'] = op('drives.delete of a library drive refused', lambda: refused(
     lambda: dv.delete(lib_disk['uuid']), errors.PermissionError))
+# Snapshots, as pycloudsigma's samples/snapshot.py and snapshot_purge.py
+# and its test_snapshots.py use them.
+sn = cr.Snapshot()
+op('snapshots.get_schema', lambda: sn.get_schema()['fields']['drive'])
+sdisk = op('drives.create for snapshots', lambda: dv.create({'name': 'py_snap_src', 'size': 1024000000, 'media': 'disk'}))
+op('drives.get unmounted for snapshots', lambda: poll(dv, sdisk['uuid'], 'unmounted'))
+facts['no_snapshots'] = op('drive without snapshots', lambda: dv.get(sdisk['uuid'])['snapshots'])
+snap = op('snapshots.create', lambda: sn.create({'drive': sdisk['uuid'], 'name': 'py_snap', 'meta': {'key': 'val'}}))
+facts['snapshot_status'] = snap and snap['status']
+op('snapshots.get available', lambda: poll(sn, snap['uuid'], 'available'))
+snap2 = op('snapshots.create without a name', lambda: sn.create({'drive': sdisk['uuid']}))
+op('snapshot default name', lambda: snap2['name'].startswith(sdisk['uuid'] + '__') or 1 / 0)
+op('snapshots.update', lambda: sn.update(snap2['uuid'], {'drive': sdisk['uuid'], 'name': 'py_snap_2', 'meta': {'k': 'v'}}))
+op('snapshots.get renamed', lambda: sn.get(snap2['uuid'])['name'] == 'py_snap_2' or 1 / 0)
+facts['drive_snapshots'] = op('drive snapshots field', lambda: len(dv.get(sdisk['uuid'])['snapshots']))
+facts['snapshots_for_drive'] = op('snapshots.list_detail drive filter', lambda: len(
+    sn.list_detail(query_params={'drive': sdisk['uuid']})))
+op('snapshots.list timestamps (snapshot_purge.py)', lambda: [
+    iso8601.parse_date(s['timestamp']) for s in sn.list() if s['drive']['uuid'] == sdisk['uuid']])
+op('snapshots.get available 2', lambda: poll(sn, snap2['uuid'], 'available'))
+sclone = op('snapshots.clone', lambda: sn.clone(snap['uuid'], avoid=sdisk['uuid']))
+facts['snapshot_clone'] = sclone and [sclone['name'], sclone['size'], sclone['status']]
+op('snapshot clone unmounted', lambda: poll(dv, sclone['uuid'], 'unmounted'))
+op('snapshot clone delete', lambda: dv.delete(sclone['uuid']))
+op('snapshots.delete', lambda: sn.delete(snap['uuid']))
+facts['deleted_snapshot'] = op('snapshots.get deleted', lambda: refused(lambda: sn.get(snap['uuid']), errors.ClientError))
+op('drives.delete with a snapshot', lambda: dv.delete(sdisk['uuid']))
+facts['snapshot_of_deleted_drive'] = op('snapshot of a deleted drive', lambda: refused(
+    lambda: sn.get(snap2['uuid']), errors.ClientError))
 facts['left'] = op('drives.list left', lambda: sorted(
     d['name'] for d in dv.list_detail() if d['name'].startswith('py_')))
 
