@@ -1,6 +1,8 @@
 // Package cloudsigma is the fake's CloudSigma API 2.0 backend under
 // /api/2.0/: drives, servers and jobs as a clone story touches them, with
-// HTTP Basic auth against the seeded users (email and password),
+// HTTP Basic auth against the seeded users (email and password) or their
+// login sessions (do=login's sessionid cookie, with X-CSRFToken on every
+// request but GET, HEAD and OPTIONS: session.go),
 // CloudSigma's list meta and paging (limit 20 by default, limit=0 for
 // all), GET filters (comma ORs, \, escapes; /jobs/ filters on state only,
 // as its schema documents, unless SetStrictJobFilters(false)), fields= and
@@ -15,7 +17,10 @@
 // start, stop, shutdown, open_vnc, close_vnc, open_console,
 // close_console and clone actions, and deletes with ?recurse=disks,
 // all_drives or cdroms. Numbers may be sent as strings, as CloudSigma
-// accepts them.
+// accepts them. The drives library (/libdrives/: read, cloned, a CDROM
+// attached as is; libdrives.go) and snapshots (/snapshots/: create, edit,
+// delete, clone to a drive; snapshots.go) are served too; other
+// resources of the API answer 404 notexist.
 //
 // Time is the fake clock's: a drive is "creating" for 10 s and "resizing"
 // for 10 s; a server is "starting" for 5 s, "stopping" for 5 s after stop
