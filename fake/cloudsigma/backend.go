@@ -18,9 +18,10 @@
 // close_console and clone actions, and deletes with ?recurse=disks,
 // all_drives or cdroms. Numbers may be sent as strings, as CloudSigma
 // accepts them. The drives library (/libdrives/: read, cloned, a CDROM
-// attached as is; libdrives.go) and snapshots (/snapshots/: create, edit,
-// delete, clone to a drive; snapshots.go) are served too; other
-// resources of the API answer 404 notexist.
+// attached as is; libdrives.go), snapshots (/snapshots/: create, edit,
+// delete, clone to a drive; snapshots.go) and tags (/tags/, one relation
+// with the tagged drives' and servers' "tags"; tags.go) are served too;
+// other resources of the API answer 404 notexist.
 //
 // Time is the fake clock's: a drive is "creating" for 10 s and "resizing"
 // for 10 s; a server is "starting" for 5 s, "stopping" for 5 s after stop
@@ -135,6 +136,8 @@ type Backend struct {
 
 	snaps     map[string]*snapshot // snapshots.go
 	snapOrder []string
+	tags      map[string]*tag // tags.go
+	tagOrder  []string
 	subs      map[*subscriber]bool
 	closed    bool
 	subsWG    sync.WaitGroup
@@ -727,7 +730,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.advanceLocked()
-	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs" || parts[0] == "libdrives" || parts[0] == "snapshots") {
+	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs" || parts[0] == "libdrives" || parts[0] == "snapshots" || parts[0] == "tags") {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			methodNotAllowed(w, r, "GET")
 			return
@@ -746,6 +749,8 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveLibdrives(w, r, user, parts[1:])
 	case "snapshots":
 		b.serveSnapshots(w, r, user, parts[1:])
+	case "tags":
+		b.serveTags(w, r, user, parts[1:])
 	case "accounts":
 		b.serveAccounts(w, r, user, parts[1:])
 	case "locations":

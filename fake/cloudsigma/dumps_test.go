@@ -25,6 +25,7 @@ var (
 		"resource_uri", "size", "status", "storage_type", "tags", "url", "uuid", "version"}
 	snapshotKeys = []string{"allocated_size", "drive", "grantees", "meta", "name", "owner", "permissions", "resource_uri",
 		"status", "tags", "timestamp", "uuid"}
+	tagKeys    = []string{"meta", "name", "owner", "resource_uri", "resources", "uuid"}
 	jobKeys    = []string{"children", "created", "data", "last_modified", "operation", "resource_uri", "resources", "state", "uuid"}
 	schemaKeys = []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit",
 		"fields", "filtering", "ordering"}
@@ -215,6 +216,23 @@ var dumpCases = []dumpCase{
 	{name: "snapshot_schema", method: "GET", path: "/api/2.0/snapshots/schema/", status: 200,
 		keys: []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit", "fields", "filtering"}},
 
+	// tags.rst
+	{name: "tags_create", method: "POST", path: "/api/2.0/tags/", status: 201, keys: objectsKeys, objKeys: tagKeys,
+		body: `{"objects": [{"name": "MyGroupOfThings"}]}`},
+	{name: "tags_create_with_resource", method: "POST", path: "/api/2.0/tags/", status: 201, keys: objectsKeys, objKeys: tagKeys,
+		body: `{"objects": [{"name": "TagCreatedWithResource", "resources": ["{server}", "{running}", "{drive}"]}]}`},
+	{name: "tags_list", method: "GET", path: "/api/2.0/tags/?limit=0", status: 200, keys: listKeys, objKeys: tagKeys},
+	{name: "tags_list_detail", method: "GET", path: "/api/2.0/tags/detail/?limit=0", status: 200, keys: listKeys, objKeys: tagKeys},
+	{name: "tags_get", method: "GET", path: "/api/2.0/tags/{tag}/", status: 200, keys: tagKeys},
+	{name: "tags_update_resources", method: "PUT", path: "/api/2.0/tags/{tag}/", status: 200, keys: tagKeys,
+		body: `{"name": "TagCreatedWithResource", "resources": ["{server}", "{drive}"]}`},
+	{name: "tags_update_tag_from_resource", method: "PUT", path: "/api/2.0/servers/{clonesrc}/", status: 200, keys: serverKeys,
+		base: "/api/2.0/servers/{clonesrc}/", body: `{"tags": ["{tag}"]}`},
+	{name: "tags_list_resource", method: "GET", path: "/api/2.0/tags/{tag}/servers/", status: 200, keys: listKeys, objKeys: serverTrimKeys},
+	{name: "tags_delete", method: "DELETE", path: "/api/2.0/tags/{tag}/", status: 204},
+	{name: "tags_schema", method: "GET", path: "/api/2.0/tags/schema/", status: 200,
+		keys: []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit", "fields"}},
+
 	// libdrives.rst
 	{name: "libdrive_list", method: "GET", path: "/api/2.0/libdrives/?limit=5", status: 200, keys: listKeys, objKeys: libdriveKeys},
 	{name: "libdrive_get", method: "GET", path: "/api/2.0/libdrives/{libdrive}/", status: 200, keys: libdriveKeys},
@@ -228,7 +246,8 @@ var dumpCases = []dumpCase{
 // server {running} with a disk and a nic, a server {clonesrc} with a disk,
 // a server {recurse} with a disk and a cdrom, a drive clone's job
 // {drivejob} and a server clone's job {serverjob}, a disk {snapdrive} with a
-// snapshot {snapshot}; {libdrive} is the first drive of the library.
+// snapshot {snapshot}, a tag {tag} on {server}; {libdrive} is the first
+// drive of the library.
 func fixture(t *testing.T, srv *fake.Server) map[string]string {
 	t.Helper()
 	ids := map[string]string{}
@@ -263,6 +282,8 @@ func fixture(t *testing.T, srv *fake.Server) map[string]string {
 		t.Fatalf("server clone: %d %s", c.status, c.body)
 	}
 	ids["serverjob"] = sc["jobs"].([]any)[0].(map[string]any)["uuid"].(string)
+	c = admin(t, srv, "POST", "/api/2.0/tags/", `{"name": "fixture", "resources": ["`+ids["server"]+`"]}`)
+	ids["tag"] = firstObject(t, c)["uuid"].(string)
 	c = admin(t, srv, "POST", "/api/2.0/snapshots/", `{"drive": "`+ids["snapdrive"]+`", "name": "fixture"}`)
 	ids["snapshot"] = firstObject(t, c)["uuid"].(string)
 	srv.Clock().Advance(10 * time.Minute) // the server is running, the clones are done, the snapshot is available

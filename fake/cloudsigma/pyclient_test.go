@@ -3,6 +3,7 @@ package cloudsigma_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +93,7 @@ func TestPycloudsigmaReferenceClient(t *testing.T) {
 		"session_no_csrf": 401.0, "session_after_logout": 401.0, "session_bad_login": 401.0,
 		"libdrive_owner_through_drives": nil, "attach_preinstalled": 403.0, "lib_clone_owner": true, "lib_delete": 403.0,
 		"snapshot_status": "creating", "drive_snapshots": 2.0, "snapshots_for_drive": 2.0, "deleted_snapshot": 404.0,
-		"snapshot_of_deleted_drive": 404.0,
+		"snapshot_of_deleted_drive": 404.0, "tag2_drives": 1.0, "tag2_after_resource_put": 3.0,
 	}
 	for k, v := range want {
 		if got.Facts[k] != v {
@@ -104,6 +105,12 @@ func TestPycloudsigmaReferenceClient(t *testing.T) {
 	}
 	if c, _ := got.Facts["snapshot_clone"].([]any); len(c) != 3 || c[0] != "py_snap" || c[1] != 1024000000.0 || c[2] != "cloning_dst" {
 		t.Errorf("snapshot clone: %v", got.Facts["snapshot_clone"])
+	}
+	for k, v := range map[string]string{"tag_resources": "[drives servers servers]", "tag_on_drive": "[true]",
+		"server2_untagged": "[]", "tag1_servers": "[true]", "tag2_left": "[]"} {
+		if s := fmt.Sprint(got.Facts[k]); s != v {
+			t.Errorf("%s: %s, want %s", k, s, v)
+		}
 	}
 	if left, _ := got.Facts["left"].([]any); len(left) != 0 {
 		t.Errorf("drives left behind: %v", left)

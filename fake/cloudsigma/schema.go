@@ -108,6 +108,15 @@ var snapshotFields = []field{
 	{"uuid", "string", "UUID of the snapshot", true, true, nil, nil},
 }
 
+var tagFields = []field{
+	{"meta", "dict", "User defined meta information", false, false, noDefault, nil},
+	{"name", "string", "Name of the tag", false, false, noDefault, nil},
+	{"owner", "related", "Owner of the tag", true, false, noDefault, nil},
+	{"resource_uri", "string", "URI of the tag", true, false, noDefault, nil},
+	{"resources", "related", "Drives and servers tagged with it", false, false, noDefault, nil},
+	{"uuid", "string", "UUID of the tag", true, false, noDefault, nil},
+}
+
 var jobFields = []field{
 	{"children", "related", "Sub-jobs of the job", false, false, noDefault, nil},
 	{"created", "datetime", "When the job was created", false, false, noDefault, nil},
@@ -121,7 +130,7 @@ var jobFields = []field{
 }
 
 // schemaOf returns the schema document of kind (drives, servers, jobs,
-// libdrives or snapshots),
+// libdrives, snapshots or tags),
 // in the shape of CloudSigma's GET /{kind}/schema/ (dumps/response_*_schema):
 // allowed methods, default format and limit, fields, filtering, ordering.
 func schemaOf(kind string) map[string]any {
@@ -137,6 +146,9 @@ func schemaOf(kind string) map[string]any {
 		filtering = map[string]any{"state": 1}
 		ordering = []string{"-last_modified"}
 		detail, list = []string{"get"}, []string{"get"}
+	case "tags":
+		fields = tagFields // dumps/response_tags_schema: no filtering, no ordering
+		detail, list = []string{"get", "put", "delete"}, []string{"get", "post"}
 	case "snapshots":
 		fields = snapshotFields // dumps/response_snapshot_schema: no ordering
 	case "libdrives":
@@ -161,8 +173,11 @@ func schemaOf(kind string) map[string]any {
 		"default_format": "application/json", "default_limit": 20,
 		"fields": fm, "filtering": filtering, "ordering": ordering,
 	}
-	if kind == "libdrives" || kind == "snapshots" {
+	if kind == "libdrives" || kind == "snapshots" || kind == "tags" {
 		delete(doc, "ordering")
+	}
+	if kind == "tags" {
+		delete(doc, "filtering")
 	}
 	return doc
 }

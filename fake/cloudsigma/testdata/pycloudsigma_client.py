@@ -257,6 +257,40 @@ facts['deleted_snapshot'] = op('snapshots.get deleted', lambda: refused(lambda: 
 op('drives.delete with a snapshot', lambda: dv.delete(sdisk['uuid']))
 facts['snapshot_of_deleted_drive'] = op('snapshot of a deleted drive', lambda: refused(
     lambda: sn.get(snap2['uuid']), errors.ClientError))
+# Tags, as pycloudsigma's test_tags.py uses them (without its IP and VLAN,
+# which the fake does not serve).
+tg = cr.Tags()
+op('tags.get_schema', lambda: tg.get_schema()['fields']['resources'])
+ts1 = op('servers.create for tags 1', lambda: sv.create({'name': 'py_tag1', 'cpu': 1000, 'mem': 512 * 1024 ** 2, 'vnc_password': 'pass'}))
+ts2 = op('servers.create for tags 2', lambda: sv.create({'name': 'py_tag2', 'cpu': 1000, 'mem': 512 * 1024 ** 2, 'vnc_password': 'pass'}))
+tdr = op('drives.create for tags', lambda: dv.create({'name': 'py_tag_drive', 'size': 1000 ** 3, 'media': 'disk'}))
+tag1 = op('tags.create', lambda: tg.create({'name': 'MyGroupOfThings'}))
+tag2 = op('tags.create with resources', lambda: tg.create(
+    {'name': 'TagCreatedWithResource', 'resources': [ts1['uuid'], ts2['uuid'], tdr['uuid']]}))
+facts['tag_resources'] = op('tags.create resources', lambda: sorted(r['res_type'] for r in tag2['resources']))
+op('tags.list', lambda: len(tg.list()) >= 2 or 1 / 0)
+op('tags.get', lambda: tg.get(tag2['uuid']))
+op('tags.update resources', lambda: tg.update(tag2['uuid'], {'name': 'TagCreatedWithResource', 'resources': [ts1['uuid'], tdr['uuid']]}))
+facts['tag_on_drive'] = op('drive tags', lambda: [t['uuid'] == tag2['uuid'] for t in dv.get(tdr['uuid'])['tags']])
+facts['server2_untagged'] = op('server tags after the update', lambda: sv.get(ts2['uuid'])['tags'])
+
+
+def tag_from_resource():
+    s2 = sv.get(ts2['uuid'])
+    s2['tags'] = [tag1['uuid'], tag2['uuid']]
+    return sv.update(ts2['uuid'], s2)
+
+
+op('servers.update tags', tag_from_resource)
+facts['tag1_servers'] = op('tags.servers', lambda: [x['uuid'] == ts2['uuid'] for x in tg.servers(tag1['uuid'])])
+facts['tag2_drives'] = op('tags.drives', lambda: len(tg.drives(tag2['uuid'])))
+facts['tag2_after_resource_put'] = op('tags.get after the server PUT', lambda: len(tg.get(tag2['uuid'])['resources']))
+op('drives.delete tagged', lambda: dv.delete(tdr['uuid']))
+op('servers.delete tagged 1', lambda: sv.delete(ts1['uuid']))
+op('servers.delete tagged 2', lambda: sv.delete(ts2['uuid']))
+op('tags.delete', lambda: tg.delete(tag1['uuid']))
+facts['tag2_left'] = op('tags.get after the deletes', lambda: tg.get(tag2['uuid'])['resources'])
+op('tags.delete 2', lambda: tg.delete(tag2['uuid']))
 facts['left'] = op('drives.list left', lambda: sorted(
     d['name'] for d in dv.list_detail() if d['name'].startswith('py_')))
 
