@@ -419,8 +419,8 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 	var made []*drive
 	for _, o := range objs {
 		name, hasName, err1 := str(o, "name")
-		size, _, err2 := num(o, "size")
-		media, _, err3 := str(o, "media")
+		size, hasSize, err2 := num(o, "size")
+		media, hasMedia, err3 := str(o, "media")
 		st, _, err4 := str(o, "storage_type")
 		meta, _, err5 := object(o, "meta")
 		am, _, err6 := boolean(o, "allow_multimount")
@@ -436,8 +436,14 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 		case !hasName:
 			writeErr(w, http.StatusBadRequest, "validation", "name", "This field is required.")
 			return
-		case size <= 0:
+		case !hasSize:
 			writeErr(w, http.StatusBadRequest, "validation", "size", "This field is required.")
+			return
+		case size <= 0:
+			writeErr(w, http.StatusBadRequest, "validation", "size", "Ensure this value is greater than 0.")
+			return
+		case !hasMedia:
+			writeErr(w, http.StatusBadRequest, "validation", "media", "This field is required.")
 			return
 		case media != "disk" && media != "cdrom":
 			writeErr(w, http.StatusBadRequest, "validation", "media", "Select a valid choice. "+media+" is not one of the available choices.")
