@@ -41,8 +41,7 @@ type session struct {
 // isLogin reports whether r is the one request served before
 // authentication: POST /accounts/action/?do=login.
 func isLogin(r *http.Request, rest string) bool {
-	return r.Method == http.MethodPost && (rest == "accounts/action/" || rest == "accounts/action") &&
-		r.URL.Query().Get("do") == "login"
+	return r.Method == http.MethodPost && rest == "accounts/action/" && r.URL.Query().Get("do") == "login"
 }
 
 // serveLogin answers do=login: 200 {} with the two cookies for a known
