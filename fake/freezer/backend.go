@@ -305,8 +305,14 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 	id := hexID()
 	w.Header().Set("X-Openstack-Request-Id", "req-"+id[:8]+"-"+id[8:12]+"-"+id[12:16]+"-"+id[16:20]+"-"+id[20:])
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if r.Method == "WEBSOCKET" {
+		// falcon's WSGI app refuses its meta method before middleware
+		// and routing.
+		falconError(w, http.StatusBadRequest, "400 Bad Request", "")
+		return
+	}
 	if !acceptsJSON(r) {
-		notAcceptable(w)
+		notAcceptable(w, r)
 		return
 	}
 	sc := scope{user: u}
@@ -327,6 +333,9 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(parts) == 0 || routeAllow(parts) == "" {
 		falconError(w, http.StatusNotFound, "404 Not Found", "")
+		return
+	}
+	if !knownMethod(w, r) {
 		return
 	}
 	if r.Method == http.MethodOptions {
@@ -393,32 +402,6 @@ func routeAllow(parts []string) string {
 func methodNotAllowed(w http.ResponseWriter, r *http.Request, parts []string) {
 	w.Header().Set("Allow", routeAllow(parts)+", OPTIONS")
 	falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
-}
-
-// acceptsJSON is falcon's req.client_accepts_json, which the API's
-// RequireJSON middleware checks first.
-func acceptsJSON(r *http.Request) bool {
-	accept := r.Header.Get("Accept")
-	if accept == "" {
-		return true
-	}
-	for _, part := range strings.Split(accept, ",") {
-		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		switch strings.ToLower(strings.TrimSpace(mt)) {
-		case "*/*", "application/*", "application/json":
-			return true
-		}
-	}
-	return false
-}
-
-// notAcceptable is falcon's HTTPNotAcceptable, rendered as XML because
-// the client does not take JSON.
-func notAcceptable(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.Header().Set("Vary", "Accept")
-	w.WriteHeader(http.StatusNotAcceptable)
-	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><error><title>Freezer-api only supports responses encoded as JSON.</title><link><text>Documentation related to this error</text><href>http://docs.examples.com/api/json</href><rel>help</rel></link></error>`))
 }
 
 // render is the document GET returns, in the SQL backend's shape.
@@ -902,6 +885,9 @@ func (b *Backend) event(w http.ResponseWriter, r *http.Request, sc scope, id str
 
 // homeDoc is the json-home document freezer-api serves at /v1 and /v2.
 func (b *Backend) homeDoc(w http.ResponseWriter, r *http.Request, version string) {
+	if !knownMethod(w, r) {
+		return
+	}
 	if r.Method == http.MethodOptions {
 		w.Header().Set("Allow", "GET")
 		w.WriteHeader(http.StatusOK)
@@ -949,7 +935,7 @@ func (b *Backend) homeDoc(w http.ResponseWriter, r *http.Request, version string
 // lists both.
 func (b *Backend) versions(w http.ResponseWriter, r *http.Request) {
 	if !acceptsJSON(r) {
-		notAcceptable(w)
+		notAcceptable(w, r)
 		return
 	}
 	base := baseURL(r) + "/"

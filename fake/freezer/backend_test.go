@@ -530,3 +530,50 @@ func TestPythonNumberLiterals(t *testing.T) {
 		}
 	}
 }
+
+// TestNegotiationAsFalcon: RequireJSON's client_accepts_json and the 406
+// as falcon 3.1 serializes it, and falcon's 400 for an unknown method
+// (answers checked against freezer-api 13 by the wire probe
+// negotiation.py).
+func TestNegotiationAsFalcon(t *testing.T) {
+	_, admin, _ := newClient(t)
+	const jobs = "/v2/f1e2d3c4b5a6978812345678abcdef01/jobs"
+	get := func(method, accept string) (int, string, string) {
+		req, _ := http.NewRequest(method, admin.base+jobs, nil)
+		req.Header.Set("X-Auth-Token", admin.token)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(data)
+	}
+	const xml = `<?xml version="1.0" encoding="UTF-8"?><error><title>Freezer-api only supports responses encoded as JSON.</title><link><text>Documentation related to this error</text><href>http://docs.examples.com/api/json</href><rel>help</rel></link></error>`
+	for _, c := range []struct {
+		accept   string
+		code     int
+		ct, body string
+	}{
+		{"application/json", 200, "application/json", `{"jobs": []}`},
+		{"*/json", 200, "application/json", `{"jobs": []}`},
+		{"text/plain;q=1, */*;q=0.1", 200, "application/json", `{"jobs": []}`},
+		{"application/json;q=0", 406, "application/json", ""},
+		{"APPLICATION/JSON", 406, "application/json", ""},
+		{"application/json,", 406, "application/json", `{"title": "Freezer-api only supports responses encoded as JSON.", "link": {"text": "Documentation related to this error", "href": "http://docs.examples.com/api/json", "rel": "help"}}`},
+		{"text/*", 406, "text/xml", xml},
+		{"application/xml", 406, "application/xml", xml},
+		{"application/vnd.api+json", 406, "application/json", `{"title": "Freezer-api only supports responses encoded as JSON.", "link": {"text": "Documentation related to this error", "href": "http://docs.examples.com/api/json", "rel": "help"}}`},
+	} {
+		if code, ct, body := get("GET", c.accept); code != c.code || ct != c.ct || body != c.body {
+			t.Errorf("Accept %q: %d %s %q, want %d %s %q", c.accept, code, ct, body, c.code, c.ct, c.body)
+		}
+	}
+	if code, _, body := get("BREW", ""); code != 400 || body != `{"title": "Bad request", "description": "Invalid HTTP method"}` {
+		t.Errorf("BREW: %d %s", code, body)
+	}
+	if code, _, body := get("WEBSOCKET", "text/html"); code != 400 || body != `{"title": "400 Bad Request"}` {
+		t.Errorf("WEBSOCKET: %d %s", code, body)
+	}
+}
