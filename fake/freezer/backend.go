@@ -893,7 +893,7 @@ func (b *Backend) homeDoc(w http.ResponseWriter, r *http.Request, version string
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if r.Method != http.MethodGet { // no on_head: HEAD is a 405 too
 		w.Header().Set("Allow", "GET, OPTIONS")
 		falconError(w, http.StatusMethodNotAllowed, "405 Method Not Allowed", "")
 		return

@@ -576,4 +576,9 @@ func TestNegotiationAsFalcon(t *testing.T) {
 	if code, _, body := get("WEBSOCKET", "text/html"); code != 400 || body != `{"title": "400 Bad Request"}` {
 		t.Errorf("WEBSOCKET: %d %s", code, body)
 	}
+	for _, path := range []string{"/v1", "/v2"} {
+		if code, h, _ := admin.do("HEAD", path, ""); code != 405 || h.Get("Allow") != "GET, OPTIONS" {
+			t.Errorf("HEAD %s: %d Allow %q, want 405 GET, OPTIONS (the json-home resource has no on_head)", path, code, h.Get("Allow"))
+		}
+	}
 }
