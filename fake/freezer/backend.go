@@ -461,7 +461,7 @@ func orDefault(doc map[string]any, k string, def any) any {
 }
 
 func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
-	offset, limit, ok := listParams(w, r, defaultLimit)
+	offset, limit, big, ok := listParams(w, r, defaultLimit)
 	if !ok {
 		return
 	}
@@ -472,6 +472,10 @@ func (b *Backend) list(w http.ResponseWriter, r *http.Request, sc scope) {
 	search, valid := searchOption(body)
 	if !valid {
 		serverError(w)
+		return
+	}
+	if search == nil && big {
+		tooBig(w)
 		return
 	}
 	b.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strings"
+	"unicode"
 )
 
 // Python's json.loads, which freezer-api parses bodies with, takes three
@@ -107,4 +108,69 @@ func fixNumbers(v any) any {
 // nonFinite reports whether n is one of Python's float literals.
 func nonFinite(n json.Number) bool {
 	return n == "NaN" || n == "Infinity" || n == "-Infinity"
+}
+
+// pyAtoi reads s as Python's int(s) does: surrounding whitespace, an
+// optional sign, decimal digits of any script (Unicode category Nd) with
+// single underscores between them. big reports a value outside int64
+// (Python's int has no bound; n is then clamped).
+func pyAtoi(s string) (n int64, big, ok bool) {
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if s == "" {
+		return 0, false, false
+	}
+	var u uint64
+	prevDigit := false
+	for _, r := range s {
+		if r == '_' {
+			if !prevDigit {
+				return 0, false, false
+			}
+			prevDigit = false
+			continue
+		}
+		d, isDigit := digitValue(r)
+		if !isDigit {
+			return 0, false, false
+		}
+		prevDigit = true
+		if !big {
+			if u > (math.MaxUint64-uint64(d))/10 {
+				big = true
+			} else {
+				u = u*10 + uint64(d)
+			}
+		}
+	}
+	if !prevDigit {
+		return 0, false, false // a trailing underscore
+	}
+	switch {
+	case !neg && (big || u > math.MaxInt64):
+		return math.MaxInt64, true, true
+	case neg && (big || u > 1<<63):
+		return math.MinInt64, true, true
+	case neg:
+		return -int64(u), false, true // u <= 1<<63: -int64 wraps right at 1<<63
+	}
+	return int64(u), false, true
+}
+
+// digitValue is the decimal value of a Unicode decimal digit: Nd digits
+// come in runs of ten starting at zero, so the value is the distance from
+// the run's start modulo ten.
+func digitValue(r rune) (int, bool) {
+	if !unicode.IsDigit(r) {
+		return 0, false
+	}
+	start := r
+	for start > 0 && unicode.IsDigit(start-1) {
+		start--
+	}
+	return int(r-start) % 10, true
 }

@@ -2,10 +2,9 @@ package freezer
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/longrun/longrun/fake/internal/pyjson"
 	"github.com/longrun/longrun/fake/sim"
@@ -73,7 +72,7 @@ func (s scope) owns(user string, project *string) bool {
 // pageOf applies a listing's limit and offset and search, as search_tuple
 // and filter_tuple_by_search_opt do.
 func pageOf[T any](w http.ResponseWriter, r *http.Request, rows []T, render func(T) (map[string]any, obj)) ([]obj, bool) {
-	offset, limit, ok := listParams(w, r, 10)
+	offset, limit, big, ok := listParams(w, r, 10)
 	if !ok {
 		return nil, false
 	}
@@ -87,6 +86,10 @@ func pageOf[T any](w http.ResponseWriter, r *http.Request, rows []T, render func
 		return nil, false
 	}
 	out := []obj{}
+	if s == nil && big {
+		tooBig(w)
+		return nil, false
+	}
 	if s == nil {
 		start := max(offset, 0)
 		for i := start; i < len(rows) && (limit < 0 || i-start < limit); i++ {
@@ -142,21 +145,24 @@ func deleteOwned[T any](b *Backend, w http.ResponseWriter, sc scope, table *[]T,
 	deleted(w, sc, i >= 0, what, id)
 }
 
-// listParams reads offset and limit as falcon's get_param_as_int does;
-// a zero limit is the default.
-func listParams(w http.ResponseWriter, r *http.Request, def int) (offset, limit int, ok bool) {
+// listParams reads offset and limit as falcon's get_param_as_int does
+// (Python's int()); a zero limit is the default. big reports a value
+// beyond SQLite's INTEGER, which the SQL paging refuses (tooBig) and the
+// search paging, done in Python, takes (clamped here).
+func listParams(w http.ResponseWriter, r *http.Request, def int) (offset, limit int, big, ok bool) {
 	q := r.URL.Query()
 	param := func(name string) (int, bool) {
 		s := q.Get(name)
 		if s == "" {
 			return 0, true
 		}
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
+		n, huge, valid := pyAtoi(s)
+		if !valid {
 			falconError(w, http.StatusBadRequest, "Invalid parameter", `The "`+name+`" parameter is invalid. The value must be an integer.`)
 			return 0, false
 		}
-		return n, true
+		big = big || huge
+		return int(max(min(n, math.MaxInt), math.MinInt)), true
 	}
 	if offset, ok = param("offset"); !ok {
 		return
@@ -167,7 +173,13 @@ func listParams(w http.ResponseWriter, r *http.Request, def int) (offset, limit 
 	if limit == 0 {
 		limit = def
 	}
-	return offset, limit, true
+	return offset, limit, big, true
+}
+
+// tooBig is the SQL backend failing to page by a number beyond SQLite's
+// INTEGER.
+func tooBig(w http.ResponseWriter) {
+	falconError(w, http.StatusInternalServerError, "Internal Storage Error", "Mysql operation failed Python int too large to convert to SQLite INTEGER")
 }
 
 func emptyNotFound(w http.ResponseWriter) {

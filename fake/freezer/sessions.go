@@ -536,11 +536,14 @@ func pyInt(v any) (int64, bool) {
 		if i, err := x.Int64(); err == nil {
 			return i, true
 		}
+		if nonFinite(x) { // int(nan) and int(inf) raise
+			return 0, false
+		}
 		f, err := x.Float64()
 		return int64(f), err == nil
 	case string:
-		i, err := strconv.ParseInt(x, 10, 64)
-		return i, err == nil
+		i, big, ok := pyAtoi(x)
+		return i, ok && !big
 	case bool:
 		if x {
 			return 1, true
