@@ -9,7 +9,7 @@ for q in ["limit=1_0", "limit=1__0", "limit=_1", "limit=%20%202%20", "limit=%D9%
 for q in ["limit=99999999999999999999", "offset=99999999999999999999", "limit=9223372036854775807", "limit=9223372036854775808", "offset=-99999999999999999999", "limit=%1C2"]:
     req("GET", "{v}/clients?" + q)
     req("GET", "{v}/jobs?" + q, {"match": [{"client_id": "x"}]})
-s = req("POST", "{v}/sessions", {"description": "s"}, show=False); vars["s"] = s["session_id"]
+s = req("POST", "{v}/sessions", {"description": "s", "schedule": {}}, show=False); vars["s"] = s["session_id"]
 jj = req("POST", "{v}/jobs", {"client_id": "n", "job_actions": [], "job_schedule": {}}, show=False); vars["jj"] = jj["job_id"]
 req("PUT", "{v}/sessions/{s}/jobs/{jj}")
 for tag in ["1_0", "\u0661", " 3 ", "1__0", "_1"]:
