@@ -149,16 +149,16 @@ func (b *Backend) wrap(r *JobRun, target *Job) (any, error) {
 		r.SetProgress(float64(percent), desc, extra)
 		select {
 		case <-target.done:
-			// subjob.wait(raise_error=True, forward=(CallError,
-			// ValidationErrors)): an abort is a null result; other
-			// exceptions become CallError(error).
+			// subjob.wait(raise_error=True) forwards CallError only
+			// (raise_error_forward_classes=(CallError,) in job.py's
+			// wait): an abort is a null result; every other exception,
+			// ValidationError(s) included, becomes CallError(error).
 			res, err := target.outcome()
 			if err == nil {
 				return res, nil
 			}
-			var ves ValidationErrors
 			var ce *CallError
-			if errors.As(err, &ves) || errors.As(err, &ce) {
+			if errors.As(err, &ce) {
 				return nil, err
 			}
 			b.mu.Lock()
