@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -32,12 +33,18 @@ func instanceNotFound(id int) error {
 	return &ValidationError{Message: fmt.Sprintf("Job with id %d does not exist", id), Errno: int(syscall.ENOENT)}
 }
 
-// visibleJob finds a job the credentials may read.
+// visibleJob finds a job the credentials may read: CoreService's
+// __job_by_credential_and_id. A missing id is InstanceNotFound from 25.10
+// on; 24.10 and 25.04 index middleware.jobs[id] and raise its KeyError.
 func (b *Backend) visibleJob(cred *Credentials, id int) (*Job, error) {
 	b.mu.Lock()
 	j := b.jobs[id]
+	keyError := b.rel.jobKeyError
 	b.mu.Unlock()
 	if j == nil {
+		if keyError {
+			return nil, &Exception{Type: "KeyError", Message: strconv.Itoa(id), Repr: fmt.Sprintf("KeyError(%d)", id)}
+		}
 		return nil, instanceNotFound(id)
 	}
 	if !cred.FullAdmin() && (j.cred == nil || j.cred.User.Name != cred.User.Name) {

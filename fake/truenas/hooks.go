@@ -360,6 +360,9 @@ func (e *CallError) errnum() int {
 type Exception struct {
 	Type    string // "FileNotFoundError", "RuntimeError", ...
 	Message string
+	// Repr is repr(exception) when it is not Type(repr(Message)), as
+	// for KeyError(9999), whose str is "9999".
+	Repr string
 }
 
 // Error implements error.

@@ -24,6 +24,8 @@ import (
 //	                                     no legacy_jobs options,
 //	                                                    legacy_jobs
 //	job entry message_ids   no           no             yes            yes
+//	core.job_wait/abort     KeyError     KeyError       InstanceNotFound (ValidationError ENOENT)
+//	of a missing id
 //	too many arguments      CallError    ValidationErrors ("[EINVAL] : Too many arguments ...")
 //	                        EFAULT
 //	job credentials data    username or  username, login_id, login_at (+ api_key {id, name})
@@ -92,18 +94,21 @@ type release struct {
 	messageIDs     bool // job entries carry message_ids
 	oldCreds       bool // 24.10 credentials dump
 	tooManyCall    bool // too many arguments is a CallError (24.10)
+	// jobKeyError: core.job_wait, job_abort and job_download_logs of a
+	// missing id raise middleware.jobs[id]'s KeyError (24.10, 25.04).
+	jobKeyError bool
 }
 
 func releaseOf(v Version) release {
 	switch v {
 	case Version2410:
 		return release{fullName: "TrueNAS-SCALE-24.10.2", short: "24.10.2", productType: "SCALE",
-			oldCreds: true, tooManyCall: true}
+			oldCreds: true, tooManyCall: true, jobKeyError: true}
 	case Version2504:
 		return release{fullName: "TrueNAS-25.04.2", short: "25.04.2", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2"},
 			versionsList: []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2"},
-			loginEx:      true, mechChoicesBug: true, setOptionsNull: true}
+			loginEx:      true, mechChoicesBug: true, setOptionsNull: true, jobKeyError: true}
 	case Version2600:
 		return release{fullName: "TrueNAS-26.0.0", short: "26.0.0", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1", "v25.10.2", "v26.0.0"},
