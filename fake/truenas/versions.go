@@ -26,6 +26,9 @@ import (
 //	job entry message_ids   no           no             yes            yes
 //	core.job_wait/abort     KeyError     KeyError       InstanceNotFound (ValidationError ENOENT)
 //	of a missing id
+//	core.get_jobs args      legacy schema (query-     pydantic QueryArgs (options.<key>:
+//	                        options.<key>: "Field     "Extra inputs are not permitted",
+//	                        was not expected")        "Value error, ...", limit <= 10000)
 //	too many arguments      CallError    ValidationErrors ("[EINVAL] : Too many arguments ...")
 //	                        EFAULT
 //	job credentials data    username or  username, login_id, login_at (+ api_key {id, name})
@@ -97,6 +100,9 @@ type release struct {
 	// jobKeyError: core.job_wait, job_abort and job_download_logs of a
 	// missing id raise middleware.jobs[id]'s KeyError (24.10, 25.04).
 	jobKeyError bool
+	// queryArgs: core.get_jobs validates its filters and options with
+	// the pydantic QueryArgs model (25.10 on), not the legacy schema.
+	queryArgs bool
 }
 
 func releaseOf(v Version) release {
@@ -113,12 +119,12 @@ func releaseOf(v Version) release {
 		return release{fullName: "TrueNAS-26.0.0", short: "26.0.0", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1", "v25.10.2", "v26.0.0"},
 			versionsList: []string{"v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1", "v25.10.2", "v26.0.0"},
-			loginEx:      true, scram: true, messageIDs: true}
+			loginEx:      true, scram: true, messageIDs: true, queryArgs: true}
 	default: // 25.10
 		return release{fullName: "TrueNAS-25.10.1", short: "25.10.1", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1"},
 			versionsList: []string{"v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1"},
-			loginEx:      true, mechChoicesBug: true, messageIDs: true}
+			loginEx:      true, mechChoicesBug: true, messageIDs: true, queryArgs: true}
 	}
 }
 
