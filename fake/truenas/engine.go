@@ -597,7 +597,7 @@ func (b *Backend) emitLocked(j *Job, msg string) {
 	j.dirtyLocked()
 	close(j.changed)
 	j.changed = make(chan struct{})
-	if j.spec.Transient {
+	if j.spec.Transient && !b.rel.transientEvents {
 		return
 	}
 	var rpcFrame, legacyFrame []byte

@@ -88,7 +88,9 @@ type JobMethod struct {
 	// zero value means the real default, 5. Use QueueSize(0) for "refuse
 	// with EBUSY while one runs" and QueueSize(-1) for unbounded (None).
 	LockQueueSize *int
-	// Transient jobs send no events and are forgotten when they end.
+	// Transient jobs are forgotten when they end; from 26.0 on they send
+	// no core.get_jobs events (24.10 to 25.10 send them all the same:
+	// job.py's send_job_event checks transient only since NAS-137842).
 	Transient bool
 	// Abortable is reported in the job entry (abortable).
 	Abortable bool

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/longrun/longrun/fake/truenas"
 )
@@ -93,6 +94,48 @@ func TestMissingJobIsKeyErrorBefore2510(t *testing.T) {
 				if !strings.Contains(entry, want) {
 					t.Fatalf("job_wait entry lacks %s: %s", want, entry)
 				}
+			}
+		})
+	}
+}
+
+// Transient jobs (pool.scrub) send core.get_jobs events on 24.10 to
+// 25.10: job.py's send_job_event skips them only from 26.0 (NAS-137842),
+// whatever @job(transient=True)'s docstring promised before.
+func TestTransientJobEventsUntil26(t *testing.T) {
+	for _, tc := range []struct {
+		v    truenas.Version
+		want string
+	}{
+		{truenas.Version2504, "added WAITING,changed RUNNING,changed SUCCESS,changed SUCCESS"},
+		{truenas.Version2510, "added WAITING,changed RUNNING,changed SUCCESS,changed SUCCESS"},
+		{truenas.Version2600, ""},
+	} {
+		t.Run(string(tc.v), func(t *testing.T) {
+			b, clk, url := setup(t)
+			b.SetVersion(tc.v)
+			w := dial(t, url)
+			login(t, w)
+			w.call("core.subscribe", "core.get_jobs")
+			f, events := w.reply(w.send("pool.scrub", 1, "STOP"))
+			if n, _ := strconv.Atoi(string(f.Result)); n == 0 {
+				t.Fatalf("pool.scrub: %s", f.Result)
+			}
+			clk.Advance(time.Second)
+			// core.ping's reply follows every event sent before it.
+			_, more := w.reply(w.send("core.ping"))
+			events = append(events, more...)
+			var got []string
+			for _, e := range events {
+				u := e.update(t)
+				var f struct {
+					State string `json:"state"`
+				}
+				_ = json.Unmarshal(u.Fields, &f)
+				got = append(got, u.Msg+" "+f.State)
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Fatalf("events %q, want %q", strings.Join(got, ","), tc.want)
 			}
 		})
 	}

@@ -26,6 +26,7 @@ import (
 //	job entry message_ids   no           no             yes            yes
 //	core.job_wait/abort     KeyError     KeyError       InstanceNotFound (ValidationError ENOENT)
 //	of a missing id
+//	transient job events    yes          yes            yes            no
 //	core.get_jobs args      legacy schema (query-     pydantic QueryArgs (options.<key>:
 //	                        options.<key>: "Field     "Extra inputs are not permitted",
 //	                        was not expected")        "Value error, ...", limit <= 10000)
@@ -103,18 +104,21 @@ type release struct {
 	// queryArgs: core.get_jobs validates its filters and options with
 	// the pydantic QueryArgs model (25.10 on), not the legacy schema.
 	queryArgs bool
+	// transientEvents: transient jobs send ADDED and CHANGED events
+	// (send_job_event skips them only from 26.0, NAS-137842).
+	transientEvents bool
 }
 
 func releaseOf(v Version) release {
 	switch v {
 	case Version2410:
 		return release{fullName: "TrueNAS-SCALE-24.10.2", short: "24.10.2", productType: "SCALE",
-			oldCreds: true, tooManyCall: true, jobKeyError: true}
+			oldCreds: true, tooManyCall: true, jobKeyError: true, transientEvents: true}
 	case Version2504:
 		return release{fullName: "TrueNAS-25.04.2", short: "25.04.2", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2"},
 			versionsList: []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2"},
-			loginEx:      true, mechChoicesBug: true, setOptionsNull: true, jobKeyError: true}
+			loginEx:      true, mechChoicesBug: true, setOptionsNull: true, jobKeyError: true, transientEvents: true}
 	case Version2600:
 		return release{fullName: "TrueNAS-26.0.0", short: "26.0.0", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1", "v25.10.2", "v26.0.0"},
@@ -124,7 +128,7 @@ func releaseOf(v Version) release {
 		return release{fullName: "TrueNAS-25.10.1", short: "25.10.1", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1"},
 			versionsList: []string{"v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1"},
-			loginEx:      true, mechChoicesBug: true, messageIDs: true, queryArgs: true}
+			loginEx:      true, mechChoicesBug: true, messageIDs: true, queryArgs: true, transientEvents: true}
 	}
 }
 
