@@ -602,25 +602,8 @@ func (m queryModel) decodeOptions(raw json.RawMessage) (queryOptions, error) {
 			}
 			continue
 		}
-		var err error
-		switch k {
-		case "order_by":
-			err = json.Unmarshal(keys[k], &opts.OrderBy)
-		case "select":
-			err = json.Unmarshal(keys[k], &opts.Select)
-		case "count":
-			err = json.Unmarshal(keys[k], &opts.Count)
-		case "get":
-			err = json.Unmarshal(keys[k], &opts.Get)
-		case "offset":
-			err = json.Unmarshal(keys[k], &opts.Offset)
-		case "limit":
-			err = json.Unmarshal(keys[k], &opts.Limit)
-		case "extra":
-			err = json.Unmarshal(keys[k], &opts.Extra)
-		}
-		if err != nil {
-			verrs = append(verrs, ValidationError{Attribute: m.optionsAttr() + "." + k, Message: "Input has a wrong type"})
+		if msg := m.decodeOption(k, keys[k], &opts); msg != "" {
+			verrs = append(verrs, ValidationError{Attribute: m.optionsAttr() + "." + k, Message: msg})
 		}
 	}
 	if len(verrs) > 0 {
@@ -634,6 +617,79 @@ func (m queryModel) decodeOptions(raw json.RawMessage) (queryOptions, error) {
 		return opts, m.valueError(m.optionsAttr(), fmt.Sprintf("Options limit must be between 1 and %d", maxQueryLimit))
 	}
 	return opts, nil
+}
+
+// decodeOption reads one known query-option into opts; a value of the
+// wrong type is the model's message: pydantic's strict types from 25.10
+// (no coercion), the legacy schema's Bool, Int (a numeric string passes),
+// List and Dict before.
+func (m queryModel) decodeOption(k string, raw json.RawMessage, opts *queryOptions) string {
+	if !m && string(raw) == "null" {
+		if k == "extend" || k == "extend_context" || k == "prefix" {
+			return ""
+		}
+		return "null not allowed"
+	}
+	var target any
+	kind := ""
+	switch k {
+	case "count":
+		target, kind = &opts.Count, "bool"
+	case "get":
+		target, kind = &opts.Get, "bool"
+	case "force_sql_filters", "relationships":
+		target, kind = new(bool), "bool"
+	case "offset":
+		target, kind = &opts.Offset, "int"
+	case "limit":
+		target, kind = &opts.Limit, "int"
+	case "order_by":
+		target, kind = &opts.OrderBy, "list"
+	case "select":
+		target, kind = &opts.Select, "list"
+	case "extra":
+		target, kind = &opts.Extra, "dict"
+	default: // extend, extend_context, prefix: Str, null allowed
+		target, kind = new(string), "str"
+	}
+	err := json.Unmarshal(raw, target)
+	if err != nil && kind == "int" && !m {
+		// Int.clean: int(value) of a string.
+		var str string
+		if json.Unmarshal(raw, &str) == nil {
+			if n, perr := strconv.Atoi(strings.TrimSpace(str)); perr == nil {
+				*(target.(*int)) = n
+				err = nil
+			}
+		}
+	}
+	if err == nil && !(m && string(raw) == "null") {
+		return ""
+	}
+	if m {
+		switch kind {
+		case "bool":
+			return "Input should be a valid boolean"
+		case "int":
+			return "Input should be a valid integer"
+		case "list":
+			return "Input should be a valid list"
+		case "dict":
+			return "Input should be a valid dictionary"
+		}
+		return "Input should be a valid string"
+	}
+	switch kind {
+	case "bool":
+		return "Not a boolean"
+	case "int":
+		return "Not an integer"
+	case "list":
+		return "Not a list"
+	case "dict":
+		return "A dict was expected"
+	}
+	return "Not a string"
 }
 
 // filterList is filter_list (utils/filter_list.py, the same from 24.10
