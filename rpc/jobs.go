@@ -220,7 +220,7 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, raw json.Ra
 	if tj == nil {
 		if len(binds) == 0 {
 			if len(t.all) > 0 {
-				t.pushAll(id, &tracked{fields: fields})
+				t.pushAll(id, fields, raw)
 			}
 			t.mu.Unlock()
 			return
@@ -1159,11 +1159,9 @@ func (c *Conn) AllChanges(ctx context.Context) (<-chan *jobs.Job, error) {
 		t.drop(s)
 		return nil, err
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		s.run(ctx, c.done)
-	}()
+	// Not in c.wg: Close may be waiting on it already. The goroutine ends
+	// with ctx, with the Conn (c.done) or when the stream breaks.
+	go s.run(ctx, c.done)
 	context.AfterFunc(ctx, func() { t.drop(s) })
 	return s.out, nil
 }
@@ -1248,13 +1246,14 @@ func (s *allStream) run(ctx context.Context, connDone <-chan struct{}) {
 	}
 }
 
-// pushAll hands the snapshot in tj's fields to every AllChanges stream
-// (t.mu held).
-func (t *tracker) pushAll(id int64, tj *tracked) {
-	if fieldState(tj.fields) == "" {
+// pushAll hands the job of an event nobody else follows to every
+// AllChanges stream (t.mu held): raw is the event's whole job, fields the
+// same split by key.
+func (t *tracker) pushAll(id int64, fields map[string]json.RawMessage, raw json.RawMessage) {
+	if fieldState(fields) == "" {
 		return
 	}
-	e, raw := tj.decode()
+	e, raw := decodeWhole(raw, fields)
 	if e == nil {
 		return
 	}
