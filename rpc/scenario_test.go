@@ -147,13 +147,21 @@ func TestFailureTypes(t *testing.T) {
 				t.Fatalf("exception: %v %+v", err, je)
 			}
 
-			// catalog.sync has lock_queue_size 0: a second call while one
-			// runs is refused with EBUSY before any job exists.
-			first, err := c.CallJob(ctx, "catalog.sync")
+			// A job with lock_queue_size 0 (as system.debug has): a second
+			// call while one runs is refused with EBUSY before any job
+			// exists. (catalog.sync queues: lock_queue_size 1 from 25.10.)
+			srv.TrueNAS().RegisterJobMethod("test.busy", truenas.JobMethod{
+				Lock:          func([]json.RawMessage) string { return "test.busy" },
+				LockQueueSize: truenas.QueueSize(0),
+				Run: func(r *truenas.JobRun) (any, error) {
+					return nil, r.Sleep(time.Minute)
+				},
+			})
+			first, err := c.CallJob(ctx, "test.busy")
 			if err != nil {
 				t.Fatal(err)
 			}
-			second, err := c.CallJob(ctx, "catalog.sync")
+			second, err := c.CallJob(ctx, "test.busy")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -71,18 +71,23 @@ func (b *Backend) registerJobs() {
 			return true, nil
 		},
 	})
+	// catalog.sync (plugins/catalog/sync.py): @job(lock=
+	// 'official_catalog_sync'), lock_queue_size 1 from 25.10 (the
+	// default 5 before), no logs; it reports 5 %, 15 % and 100 %.
 	sync := JobMethod{
 		Lock:          func([]json.RawMessage) string { return "official_catalog_sync" },
-		LockQueueSize: QueueSize(0),
+		LockQueueSize: &b.catalogQueue,
 		Run: func(r *JobRun) (any, error) {
-			r.SetProgress(5, "Syncing TRUENAS catalog", nil)
+			r.SetProgress(5, "Updating catalog repository", nil)
 			for i := 1; i <= SyncSteps; i++ {
 				if err := r.Sleep(SyncStep); err != nil {
 					return nil, err
 				}
-				r.SetProgress(float64(5+95*i/SyncSteps), "Syncing TRUENAS catalog", nil)
+				if i == SyncSteps/2 {
+					r.SetProgress(15, "Reading catalog information", nil)
+				}
 			}
-			r.Log("Catalog TRUENAS synced")
+			r.SetProgress(100, "Synced 'TRUENAS' catalog", nil)
 			return nil, nil
 		},
 	}
