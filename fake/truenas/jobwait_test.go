@@ -140,3 +140,26 @@ func TestTransientJobEventsUntil26(t *testing.T) {
 		})
 	}
 }
+
+// pool.scrub.scrub reports as plugins/pool_/scrub.py does: 'Scrubbing' at
+// the scan's percentage, then 100 'Scrub finished'.
+func TestScrubProgress(t *testing.T) {
+	b, clk, url := setup(t)
+	w := dial(t, url)
+	login(t, w)
+	id := w.call("pool.scrub.scrub", "tank")
+	clk.Advance(truenas.ScrubStep * 3)
+	progress := func() string {
+		return string(w.call("core.get_jobs", [][]any{{"id", "=", json.RawMessage(id)}}, map[string]any{"get": true, "select": []string{"progress"}}))
+	}
+	if got := progress(); got != `{"progress":{"description":"Scrubbing","extra":null,"percent":30}}` {
+		t.Fatalf("running: %s", got)
+	}
+	n, _ := strconv.Atoi(string(id))
+	j, _ := b.JobByID(n)
+	clk.Advance(truenas.ScrubStep * truenas.ScrubSteps)
+	<-j.Done()
+	if got := progress(); got != `{"progress":{"description":"Scrub finished","extra":null,"percent":100}}` {
+		t.Fatalf("finished: %s", got)
+	}
+}

@@ -103,12 +103,18 @@ func (b *Backend) registerJobs() {
 		if action != "START" {
 			return nil, nil
 		}
-		for i := 1; i <= ScrubSteps; i++ {
+		// plugins/pool_/scrub.py polls zfs.pool.scrub_state: 'Scrubbing'
+		// at the scan's percentage, then 100 'Scrub finished'.
+		for i := 1; i < ScrubSteps; i++ {
 			if err := r.Sleep(ScrubStep); err != nil {
 				return nil, err
 			}
-			r.SetProgress(float64(100*i/ScrubSteps), fmt.Sprintf("Scrubbing pool %s", name), nil)
+			r.SetProgress(float64(100*i/ScrubSteps), "Scrubbing", nil)
 		}
+		if err := r.Sleep(ScrubStep); err != nil {
+			return nil, err
+		}
+		r.SetProgress(100, "Scrub finished", nil)
 		return nil, nil
 	}
 	// pool.scrub(oid, action) is transient: no events, forgotten at its end.
