@@ -212,7 +212,7 @@ func (j *Job) encodeFreshLocked() json.RawMessage {
 	if j.state == StateSuccess && j.result != nil {
 		e.Result = j.result
 	}
-	if len(j.logs) > 0 || j.logsExcerpt != nil {
+	if len(j.logs) > 0 || j.logsExcerpt != nil || (j.spec.Logs && j.state != StateWaiting) {
 		p := fmt.Sprintf("/var/log/jobs/%d.log", j.id)
 		e.LogsPath = &p
 	}
@@ -497,7 +497,7 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 	if j.finished.IsZero() {
 		j.finished = b.env.Clock.Now()
 	}
-	if len(j.logs) > 0 {
+	if len(j.logs) > 0 || j.spec.Logs {
 		ex := logsExcerpt(j.logs)
 		j.logsExcerpt = &ex
 	}
@@ -527,6 +527,9 @@ func describeFailure(err error) (msg, typ string, errno, extra any, repr string)
 }
 
 func logsExcerpt(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
 	if len(lines) <= 20 {
 		return strings.Join(lines, "\n") + "\n"
 	}

@@ -94,6 +94,10 @@ type JobMethod struct {
 	Transient bool
 	// Abortable is reported in the job entry (abortable).
 	Abortable bool
+	// Logs is @job(logs=True): the entry's logs_path is set once the job
+	// leaves WAITING and logs_excerpt when it ends ("" with no lines).
+	// Without it, a job that writes log lines (JobRun.Log) gets them too.
+	Logs bool
 	// Input and Output say the job needs an input (upload) or output
 	// (download) pipe. Starting it without one fails the call with
 	// "Pipe 'input' is not open", as the real middleware does.

@@ -163,3 +163,31 @@ func TestScrubProgress(t *testing.T) {
 		t.Fatalf("finished: %s", got)
 	}
 }
+
+// cloud_backup.sync is @job(logs=True): job.py's run sets logs_path
+// before the job runs (a waiting one has none) and __close_logs the
+// excerpt, "" when it wrote nothing.
+func TestLogsJobPaths(t *testing.T) {
+	b, _, url := setup(t)
+	w := dial(t, url)
+	login(t, w)
+	entry := func(id json.RawMessage) string {
+		return string(w.call("core.get_jobs", [][]any{{"id", "=", id}}, map[string]any{"get": true, "select": []string{"state", "logs_path", "logs_excerpt"}}))
+	}
+	failed := w.call("cloud_backup.sync", 0)
+	n, _ := strconv.Atoi(string(failed))
+	if j, ok := b.JobByID(n); ok {
+		<-j.Done()
+	}
+	if got := entry(failed); got != `{"logs_excerpt":"","logs_path":"/var/log/jobs/`+string(failed)+`.log","state":"FAILED"}` {
+		t.Fatalf("failed job: %s", got)
+	}
+	running := w.call("cloud_backup.sync", 1)
+	waiting := w.call("cloud_backup.sync", 1)
+	if got := entry(running); got != `{"logs_excerpt":null,"logs_path":"/var/log/jobs/`+string(running)+`.log","state":"RUNNING"}` {
+		t.Fatalf("running job: %s", got)
+	}
+	if got := entry(waiting); got != `{"logs_excerpt":null,"logs_path":null,"state":"WAITING"}` {
+		t.Fatalf("waiting job: %s", got)
+	}
+}

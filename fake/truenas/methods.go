@@ -165,6 +165,7 @@ func (b *Backend) registerJobs() {
 	// and one waits, a third call attaches to the waiting one.
 	b.RegisterJobMethod("cloud_backup.sync", JobMethod{
 		Abortable:     true,
+		Logs:          true,
 		Lock:          func(p []json.RawMessage) string { return "cloud_backup:" + string(param(p, len(p)-1)) },
 		LockQueueSize: QueueSize(1),
 		Run: func(r *JobRun) (any, error) {
