@@ -47,7 +47,11 @@ func (b *Backend) visibleJob(cred *Credentials, id int) (*Job, error) {
 		}
 		return nil, instanceNotFound(id)
 	}
-	if !cred.FullAdmin() && (j.cred == nil || j.cred.User.Name != cred.User.Name) {
+	// Job.credential_access_error
+	if !cred.FullAdmin() && j.cred == nil {
+		return nil, &CallError{Message: "Only users with full administrative privileges can access internally ran jobs", Errno: int(syscall.EPERM)}
+	}
+	if !cred.FullAdmin() && j.cred.User.Name != cred.User.Name {
 		return nil, &CallError{Message: "Job is not owned by current session", Errno: int(syscall.EPERM)}
 	}
 	return j, nil

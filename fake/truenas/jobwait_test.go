@@ -191,3 +191,20 @@ func TestLogsJobPaths(t *testing.T) {
 		t.Fatalf("waiting job: %s", got)
 	}
 }
+
+// Job.credential_access_error: a job run without a user session
+// (StartJobAs(nil, ...)) is for full administrators only.
+func TestInternalJobNeedsFullAdmin(t *testing.T) {
+	b, _, url := setup(t)
+	j, err := b.StartJobAs(nil, "filesystem.copy", []json.RawMessage{json.RawMessage(`"/mnt/a"`), json.RawMessage(`"/mnt/b"`)}, truenas.Pipes{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest := dial(t, url)
+	guest.call("auth.login_ex", map[string]any{"mechanism": "API_KEY_PLAIN", "username": "guest", "api_key": "2-guestapikey"})
+	f, _ := guest.reply(guest.send("core.job_abort", j.ID()))
+	if f.Error == nil || !strings.Contains(string(f.Error.Data), `"error":1,`) ||
+		!strings.Contains(string(f.Error.Data), `"reason":"[EPERM] Only users with full administrative privileges can access internally ran jobs"`) {
+		t.Fatalf("guest aborting an internal job: %+v", f.Error)
+	}
+}
