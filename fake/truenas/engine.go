@@ -567,7 +567,9 @@ func (b *Backend) setProgress(j *Job, percent float64, desc string, extra any) {
 	if desc != "" && desc != j.pdesc {
 		j.pdesc, changed = desc, true
 	}
-	if extra != nil {
+	// job.py's set_progress: "if extra:", a falsy extra ({}, [], 0, "",
+	// False) changes nothing.
+	if extra != nil && !isFalsy(encodeJSON(extra)) {
 		if string(encodeJSON(extra)) != string(encodeJSON(j.extra)) {
 			j.extra, changed = extra, true
 		}

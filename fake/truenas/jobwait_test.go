@@ -208,3 +208,28 @@ func TestInternalJobNeedsFullAdmin(t *testing.T) {
 		t.Fatalf("guest aborting an internal job: %+v", f.Error)
 	}
 }
+
+// job.py's set_progress ignores a falsy extra ("if extra:"): an empty
+// dict neither replaces the last extra nor sends an event.
+func TestFalsyProgressExtra(t *testing.T) {
+	b, clk, url := setup(t)
+	step := make(chan struct{})
+	b.RegisterJobMethod("test.extra", truenas.JobMethod{Run: func(r *truenas.JobRun) (any, error) {
+		r.SetProgress(10, "", map[string]any{"files": 1})
+		if err := r.Sleep(time.Second); err != nil {
+			return nil, err
+		}
+		r.SetProgress(10, "", map[string]any{})
+		close(step)
+		return nil, r.Sleep(time.Hour)
+	}})
+	w := dial(t, url)
+	login(t, w)
+	id := w.call("test.extra")
+	clk.Advance(time.Second)
+	<-step
+	got := w.call("core.get_jobs", [][]any{{"id", "=", json.RawMessage(id)}}, map[string]any{"get": true, "select": []string{"progress.extra"}})
+	if string(got) != `{"progress":{"extra":{"files":1}}}` {
+		t.Fatalf("extra after an empty one: %s", got)
+	}
+}
