@@ -876,18 +876,63 @@ type selectField struct {
 func compileSelect(raw []json.RawMessage) ([]selectField, error) {
 	out := make([]selectField, 0, len(raw))
 	for _, r := range raw {
-		var s string
-		if json.Unmarshal(r, &s) == nil {
-			out = append(out, selectField{from: splitPath(s)})
+		var v any
+		if json.Unmarshal(r, &v) != nil {
+			return nil, fmt.Errorf("%s: not JSON", r)
+		}
+		v = normNumbers(v)
+		// filter_list's validate_select, word for word.
+		switch x := v.(type) {
+		case string:
+			out = append(out, selectField{from: splitPath(x)})
+			continue
+		case []any:
+			if len(x) != 2 {
+				return nil, fmt.Errorf("%s: A select as list may only contain two parameters: the name "+
+					"of the parameter being selected, and the name to which to assign it "+
+					"in resulting data.", pyReprJSON(x))
+			}
+			for i, sel := range x {
+				if _, ok := sel.(string); !ok {
+					which := "first"
+					if i == 1 {
+						which = "second"
+					}
+					return nil, fmt.Errorf("%s: %s item must be a string.", pyReprJSON(x), which)
+				}
+			}
+			out = append(out, selectField{from: splitPath(x[0].(string)), as: x[1].(string)})
 			continue
 		}
-		var pair []string
-		if json.Unmarshal(r, &pair) != nil || len(pair) != 2 {
-			return nil, fmt.Errorf("%s: select must be a field name or a [field, new name] pair", r)
-		}
-		out = append(out, selectField{from: splitPath(pair[0]), as: pair[1]})
+		return nil, fmt.Errorf("%s: selectors must be either a parameter name as a string or "+
+			"a list containing two items [<parameter name>, <as name>] to emulate "+
+			"SELECT <parameter name> AS <as name>.", pyReprJSON(v))
 	}
 	return out, nil
+}
+
+// pyReprJSON is Python's repr of a decoded JSON value.
+func pyReprJSON(v any) string {
+	switch x := v.(type) {
+	case []any:
+		parts := make([]string, len(x))
+		for i := range x {
+			parts[i] = pyReprJSON(x[i])
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		parts := make([]string, 0, len(x))
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			parts = append(parts, pyRepr(k)+": "+pyReprJSON(x[k]))
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e16 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return pyValue(v)
 }
 
 func applySelect(doc any, sel []selectField) any {

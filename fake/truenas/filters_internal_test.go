@@ -66,6 +66,9 @@ func TestFilterListOrderOfSteps(t *testing.T) {
 		{pydanticQueryArgs, `[["id",1]]`, `{}`, `[["filters","Value error, Invalid operation: id",22]]`},
 		{pydanticQueryArgs, `[["OR",[]]]`, `{}`, `[["filters","Value error, OR filter requires at least one branch.",22]]`},
 		{pydanticQueryArgs, `[["id","=",9]]`, `{"get":true}`, `MatchNotFound: MatchNotFound()`},
+		{pydanticQueryArgs, `[]`, `{"select":[["id","a","b"]]}`, `[["options","Value error, ['id', 'a', 'b']: A select as list may only contain two parameters: the name of the parameter being selected, and the name to which to assign it in resulting data.",22]]`},
+		{legacyQuerySchema, `[]`, `{"select":[["id",1]]}`, `[["query-options","['id', 1]: second item must be a string.",22]]`},
+		{legacyQuerySchema, `[]`, `{"select":[{"a":null}]}`, `[["query-options","{'a': None}: selectors must be either a parameter name as a string or a list containing two items [\u003cparameter name\u003e, \u003cas name\u003e] to emulate SELECT \u003cparameter name\u003e AS \u003cas name\u003e.",22]]` /* jsonString escapes < and > */},
 	} {
 		out, err := filterList(docs, json.RawMessage(tc.filters), json.RawMessage(tc.options), tc.model)
 		got := jsonString(out)
