@@ -128,7 +128,7 @@ func compileOne(f any, depth int) (filterNode, error) {
 		return filterNode{}, fmt.Errorf("Invalid operation: %s", pyStr(arr[0]))
 	}
 	if len(arr) != 3 {
-		return filterNode{}, fmt.Errorf("Invalid filter %s", jsonString(f))
+		return filterNode{}, fmt.Errorf("Invalid filter %s", pyReprJSON(normNumbers(f)))
 	}
 	field, ok := arr[0].(string)
 	if !ok {

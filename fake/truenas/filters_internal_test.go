@@ -64,6 +64,7 @@ func TestFilterListOrderOfSteps(t *testing.T) {
 		{pydanticQueryArgs, `[["id","==",1]]`, `{}`, `[["filters","Value error, Invalid operation: ==",22]]`},
 		{legacyQuerySchema, `[["id","C~","x"]]`, `{}`, `[["query-filters","Invalid case-insensitive operation: C~",22]]`},
 		{pydanticQueryArgs, `[["id",1]]`, `{}`, `[["filters","Value error, Invalid operation: id",22]]`},
+		{legacyQuerySchema, `[["id","=",1,"x"]]`, `{}`, `[["query-filters","Invalid filter ['id', '=', 1, 'x']",22]]`},
 		{pydanticQueryArgs, `[["OR",[]]]`, `{}`, `[["filters","Value error, OR filter requires at least one branch.",22]]`},
 		{pydanticQueryArgs, `[["id","=",9]]`, `{"get":true}`, `MatchNotFound: MatchNotFound()`},
 		{pydanticQueryArgs, `[]`, `{"select":[["id","a","b"]]}`, `[["options","Value error, ['id', 'a', 'b']: A select as list may only contain two parameters: the name of the parameter being selected, and the name to which to assign it in resulting data.",22]]`},
