@@ -84,7 +84,9 @@ func (b *Backend) serveLocations(w http.ResponseWriter, r *http.Request, p []str
 	b.serveList(w, r, docListing{loc}, keysOf(loc), map[string]bool{}, map[string]bool{}, nil)
 }
 
-// serveAccounts serves /accounts/action/?do=authenticate_asynchronous.
+// serveAccounts serves /accounts/action/?do=authenticate_asynchronous,
+// do=logout and do=check_login (do=login comes before authentication:
+// serveLogin).
 func (b *Backend) serveAccounts(w http.ResponseWriter, r *http.Request, u sim.User, p []string) {
 	if len(p) != 1 || p[0] != "action" {
 		writeErr(w, http.StatusNotFound, "notexist", "", "No such URL "+r.URL.Path)
@@ -98,7 +100,16 @@ func (b *Backend) serveAccounts(w http.ResponseWriter, r *http.Request, u sim.Us
 		validationErr(w, err)
 		return
 	}
-	if do := r.URL.Query().Get("do"); do != "authenticate_asynchronous" {
+	switch do := r.URL.Query().Get("do"); do {
+	case "authenticate_asynchronous":
+	case "logout":
+		b.logoutLocked(w, r)
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return
+	case "check_login":
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return
+	default:
 		writeErr(w, http.StatusBadRequest, "validation", "do", fmt.Sprintf("Invalid action %q for accounts", do))
 		return
 	}

@@ -1,6 +1,8 @@
 // Package cloudsigma is the fake's CloudSigma API 2.0 backend under
 // /api/2.0/: drives, servers and jobs as a clone story touches them, with
-// HTTP Basic auth against the seeded users (email and password),
+// HTTP Basic auth against the seeded users (email and password) or their
+// login sessions (do=login's sessionid cookie, with X-CSRFToken on every
+// request but GET, HEAD and OPTIONS: session.go),
 // CloudSigma's list meta and paging (limit 20 by default, limit=0 for
 // all), GET filters (comma ORs, \, escapes; /jobs/ filters on state only,
 // as its schema documents, unless SetStrictJobFilters(false)), fields= and
@@ -15,7 +17,11 @@
 // start, stop, shutdown, open_vnc, close_vnc, open_console,
 // close_console and clone actions, and deletes with ?recurse=disks,
 // all_drives or cdroms. Numbers may be sent as strings, as CloudSigma
-// accepts them.
+// accepts them. The drives library (/libdrives/: read, cloned, a CDROM
+// attached as is; libdrives.go), snapshots (/snapshots/: create, edit,
+// delete, clone to a drive; snapshots.go) and tags (/tags/, one relation
+// with the tagged drives' and servers' "tags"; tags.go) are served too;
+// other resources of the API answer 404 notexist.
 //
 // Time is the fake clock's: a drive is "creating" for 10 s and "resizing"
 // for 10 s; a server is "starting" for 5 s, "stopping" for 5 s after stop
@@ -125,11 +131,17 @@ type Backend struct {
 	batch      map[noteKey]int
 	batchOrder []note
 
-	async   map[string]asyncCookie
-	subs    map[*subscriber]bool
-	closed  bool
-	subsWG  sync.WaitGroup
-	lastErr error
+	async    map[string]asyncCookie
+	sessions map[string]session // sessionid -> login session (session.go)
+
+	snaps     map[string]*snapshot // snapshots.go
+	snapOrder []string
+	tags      map[string]*tag // tags.go
+	tagOrder  []string
+	subs      map[*subscriber]bool
+	closed    bool
+	subsWG    sync.WaitGroup
+	lastErr   error
 }
 
 type drive struct {
@@ -143,8 +155,10 @@ type drive struct {
 	affinities      []string
 	tags, jobs      []string
 	meta            map[string]any
-	srcCount        int // running clones from this drive
-	gen             int // bumps on every transient status, so stale events are ignored
+	srcCount        int      // running clones from this drive
+	gen             int      // bumps on every transient status, so stale events are ignored
+	lib             *libInfo // a library drive's own fields; nil for an owned drive
+	snaps           []string // uuids of the drive's snapshots (snapshots.go)
 }
 
 type attach struct {
@@ -200,6 +214,7 @@ func New(env *sim.Env) *Backend {
 	for _, u := range env.Users() {
 		b.seedLocked(u)
 	}
+	b.seedLibraryLocked() // after the users: their seeded uuids stay as they were
 	b.mu.Unlock()
 	return b
 }
@@ -523,7 +538,7 @@ func (b *Backend) finishLeafLocked(j *job, at time.Time) {
 		d.gen++
 		b.notifyDriveLocked(d)
 	}
-	if s := b.drives[j.src]; s != nil {
+	if s := b.drives[j.src]; s != nil && s.lib == nil {
 		s.srcCount--
 		if s.srcCount <= 0 && s.status == "cloning_src" {
 			s.status = ""
@@ -691,6 +706,10 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveWebsocket(w, r)
 		return
 	}
+	if isLogin(r, rest) {
+		b.serveLogin(w, r)
+		return
+	}
 	user, ok := b.auth(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Basic realm="users"`)
@@ -711,7 +730,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.advanceLocked()
-	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs") {
+	if len(parts) == 2 && parts[1] == "schema" && (parts[0] == "drives" || parts[0] == "servers" || parts[0] == "jobs" || parts[0] == "libdrives" || parts[0] == "snapshots" || parts[0] == "tags") {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			methodNotAllowed(w, r, "GET")
 			return
@@ -726,6 +745,12 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveServers(w, r, user, parts[1:])
 	case "jobs":
 		b.serveJobs(w, r, user, parts[1:])
+	case "libdrives":
+		b.serveLibdrives(w, r, user, parts[1:])
+	case "snapshots":
+		b.serveSnapshots(w, r, user, parts[1:])
+	case "tags":
+		b.serveTags(w, r, user, parts[1:])
 	case "accounts":
 		b.serveAccounts(w, r, user, parts[1:])
 	case "locations":
@@ -746,7 +771,7 @@ func requestID(n uint64) string {
 func (b *Backend) auth(r *http.Request) (sim.User, bool) {
 	email, pass, ok := r.BasicAuth()
 	if !ok {
-		return sim.User{}, false
+		return b.sessionUser(r)
 	}
 	return b.env.Lookup(func(u sim.User) bool {
 		return u.Email != "" && u.Email == email && sim.SecretEqual(u.Password, pass)

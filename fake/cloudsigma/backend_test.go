@@ -185,9 +185,28 @@ func TestRoutesAndMethods(t *testing.T) {
 	if c.status != 201 || !strings.HasPrefix(c.header.Get("Location"), "/api/2.0/drives/") {
 		t.Errorf("create: %d %v", c.status, c.header)
 	}
-	c = admin(t, srv, "POST", "/api/2.0/drives/", `{"objects":[{"name":"a","media":"disk"}]}`)
-	if c.status != 400 || errorList(t, c)[0]["error_point"] != "size" {
-		t.Errorf("create without size: %d %s", c.status, c.body)
+	// A missing field is "required" (the schema's required: true for name,
+	// size and media); a present one that is wrong says what is wrong. A
+	// name may be "" (pycloudsigma's test_websocket.py creates one so).
+	for body, want := range map[string][2]string{
+		`{"name": "a", "media": "disk"}`:                      {"size", "This field is required."},
+		`{"name": "a", "size": 0, "media": "disk"}`:           {"size", "Ensure this value is greater than 0."},
+		`{"name": "a", "size": 1073741824}`:                   {"media", "This field is required."},
+		`{"name": "a", "size": 1073741824, "media": "tape"}`:  {"media", "Select a valid choice. tape is not one of the available choices."},
+		`{"size": 1073741824, "media": "disk"}`:               {"name", "This field is required."},
+		`{"name": null, "size": 1073741824, "media": "disk"}`: {"name", "This field is required."},
+	} {
+		c = admin(t, srv, "POST", "/api/2.0/drives/", body)
+		if c.status != 400 {
+			t.Errorf("%s: %d %s", body, c.status, c.body)
+			continue
+		}
+		if e := errorList(t, c)[0]; e["error_point"] != want[0] || e["error_message"] != want[1] {
+			t.Errorf("%s: %v, want %v", body, e, want)
+		}
+	}
+	if c := admin(t, srv, "POST", "/api/2.0/drives/", `{"name": "", "size": 1073741824, "media": "disk"}`); c.status != 201 {
+		t.Errorf(`name "": %d %s`, c.status, c.body)
 	}
 }
 

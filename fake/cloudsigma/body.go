@@ -234,11 +234,22 @@ func refUUID(v any) string {
 	return ""
 }
 
-// validationErr writes err as CloudSigma's validation error list.
+// permError is a refusal of a well-formed request: 403 permission.
+type permError struct{ msg string }
+
+func (e *permError) Error() string { return e.msg }
+
+// validationErr writes err as CloudSigma's validation error list (a
+// permError as its 403 permission error).
 func validationErr(w http.ResponseWriter, err error) {
 	var fe *fieldError
 	if errors.As(err, &fe) {
 		writeErr(w, http.StatusBadRequest, "validation", fe.point, fe.msg)
+		return
+	}
+	var pe *permError
+	if errors.As(err, &pe) {
+		writeErr(w, http.StatusForbidden, "permission", "", pe.msg)
 		return
 	}
 	writeErr(w, http.StatusBadRequest, "validation", "", "Request body is not valid JSON: "+err.Error())

@@ -20,6 +20,12 @@ var (
 		"grantees", "hv_relaxed", "hv_tsc", "hypervisor", "jobs", "mem", "meta", "name", "nics", "owner",
 		"permissions", "pubkeys", "requirements", "resource_uri", "runtime", "smp", "status", "tags", "uuid",
 		"vnc_password"}
+	libdriveKeys = []string{"affinities", "allow_multimount", "arch", "category", "description", "distribution", "favourite",
+		"image_type", "install_notes", "jobs", "licenses", "media", "meta", "mounted_on", "name", "os", "owner", "paid",
+		"resource_uri", "size", "status", "storage_type", "tags", "url", "uuid", "version"}
+	snapshotKeys = []string{"allocated_size", "drive", "grantees", "meta", "name", "owner", "permissions", "resource_uri",
+		"status", "tags", "timestamp", "uuid"}
+	tagKeys    = []string{"meta", "name", "owner", "resource_uri", "resources", "uuid"}
 	jobKeys    = []string{"children", "created", "data", "last_modified", "operation", "resource_uri", "resources", "state", "uuid"}
 	schemaKeys = []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit",
 		"fields", "filtering", "ordering"}
@@ -191,13 +197,57 @@ var dumpCases = []dumpCase{
 	{name: "jobs_server_clone", method: "GET", path: "/api/2.0/jobs/{serverjob}/", status: 200, keys: jobKeys},
 	{name: "jobs_list", method: "GET", path: "/api/2.0/jobs/", status: 200, keys: listKeys, objKeys: jobKeys},
 	{name: "jobs_schema", method: "GET", path: "/api/2.0/jobs/schema/", status: 200, keys: schemaKeys},
+	// snapshots.rst
+	{name: "snapshot_create", method: "POST", path: "/api/2.0/snapshots/", status: 201, keys: objectsKeys, objKeys: snapshotKeys,
+		body: `{"objects": [{"drive": "{snapdrive}", "meta": {"key": "val"}, "name": "first_snapshot"}]}`},
+	{name: "snapshot_create_another", method: "POST", path: "/api/2.0/snapshots/", status: 201, keys: objectsKeys, objKeys: snapshotKeys,
+		body: `{"objects": [{"drive": "{snapdrive}"}]}`},
+	{name: "snapshot_get", method: "GET", path: "/api/2.0/snapshots/{snapshot}/", status: 200, keys: snapshotKeys},
+	{name: "snapshot_list", method: "GET", path: "/api/2.0/snapshots/?limit=0", status: 200, keys: listKeys, objKeys: snapshotKeys},
+	{name: "snapshot_list_detail", method: "GET", path: "/api/2.0/snapshots/detail/?limit=0", status: 200, keys: listKeys, objKeys: snapshotKeys},
+	{name: "snapshot_list_for_drive", method: "GET", path: "/api/2.0/snapshots/detail/?limit=0&drive={snapdrive}", status: 200,
+		keys: listKeys, objKeys: snapshotKeys},
+	{name: "snapshot_edit", method: "PUT", path: "/api/2.0/snapshots/{snapshot}/", status: 200, keys: snapshotKeys,
+		body: `{"drive": "{snapdrive}", "meta": {"key": "val_changed", "new_key": "new_key_value"}, "name": "first_snapshot_renamed"}`},
+	{name: "snapshot_delete", method: "DELETE", path: "/api/2.0/snapshots/{snapshot}/", status: 204},
+	{name: "snapshot_clone", method: "POST", path: "/api/2.0/snapshots/{snapshot}/action/?do=clone&avoid={drive}", status: 202,
+		keys: driveKeys, body: `{}`},
+	{name: "snapshots_in_drive_def", method: "GET", path: "/api/2.0/drives/{snapdrive}/", status: 200, keys: driveKeys},
+	{name: "snapshot_schema", method: "GET", path: "/api/2.0/snapshots/schema/", status: 200,
+		keys: []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit", "fields", "filtering"}},
+
+	// tags.rst
+	{name: "tags_create", method: "POST", path: "/api/2.0/tags/", status: 201, keys: objectsKeys, objKeys: tagKeys,
+		body: `{"objects": [{"name": "MyGroupOfThings"}]}`},
+	{name: "tags_create_with_resource", method: "POST", path: "/api/2.0/tags/", status: 201, keys: objectsKeys, objKeys: tagKeys,
+		body: `{"objects": [{"name": "TagCreatedWithResource", "resources": ["{server}", "{running}", "{drive}"]}]}`},
+	{name: "tags_list", method: "GET", path: "/api/2.0/tags/?limit=0", status: 200, keys: listKeys, objKeys: tagKeys},
+	{name: "tags_list_detail", method: "GET", path: "/api/2.0/tags/detail/?limit=0", status: 200, keys: listKeys, objKeys: tagKeys},
+	{name: "tags_get", method: "GET", path: "/api/2.0/tags/{tag}/", status: 200, keys: tagKeys},
+	{name: "tags_update_resources", method: "PUT", path: "/api/2.0/tags/{tag}/", status: 200, keys: tagKeys,
+		body: `{"name": "TagCreatedWithResource", "resources": ["{server}", "{drive}"]}`},
+	{name: "tags_update_tag_from_resource", method: "PUT", path: "/api/2.0/servers/{clonesrc}/", status: 200, keys: serverKeys,
+		base: "/api/2.0/servers/{clonesrc}/", body: `{"tags": ["{tag}"]}`},
+	{name: "tags_list_resource", method: "GET", path: "/api/2.0/tags/{tag}/servers/", status: 200, keys: listKeys, objKeys: serverTrimKeys},
+	{name: "tags_delete", method: "DELETE", path: "/api/2.0/tags/{tag}/", status: 204},
+	{name: "tags_schema", method: "GET", path: "/api/2.0/tags/schema/", status: 200,
+		keys: []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit", "fields"}},
+
+	// libdrives.rst
+	{name: "libdrive_list", method: "GET", path: "/api/2.0/libdrives/?limit=5", status: 200, keys: listKeys, objKeys: libdriveKeys},
+	{name: "libdrive_get", method: "GET", path: "/api/2.0/libdrives/{libdrive}/", status: 200, keys: libdriveKeys},
+	{name: "librdrive_get_through_drives", method: "GET", path: "/api/2.0/drives/{libdrive}/", status: 200, keys: driveKeys},
+	{name: "libdrive_schema", method: "GET", path: "/api/2.0/libdrives/schema/", status: 200,
+		keys: []string{"allowed_detail_http_methods", "allowed_list_http_methods", "default_format", "default_limit", "fields", "filtering"}},
 }
 
 // fixture makes the resources the dumps name: a settled disk {drive}, a
 // cdrom {cdrom}, a spare disk {spare}, a stopped server {server}, a running
 // server {running} with a disk and a nic, a server {clonesrc} with a disk,
 // a server {recurse} with a disk and a cdrom, a drive clone's job
-// {drivejob} and a server clone's job {serverjob}.
+// {drivejob} and a server clone's job {serverjob}, a disk {snapdrive} with a
+// snapshot {snapshot}, a tag {tag} on {server}; {libdrive} is the first
+// drive of the library.
 func fixture(t *testing.T, srv *fake.Server) map[string]string {
 	t.Helper()
 	ids := map[string]string{}
@@ -205,7 +255,7 @@ func fixture(t *testing.T, srv *fake.Server) map[string]string {
 		c := admin(t, srv, "POST", "/api/2.0/drives/", `{"name": "`+key+`", "size": "1073741824", "media": "`+media+`"}`)
 		ids[key] = firstObject(t, c)["uuid"].(string)
 	}
-	for _, k := range []string{"drive", "spare", "runningdisk", "clonedisk", "recdisk", "jobsrc"} {
+	for _, k := range []string{"drive", "spare", "runningdisk", "clonedisk", "recdisk", "jobsrc", "snapdrive"} {
 		mkDrive(k, "disk")
 	}
 	mkDrive("cdrom", "cdrom")
@@ -232,7 +282,18 @@ func fixture(t *testing.T, srv *fake.Server) map[string]string {
 		t.Fatalf("server clone: %d %s", c.status, c.body)
 	}
 	ids["serverjob"] = sc["jobs"].([]any)[0].(map[string]any)["uuid"].(string)
-	srv.Clock().Advance(10 * time.Minute) // the server is running, the clones are done
+	c = admin(t, srv, "POST", "/api/2.0/tags/", `{"name": "fixture", "resources": ["`+ids["server"]+`"]}`)
+	ids["tag"] = firstObject(t, c)["uuid"].(string)
+	c = admin(t, srv, "POST", "/api/2.0/snapshots/", `{"drive": "`+ids["snapdrive"]+`", "name": "fixture"}`)
+	ids["snapshot"] = firstObject(t, c)["uuid"].(string)
+	srv.Clock().Advance(10 * time.Minute) // the server is running, the clones are done, the snapshot is available
+	var libs struct {
+		Objects []map[string]any `json:"objects"`
+	}
+	if err := json.Unmarshal(admin(t, srv, "GET", "/api/2.0/libdrives/", "").body, &libs); err != nil || len(libs.Objects) == 0 {
+		t.Fatalf("no library drives: %v", err)
+	}
+	ids["libdrive"] = libs.Objects[0]["uuid"].(string)
 	return ids
 }
 

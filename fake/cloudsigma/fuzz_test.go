@@ -64,9 +64,13 @@ func FuzzRequestBodies(f *testing.F) {
 	f.Add(uint8(4), `{"name": "c", "random_vnc_password": "true"}`)
 	f.Add(uint8(5), `{"objects": [{"uuid": "{drive}"}]}`)
 	f.Add(uint8(6), `{}`)
+	f.Add(uint8(8), `{"drive": "{drive}", "name": "s", "meta": {"k": "v"}}`)
+	f.Add(uint8(9), `{"name": "t", "resources": ["{drive}"]}`)
+	f.Add(uint8(10), `{"username": "admin@example.com", "password": "secret"}`)
+	f.Add(uint8(11), `{"name": "from-library", "size": "21474836480"}`)
 	b := New(sim.NewEnv(nil, nil, nil))
 	defer b.Close()
-	var server, drive string
+	var server, drive, lib string
 	b.mu.Lock()
 	for _, id := range b.serverOrder {
 		server = id
@@ -75,6 +79,9 @@ func FuzzRequestBodies(f *testing.F) {
 	for _, id := range b.driveOrder {
 		if d := b.drives[id]; d != nil && d.name == "scratch" {
 			drive = id
+		}
+		if d := b.drives[id]; d != nil && d.lib != nil && lib == "" {
+			lib = id
 		}
 	}
 	b.mu.Unlock()
@@ -87,8 +94,12 @@ func FuzzRequestBodies(f *testing.F) {
 		{"DELETE", "/api/2.0/drives/"},
 		{"PUT", "/api/2.0/drives/" + drive + "/"},
 		{"POST", "/api/2.0/accounts/action/?do=authenticate_asynchronous"},
+		{"POST", "/api/2.0/snapshots/"},
+		{"POST", "/api/2.0/tags/"},
+		{"POST", "/api/2.0/accounts/action/?do=login"},
+		{"POST", "/api/2.0/libdrives/" + lib + "/action/?do=clone"},
 	}
-	ok := map[int]bool{200: true, 201: true, 202: true, 204: true, 400: true, 403: true, 404: true}
+	ok := map[int]bool{200: true, 201: true, 202: true, 204: true, 400: true, 401: true, 403: true, 404: true}
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
 		rt := routes[int(route)%len(routes)]
 		body = strings.ReplaceAll(body, "{drive}", drive)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -271,10 +272,18 @@ func matches(l listing, i int, key string, values []string) bool {
 		}
 		return false
 	}
+	if list, ok := l.value(i, base).([]string); ok { // a library drive's category
+		for _, v := range values {
+			if slices.Contains(list, v) {
+				return true
+			}
+		}
+		return false
+	}
 	have := l.text(i, base)
 	for _, v := range values {
 		switch op {
-		case "contains":
+		case "contains", "icontains":
 			if strings.Contains(strings.ToLower(have), strings.ToLower(v)) {
 				return true
 			}

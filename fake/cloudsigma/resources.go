@@ -13,13 +13,17 @@ func (b *Backend) driveDoc(d *drive) map[string]any {
 	if status == "creating" || status == "cloning_dst" {
 		snap = nil // dumps/response_drive_create_minimal, response_drive_clone
 	}
+	var owner any
+	if d.owner != "" {
+		owner = refURI("user", d.owner)
+	}
 	return map[string]any{
 		"affinities": append([]string{}, d.affinities...), "allow_multimount": d.allowMultimount, "grantees": []any{},
 		"jobs": refList("jobs", d.jobs), "licenses": []any{}, "media": d.media, "meta": d.meta,
-		"mounted_on": refList("servers", b.mounts[d.uuid]), "name": d.name, "owner": refURI("user", d.owner),
+		"mounted_on": refList("servers", b.mounts[d.uuid]), "name": d.name, "owner": owner,
 		"permissions": []any{}, "resource_uri": Prefix + "drives/" + d.uuid + "/",
 		"runtime": map[string]any{"is_snapshotable": snap, "snapshots_allocated_size": 0, "storage_type": d.storageType},
-		"size":    d.size, "snapshots": []any{}, "status": status, "storage_type": d.storageType,
+		"size":    d.size, "snapshots": refList("snapshots", d.snaps), "status": status, "storage_type": d.storageType,
 		"tags": refList("tags", d.tags), "uuid": d.uuid,
 	}
 }
@@ -199,8 +203,12 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 		b.serveList(w, r, l, driveDocKeys, resFilters, resOrder, summary(p, driveTrim))
 	case len(p) == 1:
 		d, ok := b.drives[p[0]]
-		if !ok || d.owner != u.ID {
+		if !ok || (d.owner != u.ID && d.lib == nil) {
 			notExist(w, p[0])
+			return
+		}
+		if d.lib != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeErr(w, http.StatusForbidden, "permission", "", "Library drive "+d.uuid+" cannot be changed: clone it")
 			return
 		}
 		switch r.Method {
@@ -234,12 +242,16 @@ func (b *Backend) serveDrives(w http.ResponseWriter, r *http.Request, u sim.User
 			return
 		}
 		src, ok := b.drives[p[0]]
-		if !ok || src.owner != u.ID {
+		if !ok || (src.owner != u.ID && src.lib == nil) {
 			notExist(w, p[0])
 			return
 		}
 		m, ok := readObject(w, r, false)
 		if !ok {
+			return
+		}
+		if do := r.URL.Query().Get("do"); src.lib != nil && do != "clone" {
+			writeErr(w, http.StatusForbidden, "permission", "", "Library drive "+src.uuid+" cannot be changed: clone it")
 			return
 		}
 		switch do := r.URL.Query().Get("do"); do {
@@ -333,9 +345,15 @@ func (b *Backend) editDriveLocked(d *drive, m map[string]any, strict bool) (code
 	return 0, "", "", ""
 }
 
+// canDeleteDrive refuses the DELETE of drive d when it is busy or in use
+// by a running server. The documentation deletes "a single mounted or
+// unmounted drive", and pycloudsigma's websocket acceptance test deletes
+// a drive attached to a stopped server: that drive is detached.
 func (b *Backend) canDeleteDrive(d *drive) (int, string) {
 	if st := b.driveStatus(d); st == "mounted" {
-		return http.StatusForbidden, "Cannot delete drive " + d.uuid + ": it is mounted on a server"
+		if b.onRunning(d.uuid) {
+			return http.StatusForbidden, "Cannot delete drive " + d.uuid + ": it is mounted on a running server"
+		}
 	} else if busy[st] {
 		return http.StatusForbidden, "Cannot delete drive " + d.uuid + " in status " + st
 	}
@@ -374,6 +392,9 @@ func (b *Backend) deleteDriveLocked(id string) {
 	}
 	delete(b.drives, id)
 	b.forgetLocked()
+	for _, sid := range append([]string(nil), d.snaps...) {
+		b.deleteSnapshotLocked(sid)
+	}
 	for _, sid := range append([]string(nil), b.mounts[id]...) {
 		if s := b.servers[sid]; s != nil {
 			var att []attach
@@ -397,9 +418,9 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 	}
 	var made []*drive
 	for _, o := range objs {
-		name, _, err1 := str(o, "name")
-		size, _, err2 := num(o, "size")
-		media, _, err3 := str(o, "media")
+		name, hasName, err1 := str(o, "name")
+		size, hasSize, err2 := num(o, "size")
+		media, hasMedia, err3 := str(o, "media")
 		st, _, err4 := str(o, "storage_type")
 		meta, _, err5 := object(o, "meta")
 		am, _, err6 := boolean(o, "allow_multimount")
@@ -412,11 +433,17 @@ func (b *Backend) createDrives(w http.ResponseWriter, r *http.Request, u sim.Use
 			}
 		}
 		switch {
-		case name == "":
+		case !hasName:
 			writeErr(w, http.StatusBadRequest, "validation", "name", "This field is required.")
 			return
-		case size <= 0:
+		case !hasSize:
 			writeErr(w, http.StatusBadRequest, "validation", "size", "This field is required.")
+			return
+		case size <= 0:
+			writeErr(w, http.StatusBadRequest, "validation", "size", "Ensure this value is greater than 0.")
+			return
+		case !hasMedia:
+			writeErr(w, http.StatusBadRequest, "validation", "media", "This field is required.")
 			return
 		case media != "disk" && media != "cdrom":
 			writeErr(w, http.StatusBadRequest, "validation", "media", "Select a valid choice. "+media+" is not one of the available choices.")
@@ -493,15 +520,19 @@ func (b *Backend) cloneDriveLocked(src *drive, m map[string]any, parent string, 
 	b.schedule(j.start.Add(j.duration/10), evJobStep, j.uuid, 1)
 	b.schedule(j.start.Add(j.duration), evJobDone, j.uuid, 0)
 	d.jobs = []string{j.uuid}
+	b.addDriveLocked(d)
+	b.notifyJobLocked(j)
+	b.notifyDriveLocked(d)
+	if src.lib != nil {
+		// A library drive is everyone's: its status and jobs stay its own.
+		return d, 0, ""
+	}
 	src.jobs = append(src.jobs, j.uuid)
 	if src.status != "cloning_src" {
 		src.status = "cloning_src"
 		src.gen++
 	}
 	src.srcCount++
-	b.addDriveLocked(d)
-	b.notifyJobLocked(j)
-	b.notifyDriveLocked(d)
 	b.notifyDriveLocked(src)
 	return d, 0, ""
 }

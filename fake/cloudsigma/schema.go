@@ -64,6 +64,59 @@ var serverFields = []field{
 	{"vnc_password", "string", "Password for VNC and serial console access", false, true, nil, nil},
 }
 
+var libdriveFields = []field{
+	{"affinities", "list", "Affinities of the drive, hints for its storage placement", true, false, []any{}, nil},
+	{"allow_multimount", "boolean", "Allow the drive to be mounted on more than one server", true, false, false, nil},
+	{"arch", "string", "Operating system bit architecture", true, false, nil, nil},
+	{"category", "list", "Categories of the image", true, false, noDefault, nil},
+	{"description", "string", "Description of the image", true, false, nil, nil},
+	{"distribution", "string", "Operating system distribution", true, false, nil, nil},
+	{"favourite", "boolean", "Whether the image is a favourite", true, false, false, nil},
+	{"image_type", "string", "Type of the image: preinstalled or installation media", true, false, nil, []string{"install", "preinst"}},
+	{"install_notes", "string", "Notes on installing and using the image", true, false, nil, nil},
+	{"jobs", "related", "Background jobs of the drive", true, false, noDefault, nil},
+	{"licenses", "related", "Licenses attached to the drive", true, false, []any{}, nil},
+	{"media", "string", "Media type of the drive", true, false, nil, []string{"cdrom", "disk"}},
+	{"meta", "dict", "Free form key/value metadata", true, false, map[string]any{}, nil},
+	{"mounted_on", "related", "Servers the drive is attached to", true, false, noDefault, nil},
+	{"name", "string", "Human readable name of the drive", true, false, nil, nil},
+	{"os", "string", "Operating system", true, false, nil, []string{"linux", "windows", "other"}},
+	{"owner", "related", "Owner of the drive: null for a library drive", true, false, nil, nil},
+	{"paid", "boolean", "Whether the image is paid", true, false, false, nil},
+	{"resource_uri", "string", "URI of the library drive", true, false, noDefault, nil},
+	{"size", "integer", "Size of the drive in bytes", true, false, nil, nil},
+	{"status", "string", "Status of the drive", true, false, noDefault, nil},
+	{"storage_type", "string", "Storage type", true, false, nil, nil},
+	{"tags", "related", "Tags of the drive", true, false, noDefault, nil},
+	{"url", "string", "URL of the image's vendor", true, false, nil, nil},
+	{"uuid", "string", "UUID of the drive", true, false, nil, nil},
+	{"version", "string", "Operating system version", true, false, nil, nil},
+}
+
+var snapshotFields = []field{
+	{"allocated_size", "integer", "Physical size of the snapshot", true, true, noDefault, nil},
+	{"drive", "related", "Drive UUID", false, true, nil, nil},
+	{"grantees", "list", "Users the snapshot is shared with", false, false, noDefault, nil},
+	{"meta", "dict", "User defined meta information", false, false, map[string]any{}, nil},
+	{"name", "string", "Optional human readable name of the snapshot", false, false, nil, nil},
+	{"owner", "related", "Owner of the snapshot", true, false, nil, nil},
+	{"permissions", "list", "Permissions of the snapshot's grantees", false, false, noDefault, nil},
+	{"resource_uri", "string", "URI of the snapshot", true, true, noDefault, nil},
+	{"status", "string", "Status of the snapshot.", true, true, noDefault, nil},
+	{"tags", "related", "Tags of the snapshot", false, false, noDefault, nil},
+	{"timestamp", "string", "Timestamp of the snapshot creation", true, true, nil, nil},
+	{"uuid", "string", "UUID of the snapshot", true, true, nil, nil},
+}
+
+var tagFields = []field{
+	{"meta", "dict", "User defined meta information", false, false, noDefault, nil},
+	{"name", "string", "Name of the tag", false, false, noDefault, nil},
+	{"owner", "related", "Owner of the tag", true, false, noDefault, nil},
+	{"resource_uri", "string", "URI of the tag", true, false, noDefault, nil},
+	{"resources", "related", "Drives and servers tagged with it", false, false, noDefault, nil},
+	{"uuid", "string", "UUID of the tag", true, false, noDefault, nil},
+}
+
 var jobFields = []field{
 	{"children", "related", "Sub-jobs of the job", false, false, noDefault, nil},
 	{"created", "datetime", "When the job was created", false, false, noDefault, nil},
@@ -76,7 +129,8 @@ var jobFields = []field{
 	{"uuid", "string", "UUID of the job", false, false, noDefault, nil},
 }
 
-// schemaOf returns the schema document of kind (drives, servers or jobs),
+// schemaOf returns the schema document of kind (drives, servers, jobs,
+// libdrives, snapshots or tags),
 // in the shape of CloudSigma's GET /{kind}/schema/ (dumps/response_*_schema):
 // allowed methods, default format and limit, fields, filtering, ordering.
 func schemaOf(kind string) map[string]any {
@@ -92,6 +146,19 @@ func schemaOf(kind string) map[string]any {
 		filtering = map[string]any{"state": 1}
 		ordering = []string{"-last_modified"}
 		detail, list = []string{"get"}, []string{"get"}
+	case "tags":
+		fields = tagFields // dumps/response_tags_schema: no filtering, no ordering
+		detail, list = []string{"get", "put", "delete"}, []string{"get", "post"}
+	case "snapshots":
+		fields = snapshotFields // dumps/response_snapshot_schema: no ordering
+	case "libdrives":
+		// dumps/response_libdrive_schema: GET only, and no ordering.
+		fields = libdriveFields
+		filtering = map[string]any{}
+		for k := range libFilters {
+			filtering[k] = "exact"
+		}
+		detail, list = []string{"get"}, []string{"get"}
 	}
 	fm := make(map[string]any, len(fields))
 	for _, f := range fields {
@@ -101,9 +168,16 @@ func schemaOf(kind string) map[string]any {
 		}
 		fm[f.name] = d
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"allowed_detail_http_methods": detail, "allowed_list_http_methods": list,
 		"default_format": "application/json", "default_limit": 20,
 		"fields": fm, "filtering": filtering, "ordering": ordering,
 	}
+	if kind == "libdrives" || kind == "snapshots" || kind == "tags" {
+		delete(doc, "ordering")
+	}
+	if kind == "tags" {
+		delete(doc, "filtering")
+	}
+	return doc
 }

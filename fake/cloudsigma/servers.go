@@ -47,7 +47,7 @@ func (b *Backend) applyServer(s *server, m map[string]any, u sim.User, create bo
 		missing, bad bool
 		field        string
 	}{
-		{create && (!hasName || name == ""), false, "name"},
+		{create && !hasName, false, "name"},
 		{create && !hasCPU, hasCPU && cpu <= 0, "cpu"},
 		{create && !hasMem, hasMem && mem <= 0, "mem"},
 		{false, hasSMP && smp <= 0, "smp"},
@@ -83,8 +83,12 @@ func (b *Backend) applyServer(s *server, m map[string]any, u sim.User, create bo
 				return &fieldError{"drives", "Expected a list of drive attachments."}
 			}
 			id := refUUID(dm["drive"])
-			if d := b.drives[id]; d == nil || d.owner != u.ID {
+			d := b.drives[id]
+			if d == nil || (d.owner != u.ID && d.lib == nil) {
 				return &fieldError{"drives", "Object with uuid " + id + " does not exist"}
+			}
+			if d.lib != nil && d.media != "cdrom" {
+				return &permError{"Library drive " + id + " is not a CDROM: clone it to attach it"}
 			}
 			ch, _, err := str(dm, "dev_channel")
 			if err != nil {
@@ -338,7 +342,7 @@ func (b *Backend) deleteServerLocked(w http.ResponseWriter, r *http.Request, s *
 	var victims []string
 	for _, a := range s.drives {
 		d := b.drives[a.drive]
-		if d == nil {
+		if d == nil || d.lib != nil {
 			continue
 		}
 		if rec == "all_drives" || (rec == "disks" && d.media == "disk") || (rec == "cdroms" && d.media == "cdrom") {
