@@ -12,7 +12,8 @@
 //
 // Job methods served out of the box: filesystem.copy, catalog.sync (and
 // catalog.sync_all, the older name in the middleware docs), pool.scrub
-// (transient, like the real one), pool.scrub.scrub (locked per pool and
+// (transient and wrapping a pool.scrub.scrub job, like the real one),
+// pool.scrub.scrub (locked per pool and
 // action, so duplicate calls attach to the queued job), and
 // longrun.validation_fail / longrun.exception_fail for failure paths.
 // See hooks.go to add more.

@@ -144,47 +144,73 @@ func (b *Backend) registerCore() {
 			if err != nil {
 				return nil, err
 			}
-			return b.wrap(r, target)
+			return b.wrap(r, target, nil)
 		},
 	})
 }
 
 // wrap is job.wrap: mirror the target's progress until it ends, then end
 // as subjob.wait(raise_error=True) does.
-func (b *Backend) wrap(r *JobRun, target *Job) (any, error) {
-	for {
-		b.mu.Lock()
-		percent, desc, extra := target.percent, target.pdesc, target.extra
-		changed := target.changed
-		b.mu.Unlock()
-		r.SetProgress(float64(percent), desc, extra)
-		select {
-		case <-target.done:
-			// subjob.wait(raise_error=True) forwards CallError only
-			// (raise_error_forward_classes=(CallError,) in job.py's
-			// wait): an abort is a null result; every other exception,
-			// ValidationError(s) included, becomes CallError(error).
-			res, err := target.outcome()
-			if err == nil {
-				return res, nil
-			}
-			var ce *CallError
-			if errors.As(err, &ce) {
-				return nil, err
-			}
-			b.mu.Lock()
-			msg := ""
-			if target.errText != nil {
-				msg = *target.errText
-			}
-			b.mu.Unlock()
-			return nil, &CallError{Message: msg}
-		default:
-		}
-		if err := r.WaitFor(changed); err != nil {
-			return nil, err
-		}
+func (b *Backend) wrap(r *JobRun, target *Job, launch func()) (any, error) {
+	// self.set_progress(**subjob.progress); subjob.wrapped.append(self):
+	// from here on the target's set_progress updates this job at once.
+	b.mu.Lock()
+	if !terminal(r.job.state) {
+		b.setProgressLocked(r.job, float64(target.percent), target.pdesc, target.extra)
 	}
+	// A job that waits on itself, or on a job that (through others)
+	// waits on it, never ends (in the middleware its next set_progress
+	// recurses until RecursionError): it waits without mirroring, so the
+	// fake's propagation cannot loop.
+	if !wrapsTransitively(r.job, target) {
+		target.wrapped = append(target.wrapped, r.job)
+	}
+	b.mu.Unlock()
+	if launch != nil {
+		launch()
+	}
+	if err := r.WaitFor(target.done); err != nil {
+		return nil, err
+	}
+	// subjob.wait(raise_error=True) forwards CallError only
+	// (raise_error_forward_classes=(CallError,) in job.py's wait): an
+	// abort is a null result; every other exception, ValidationError(s)
+	// included, becomes CallError(error).
+	res, err := target.outcome()
+	if err == nil {
+		return res, nil
+	}
+	var ce *CallError
+	if errors.As(err, &ce) {
+		return nil, err
+	}
+	b.mu.Lock()
+	msg := ""
+	if target.errText != nil {
+		msg = *target.errText
+	}
+	b.mu.Unlock()
+	return nil, &CallError{Message: msg}
+}
+
+// wrapsTransitively says whether target's progress already flows to
+// from (or is from itself), through the jobs wrapping from.
+func wrapsTransitively(from, target *Job) bool {
+	seen := map[*Job]bool{}
+	todo := []*Job{from}
+	for len(todo) > 0 {
+		j := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if j == target {
+			return true
+		}
+		if seen[j] {
+			continue
+		}
+		seen[j] = true
+		todo = append(todo, j.wrapped...)
+	}
+	return false
 }
 
 func (b *Backend) userInfo(c *Credentials) map[string]any {

@@ -99,17 +99,20 @@ func TestMissingJobIsKeyErrorBefore2510(t *testing.T) {
 	}
 }
 
-// Transient jobs (pool.scrub) send core.get_jobs events on 24.10 to
-// 25.10: job.py's send_job_event skips them only from 26.0 (NAS-137842),
-// whatever @job(transient=True)'s docstring promised before.
+// Transient jobs (pool.scrub, job 1) send core.get_jobs events on 24.10
+// to 25.10: job.py's send_job_event skips them only from 26.0
+// (NAS-137842), whatever @job(transient=True)'s docstring promised
+// before. pool.scrub wraps a pool.scrub.scrub job (2): queued before it
+// runs, its set_progress(100) reaches the wrapper at once, before its
+// own final event.
 func TestTransientJobEventsUntil26(t *testing.T) {
 	for _, tc := range []struct {
 		v    truenas.Version
 		want string
 	}{
-		{truenas.Version2504, "added WAITING,changed RUNNING,changed SUCCESS,changed SUCCESS"},
-		{truenas.Version2510, "added WAITING,changed RUNNING,changed SUCCESS,changed SUCCESS"},
-		{truenas.Version2600, ""},
+		{truenas.Version2504, "1 added WAITING,1 changed RUNNING,2 added WAITING,2 changed RUNNING,2 changed SUCCESS,1 changed RUNNING,2 changed SUCCESS,1 changed SUCCESS"},
+		{truenas.Version2510, "1 added WAITING,1 changed RUNNING,2 added WAITING,2 changed RUNNING,2 changed SUCCESS,1 changed RUNNING,2 changed SUCCESS,1 changed SUCCESS"},
+		{truenas.Version2600, "2 added WAITING,2 changed RUNNING,2 changed SUCCESS,2 changed SUCCESS"},
 	} {
 		t.Run(string(tc.v), func(t *testing.T) {
 			b, clk, url := setup(t)
@@ -132,7 +135,7 @@ func TestTransientJobEventsUntil26(t *testing.T) {
 					State string `json:"state"`
 				}
 				_ = json.Unmarshal(u.Fields, &f)
-				got = append(got, u.Msg+" "+f.State)
+				got = append(got, strconv.Itoa(u.ID)+" "+u.Msg+" "+f.State)
 			}
 			if strings.Join(got, ",") != tc.want {
 				t.Fatalf("events %q, want %q", strings.Join(got, ","), tc.want)
@@ -231,5 +234,24 @@ func TestFalsyProgressExtra(t *testing.T) {
 	got := w.call("core.get_jobs", [][]any{{"id", "=", json.RawMessage(id)}}, map[string]any{"get": true, "select": []string{"progress.extra"}})
 	if string(got) != `{"progress":{"extra":{"files":1}}}` {
 		t.Fatalf("extra after an empty one: %s", got)
+	}
+}
+
+// core.job_wait on itself never ends (the middleware's wrap would
+// recurse in set_progress): the fake keeps it waiting, answers other
+// calls, and aborts it.
+func TestJobWaitOnItself(t *testing.T) {
+	b, _, url := setup(t)
+	w := dial(t, url)
+	login(t, w)
+	if self := w.call("core.job_wait", 1); string(self) != "1" {
+		t.Fatalf("job_wait id %s", self)
+	}
+	w.call("filesystem.copy", "/mnt/a", "/mnt/b")
+	w.call("core.job_abort", 1)
+	j, _ := b.JobByID(1)
+	<-j.Done()
+	if j.State() != "ABORTED" {
+		t.Fatalf("job 1 %s", j.State())
 	}
 }

@@ -117,7 +117,11 @@ func (b *Backend) registerJobs() {
 		r.SetProgress(100, "Scrub finished", nil)
 		return nil, nil
 	}
-	// pool.scrub(oid, action) is transient: no events, forgotten at its end.
+	// pool.scrub(oid, action) is transient (forgotten at its end; events
+	// up to 25.10 only) and, as plugins/pool_/pool_operations.py's scrub,
+	// starts a pool.scrub.scrub job on the pool's name and wraps it
+	// (job.wrap: its progress mirrored, CallError forwarded, other errors
+	// a CallError). The fake's pool of id N is named "poolN".
 	b.RegisterJobMethod("pool.scrub", JobMethod{
 		Transient: true,
 		Run: func(r *JobRun) (any, error) {
@@ -125,7 +129,16 @@ func (b *Backend) registerJobs() {
 			var action string
 			r.Param(0, &oid)
 			r.Param(1, &action)
-			return scrub(r, fmt.Sprintf("pool%d", oid), action)
+			switch action {
+			case "START", "STOP", "PAUSE":
+			default:
+				return nil, &ValidationError{Attribute: "action", Message: "Input should be 'START', 'STOP' or 'PAUSE'"}
+			}
+			sub, launch, err := r.startSubjob("pool.scrub.scrub", fmt.Sprintf("pool%d", oid), action)
+			if err != nil {
+				return nil, err
+			}
+			return b.wrap(r, sub, launch)
 		},
 	})
 	// pool.scrub.scrub(name, action="START") is locked per pool and action.
