@@ -147,13 +147,21 @@ func TestFailureTypes(t *testing.T) {
 				t.Fatalf("exception: %v %+v", err, je)
 			}
 
-			// catalog.sync has lock_queue_size 0: a second call while one
-			// runs is refused with EBUSY before any job exists.
-			first, err := c.CallJob(ctx, "catalog.sync")
+			// A job with lock_queue_size 0 (as system.debug has): a second
+			// call while one runs is refused with EBUSY before any job
+			// exists. (catalog.sync queues: lock_queue_size 1 from 25.10.)
+			srv.TrueNAS().RegisterJobMethod("test.busy", truenas.JobMethod{
+				Lock:          func([]json.RawMessage) string { return "test.busy" },
+				LockQueueSize: truenas.QueueSize(0),
+				Run: func(r *truenas.JobRun) (any, error) {
+					return nil, r.Sleep(time.Minute)
+				},
+			})
+			first, err := c.CallJob(ctx, "test.busy")
 			if err != nil {
 				t.Fatal(err)
 			}
-			second, err := c.CallJob(ctx, "catalog.sync")
+			second, err := c.CallJob(ctx, "test.busy")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -503,55 +511,66 @@ func TestCloseEndsGoroutines(t *testing.T) {
 }
 
 func TestTransientJob(t *testing.T) {
-	// pool.scrub is transient: no events, forgotten at its end. A
-	// blocking call gets the result in its reply (CallJob returns only
-	// then: there is no job id to learn); a legacy call is followed with
-	// core.job_wait.
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			srv, clk := newFake(t)
-			c := dial(t, srv, rpc.WithLegacyJobs(m.legacy))
-			ctx := testCtx(t)
-			type res struct {
-				h   *rpc.JobHandle
-				err error
-			}
-			got := make(chan res, 1)
-			go func() {
-				h, err := c.CallJob(ctx, "pool.scrub", 1, "START")
-				got <- res{h, err}
-			}()
-			// Step the clock once the server holds both jobs it needs: the
-			// scrub, and for legacy calls the core.job_wait on it.
-			want := 1
-			if m.legacy {
-				want = 2
-			}
-			for {
-				n, err := c.CountJobs(ctx)
-				if err != nil {
+	// pool.scrub is transient: forgotten at its end (the pool.scrub.scrub
+	// job it wraps stays). From 26.0 it sends
+	// no events (job.py's send_job_event skips transient jobs since
+	// NAS-137842): a blocking call gets the result in its reply (CallJob
+	// returns only then: there is no job id to learn); a legacy call is
+	// followed with core.job_wait. Up to 25.10 a transient job sends its
+	// events as any job does, so its id is learnt and followed.
+	for _, v := range []truenas.Version{truenas.Version2600, truenas.Version2510} {
+		for _, m := range modes {
+			t.Run(string(v)+"-"+m.name, func(t *testing.T) {
+				srv, clk := newFake(t)
+				srv.TrueNAS().SetVersion(v)
+				c := dial(t, srv, rpc.WithLegacyJobs(m.legacy))
+				ctx := testCtx(t)
+				type res struct {
+					h   *rpc.JobHandle
+					err error
+				}
+				got := make(chan res, 1)
+				go func() {
+					h, err := c.CallJob(ctx, "pool.scrub", 1, "START")
+					got <- res{h, err}
+				}()
+				// Step the clock once the server holds the jobs it needs:
+				// pool.scrub and the pool.scrub.scrub job it wraps, and for
+				// legacy calls on 26.0 the core.job_wait on it.
+				want := 2
+				if m.legacy && v == truenas.Version2600 {
+					want = 3
+				}
+				for {
+					n, err := c.CountJobs(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if n == want {
+						break
+					}
+					runtime.Gosched()
+				}
+				clk.Advance(time.Hour)
+				r := <-got
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				if err := r.h.Wait(ctx, nil); err != nil {
 					t.Fatal(err)
 				}
-				if n == want {
-					break
+				wantID := "1"
+				if !m.legacy && v == truenas.Version2600 {
+					wantID = ""
 				}
-				runtime.Gosched()
-			}
-			clk.Advance(time.Hour)
-			r := <-got
-			if r.err != nil {
-				t.Fatal(r.err)
-			}
-			if err := r.h.Wait(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
-			if m.legacy && r.h.ID() != "1" || !m.legacy && r.h.ID() != "" {
-				t.Fatalf("id %q", r.h.ID())
-			}
-			if _, err := c.GetJob(ctx, "1"); !errors.Is(err, jobs.ErrNotFound) {
-				t.Fatalf("transient job still listed: %v", err)
-			}
-		})
+				if r.h.ID() != wantID {
+					t.Fatalf("id %q, want %q", r.h.ID(), wantID)
+				}
+				if _, err := c.GetJob(ctx, "1"); !errors.Is(err, jobs.ErrNotFound) {
+					t.Fatalf("transient job still listed: %v", err)
+				}
+			})
+		}
 	}
 }
 

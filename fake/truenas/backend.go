@@ -12,7 +12,8 @@
 //
 // Job methods served out of the box: filesystem.copy, catalog.sync (and
 // catalog.sync_all, the older name in the middleware docs), pool.scrub
-// (transient, like the real one), pool.scrub.scrub (locked per pool and
+// (transient and wrapping a pool.scrub.scrub job, like the real one),
+// pool.scrub.scrub (locked per pool and
 // action, so duplicate calls attach to the queued job), and
 // longrun.validation_fail / longrun.exception_fail for failure paths.
 // See hooks.go to add more.
@@ -123,24 +124,27 @@ type method struct {
 type Backend struct {
 	env *sim.Env
 
-	mu       sync.Mutex
-	version  Version
-	rel      release
-	arity    map[string]int // method -> how many positional arguments it takes
-	scramIt  int            // SCRAM iterations for API keys
-	scramKey map[string]*scramCred
-	boot     time.Time // system.info boottime
-	methods  map[string]*method
-	jobs     map[int]*Job
-	order    []int // job ids, oldest first (ids of forgotten jobs until compacted)
-	dead     int   // forgotten ids still in order
-	finished idHeap
-	nextID   int
-	waiting  map[string][]*Job // WAITING jobs per lock name ("" unlocked), in order
-	locks    map[string]*Job   // lock name -> running job
-	sessions map[*Session]struct{}
-	tokens   map[string]*Token
-	closed   bool
+	mu      sync.Mutex
+	version Version
+	rel     release
+	// catalogQueue is catalog.sync's lock_queue_size in the emulated
+	// release (its JobMethod points here; read under mu).
+	catalogQueue int
+	arity        map[string]int // method -> how many positional arguments it takes
+	scramIt      int            // SCRAM iterations for API keys
+	scramKey     map[string]*scramCred
+	boot         time.Time // system.info boottime
+	methods      map[string]*method
+	jobs         map[int]*Job
+	order        []int // job ids, oldest first (ids of forgotten jobs until compacted)
+	dead         int   // forgotten ids still in order
+	finished     idHeap
+	nextID       int
+	waiting      map[string][]*Job // WAITING jobs per lock name ("" unlocked), in order
+	locks        map[string]*Job   // lock name -> running job
+	sessions     map[*Session]struct{}
+	tokens       map[string]*Token
+	closed       bool
 
 	callsMu sync.Mutex
 	calls   map[string]int // method -> calls received
@@ -164,21 +168,22 @@ func New(env *sim.Env) *Backend {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Backend{
-		env:      env,
-		version:  DefaultVersion,
-		rel:      releaseOf(DefaultVersion),
-		arity:    map[string]int{},
-		scramIt:  DefaultScramIterations,
-		scramKey: map[string]*scramCred{},
-		boot:     env.Clock.Now().UTC().Add(-bootAge),
-		methods:  map[string]*method{},
-		jobs:     map[int]*Job{},
-		waiting:  map[string][]*Job{},
-		locks:    map[string]*Job{},
-		sessions: map[*Session]struct{}{},
-		tokens:   map[string]*Token{},
-		ctx:      ctx,
-		cancel:   cancel,
+		env:          env,
+		version:      DefaultVersion,
+		rel:          releaseOf(DefaultVersion),
+		catalogQueue: releaseOf(DefaultVersion).catalogSyncQueue,
+		arity:        map[string]int{},
+		scramIt:      DefaultScramIterations,
+		scramKey:     map[string]*scramCred{},
+		boot:         env.Clock.Now().UTC().Add(-bootAge),
+		methods:      map[string]*method{},
+		jobs:         map[int]*Job{},
+		waiting:      map[string][]*Job{},
+		locks:        map[string]*Job{},
+		sessions:     map[*Session]struct{}{},
+		tokens:       map[string]*Token{},
+		ctx:          ctx,
+		cancel:       cancel,
 		up: websocket.Upgrader{
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
@@ -227,6 +232,7 @@ func (b *Backend) SetVersion(v Version) {
 	b.mu.Lock()
 	b.version = v
 	b.rel = releaseOf(v)
+	b.catalogQueue = b.rel.catalogSyncQueue
 	for _, j := range b.jobs {
 		j.dirtyLocked()
 	}

@@ -225,7 +225,8 @@ func TestLegacyJobCallAndFilters(t *testing.T) {
 	if string(got) != "2" {
 		t.Fatalf("count %s", got)
 	}
-	got = w.call("core.get_jobs", [][]any{}, map[string]any{"order_by": []string{"-id"}, "get": true, "select": []any{[]string{"id", "job"}}})
+	// filter_list selects before it orders: order_by names the selected key.
+	got = w.call("core.get_jobs", [][]any{}, map[string]any{"order_by": []string{"-job"}, "get": true, "select": []any{[]string{"id", "job"}}})
 	if string(got) != `{"job":2}` {
 		t.Fatalf("get %s", got)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -32,15 +33,25 @@ func instanceNotFound(id int) error {
 	return &ValidationError{Message: fmt.Sprintf("Job with id %d does not exist", id), Errno: int(syscall.ENOENT)}
 }
 
-// visibleJob finds a job the credentials may read.
+// visibleJob finds a job the credentials may read: CoreService's
+// __job_by_credential_and_id. A missing id is InstanceNotFound from 25.10
+// on; 24.10 and 25.04 index middleware.jobs[id] and raise its KeyError.
 func (b *Backend) visibleJob(cred *Credentials, id int) (*Job, error) {
 	b.mu.Lock()
 	j := b.jobs[id]
+	keyError := b.rel.jobKeyError
 	b.mu.Unlock()
 	if j == nil {
+		if keyError {
+			return nil, &Exception{Type: "KeyError", Message: strconv.Itoa(id), Repr: fmt.Sprintf("KeyError(%d)", id)}
+		}
 		return nil, instanceNotFound(id)
 	}
-	if !cred.FullAdmin() && (j.cred == nil || j.cred.User.Name != cred.User.Name) {
+	// Job.credential_access_error
+	if !cred.FullAdmin() && j.cred == nil {
+		return nil, &CallError{Message: "Only users with full administrative privileges can access internally ran jobs", Errno: int(syscall.EPERM)}
+	}
+	if !cred.FullAdmin() && j.cred.User.Name != cred.User.Name {
 		return nil, &CallError{Message: "Job is not owned by current session", Errno: int(syscall.EPERM)}
 	}
 	return j, nil
@@ -133,47 +144,73 @@ func (b *Backend) registerCore() {
 			if err != nil {
 				return nil, err
 			}
-			return b.wrap(r, target)
+			return b.wrap(r, target, nil)
 		},
 	})
 }
 
 // wrap is job.wrap: mirror the target's progress until it ends, then end
 // as subjob.wait(raise_error=True) does.
-func (b *Backend) wrap(r *JobRun, target *Job) (any, error) {
-	for {
-		b.mu.Lock()
-		percent, desc, extra := target.percent, target.pdesc, target.extra
-		changed := target.changed
-		b.mu.Unlock()
-		r.SetProgress(float64(percent), desc, extra)
-		select {
-		case <-target.done:
-			// subjob.wait(raise_error=True, forward=(CallError,
-			// ValidationErrors)): an abort is a null result; other
-			// exceptions become CallError(error).
-			res, err := target.outcome()
-			if err == nil {
-				return res, nil
-			}
-			var ves ValidationErrors
-			var ce *CallError
-			if errors.As(err, &ves) || errors.As(err, &ce) {
-				return nil, err
-			}
-			b.mu.Lock()
-			msg := ""
-			if target.errText != nil {
-				msg = *target.errText
-			}
-			b.mu.Unlock()
-			return nil, &CallError{Message: msg}
-		default:
-		}
-		if err := r.WaitFor(changed); err != nil {
-			return nil, err
-		}
+func (b *Backend) wrap(r *JobRun, target *Job, launch func()) (any, error) {
+	// self.set_progress(**subjob.progress); subjob.wrapped.append(self):
+	// from here on the target's set_progress updates this job at once.
+	b.mu.Lock()
+	if !terminal(r.job.state) {
+		b.setProgressLocked(r.job, float64(target.percent), target.pdesc, target.extra)
 	}
+	// A job that waits on itself, or on a job that (through others)
+	// waits on it, never ends (in the middleware its next set_progress
+	// recurses until RecursionError): it waits without mirroring, so the
+	// fake's propagation cannot loop.
+	if !wrapsTransitively(r.job, target) {
+		target.wrapped = append(target.wrapped, r.job)
+	}
+	b.mu.Unlock()
+	if launch != nil {
+		launch()
+	}
+	if err := r.WaitFor(target.done); err != nil {
+		return nil, err
+	}
+	// subjob.wait(raise_error=True) forwards CallError only
+	// (raise_error_forward_classes=(CallError,) in job.py's wait): an
+	// abort is a null result; every other exception, ValidationError(s)
+	// included, becomes CallError(error).
+	res, err := target.outcome()
+	if err == nil {
+		return res, nil
+	}
+	var ce *CallError
+	if errors.As(err, &ce) {
+		return nil, err
+	}
+	b.mu.Lock()
+	msg := ""
+	if target.errText != nil {
+		msg = *target.errText
+	}
+	b.mu.Unlock()
+	return nil, &CallError{Message: msg}
+}
+
+// wrapsTransitively says whether target's progress already flows to
+// from (or is from itself), through the jobs wrapping from.
+func wrapsTransitively(from, target *Job) bool {
+	seen := map[*Job]bool{}
+	todo := []*Job{from}
+	for len(todo) > 0 {
+		j := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if j == target {
+			return true
+		}
+		if seen[j] {
+			continue
+		}
+		seen[j] = true
+		todo = append(todo, j.wrapped...)
+	}
+	return false
 }
 
 func (b *Backend) userInfo(c *Credentials) map[string]any {

@@ -36,6 +36,7 @@ type Job struct {
 	percent     int
 	pdesc       string
 	extra       any
+	wrapped     []*Job // jobs wrapping this one (job.wrap): they mirror its progress
 	state       string
 	result      json.RawMessage
 	runErr      error
@@ -212,7 +213,7 @@ func (j *Job) encodeFreshLocked() json.RawMessage {
 	if j.state == StateSuccess && j.result != nil {
 		e.Result = j.result
 	}
-	if len(j.logs) > 0 || j.logsExcerpt != nil {
+	if len(j.logs) > 0 || j.logsExcerpt != nil || (j.spec.Logs && j.state != StateWaiting) {
 		p := fmt.Sprintf("/var/log/jobs/%d.log", j.id)
 		e.LogsPath = &p
 	}
@@ -229,6 +230,34 @@ func (j *Job) encodeFreshLocked() json.RawMessage {
 // startJob is Middleware._call for a job method: build the job, apply
 // the lock queue rules, add it (added event), and start it if it can run.
 func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMessage, pipes Pipes, msgID json.RawMessage) (*Job, error) {
+	return b.startJobHeld(cred, name, params, pipes, msgID, nil)
+}
+
+// startSubjob is middleware.call of a job method from a job's Run before
+// the job first blocks: whoever launched the job holds b.hold and waits
+// for it, so the subjob is added under that hold. As in the middleware,
+// where the call returns the queued Job before the queue runs it, the
+// subjob runs only when the caller calls the returned launch (after
+// registering as its wrapper), still before the caller first blocks, so
+// a clock Advance after the outer call sees the subjob's timers too.
+func (r *JobRun) startSubjob(name string, params ...any) (*Job, func(), error) {
+	raw := make([]json.RawMessage, 0, len(params))
+	for _, p := range params {
+		raw = append(raw, encodeJSON(p))
+	}
+	var starts []*Job
+	j, err := r.b.startJobHeld(r.job.cred, name, raw, Pipes{}, nil, &starts)
+	launch := func() {
+		for _, s := range starts {
+			r.b.launch(s)
+		}
+	}
+	return j, launch, err
+}
+
+// startJobHeld is startJob; with deferred non-nil, the caller already
+// holds b.hold (see startSubjob) and launches the returned jobs itself.
+func (b *Backend) startJobHeld(cred *Credentials, name string, params []json.RawMessage, pipes Pipes, msgID json.RawMessage, deferred *[]*Job) (*Job, error) {
 	b.mu.Lock()
 	m := b.methods[name]
 	b.mu.Unlock()
@@ -260,8 +289,10 @@ func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMess
 	if spec.Lock != nil {
 		j.lockName = spec.Lock(params)
 	}
-	b.hold.Lock()
-	defer b.hold.Unlock()
+	if deferred == nil {
+		b.hold.Lock()
+		defer b.hold.Unlock()
+	}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -304,6 +335,10 @@ func (b *Backend) startJob(cred *Credentials, name string, params []json.RawMess
 	b.emitLocked(j, "added")
 	starts := b.scheduleLocked(j.lockName)
 	b.mu.Unlock()
+	if deferred != nil {
+		*deferred = starts
+		return j, nil
+	}
 	for _, s := range starts {
 		b.launch(s)
 	}
@@ -476,8 +511,7 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 		j.state = StateSuccess
 		j.finished = b.env.Clock.Now()
 		if j.percent != 100 {
-			j.percent = 100
-			b.emitLocked(j, "changed")
+			b.setProgressLocked(j, 100, "", nil)
 		}
 	case errors.Is(err, context.Canceled):
 		j.state = StateAborted
@@ -497,7 +531,7 @@ func (b *Backend) finishLocked(j *Job, res any, err error) {
 	if j.finished.IsZero() {
 		j.finished = b.env.Clock.Now()
 	}
-	if len(j.logs) > 0 {
+	if len(j.logs) > 0 || j.spec.Logs {
 		ex := logsExcerpt(j.logs)
 		j.logsExcerpt = &ex
 	}
@@ -527,6 +561,9 @@ func describeFailure(err error) (msg, typ string, errno, extra any, repr string)
 }
 
 func logsExcerpt(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
 	if len(lines) <= 20 {
 		return strings.Join(lines, "\n") + "\n"
 	}
@@ -554,6 +591,13 @@ func (b *Backend) setProgress(j *Job, percent float64, desc string, extra any) {
 	if terminal(j.state) {
 		return
 	}
+	b.setProgressLocked(j, percent, desc, extra)
+}
+
+// setProgressLocked is job.py's set_progress: it sends a changed event
+// when something changed, then hands the whole progress to every job
+// wrapping this one, at once (before this job's next event).
+func (b *Backend) setProgressLocked(j *Job, percent float64, desc string, extra any) {
 	changed := false
 	if percent >= 0 {
 		p := int(percent)
@@ -564,13 +608,20 @@ func (b *Backend) setProgress(j *Job, percent float64, desc string, extra any) {
 	if desc != "" && desc != j.pdesc {
 		j.pdesc, changed = desc, true
 	}
-	if extra != nil {
+	// job.py's set_progress: "if extra:", a falsy extra ({}, [], 0, "",
+	// False) changes nothing.
+	if extra != nil && !isFalsy(encodeJSON(extra)) {
 		if string(encodeJSON(extra)) != string(encodeJSON(j.extra)) {
 			j.extra, changed = extra, true
 		}
 	}
 	if changed {
 		b.emitLocked(j, "changed")
+	}
+	for _, w := range j.wrapped {
+		if !terminal(w.state) {
+			b.setProgressLocked(w, float64(j.percent), j.pdesc, j.extra)
+		}
 	}
 }
 
@@ -597,7 +648,7 @@ func (b *Backend) emitLocked(j *Job, msg string) {
 	j.dirtyLocked()
 	close(j.changed)
 	j.changed = make(chan struct{})
-	if j.spec.Transient {
+	if j.spec.Transient && !b.rel.transientEvents {
 		return
 	}
 	var rpcFrame, legacyFrame []byte

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -28,13 +29,9 @@ type queryOptions struct {
 	Offset  int               `json:"offset"`
 	Limit   int               `json:"limit"`
 	Extra   map[string]any    `json:"extra"`
-	// accepted and ignored, as for in-memory lists
-	ForceSQLFilters bool    `json:"force_sql_filters"`
-	Relationships   *bool   `json:"relationships"`
-	Extend          *string `json:"extend"`
-	ExtendContext   *string `json:"extend_context"`
-	Prefix          *string `json:"prefix"`
-	ExtendFK        []any   `json:"extend_fk"`
+	// force_sql_filters (and, on 24.10 and 25.04, relationships, extend,
+	// extend_context, prefix) are accepted and ignored, as for in-memory
+	// lists.
 }
 
 type filterNode struct {
@@ -98,6 +95,9 @@ func compileOne(f any, depth int) (filterNode, error) {
 			if !ok {
 				return filterNode{}, errors.New("OR: operand must be an array of filters")
 			}
+			if len(branches) == 0 {
+				return filterNode{}, errors.New("OR filter requires at least one branch.")
+			}
 			n := filterNode{}
 			for _, br := range branches {
 				ba, ok := br.([]any)
@@ -124,8 +124,11 @@ func compileOne(f any, depth int) (filterNode, error) {
 			return n, nil
 		}
 	}
+	if len(arr) == 2 {
+		return filterNode{}, fmt.Errorf("Invalid operation: %s", pyStr(arr[0]))
+	}
 	if len(arr) != 3 {
-		return filterNode{}, fmt.Errorf("%s: invalid filter", jsonString(f))
+		return filterNode{}, fmt.Errorf("Invalid filter %s", pyReprJSON(normNumbers(f)))
 	}
 	field, ok := arr[0].(string)
 	if !ok {
@@ -139,10 +142,13 @@ func compileOne(f any, depth int) (filterNode, error) {
 	if strings.HasPrefix(op, "C") {
 		n.ci, n.op = true, op[1:]
 	}
+	if n.ci && n.op == "~" {
+		return filterNode{}, fmt.Errorf("Invalid case-insensitive operation: %s", op)
+	}
 	switch n.op {
 	case "=", "!=", ">", ">=", "<", "<=", "~", "in", "nin", "rin", "rnin", "^", "!^", "$", "!$":
 	default:
-		return filterNode{}, fmt.Errorf("%s: invalid operation", op)
+		return filterNode{}, fmt.Errorf("Invalid operation: %s", op)
 	}
 	if strings.HasSuffix(field, ".$date") {
 		switch n.op {
@@ -516,31 +522,6 @@ func compare(a, b any) (int, bool) {
 	return 0, false
 }
 
-type orderKey struct {
-	path       []string
-	desc       bool
-	nullsFirst bool
-}
-
-func parseOrderBy(keys []string) []orderKey {
-	out := make([]orderKey, 0, len(keys))
-	for _, k := range keys {
-		ok := orderKey{}
-		switch {
-		case strings.HasPrefix(k, "nulls_first:"):
-			ok.nullsFirst, k = true, strings.TrimPrefix(k, "nulls_first:")
-		case strings.HasPrefix(k, "nulls_last:"):
-			k = strings.TrimPrefix(k, "nulls_last:")
-		}
-		if strings.HasPrefix(k, "-") {
-			ok.desc, k = true, k[1:]
-		}
-		ok.path = splitPath(k)
-		out = append(out, ok)
-	}
-	return out
-}
-
 func first(doc any, path []string) any {
 	v := resolve(doc, path)
 	if len(v) == 0 {
@@ -549,81 +530,208 @@ func first(doc any, path []string) any {
 	return v[0]
 }
 
-// filterList is filter_list: filter, order, offset/limit, select, then
-// count or get.
-func filterList(docs []any, rawFilters, rawOptions json.RawMessage) (any, error) {
-	nodes, err := compileFilters(rawFilters)
-	if err != nil {
-		return nil, &ValidationError{Attribute: "filters", Message: err.Error()}
+// queryModel says how a release validates query-filters and
+// query-options before filter_list runs: from 25.10 on, the pydantic
+// QueryArgs model (api/v25_10_0/common.py: an unknown option is "Extra
+// inputs are not permitted" at options.<key>, filter_list's ValueErrors
+// become "Value error, ..." at filters or options); 24.10 and 25.04 use
+// the legacy schema Ref('query-filters'), Ref('query-options') (datastore
+// read.py: "Field was not expected" at query-options.<key>, the
+// validators' ValueErrors as they are at query-filters or query-options).
+type queryModel bool
+
+const (
+	legacyQuerySchema queryModel = false
+	pydanticQueryArgs queryModel = true
+)
+
+// maxQueryLimit is filter_list's MAX_LIMIT (25.10 on).
+const maxQueryLimit = 10000
+
+func (m queryModel) filtersAttr() string {
+	if m {
+		return "filters"
 	}
+	return "query-filters"
+}
+
+func (m queryModel) optionsAttr() string {
+	if m {
+		return "options"
+	}
+	return "query-options"
+}
+
+// valueError is a filter_list ValueError as the release's validation
+// reports it.
+func (m queryModel) valueError(attr, msg string) ValidationErrors {
+	if m {
+		msg = "Value error, " + msg
+	}
+	return ValidationErrors{{Attribute: attr, Message: msg}}
+}
+
+// decodeOptions reads query-options, refusing keys the release's model
+// does not know.
+func (m queryModel) decodeOptions(raw json.RawMessage) (queryOptions, error) {
 	var opts queryOptions
-	if len(rawOptions) > 0 && string(rawOptions) != "null" {
-		dec := json.NewDecoder(strings.NewReader(string(rawOptions)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&opts); err != nil {
-			return nil, &ValidationError{Attribute: "options", Message: err.Error()}
+	if len(raw) == 0 || string(raw) == "null" {
+		return opts, nil
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(raw, &keys) != nil {
+		if m {
+			return opts, ValidationErrors{{Attribute: "options", Message: "Input should be a valid dictionary or instance of QueryOptions"}}
+		}
+		return opts, ValidationErrors{{Attribute: "query-options", Message: "A dict was expected"}}
+	}
+	var verrs ValidationErrors
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		known := false
+		switch k {
+		case "extra", "order_by", "select", "count", "get", "offset", "limit", "force_sql_filters":
+			known = true
+		case "relationships", "extend", "extend_context", "prefix":
+			known = !bool(m)
+		}
+		if !known {
+			if m {
+				verrs = append(verrs, ValidationError{Attribute: "options." + k, Message: "Extra inputs are not permitted"})
+			} else {
+				verrs = append(verrs, ValidationError{Attribute: "query-options." + k, Message: "Field was not expected"})
+			}
+			continue
+		}
+		if msg := m.decodeOption(k, keys[k], &opts); msg != "" {
+			verrs = append(verrs, ValidationError{Attribute: m.optionsAttr() + "." + k, Message: msg})
 		}
 	}
-	if opts.Offset < 0 || opts.Limit < 0 {
-		return nil, &ValidationError{Attribute: "options", Message: "offset and limit must not be negative"}
+	if len(verrs) > 0 {
+		return opts, verrs
 	}
-	if opts.Count && opts.Get {
-		return nil, &ValidationError{Attribute: "options", Message: "count and get are mutually exclusive"}
+	// filter_list's validate_options
+	if opts.Get && (opts.Limit > 1 || opts.Offset != 0) {
+		return opts, m.valueError(m.optionsAttr(), "Invalid options combination. `get` implies a single result.")
+	}
+	if m && opts.Limit > maxQueryLimit {
+		return opts, m.valueError(m.optionsAttr(), fmt.Sprintf("Options limit must be between 1 and %d", maxQueryLimit))
+	}
+	return opts, nil
+}
+
+// decodeOption reads one known query-option into opts; a value of the
+// wrong type is the model's message: pydantic's strict types from 25.10
+// (no coercion), the legacy schema's Bool, Int (a numeric string passes),
+// List and Dict before.
+func (m queryModel) decodeOption(k string, raw json.RawMessage, opts *queryOptions) string {
+	if !m && string(raw) == "null" {
+		if k == "extend" || k == "extend_context" || k == "prefix" {
+			return ""
+		}
+		return "null not allowed"
+	}
+	var target any
+	kind := ""
+	switch k {
+	case "count":
+		target, kind = &opts.Count, "bool"
+	case "get":
+		target, kind = &opts.Get, "bool"
+	case "force_sql_filters", "relationships":
+		target, kind = new(bool), "bool"
+	case "offset":
+		target, kind = &opts.Offset, "int"
+	case "limit":
+		target, kind = &opts.Limit, "int"
+	case "order_by":
+		target, kind = &opts.OrderBy, "list"
+	case "select":
+		target, kind = &opts.Select, "list"
+	case "extra":
+		target, kind = &opts.Extra, "dict"
+	default: // extend, extend_context, prefix: Str, null allowed
+		target, kind = new(string), "str"
+	}
+	err := json.Unmarshal(raw, target)
+	if err != nil && kind == "int" && !m {
+		// Int.clean: int(value) of a string.
+		var str string
+		if json.Unmarshal(raw, &str) == nil {
+			if n, perr := strconv.Atoi(strings.TrimSpace(str)); perr == nil {
+				*(target.(*int)) = n
+				err = nil
+			}
+		}
+	}
+	if err == nil && !(m && string(raw) == "null") {
+		return ""
+	}
+	if m {
+		switch kind {
+		case "bool":
+			return "Input should be a valid boolean"
+		case "int":
+			return "Input should be a valid integer"
+		case "list":
+			return "Input should be a valid list"
+		case "dict":
+			return "Input should be a valid dictionary"
+		}
+		return "Input should be a valid string"
+	}
+	switch kind {
+	case "bool":
+		return "Not a boolean"
+	case "int":
+		return "Not an integer"
+	case "list":
+		return "Not a list"
+	case "dict":
+		return "A dict was expected"
+	}
+	return "Not a string"
+}
+
+// filterList is filter_list (utils/filter_list.py, the same from 24.10
+// to 26.0): filter and select each match, then count (before any
+// ordering or paging), order (one stable sort per order_by key, so the
+// last key sorts first), get, then offset and limit as Python slices.
+func filterList(docs []any, rawFilters, rawOptions json.RawMessage, m queryModel) (any, error) {
+	nodes, err := compileFilters(rawFilters)
+	if err != nil {
+		return nil, m.valueError(m.filtersAttr(), err.Error())
+	}
+	opts, err := m.decodeOptions(rawOptions)
+	if err != nil {
+		return nil, err
+	}
+	var sel []selectField
+	if len(opts.Select) > 0 {
+		if sel, err = compileSelect(opts.Select); err != nil {
+			return nil, m.valueError(m.optionsAttr(), err.Error())
+		}
 	}
 	out := make([]any, 0, len(docs))
 	for _, d := range docs {
-		if matchAll(d, nodes) {
-			out = append(out, d)
+		if !matchAll(d, nodes) {
+			continue
+		}
+		if sel != nil {
+			d = applySelect(d, sel)
+		}
+		out = append(out, d)
+		// get without order_by stops at the first match.
+		if opts.Get && len(opts.OrderBy) == 0 && len(nodes) > 0 {
+			break
 		}
 	}
-	if len(opts.OrderBy) > 0 {
-		keys := parseOrderBy(opts.OrderBy)
-		slices.SortStableFunc(out, func(a, b any) int {
-			for _, k := range keys {
-				va, vb := first(a, k.path), first(b, k.path)
-				if va == nil || vb == nil {
-					if va == nil && vb == nil {
-						continue
-					}
-					// nulls sort last unless nulls_first.
-					if (va == nil) == k.nullsFirst {
-						return -1
-					}
-					return 1
-				}
-				c, ok := compare(va, vb)
-				if !ok || c == 0 {
-					continue
-				}
-				if k.desc {
-					c = -c
-				}
-				return c
-			}
-			return 0
-		})
-	}
-	if opts.Offset > 0 {
-		if opts.Offset >= len(out) {
-			out = out[:0]
-		} else {
-			out = out[opts.Offset:]
-		}
-	}
-	if opts.Limit > 0 && opts.Limit < len(out) {
-		out = out[:opts.Limit]
-	}
-	if len(opts.Select) > 0 {
-		sel, err := compileSelect(opts.Select)
-		if err != nil {
-			return nil, &ValidationError{Attribute: "options.select", Message: err.Error()}
-		}
-		for i, d := range out {
-			out[i] = applySelect(d, sel)
-		}
-	}
-	if opts.Count {
+	if opts.Count && !(opts.Get && len(opts.OrderBy) == 0 && len(nodes) > 0) {
 		return len(out), nil
+	}
+	for _, o := range opts.OrderBy {
+		if out, err = orderPass(out, o); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Get {
 		if len(out) == 0 {
@@ -631,7 +739,133 @@ func filterList(docs []any, rawFilters, rawOptions json.RawMessage) (any, error)
 		}
 		return out[0], nil
 	}
+	if opts.Offset != 0 {
+		out = pySliceFrom(out, opts.Offset)
+	}
+	if opts.Limit != 0 {
+		out = pySliceTo(out, opts.Limit)
+	}
 	return out, nil
+}
+
+// pySliceFrom is Python's list[n:].
+func pySliceFrom(l []any, n int) []any {
+	if n < 0 {
+		n = max(len(l)+n, 0)
+	}
+	if n >= len(l) {
+		return l[:0]
+	}
+	return l[n:]
+}
+
+// pySliceTo is Python's list[:n].
+func pySliceTo(l []any, n int) []any {
+	if n < 0 {
+		n = max(len(l)+n, 0)
+	}
+	if n >= len(l) {
+		return l
+	}
+	return l[:n]
+}
+
+// orderPass is one key of do_order: nulls_first: and nulls_last: split
+// the entries whose top-level entry.get(name) is None (a dotted name is
+// never a top-level key, so every entry counts as null) and sort the
+// others; a plain key sorts every entry by get(x, name) and, as Python's
+// sorted, fails with TypeError on values that do not compare (None,
+// objects, a number and a string).
+func orderPass(l []any, o string) ([]any, error) {
+	nullsFirst, nullsLast := strings.HasPrefix(o, "nulls_first:"), strings.HasPrefix(o, "nulls_last:")
+	o = strings.TrimPrefix(strings.TrimPrefix(o, "nulls_first:"), "nulls_last:")
+	desc := strings.HasPrefix(o, "-")
+	name := strings.TrimPrefix(o, "-")
+	path := splitPath(name)
+	var nulls, rest []any
+	if nullsFirst || nullsLast {
+		for _, e := range l {
+			if m, ok := e.(map[string]any); ok && m[name] != nil {
+				rest = append(rest, e)
+			} else {
+				nulls = append(nulls, e)
+			}
+		}
+	} else {
+		rest = slices.Clone(l)
+	}
+	var typeErr error
+	slices.SortStableFunc(rest, func(a, b any) int {
+		c, err := pyCompare(first(a, path), first(b, path))
+		if err != nil && typeErr == nil {
+			typeErr = err
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	})
+	if typeErr != nil && len(rest) > 1 {
+		return nil, typeErr
+	}
+	switch {
+	case nullsFirst:
+		return append(nulls, rest...), nil
+	case nullsLast:
+		return append(rest, nulls...), nil
+	}
+	return rest, nil
+}
+
+// pyStr is str(v) of a decoded JSON scalar.
+func pyStr(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return jsonString(v)
+}
+
+// pyTypeOf is type(v).__name__ of a decoded JSON value.
+func pyTypeOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case float64:
+		if x == math.Trunc(x) && !math.IsInf(x, 0) {
+			return "int"
+		}
+		return "float"
+	case string:
+		return "str"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "dict"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// pyCompare is Python's ordering of two sort keys: numbers (bools
+// included) and strings among themselves, lists item by item; anything
+// else is TypeError.
+func pyCompare(a, b any) (int, error) {
+	if x, ok := a.([]any); ok {
+		if y, ok := b.([]any); ok {
+			for i := 0; i < len(x) && i < len(y); i++ {
+				if jsonEqual(x[i], y[i]) {
+					continue
+				}
+				return pyCompare(x[i], y[i])
+			}
+			return len(x) - len(y), nil
+		}
+	}
+	if c, ok := compare(a, b); ok {
+		return c, nil
+	}
+	return 0, &Exception{Type: "TypeError", Message: fmt.Sprintf("'<' not supported between instances of '%s' and '%s'", pyTypeOf(b), pyTypeOf(a))}
 }
 
 type selectField struct {
@@ -642,18 +876,63 @@ type selectField struct {
 func compileSelect(raw []json.RawMessage) ([]selectField, error) {
 	out := make([]selectField, 0, len(raw))
 	for _, r := range raw {
-		var s string
-		if json.Unmarshal(r, &s) == nil {
-			out = append(out, selectField{from: splitPath(s)})
+		var v any
+		if json.Unmarshal(r, &v) != nil {
+			return nil, fmt.Errorf("%s: not JSON", r)
+		}
+		v = normNumbers(v)
+		// filter_list's validate_select, word for word.
+		switch x := v.(type) {
+		case string:
+			out = append(out, selectField{from: splitPath(x)})
+			continue
+		case []any:
+			if len(x) != 2 {
+				return nil, fmt.Errorf("%s: A select as list may only contain two parameters: the name "+
+					"of the parameter being selected, and the name to which to assign it "+
+					"in resulting data.", pyReprJSON(x))
+			}
+			for i, sel := range x {
+				if _, ok := sel.(string); !ok {
+					which := "first"
+					if i == 1 {
+						which = "second"
+					}
+					return nil, fmt.Errorf("%s: %s item must be a string.", pyReprJSON(x), which)
+				}
+			}
+			out = append(out, selectField{from: splitPath(x[0].(string)), as: x[1].(string)})
 			continue
 		}
-		var pair []string
-		if json.Unmarshal(r, &pair) != nil || len(pair) != 2 {
-			return nil, fmt.Errorf("%s: select must be a field name or a [field, new name] pair", r)
-		}
-		out = append(out, selectField{from: splitPath(pair[0]), as: pair[1]})
+		return nil, fmt.Errorf("%s: selectors must be either a parameter name as a string or "+
+			"a list containing two items [<parameter name>, <as name>] to emulate "+
+			"SELECT <parameter name> AS <as name>.", pyReprJSON(v))
 	}
 	return out, nil
+}
+
+// pyReprJSON is Python's repr of a decoded JSON value.
+func pyReprJSON(v any) string {
+	switch x := v.(type) {
+	case []any:
+		parts := make([]string, len(x))
+		for i := range x {
+			parts[i] = pyReprJSON(x[i])
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		parts := make([]string, 0, len(x))
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			parts = append(parts, pyRepr(k)+": "+pyReprJSON(x[k]))
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e16 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return pyValue(v)
 }
 
 func applySelect(doc any, sel []selectField) any {

@@ -35,7 +35,7 @@ func FuzzFilterList(f *testing.F) {
 		var err error
 		go func() {
 			defer close(done)
-			out, err = filterList(docs, json.RawMessage(filters), json.RawMessage(options))
+			out, err = filterList(docs, json.RawMessage(filters), json.RawMessage(options), queryModel(len(filters)%2 == 0))
 		}()
 		select {
 		case <-done:
@@ -103,7 +103,7 @@ func TestFilterPythonEquality(t *testing.T) {
 		{`[["v","nin",[5]]]`, `[1,2,3]`}, // op_nin: a null is in nothing and out of nothing
 		{`[["v","=",null]]`, `[4]`},
 	} {
-		out, err := filterList(docs, json.RawMessage(tc.filter), json.RawMessage(`{"select":["id"]}`))
+		out, err := filterList(docs, json.RawMessage(tc.filter), json.RawMessage(`{"select":["id"]}`), pydanticQueryArgs)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.filter, err)
 		}

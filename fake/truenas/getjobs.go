@@ -60,7 +60,7 @@ func (b *Backend) getJobs(cred *Credentials, filters, options json.RawMessage) (
 			byDoc[reflect.ValueOf(m).UnsafePointer()] = raws[i]
 		}
 	}
-	res, err := filterList(docs, filters, options)
+	res, err := filterList(docs, filters, options, queryModel(b.release().queryArgs))
 	if err != nil {
 		return nil, err
 	}

@@ -88,10 +88,16 @@ type JobMethod struct {
 	// zero value means the real default, 5. Use QueueSize(0) for "refuse
 	// with EBUSY while one runs" and QueueSize(-1) for unbounded (None).
 	LockQueueSize *int
-	// Transient jobs send no events and are forgotten when they end.
+	// Transient jobs are forgotten when they end; from 26.0 on they send
+	// no core.get_jobs events (24.10 to 25.10 send them all the same:
+	// job.py's send_job_event checks transient only since NAS-137842).
 	Transient bool
 	// Abortable is reported in the job entry (abortable).
 	Abortable bool
+	// Logs is @job(logs=True): the entry's logs_path is set once the job
+	// leaves WAITING and logs_excerpt when it ends ("" with no lines).
+	// Without it, a job that writes log lines (JobRun.Log) gets them too.
+	Logs bool
 	// Input and Output say the job needs an input (upload) or output
 	// (download) pipe. Starting it without one fails the call with
 	// "Pipe 'input' is not open", as the real middleware does.
@@ -360,6 +366,9 @@ func (e *CallError) errnum() int {
 type Exception struct {
 	Type    string // "FileNotFoundError", "RuntimeError", ...
 	Message string
+	// Repr is repr(exception) when it is not Type(repr(Message)), as
+	// for KeyError(9999), whose str is "9999".
+	Repr string
 }
 
 // Error implements error.

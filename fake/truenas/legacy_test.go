@@ -155,7 +155,7 @@ func TestLegacySeedExchanges(t *testing.T) {
 	if _, ok := e["message_ids"]; ok {
 		t.Errorf("24.10 entries carry no message_ids: %s", raw)
 	}
-	if string(e["state"]) != `"SUCCESS"` || string(e["progress"]) != `{"percent":100,"description":"Syncing TRUENAS catalog","extra":null}` {
+	if string(e["state"]) != `"SUCCESS"` || string(e["progress"]) != `{"percent":100,"description":"Synced 'TRUENAS' catalog","extra":null}` {
 		t.Errorf("state %s progress %s", e["state"], e["progress"])
 	}
 	started := sim.Epoch.Unix() * 1000

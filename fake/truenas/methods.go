@@ -71,18 +71,23 @@ func (b *Backend) registerJobs() {
 			return true, nil
 		},
 	})
+	// catalog.sync (plugins/catalog/sync.py): @job(lock=
+	// 'official_catalog_sync'), lock_queue_size 1 from 25.10 (the
+	// default 5 before), no logs; it reports 5 %, 15 % and 100 %.
 	sync := JobMethod{
 		Lock:          func([]json.RawMessage) string { return "official_catalog_sync" },
-		LockQueueSize: QueueSize(0),
+		LockQueueSize: &b.catalogQueue,
 		Run: func(r *JobRun) (any, error) {
-			r.SetProgress(5, "Syncing TRUENAS catalog", nil)
+			r.SetProgress(5, "Updating catalog repository", nil)
 			for i := 1; i <= SyncSteps; i++ {
 				if err := r.Sleep(SyncStep); err != nil {
 					return nil, err
 				}
-				r.SetProgress(float64(5+95*i/SyncSteps), "Syncing TRUENAS catalog", nil)
+				if i == SyncSteps/2 {
+					r.SetProgress(15, "Reading catalog information", nil)
+				}
 			}
-			r.Log("Catalog TRUENAS synced")
+			r.SetProgress(100, "Synced 'TRUENAS' catalog", nil)
 			return nil, nil
 		},
 	}
@@ -98,15 +103,25 @@ func (b *Backend) registerJobs() {
 		if action != "START" {
 			return nil, nil
 		}
-		for i := 1; i <= ScrubSteps; i++ {
+		// plugins/pool_/scrub.py polls zfs.pool.scrub_state: 'Scrubbing'
+		// at the scan's percentage, then 100 'Scrub finished'.
+		for i := 1; i < ScrubSteps; i++ {
 			if err := r.Sleep(ScrubStep); err != nil {
 				return nil, err
 			}
-			r.SetProgress(float64(100*i/ScrubSteps), fmt.Sprintf("Scrubbing pool %s", name), nil)
+			r.SetProgress(float64(100*i/ScrubSteps), "Scrubbing", nil)
 		}
+		if err := r.Sleep(ScrubStep); err != nil {
+			return nil, err
+		}
+		r.SetProgress(100, "Scrub finished", nil)
 		return nil, nil
 	}
-	// pool.scrub(oid, action) is transient: no events, forgotten at its end.
+	// pool.scrub(oid, action) is transient (forgotten at its end; events
+	// up to 25.10 only) and, as plugins/pool_/pool_operations.py's scrub,
+	// starts a pool.scrub.scrub job on the pool's name and wraps it
+	// (job.wrap: its progress mirrored, CallError forwarded, other errors
+	// a CallError). The fake's pool of id N is named "poolN".
 	b.RegisterJobMethod("pool.scrub", JobMethod{
 		Transient: true,
 		Run: func(r *JobRun) (any, error) {
@@ -114,7 +129,16 @@ func (b *Backend) registerJobs() {
 			var action string
 			r.Param(0, &oid)
 			r.Param(1, &action)
-			return scrub(r, fmt.Sprintf("pool%d", oid), action)
+			switch action {
+			case "START", "STOP", "PAUSE":
+			default:
+				return nil, &ValidationError{Attribute: "action", Message: "Input should be 'START', 'STOP' or 'PAUSE'"}
+			}
+			sub, launch, err := r.startSubjob("pool.scrub.scrub", fmt.Sprintf("pool%d", oid), action)
+			if err != nil {
+				return nil, err
+			}
+			return b.wrap(r, sub, launch)
 		},
 	})
 	// pool.scrub.scrub(name, action="START") is locked per pool and action.
@@ -154,6 +178,7 @@ func (b *Backend) registerJobs() {
 	// and one waits, a third call attaches to the waiting one.
 	b.RegisterJobMethod("cloud_backup.sync", JobMethod{
 		Abortable:     true,
+		Logs:          true,
 		Lock:          func(p []json.RawMessage) string { return "cloud_backup:" + string(param(p, len(p)-1)) },
 		LockQueueSize: QueueSize(1),
 		Run: func(r *JobRun) (any, error) {

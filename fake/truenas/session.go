@@ -415,7 +415,11 @@ func factsOf(err error) errorFacts {
 		return errorFacts{errno: ce.errnum(), reason: ce.Error(), class: "CallError", extra: ce.Extra,
 			repr: fmt.Sprintf("CallError(%s, %d, %s)", pyRepr(ce.Message), ce.errnum(), pyValue(ce.Extra))}
 	case errors.As(err, &ex):
-		return errorFacts{errno: int(syscall.EINVAL), reason: ex.Message, class: ex.Type, repr: ex.Type + "(" + pyRepr(ex.Message) + ")"}
+		repr := ex.Repr
+		if repr == "" {
+			repr = ex.Type + "(" + pyRepr(ex.Message) + ")"
+		}
+		return errorFacts{errno: int(syscall.EINVAL), reason: ex.Message, class: ex.Type, repr: repr}
 	default:
 		return errorFacts{errno: int(syscall.EINVAL), reason: err.Error(), class: "Exception", repr: "Exception(" + pyRepr(err.Error()) + ")"}
 	}

@@ -24,6 +24,13 @@ import (
 //	                                     no legacy_jobs options,
 //	                                                    legacy_jobs
 //	job entry message_ids   no           no             yes            yes
+//	core.job_wait/abort     KeyError     KeyError       InstanceNotFound (ValidationError ENOENT)
+//	of a missing id
+//	catalog.sync lock queue 5            5              1              1
+//	transient job events    yes          yes            yes            no
+//	core.get_jobs args      legacy schema (query-     pydantic QueryArgs (options.<key>:
+//	                        options.<key>: "Field     "Extra inputs are not permitted",
+//	                        was not expected")        "Value error, ...", limit <= 10000)
 //	too many arguments      CallError    ValidationErrors ("[EINVAL] : Too many arguments ...")
 //	                        EFAULT
 //	job credentials data    username or  username, login_id, login_at (+ api_key {id, name})
@@ -92,28 +99,40 @@ type release struct {
 	messageIDs     bool // job entries carry message_ids
 	oldCreds       bool // 24.10 credentials dump
 	tooManyCall    bool // too many arguments is a CallError (24.10)
+	// jobKeyError: core.job_wait, job_abort and job_download_logs of a
+	// missing id raise middleware.jobs[id]'s KeyError (24.10, 25.04).
+	jobKeyError bool
+	// queryArgs: core.get_jobs validates its filters and options with
+	// the pydantic QueryArgs model (25.10 on), not the legacy schema.
+	queryArgs bool
+	// transientEvents: transient jobs send ADDED and CHANGED events
+	// (send_job_event skips them only from 26.0, NAS-137842).
+	transientEvents bool
+	// catalogSyncQueue is catalog.sync's lock_queue_size: @job's default
+	// 5 before 25.10, 1 from 25.10 (plugins/catalog/sync.py).
+	catalogSyncQueue int
 }
 
 func releaseOf(v Version) release {
 	switch v {
 	case Version2410:
 		return release{fullName: "TrueNAS-SCALE-24.10.2", short: "24.10.2", productType: "SCALE",
-			oldCreds: true, tooManyCall: true}
+			oldCreds: true, tooManyCall: true, jobKeyError: true, transientEvents: true, catalogSyncQueue: 5}
 	case Version2504:
 		return release{fullName: "TrueNAS-25.04.2", short: "25.04.2", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2"},
 			versionsList: []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2"},
-			loginEx:      true, mechChoicesBug: true, setOptionsNull: true}
+			loginEx:      true, mechChoicesBug: true, setOptionsNull: true, jobKeyError: true, transientEvents: true, catalogSyncQueue: 5}
 	case Version2600:
 		return release{fullName: "TrueNAS-26.0.0", short: "26.0.0", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1", "v25.10.2", "v26.0.0"},
 			versionsList: []string{"v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1", "v25.10.2", "v26.0.0"},
-			loginEx:      true, scram: true, messageIDs: true}
+			loginEx:      true, scram: true, messageIDs: true, queryArgs: true, catalogSyncQueue: 1}
 	default: // 25.10
 		return release{fullName: "TrueNAS-25.10.1", short: "25.10.1", productType: "COMMUNITY_EDITION",
 			apiVersions:  []string{"v24.10", "v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1"},
 			versionsList: []string{"v25.04.0", "v25.04.1", "v25.04.2", "v25.10.0", "v25.10.1"},
-			loginEx:      true, mechChoicesBug: true, messageIDs: true}
+			loginEx:      true, mechChoicesBug: true, messageIDs: true, queryArgs: true, transientEvents: true, catalogSyncQueue: 1}
 	}
 }
 
