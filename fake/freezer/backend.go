@@ -1,7 +1,10 @@
 // Package freezer is the fake's OpenStack Freezer API: /v1/jobs and
 // /v2/{project_id}/jobs as freezer-api 13 with its SQL backend serves them
 // (status codes, falcon error bodies, jsonschema validation messages, user
-// and project scoping, start/stop/abort events), a minimal Keystone v3
+// and project scoping, start/stop/abort events), with the paste pipeline
+// in front of it as freezer-paste.ini builds it (keystonemiddleware's 401,
+// oslo.middleware's /healthcheck, falcon's content negotiation and Python's
+// json.loads and int() on bodies and parameters), a minimal Keystone v3
 // (/v3, POST /v3/auth/tokens) and a simulated Freezer scheduler agent on
 // the fake clock that runs started jobs through the agent's status and
 // result sequence, recurring jobs included.
