@@ -304,9 +304,17 @@ func (b *Backend) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// freezer-api's context middleware (after auth_token in its paste
-	// pipeline) names every request it lets through.
-	id := hexID()
-	w.Header().Set("X-Openstack-Request-Id", "req-"+id[:8]+"-"+id[8:12]+"-"+id[12:16]+"-"+id[16:20]+"-"+id[20:])
+	// pipeline) names every request it lets through: the caller's
+	// X-Openstack-Request-ID when it sends one (RequestContext keeps it),
+	// prefixed "req-" unless it has that already, else a new one.
+	rid := r.Header.Get("X-Openstack-Request-Id")
+	if rid == "" {
+		id := hexID()
+		rid = "req-" + id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
+	} else if !strings.HasPrefix(rid, "req-") {
+		rid = "req-" + rid
+	}
+	w.Header().Set("X-Openstack-Request-Id", rid)
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if r.Method == "WEBSOCKET" {
 		// falcon's WSGI app refuses its meta method before middleware

@@ -582,3 +582,30 @@ func TestNegotiationAsFalcon(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestIDEchoed: freezer-api's ContextMiddleware builds the request
+// context with the caller's X-Openstack-Request-ID (oslo.context keeps a
+// given request_id) and answers it back, "req-" prefixed unless it has it
+// (freezer_api/api/common/middleware.py, BaseContextMiddleware).
+func TestRequestIDEchoed(t *testing.T) {
+	_, admin, _ := newClient(t)
+	for sent, want := range map[string]string{
+		"req-6d4c1b4e-0f4e-4a57-9b9a-3d3c1f0e2a11": "req-6d4c1b4e-0f4e-4a57-9b9a-3d3c1f0e2a11",
+		"my-trace-1": "req-my-trace-1",
+	} {
+		req, _ := http.NewRequest("GET", admin.base+"/v1/jobs", nil)
+		req.Header.Set("X-Auth-Token", admin.token)
+		req.Header.Set("X-Openstack-Request-Id", sent)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Openstack-Request-Id"); got != want {
+			t.Errorf("sent %q: answered %q, want %q", sent, got, want)
+		}
+	}
+	if _, h, _ := admin.do("GET", "/v1/jobs", ""); !strings.HasPrefix(h.Get("X-Openstack-Request-Id"), "req-") {
+		t.Errorf("no request id sent: answered %q", h.Get("X-Openstack-Request-Id"))
+	}
+}
