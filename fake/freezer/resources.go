@@ -130,6 +130,18 @@ func serveOwned[T any](b *Backend, w http.ResponseWriter, r *http.Request, key s
 	}
 }
 
+// getOne answers a GET of one row: the document find returns (it runs
+// under b.mu, as does the encoding), or falcon's empty 404.
+func getOne(b *Backend, w http.ResponseWriter, find func() (any, bool)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if doc, ok := find(); ok {
+		writeJSON(w, http.StatusOK, doc)
+		return
+	}
+	emptyNotFound(w)
+}
+
 // deleteOwned deletes the first row of table that match picks (forget,
 // if not nil, runs first, under b.mu) and answers as deleted does.
 func deleteOwned[T any](b *Backend, w http.ResponseWriter, sc scope, table *[]T, match func(T) bool, forget func(), what, id string) {
@@ -290,16 +302,15 @@ func (b *Backend) serveClients(w http.ResponseWriter, r *http.Request, sc scope,
 		b.clients = append(b.clients, &client{uuid: uuid, user: sc.user.ID, clientID: cid, project: sc.project, hostname: doc["hostname"], desc: doc["description"]})
 		writeJSON(w, http.StatusCreated, obj{{"client_id", cid}})
 	case len(parts) == 2 && r.Method == http.MethodGet:
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, c := range b.clients {
-			if c.clientID == parts[1] && sc.owns(c.user, c.project) {
-				_, o := c.render()
-				writeJSON(w, http.StatusOK, o)
-				return
+		getOne(b, w, func() (any, bool) {
+			for _, c := range b.clients {
+				if c.clientID == parts[1] && sc.owns(c.user, c.project) {
+					_, o := c.render()
+					return o, true
+				}
 			}
-		}
-		emptyNotFound(w)
+			return nil, false
+		})
 	case len(parts) == 2 && r.Method == http.MethodDelete:
 		deleteOwned(b, w, sc, &b.clients, func(c *client) bool { return c.clientID == parts[1] && sc.owns(c.user, c.project) }, nil, "Client", parts[1])
 	default:
@@ -453,13 +464,12 @@ func (b *Backend) serveActions(w http.ResponseWriter, r *http.Request, sc scope,
 		}
 		writeJSON(w, http.StatusCreated, obj{{"action_id", id}})
 	case len(parts) == 2 && r.Method == http.MethodGet:
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if a := b.findActionLocked(sc, parts[1]); a != nil {
-			writeJSON(w, http.StatusOK, a.get())
-			return
-		}
-		emptyNotFound(w)
+		getOne(b, w, func() (any, bool) {
+			if a := b.findActionLocked(sc, parts[1]); a != nil {
+				return a.get(), true
+			}
+			return nil, false
+		})
 	case len(parts) == 2 && r.Method == http.MethodDelete:
 		deleteOwned(b, w, sc, &b.actionRows, func(a *action) bool { return a.id == parts[1] && sc.owns(a.user, a.project) }, func() {
 			b.gone["actions/"+parts[1]] = true
@@ -556,15 +566,14 @@ func (b *Backend) serveBackups(w http.ResponseWriter, r *http.Request, sc scope,
 		b.mu.Unlock()
 		writeJSON(w, http.StatusCreated, obj{{"backup_id", id}})
 	case len(parts) == 2 && r.Method == http.MethodGet:
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, bk := range b.backups {
-			if bk.id == parts[1] && sc.owns(bk.user, bk.project) {
-				writeJSON(w, http.StatusOK, bk.get())
-				return
+		getOne(b, w, func() (any, bool) {
+			for _, bk := range b.backups {
+				if bk.id == parts[1] && sc.owns(bk.user, bk.project) {
+					return bk.get(), true
+				}
 			}
-		}
-		emptyNotFound(w)
+			return nil, false
+		})
 	case len(parts) == 2 && r.Method == http.MethodDelete:
 		deleteOwned(b, w, sc, &b.backups, func(bk *backup) bool { return bk.id == parts[1] && sc.owns(bk.user, bk.project) }, nil, "Backup", parts[1])
 	default:

@@ -131,13 +131,12 @@ func (b *Backend) serveSessions(w http.ResponseWriter, r *http.Request, sc scope
 		b.mu.Unlock()
 		writeJSON(w, http.StatusCreated, obj{{"session_id", id}})
 	case len(parts) == 2 && r.Method == http.MethodGet:
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if s := b.findSessionLocked(sc, parts[1]); s != nil {
-			writeJSON(w, http.StatusOK, s.get())
-			return
-		}
-		emptyNotFound(w)
+		getOne(b, w, func() (any, bool) {
+			if s := b.findSessionLocked(sc, parts[1]); s != nil {
+				return s.get(), true
+			}
+			return nil, false
+		})
 	case len(parts) == 2 && r.Method == http.MethodDelete:
 		deleteOwned(b, w, sc, &b.sessions, func(s *session) bool { return s.id == parts[1] && sc.owns(s.user, s.project) },
 			func() { b.gone["sessions/"+parts[1]] = true }, "session", parts[1])
