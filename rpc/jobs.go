@@ -111,12 +111,13 @@ func (tj *tracked) merge(fields map[string]json.RawMessage) (whole bool) {
 	return !skipProgress && len(tj.fields) == len(fields)
 }
 
-// decodeWhole decodes a job entry from its JSON in one pass, taking the
-// unknown fields from fields, the same entry already split by key.
-func decodeWhole(raw json.RawMessage, fields map[string]json.RawMessage) (*JobEntry, []byte) {
+// decodeEntry decodes a job entry from its JSON in one pass. fields, when
+// given, is the same entry split by key and supplies its unknown members
+// (a snapshot needs none: its Raw keeps them).
+func decodeEntry(raw json.RawMessage, fields map[string]json.RawMessage) (*JobEntry, error) {
 	var a jobEntryAlias
-	if json.Unmarshal(raw, &a) != nil {
-		return nil, nil
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, err
 	}
 	for k, v := range fields {
 		if !knownJobFields[k] {
@@ -127,7 +128,7 @@ func decodeWhole(raw json.RawMessage, fields map[string]json.RawMessage) (*JobEn
 		}
 	}
 	e := JobEntry(a)
-	return &e, raw
+	return &e, nil
 }
 
 func eventJobID(ev *Event, fields map[string]json.RawMessage) (int64, bool) {
@@ -169,7 +170,10 @@ func (t *tracker) onEvent(ev *Event) {
 		t.mu.Unlock()
 		if idle {
 			if all {
-				t.pushRaw(id, ev.Fields)
+				snap := allSnapshot(id, ev.Fields)
+				t.mu.Lock()
+				t.pushAllLocked(snap)
+				t.mu.Unlock()
 			}
 			return
 		}
@@ -220,7 +224,7 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, raw json.Ra
 	if tj == nil {
 		if len(binds) == 0 {
 			if len(t.all) > 0 {
-				t.pushAll(id, fields, raw)
+				t.pushAllLocked(allSnapshot(id, raw))
 			}
 			t.mu.Unlock()
 			return
@@ -237,7 +241,7 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, raw json.Ra
 	tj.handles = append(tj.handles, binds...)
 	var entry *JobEntry
 	if whole {
-		entry, raw = decodeWhole(raw, fields)
+		entry, _ = decodeEntry(raw, fields)
 	} else {
 		entry, raw = tj.decode()
 	}
@@ -255,9 +259,7 @@ func (t *tracker) apply(id int64, fields map[string]json.RawMessage, raw json.Ra
 		for w := range tj.watchers {
 			w.push(snap)
 		}
-		for s := range t.all {
-			s.push(snap)
-		}
+		t.pushAllLocked(snap)
 	}
 	if entry.Terminal() {
 		tj.handles = nil
@@ -1127,11 +1129,10 @@ func (c *Conn) Fetch(ctx context.Context, ids ...string) ([]*jobs.Job, error) {
 	for _, raw := range raws {
 		// One decoding pass: the snapshot's Raw is the server's own
 		// entry, unknown fields included, so they need no map.
-		var a jobEntryAlias
-		if err := json.Unmarshal(raw, &a); err != nil {
+		e, err := decodeEntry(raw, nil)
+		if err != nil {
 			return nil, &ProtocolError{Reason: "bad job entry: " + err.Error()}
 		}
-		e := JobEntry(a)
 		out = append(out, e.toJob(raw))
 	}
 	return out, nil
@@ -1246,41 +1247,26 @@ func (s *allStream) run(ctx context.Context, connDone <-chan struct{}) {
 	}
 }
 
-// pushAll hands the job of an event nobody else follows to every
-// AllChanges stream (t.mu held): raw is the event's whole job, fields the
-// same split by key.
-func (t *tracker) pushAll(id int64, fields map[string]json.RawMessage, raw json.RawMessage) {
-	if fieldState(fields) == "" {
-		return
-	}
-	e, raw := decodeWhole(raw, fields)
-	if e == nil {
-		return
+// allSnapshot is the snapshot the AllChanges streams get of an event's
+// whole job, decoded once; nil for a partial event (one without a state),
+// which the receivers' polls see instead.
+func allSnapshot(id int64, raw json.RawMessage) *jobs.Job {
+	e, err := decodeEntry(raw, nil)
+	if err != nil || e.State == "" {
+		return nil
 	}
 	e.ID = id
-	snap := e.toJob(raw)
-	for s := range t.all {
-		s.push(snap)
-	}
+	return e.toJob(raw)
 }
 
-// pushRaw hands the job in an event's fields to every AllChanges stream,
-// decoding them once (a TrueNAS event carries the whole job; fields
-// without a state, a partial event, are left to the receiver's polls).
-// The snapshot's Raw is the event's own JSON, unknown fields included.
-func (t *tracker) pushRaw(id int64, raw json.RawMessage) {
-	var a jobEntryAlias
-	if json.Unmarshal(raw, &a) != nil || a.State == "" {
+// pushAllLocked hands snap to every AllChanges stream (t.mu held).
+func (t *tracker) pushAllLocked(snap *jobs.Job) {
+	if snap == nil {
 		return
 	}
-	e := JobEntry(a)
-	e.ID = id
-	snap := e.toJob(raw)
-	t.mu.Lock()
 	for s := range t.all {
 		s.push(snap)
 	}
-	t.mu.Unlock()
 }
 
 // drop removes an AllChanges stream and ends it.
